@@ -1,0 +1,38 @@
+# Two entry points for a new user: `make demo` and `make test`. Both create .venv and install.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+DATASET_DIR ?= /usr/share/datasets/fashion-mnist
+
+.PHONY: demo test install install-test system-deps reports bench clean
+
+demo: install system-deps
+	$(BIN)/accel demo
+
+test: install-test system-deps
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e '.[test,synth]'
+	touch $(VENV)/.installed $@
+
+# iverilog runs the cocotb tests; dataset-fashion-mnist is the default data set.
+system-deps:
+	@sh .ci/system-deps.sh
+
+reports: install-test system-deps
+	$(BIN)/accel report
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

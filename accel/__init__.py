@@ -1,0 +1,1 @@
+"""EIE accelerator vocabulary: architecture config, compressed-layer format, PE memory images, energy."""

@@ -1,0 +1,1 @@
+"""Subcommands of the accel command line; each module defines register(subparsers)."""

@@ -1,0 +1,187 @@
+"""PE memory images: the exact words each PE's SRAMs hold for one compressed layer.
+
+Layout rules (also in ``accel/TIMING.md``):
+
+* Output rows are processed in batches of ``config.rows_per_batch`` rows. In a batch starting at
+  global row ``r0``, global row ``i`` belongs to PE ``i % n_pes`` at local row ``(i - r0) // n_pes``.
+* Each PE stores its rows of the batch column by column (CSC). An entry is ``code | rel << code_bits``
+  where ``rel`` counts the zeros since the previous entry of the same column in this PE (or since
+  local row 0 for the first entry). When more than ``max_relative_index`` zeros precede a non-zero,
+  padding entries (code 0, rel = max) are inserted, each advancing the row by ``max + 1``.
+* ``pointers[j]`` is the address of column j's first entry, ``pointers[cols]`` the total; column j
+  spans ``pointers[j] .. pointers[j+1] - 1``. Even pointer indices live in the even bank at ``j // 2``,
+  odd ones in the odd bank, so ``p_j`` and ``p_(j+1)`` come from different banks in one read.
+* Sparse-matrix line ``k`` packs entries ``k*E .. k*E + E-1`` (E = entries per line), entry ``k*E``
+  in the least significant bits; the last line is filled with zero bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.config import ArchConfig
+from accel.errors import UserError
+from accel.fixed_point import quantize_bias, quantize_codebook
+from accel.layer import QuantizedLayer
+
+
+@dataclass
+class PEImage:
+    """One PE's memories for one batch."""
+
+    entries: np.ndarray
+    """Packed entries (``code | rel << code_bits``), in address order."""
+    pointers: np.ndarray
+    """``cols + 1`` column start addresses."""
+    bias: np.ndarray
+    """Accumulator initial values (accumulator format), one per local row."""
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.bias.size)
+
+    def codes(self, config: ArchConfig) -> np.ndarray:
+        return self.entries & (config.codebook_size - 1)
+
+    def relative_indices(self, config: ArchConfig) -> np.ndarray:
+        return self.entries >> config.code_bits
+
+    def lines(self, config: ArchConfig) -> list[int]:
+        """Sparse-matrix SRAM words, ``config.line_bits`` wide."""
+        per_line = config.entries_per_line
+        padded = np.zeros(-(-self.entries.size // per_line) * per_line, dtype=np.int64)
+        padded[: self.entries.size] = self.entries
+        words = []
+        for line in padded.reshape(-1, per_line):
+            word = 0
+            for slot, entry in enumerate(line.tolist()):
+                word |= entry << (slot * config.entry_bits)
+            words.append(word)
+        return words
+
+    def even_bank(self) -> np.ndarray:
+        return self.pointers[0::2]
+
+    def odd_bank(self) -> np.ndarray:
+        return self.pointers[1::2]
+
+
+@dataclass
+class BatchImage:
+    """All PEs' memories for the output rows ``row_start .. row_start + n_rows - 1``."""
+
+    row_start: int
+    n_rows: int
+    pes: list[PEImage]
+
+    @property
+    def writeback_cycles(self) -> int:
+        """Local rows of the fullest PE: one write-back cycle each."""
+        return max(pe.n_rows for pe in self.pes)
+
+
+@dataclass
+class LayerImage:
+    """A compressed layer laid out for one architecture config."""
+
+    config: ArchConfig
+    name: str
+    rows: int
+    cols: int
+    codebook: np.ndarray
+    """Codebook in the weight fixed-point format (entry 0 is 0)."""
+    relu: bool
+    batches: list[BatchImage]
+
+    @property
+    def padding_entries(self) -> int:
+        return sum(int(np.count_nonzero(pe.codes(self.config) == 0)) for batch in self.batches for pe in batch.pes)
+
+    @property
+    def total_entries(self) -> int:
+        return sum(int(pe.entries.size) for batch in self.batches for pe in batch.pes)
+
+    def capacity_problems(self) -> list[str]:
+        """Memories of some PE that this layer overflows (empty when it fits on chip)."""
+        config = self.config
+        entries = np.zeros(config.n_pes, dtype=np.int64)
+        pointers = np.zeros(config.n_pes, dtype=np.int64)
+        for batch in self.batches:
+            for pe, image in enumerate(batch.pes):
+                entries[pe] += image.entries.size
+                pointers[pe] += image.pointers.size
+        problems = []
+        if entries.max() > config.spmat_capacity_entries:
+            problems.append(f"sparse-matrix SRAM: {entries.max()} entries in one PE, capacity {config.spmat_capacity_entries}")
+        if pointers.max() > config.ptr_capacity:
+            problems.append(f"pointer SRAM: {pointers.max()} pointers in one PE, capacity {config.ptr_capacity}")
+        largest_pointer = max(int(pe.pointers[-1]) for batch in self.batches for pe in batch.pes)
+        if largest_pointer >= 1 << config.ptr_bits:
+            problems.append(f"pointer width: address {largest_pointer} needs more than ptr_bits={config.ptr_bits}")
+        return problems
+
+    def dense_codes(self) -> np.ndarray:
+        """Decode the images back into the ``rows x cols`` code matrix (for checking)."""
+        config = self.config
+        codes = np.zeros((self.rows, self.cols), dtype=np.int64)
+        for batch in self.batches:
+            for pe, image in enumerate(batch.pes):
+                entry_codes, rel = image.codes(config), image.relative_indices(config)
+                for col in range(self.cols):
+                    row = -1
+                    for address in range(image.pointers[col], image.pointers[col + 1]):
+                        row += int(rel[address]) + 1
+                        if entry_codes[address]:
+                            codes[batch.row_start + row * config.n_pes + pe, col] = entry_codes[address]
+        return codes
+
+
+def build_layer_image(layer: QuantizedLayer, config: ArchConfig) -> LayerImage:
+    """Lay a quantized layer out over the PEs of ``config``."""
+    layer.validate(config.code_bits)
+    bias = np.zeros(layer.rows) if layer.bias is None else layer.bias
+    bias_fixed = quantize_bias(bias, config)
+    batches = []
+    for row_start in range(0, layer.rows, config.rows_per_batch):
+        row_stop = min(layer.rows, row_start + config.rows_per_batch)
+        batches.append(_build_batch(layer.codes[row_start:row_stop], bias_fixed[row_start:row_stop], row_start, config))
+    return LayerImage(config=config, name=layer.name, rows=layer.rows, cols=layer.cols,
+                      codebook=quantize_codebook(layer.codebook, config), relu=layer.relu, batches=batches)
+
+
+def _build_batch(codes: np.ndarray, bias: np.ndarray, row_start: int, config: ArchConfig) -> BatchImage:
+    n_pes, cols = config.n_pes, codes.shape[1]
+    step = config.max_relative_index + 1
+    col, row = np.nonzero(codes.T)  # sorted by column, then row
+    pe, local = row % n_pes, row // n_pes
+    order = np.lexsort((local, col, pe))
+    pe, col, local, code = pe[order], col[order], local[order], codes[row[order], col[order]].astype(np.int64)
+    first_of_column = np.ones(pe.size, dtype=bool)
+    first_of_column[1:] = (pe[1:] != pe[:-1]) | (col[1:] != col[:-1])
+    previous = np.where(first_of_column, -1, np.roll(local, 1))
+    gap = local - previous - 1
+    pads = gap // step
+    rel = gap - pads * step
+    # Each non-zero becomes `pads` padding entries followed by itself.
+    per_nonzero = pads + 1
+    owner = np.repeat(np.arange(pe.size), per_nonzero)
+    position = np.arange(owner.size) - np.repeat(np.cumsum(per_nonzero) - per_nonzero, per_nonzero)
+    is_real = position == pads[owner]
+    entry = np.where(is_real, code[owner] | (rel[owner] << config.code_bits),
+                     config.max_relative_index << config.code_bits)
+    entry_pe, entry_col = pe[owner], col[owner]
+
+    pes = []
+    rows_in_batch = codes.shape[0]
+    for index in range(n_pes):
+        mine = entry_pe == index
+        counts = np.bincount(entry_col[mine], minlength=cols)
+        pointers = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        local_rows = len(range(index, rows_in_batch, n_pes))
+        pes.append(PEImage(entries=entry[mine].astype(np.int64), pointers=pointers, bias=bias[index::n_pes].copy()))
+        assert pes[-1].n_rows == local_rows
+    if any(len(pe_bias) == 0 for pe_bias in (p.bias for p in pes)) and rows_in_batch >= n_pes:
+        raise UserError("internal error: a PE received no rows")  # pragma: no cover
+    return BatchImage(row_start=row_start, n_rows=rows_in_batch, pes=pes)

@@ -1,1 +1,5 @@
-"""sim package."""
+"""Cycle-level simulator of the EIE processing-element array (rules in accel/TIMING.md)."""
+
+from sim.fast import simulate_layer
+
+__all__ = ["simulate_layer"]

@@ -1,0 +1,81 @@
+"""The nine benchmark layers of the EIE paper and a seeded generator of synthetic stand-ins.
+
+The paper's pruned AlexNet, VGG-16 and NeuralTalk weights are not public. Each stand-in has the
+same shape, weight density and activation density, drawn with a fixed seed: results on them are
+results on SYNTHETIC weights and say so.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.config import ArchConfig
+from accel.errors import UserError
+from accel.fixed_point import quantize_activations
+from accel.layer import QuantizedLayer
+
+
+@dataclass(frozen=True)
+class BenchmarkLayer:
+    """One row of EIE Tables III and IV (latencies in microseconds, batch 1)."""
+
+    name: str
+    inputs: int
+    outputs: int
+    weight_density: float
+    act_density: float
+    cpu_dense_us: float
+    cpu_sparse_us: float
+    gpu_dense_us: float
+    gpu_sparse_us: float
+    eie_theoretical_us: float
+    eie_actual_us: float
+
+
+BENCHMARK_LAYERS: tuple[BenchmarkLayer, ...] = (
+    BenchmarkLayer("Alex-6", 9216, 4096, 0.09, 0.351, 7516.2, 3066.5, 541.5, 134.8, 28.1, 30.3),
+    BenchmarkLayer("Alex-7", 4096, 4096, 0.09, 0.353, 6187.1, 1282.1, 243.0, 65.8, 11.7, 12.2),
+    BenchmarkLayer("Alex-8", 4096, 1000, 0.25, 0.375, 1134.9, 890.5, 80.5, 54.6, 8.9, 9.9),
+    BenchmarkLayer("VGG-6", 25088, 4096, 0.04, 0.183, 35022.8, 3774.3, 1467.8, 167.0, 28.1, 34.4),
+    BenchmarkLayer("VGG-7", 4096, 4096, 0.04, 0.375, 5372.8, 545.1, 243.0, 39.8, 7.9, 8.7),
+    BenchmarkLayer("VGG-8", 4096, 1000, 0.23, 0.411, 774.2, 777.3, 80.5, 48.0, 7.3, 8.4),
+    BenchmarkLayer("NT-We", 4096, 600, 0.10, 1.0, 605.0, 261.2, 65.0, 17.7, 5.2, 8.0),
+    BenchmarkLayer("NT-Wd", 600, 8791, 0.11, 1.0, 1361.4, 437.4, 90.1, 41.1, 13.0, 13.9),
+    BenchmarkLayer("NT-LSTM", 1201, 2400, 0.10, 1.0, 470.5, 260.0, 51.9, 18.5, 6.5, 7.5),
+)
+
+SYNTHETIC_NOTE = "synthetic weights: same shape and densities as the paper's layer, drawn with a fixed seed"
+
+
+def benchmark_layer(name: str) -> BenchmarkLayer:
+    for layer in BENCHMARK_LAYERS:
+        if layer.name.lower() == name.lower():
+            return layer
+    raise UserError(f"unknown benchmark layer {name!r}; choose one of {', '.join(l.name for l in BENCHMARK_LAYERS)}")
+
+
+def synthetic_layer(spec: BenchmarkLayer, seed: int = 0, code_bits: int = 4) -> QuantizedLayer:
+    """A ReLU layer with exactly round(density * size) non-zero codes, uniform over 1..15."""
+    rng = np.random.default_rng([seed, zlib.crc32(spec.name.encode())])
+    size = spec.inputs * spec.outputs
+    chosen = rng.choice(size, size=round(spec.weight_density * size), replace=False)
+    codes = np.zeros(size, dtype=np.uint8)
+    codes[chosen] = rng.integers(1, 1 << code_bits, size=chosen.size)
+    centroids = (1 << code_bits) - 1
+    codebook = np.r_[0.0, np.linspace(-0.25, 0.25, centroids)]
+    return QuantizedLayer(codes=codes.reshape(spec.outputs, spec.inputs), codebook=codebook, relu=True,
+                          name=spec.name, notes={"weights": SYNTHETIC_NOTE})
+
+
+def synthetic_inputs(spec: BenchmarkLayer, config: ArchConfig, seed: int = 0) -> np.ndarray:
+    """Fixed-point input activations, non-zero at exactly round(act_density * inputs) places."""
+    rng = np.random.default_rng([seed, zlib.crc32(spec.name.encode()), 1])
+    values = np.zeros(spec.inputs)
+    chosen = rng.choice(spec.inputs, size=round(spec.act_density * spec.inputs), replace=False)
+    values[chosen] = rng.uniform(0.05, 1.0, size=chosen.size)
+    fixed = quantize_activations(values, config)
+    assert np.count_nonzero(fixed) == chosen.size
+    return fixed

@@ -1,0 +1,108 @@
+"""Plain per-cycle reference simulator: every rule of accel/TIMING.md, one cycle at a time.
+
+Slow and obvious on purpose; the fast simulator (sim/fast.py) must agree with it exactly.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.fixed_point import saturating_add, scaled_product, write_back
+from accel.images import BatchImage, LayerImage
+from sim.results import BatchResult, LayerResult, empty_counters
+
+
+@dataclass
+class _Column:
+    activation: int
+    address: int
+    end: int
+    row: int = -1
+
+
+def simulate_layer(image: LayerImage, inputs_fixed: np.ndarray) -> LayerResult:
+    """Simulate every batch of ``image`` on the fixed-point input vector, cycle by cycle."""
+    inputs = np.asarray(inputs_fixed, dtype=np.int64)
+    outputs = np.zeros(image.rows, dtype=np.int64)
+    result = LayerResult(name=image.name, config=image.config, outputs=outputs)
+    for batch in image.batches:
+        batch_result, batch_outputs = simulate_batch(image, batch, inputs)
+        result.batches.append(batch_result)
+        outputs[batch.row_start: batch.row_start + batch.n_rows] = batch_outputs
+    return result
+
+
+def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> tuple[BatchResult, np.ndarray]:
+    config = image.config
+    n_pes, depth = config.n_pes, config.fifo_depth
+    queue = [(int(j), int(inputs[j])) for j in np.flatnonzero(inputs)]
+    fifos: list[deque] = [deque() for _ in range(n_pes)]
+    columns: list[_Column | None] = [None] * n_pes
+    busy_until = [-1] * n_pes
+    busy = np.zeros(n_pes, dtype=np.int64)
+    last_line = [-1] * n_pes
+    last_issue = [(-2, -1)] * n_pes  # (cycle, row) of each PE's previous issued entry
+    accumulators = [pe.bias.astype(np.int64).copy() for pe in batch.pes]
+    codes = [pe.codes(config) for pe in batch.pes]
+    rels = [pe.relative_indices(config) for pe in batch.pes]
+    counters = empty_counters()
+    counters["lnzd_reads"] = image.cols
+    stall = 0
+    sent = 0
+    cycle = 0
+    while sent < len(queue) or any(fifos) or max(busy_until) >= cycle:
+        occupancy = [len(fifo) for fifo in fifos]  # registers at the start of the cycle
+        for pe in range(n_pes):
+            column = columns[pe]
+            if column is not None and column.address < column.end:
+                _issue(pe, column, cycle, codes[pe], rels[pe], accumulators[pe], image, last_line, last_issue, counters)
+            if busy_until[pe] <= cycle and occupancy[pe] > 0:
+                j, activation = fifos[pe].popleft()
+                start, end = int(batch.pes[pe].pointers[j]), int(batch.pes[pe].pointers[j + 1])
+                columns[pe] = _Column(activation, start, end)
+                cost = max(end - start, 1)
+                busy_until[pe] = cycle + cost
+                busy[pe] += cost
+                counters["fifo_pops"] += 1
+                counters["ptr_reads"] += 1
+        if sent < len(queue):
+            if max(occupancy) < depth:
+                for fifo in fifos:
+                    fifo.append(queue[sent])
+                sent += 1
+                counters["broadcasts"] += 1
+                counters["fifo_pushes"] += n_pes
+            else:
+                stall += 1
+        cycle += 1
+    t_issue = max(busy_until) + 1 if queue else 0
+    outputs = np.zeros(batch.n_rows, dtype=np.int64)
+    for pe, accumulator in enumerate(accumulators):
+        outputs[pe::n_pes] = write_back(accumulator, image.relu, config)
+    counters["writebacks"] = batch.n_rows
+    cycles = t_issue + config.pipeline_latency + batch.writeback_cycles
+    return BatchResult(row_start=batch.row_start, n_rows=batch.n_rows, cycles=cycles, t_issue=t_issue,
+                       stall_cycles=stall, busy=busy, counters=counters), outputs
+
+
+def _issue(pe: int, column: _Column, cycle: int, codes: np.ndarray, rels: np.ndarray, accumulator: np.ndarray,
+           image: LayerImage, last_line: list[int], last_issue: list[tuple[int, int]], counters: dict[str, int]) -> None:
+    """Issue the entry at ``column.address``: read its line if needed, multiply and accumulate."""
+    config = image.config
+    address = column.address
+    line = address // config.entries_per_line
+    if line != last_line[pe]:
+        last_line[pe] = line
+        counters["spmat_line_reads"] += 1
+    column.row += int(rels[address]) + 1
+    weight = image.codebook[int(codes[address])]
+    accumulator[column.row] = saturating_add(accumulator[column.row], scaled_product(column.activation, weight, config), config)
+    if last_issue[pe] == (cycle - 1, column.row):
+        counters["bypasses"] += 1
+    last_issue[pe] = (cycle, column.row)
+    for name in ("codebook_reads", "multiplies", "adds", "acc_reads", "acc_writes"):
+        counters[name] += 1
+    column.address += 1

@@ -1,0 +1,86 @@
+"""Simulation results: activity counters and cycles per batch and per layer (no energy here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from accel.config import ArchConfig
+
+COUNTER_NAMES = (
+    "broadcasts", "lnzd_reads", "fifo_pushes", "fifo_pops", "ptr_reads", "spmat_line_reads",
+    "codebook_reads", "multiplies", "adds", "acc_reads", "acc_writes", "bypasses", "writebacks",
+)
+"""The activity counters of accel/TIMING.md, in table order."""
+
+
+def empty_counters() -> dict[str, int]:
+    return {name: 0 for name in COUNTER_NAMES}
+
+
+@dataclass
+class BatchResult:
+    """Cycles and activity of one batch of output rows."""
+
+    row_start: int
+    n_rows: int
+    cycles: int
+    t_issue: int
+    stall_cycles: int
+    busy: np.ndarray
+    """Cycles each PE was occupied by a column, out of ``t_issue``."""
+    counters: dict[str, int]
+
+    @property
+    def efficiency(self) -> float:
+        """Load-balance efficiency: 1 - bubbles / total over the issue phase."""
+        if self.t_issue == 0:
+            return 1.0
+        return float(self.busy.sum()) / (self.busy.size * self.t_issue)
+
+    def to_dict(self) -> dict:
+        return {"row_start": self.row_start, "n_rows": self.n_rows, "cycles": self.cycles, "t_issue": self.t_issue,
+                "stall_cycles": self.stall_cycles, "efficiency": self.efficiency,
+                "busy_per_pe": self.busy.tolist(), "counters": dict(self.counters)}
+
+
+@dataclass
+class LayerResult:
+    """Outputs (fixed point), cycles and activity of one layer."""
+
+    name: str
+    config: ArchConfig
+    outputs: np.ndarray
+    batches: list[BatchResult] = field(default_factory=list)
+
+    @property
+    def cycles(self) -> int:
+        return sum(batch.cycles for batch in self.batches)
+
+    @property
+    def counters(self) -> dict[str, int]:
+        total = empty_counters()
+        for batch in self.batches:
+            for name, value in batch.counters.items():
+                total[name] += value
+        return total
+
+    @property
+    def efficiency(self) -> float:
+        issue = sum(batch.t_issue for batch in self.batches)
+        busy = sum(float(batch.busy.sum()) for batch in self.batches)
+        return 1.0 if issue == 0 else busy / (self.config.n_pes * issue)
+
+    @property
+    def stall_cycles(self) -> int:
+        return sum(batch.stall_cycles for batch in self.batches)
+
+    @property
+    def latency_us(self) -> float:
+        return self.cycles * self.config.cycle_ns / 1e3
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "cycles": self.cycles, "latency_us": self.latency_us, "efficiency": self.efficiency,
+                "stall_cycles": self.stall_cycles, "counters": self.counters,
+                "batches": [batch.to_dict() for batch in self.batches]}

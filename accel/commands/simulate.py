@@ -1,0 +1,130 @@
+"""``accel simulate``: run compressed layers on the cycle-level EIE simulator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from accel.benchmarks import BENCHMARK_LAYERS, benchmark_layer, synthetic_input_values, synthetic_layer
+from accel.commands.common import (add_architecture_options, add_energy_option, add_json_option, architecture_from,
+                                   energy_table_from, write_json)
+from accel.errors import UserError
+from accel.layer import QuantizedLayer
+from accel.tables import format_table
+from sim.network import LayerRun, run_network
+
+EXAMPLES = f"""\
+examples:
+  accel simulate Alex-7                      # a benchmark layer (synthetic weights), 64 PEs, FIFO 8
+  accel simulate Alex-7 --pes 16 --fifo 2 --json
+  accel simulate fc1.npz --input x.npy       # a layer file written by `accel compress` or QuantizedLayer.save
+  accel simulate model.eie.npz               # every fully connected layer of a compressed model, chained
+  accel simulate weights.pt                  # the Linear layers of a torch state_dict, quantized to 4 bits
+
+benchmark layers: {', '.join(layer.name for layer in BENCHMARK_LAYERS)}
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "simulate", help="simulate compressed layers on EIE: cycles, activity and energy",
+        description="Simulate compressed fully connected layers on the EIE PE array, cycle by cycle. Prints "
+                    "cycles, latency, load balance and an energy breakdown (EIE vs the same layer in DRAM).",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", help="benchmark layer name, layer .npz, compressed model .npz, or torch state_dict .pt")
+    parser.add_argument("--input", type=Path, metavar="NPY", help="float input vector (.npy); default: random, seeded")
+    parser.add_argument("--act-density", type=float, metavar="P",
+                        help="non-zero fraction of a random input (default: a benchmark's own inputs, else 1.0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    parser.add_argument("--out", type=Path, metavar="JSON", help="also write the full result (every counter, per PE) here")
+    add_architecture_options(parser)
+    add_energy_option(parser)
+    add_json_option(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = architecture_from(args)
+    table = energy_table_from(args)
+    layers, inputs = load_layers(args.source, args.seed)
+    if args.input is not None or args.act_density is not None or inputs is None:
+        density = 1.0 if args.act_density is None else args.act_density
+        inputs = load_inputs(args.input, layers[0].cols, density, args.seed)
+    runs = run_network(layers, inputs, config, table)
+    data = {"config": config.to_dict(), "energy_table": table.name, "input": str(args.input or "random (synthetic)"),
+            "layers": [run.to_dict() for run in runs]}
+    if args.out:
+        write_json(args.out, data)
+    if args.json:
+        json.dump(data, sys.stdout, indent=2, default=float)
+        print()
+    else:
+        print(summary_table(runs))
+        for run in runs:
+            for problem in run.capacity_problems:
+                print(f"note: {run.layer.name} does not fit on chip: {problem}")
+            if "weights" in run.layer.notes:
+                print(f"note: {run.layer.name}: {run.layer.notes['weights']}")
+    return 0
+
+
+def summary_table(runs: list[LayerRun], markdown: bool = False) -> str:
+    headers = ["layer", "shape", "cycles", "latency us", "efficiency", "padding %", "EIE uJ", "pJ/op", "dense DRAM uJ", "saving"]
+    rows = []
+    for run in runs:
+        dense = run.energies[-1]
+        rows.append([run.layer.name, f"{run.layer.rows}x{run.layer.cols}", run.result.cycles, run.result.latency_us,
+                     run.result.efficiency, 100 * run.padding_entries / max(1, run.stored_entries),
+                     run.eie.total_pj / 1e6, run.eie.pj_per_op, dense.total_pj / 1e6,
+                     f"{dense.total_pj / max(run.eie.total_pj, 1e-9):,.0f}x"])
+    return format_table(headers, rows, markdown=markdown)
+
+
+def load_layers(source: str, seed: int) -> tuple[list[QuantizedLayer], np.ndarray | None]:
+    """Layers to simulate and, for a benchmark layer, its synthetic input vector."""
+    path = Path(source)
+    if not path.exists():
+        if source.endswith((".npz", ".pt", ".pth")):
+            raise UserError(f"{source} does not exist; check the path")
+        spec = benchmark_layer(source)
+        return [synthetic_layer(spec, seed=seed)], synthetic_input_values(spec, seed)
+    if path.suffix in (".pt", ".pth"):
+        from models.export import layers_from_state_dict
+        return layers_from_state_dict(path), None
+    if _npz_format(path) == "eie-layer":
+        return [QuantizedLayer.load(path)], None
+    from models.export import layers_from_compressed_file
+    return layers_from_compressed_file(path), None
+
+
+def _npz_format(path: Path) -> str | None:
+    from accel.layer import load_npz
+    arrays = load_npz(path, required=("meta",))
+    try:
+        return json.loads(arrays["meta"].tobytes().decode()).get("format")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        raise UserError(f"{path}: its metadata is corrupted") from None
+
+
+def load_inputs(path: Path | None, length: int, density: float, seed: int) -> np.ndarray:
+    if path is None:
+        if not 0.0 <= density <= 1.0:
+            raise UserError(f"--act-density must lie between 0 and 1, got {density}")
+        rng = np.random.default_rng([seed, 7])
+        return rng.uniform(0.05, 1.0, length) * (rng.random(length) < density)
+    try:
+        values = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UserError(f"input file {path} does not exist") from None
+    except (ValueError, OSError) as error:
+        raise UserError(f"input file {path} is not a .npy array: {error}") from None
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if values.size != length:
+        raise UserError(f"input file {path} holds {values.size} values; the first layer takes {length}")
+    if not np.all(np.isfinite(values)):
+        raise UserError(f"input file {path} holds NaN or infinity")
+    return values

@@ -1,0 +1,74 @@
+"""Run one layer or a chain of layers on EIE and collect cycles, counts and energy per layer.
+
+Between layers the destination register file becomes the next source: the fixed-point outputs
+of one layer are the next layer's inputs, with no conversion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.config import ArchConfig
+from accel.energy import EnergyTable
+from accel.errors import UserError
+from accel.fixed_point import from_fixed, quantize_activations
+from accel.images import build_layer_image
+from accel.layer import QuantizedLayer
+from sim.energy import EnergyBreakdown, compressed_in_dram_energy, dense_in_dram_energy, eie_energy, useful_macs
+from sim.fast import simulate_layer
+from sim.results import LayerResult
+
+
+@dataclass
+class LayerRun:
+    """One layer's simulation with its energy under the three memory placements."""
+
+    layer: QuantizedLayer
+    result: LayerResult
+    energies: list[EnergyBreakdown]
+    padding_entries: int
+    stored_entries: int
+    capacity_problems: list[str]
+
+    @property
+    def eie(self) -> EnergyBreakdown:
+        return self.energies[0]
+
+    def to_dict(self) -> dict:
+        return {"layer": self.layer.name, "shape": [self.layer.rows, self.layer.cols],
+                "weight_density": self.layer.density, "notes": self.layer.notes,
+                "stored_entries": self.stored_entries, "padding_entries": self.padding_entries,
+                "fits_on_chip": not self.capacity_problems, "capacity_problems": self.capacity_problems,
+                **self.result.to_dict(), "energy": [energy.to_dict() for energy in self.energies]}
+
+
+def run_layer(layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfig, table: EnergyTable) -> LayerRun:
+    image = build_layer_image(layer, config)
+    result = simulate_layer(image, inputs_fixed)
+    macs = useful_macs(layer.codes, inputs_fixed)
+    energies = [eie_energy(result, table, macs), compressed_in_dram_energy(result, table, macs),
+                dense_in_dram_energy(layer.rows, layer.cols, table, macs)]
+    return LayerRun(layer, result, energies, image.padding_entries, image.total_entries, image.capacity_problems())
+
+
+def run_network(layers: list[QuantizedLayer], inputs: np.ndarray, config: ArchConfig, table: EnergyTable,
+                progress=None) -> list[LayerRun]:
+    """Run ``layers`` in order on the float input vector ``inputs`` (converted to fixed point once)."""
+    for first, second in zip(layers, layers[1:]):
+        if first.rows != second.cols:
+            raise UserError(f"layer {first.name!r} has {first.rows} outputs but {second.name!r} takes {second.cols} inputs")
+    activations = quantize_activations(np.asarray(inputs, dtype=np.float64).ravel(), config)
+    runs = []
+    for layer in layers:
+        run = run_layer(layer, activations, config, table)
+        runs.append(run)
+        activations = run.result.outputs
+        if progress is not None:
+            progress.update(1)
+    return runs
+
+
+def float_outputs(runs: list[LayerRun], config: ArchConfig) -> np.ndarray:
+    return from_fixed(runs[-1].result.outputs, config.act_frac)

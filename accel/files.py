@@ -32,3 +32,12 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     return write_atomic(path, lambda file: file.write(data))
+
+
+def write_csv_atomic(path: str | Path, rows: list[dict], columns: list[str] | None = None) -> Path:
+    """Write ``rows`` (dicts) as CSV with a header; floats keep six significant digits."""
+    columns = columns or [key for key in rows[0] if not isinstance(rows[0][key], dict)]
+    lines = [",".join(columns)]
+    for row in rows:
+        lines.append(",".join(f"{row[c]:.6g}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+    return write_text_atomic(path, "\n".join(lines) + "\n")

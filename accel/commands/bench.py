@@ -1,0 +1,152 @@
+"""``accel bench``: regenerate the simulator benchmarks in reports/sim/."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from accel import plots
+from accel.benchmarks import BENCHMARK_LAYERS, SYNTHETIC_NOTE
+from accel.commands.common import add_architecture_options, add_energy_option, architecture_from, energy_table_from
+from accel.files import write_csv_atomic, write_text_atomic
+from accel.tables import format_table
+from sim import sweeps
+
+CHIP_PJ_PER_OP = 0.59 / 102e9 * 1e12  # 0.59 W at 102 GOP/s
+COMMAND = "accel bench"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench", help="benchmark the nine EIE layers: latency vs paper, FIFO and PE sweeps, energy, speed",
+        description="Simulate the nine benchmark layers of the EIE paper (synthetic weights with the paper's "
+                    "shapes and densities) and write tables, CSV and plots to the output folder.",
+        epilog="example:\n  accel bench                      # writes reports/sim/\n  accel bench --quick --out /tmp/b",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("reports/sim"), help="output folder (default reports/sim)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic layers (default 0)")
+    parser.add_argument("--quick", action="store_true", help="fewer sweep points (FIFO 1/8/64, PEs 1/16/64)")
+    add_architecture_options(parser)
+    add_energy_option(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = architecture_from(args)
+    table = energy_table_from(args)
+    depths = (1, 8, 64) if args.quick else sweeps.FIFO_DEPTHS
+    counts = (1, 16, 64) if args.quick else sweeps.PE_COUNTS
+    out = args.out
+    names = [spec.name for spec in BENCHMARK_LAYERS]
+    total = len(names) * (1 + len(depths) + len(counts))
+    with tqdm(total=total, desc="simulating", unit="run") as progress:
+        latency = sweeps.latency_rows(config, table, args.seed, progress)
+        fifo = sweeps.fifo_sweep(config, args.seed, depths, progress)
+        pes = sweeps.pe_sweep(config, args.seed, counts, progress)
+    speed = sweeps.simulator_speed(config, seed=args.seed)
+
+    write_csv_atomic(out / "latency.csv", latency)
+    write_csv_atomic(out / "fifo_sweep.csv", fifo)
+    write_csv_atomic(out / "pe_sweep.csv", pes)
+    energy_rows = [{"layer": row["layer"], "placement": placement, "component": component, "pJ": value}
+                   for row in latency for placement, key in (("EIE", "components_pJ"), ("dense DRAM", "dense_components_pJ"))
+                   for component, value in row[key].items()]
+    write_csv_atomic(out / "energy_breakdown.csv", energy_rows)
+    write_text_atomic(out / "speed.json", json.dumps(speed, indent=2) + "\n")
+
+    note = f"{SYNTHETIC_NOTE}; {config.n_pes} PEs, FIFO {config.fifo_depth}, {config.clock_mhz:g} MHz"
+    plots.grouped_bars(out / "latency_vs_paper.png", names,
+                       {"simulated (synthetic weights)": [r["simulated_us"] for r in latency],
+                        "paper: EIE actual": [r["paper_actual_us"] for r in latency],
+                        "paper: EIE theoretical": [r["paper_theoretical_us"] for r in latency]},
+                       "latency, batch 1 (us)", "EIE latency per layer: simulator vs paper Table IV", note=note)
+    plots.line_plot(out / "fifo_efficiency.png", list(depths),
+                    {name: [r["efficiency"] for r in fifo if r["layer"] == name] for name in names},
+                    "activation FIFO depth (entries)", "load-balance efficiency (busy / total)",
+                    "Load balance vs FIFO depth (paper: about half idle at depth 1, flat past 8)", note=note)
+    plots.line_plot(out / "pe_speedup.png", list(counts),
+                    {name: [r["speedup"] for r in pes if r["layer"] == name] for name in names},
+                    "processing elements", "speedup over 1 PE (x)", "Speedup vs PE count (paper: near linear except NT-We)",
+                    logy=True, reference=("linear", [c / counts[0] for c in counts]), note=note)
+    plots.energy_breakdown(out / "energy_breakdown.png", names,
+                           {"EIE, SRAM": [r["components_pJ"] for r in latency],
+                            "dense, weights in DRAM": [r["dense_components_pJ"] for r in latency]},
+                           "Energy by component: EIE vs a dense layer with weights in DRAM", note=note)
+    write_text_atomic(out / "README.md", readme(config, table.name, latency, fifo, pes, speed, depths, counts))
+    print(format_table(["layer", "simulated us", "paper actual us", "difference %", "efficiency", "pJ/op"],
+                       [[r["layer"], r["simulated_us"], r["paper_actual_us"], f"{r['difference_pct']:+.1f}%",
+                         r["efficiency"], r["eie_pJ_per_op"]] for r in latency]))
+    print(f"simulator: {speed['layer']} in {speed['simulate_s'] * 1e3:.0f} ms "
+          f"(+{speed['image_build_s'] * 1e3:.0f} ms to build the image); torch CSR matvec {speed['torch_csr_matvec_us']:.0f} us")
+    print(f"wrote {out}/README.md and its tables and plots")
+    return 0
+
+
+def readme(config, table_name, latency, fifo, pes, speed, depths, counts) -> str:
+    within = sum(abs(r["difference_pct"]) <= 15 for r in latency)
+    alex7 = next(r for r in latency if r["layer"] == "Alex-7")
+    lines = [
+        "# Simulator benchmarks: the nine EIE layers",
+        "",
+        f"Regenerate: `{COMMAND}` (writes this folder; `--quick` for fewer sweep points). "
+        f"Config: {config.n_pes} PEs, FIFO depth {config.fifo_depth}, {config.clock_mhz:g} MHz; energy table: {table_name}.",
+        "",
+        f"**All layers are synthetic**: {SYNTHETIC_NOTE} (the paper's pruned weights are not public). "
+        "Non-zero weights are placed uniformly at random, which real pruned layers are not.",
+        "",
+        "## Latency vs the paper (Table IV)",
+        "",
+        format_table(["layer", "size (in, out)", "weights", "acts", "simulated us", "paper theoretical us",
+                      "paper actual us", "difference", "efficiency", "padding %", "fits on chip"],
+                     [[r["layer"], f"{r['inputs']}, {r['outputs']}", f"{100 * r['weight_density']:.0f}%",
+                       f"{100 * r['act_density']:.1f}%", r["simulated_us"], r["paper_theoretical_us"],
+                       r["paper_actual_us"], f"{r['difference_pct']:+.1f}%", r["efficiency"], r["padding_pct"],
+                       "yes" if r["fits_on_chip"] else "no"] for r in latency], markdown=True),
+        "",
+        f"{within} of {len(latency)} layers are within 15 % of the paper's measured (\"actual\") latency.",
+        "",
+        "![latency](latency_vs_paper.png)",
+        "",
+        "## Load balance vs FIFO depth",
+        "",
+        format_table(["layer"] + [f"depth {d}" for d in depths],
+                     [[name] + [r["efficiency"] for r in fifo if r["layer"] == name] for name in dict.fromkeys(r["layer"] for r in fifo)],
+                     markdown=True),
+        "",
+        "![fifo](fifo_efficiency.png)",
+        "",
+        "## Speedup vs number of PEs",
+        "",
+        format_table(["layer"] + [f"{c} PEs" for c in counts],
+                     [[name] + [r["speedup"] for r in pes if r["layer"] == name] for name in dict.fromkeys(r["layer"] for r in pes)],
+                     markdown=True),
+        "",
+        "![speedup](pe_speedup.png)",
+        "",
+        "## Energy",
+        "",
+        f"Alex-7: {alex7['eie_pJ_per_op']:.2f} pJ per operation in the simulator's energy model (counted actions x table) "
+        f"against {CHIP_PJ_PER_OP:.2f} pJ/op for the chip (0.59 W at 102 GOP/s, which includes leakage, clock and control "
+        f"that the model leaves out); {alex7['gop_per_s']:.0f} GOP/s simulated.",
+        "",
+        format_table(["layer", "EIE uJ", "pJ/op", "compressed, DRAM uJ", "dense, DRAM uJ", "dense / EIE"],
+                     [[r["layer"], r["eie_uJ"], r["eie_pJ_per_op"], r["compressed_dram_uJ"], r["dense_dram_uJ"],
+                       f"{r['dense_dram_uJ'] / r['eie_uJ']:,.0f}x"] for r in latency], markdown=True),
+        "",
+        "![energy](energy_breakdown.png)",
+        "",
+        "## Simulator speed",
+        "",
+        f"{speed['layer']} at {speed['n_pes']} PEs: fast simulator {speed['simulate_s'] * 1e3:.0f} ms (median of "
+        f"{speed['repeats']}), plus {speed['image_build_s'] * 1e3:.0f} ms to build the PE memory images once; "
+        f"a torch CSR matrix-vector product of the same layer takes {speed['torch_csr_matvec_us']:.0f} us "
+        f"(simulation / torch = {speed['simulate_over_torch_csr']:,.0f}x).",
+        "",
+        "Files: `latency.csv`, `fifo_sweep.csv`, `pe_sweep.csv`, `energy_breakdown.csv`, `speed.json`.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,87 @@
+"""IDX data sets (MNIST format) read from a folder; nothing is ever downloaded."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from accel.errors import UserError
+
+DEFAULT_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
+FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
+         "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
+IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+@dataclass
+class Dataset:
+    """Images as float tensors (N, 1, H, W) normalised to zero mean and unit variance, labels as int64."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    name: str
+
+    @property
+    def classes(self) -> int:
+        return int(self.train_labels.max()) + 1
+
+    def subset(self, train: int, test: int) -> "Dataset":
+        return Dataset(self.train_images[:train], self.train_labels[:train], self.test_images[:test],
+                       self.test_labels[:test], f"{self.name} (first {train}/{test})")
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (optionally gzip-compressed) into an array of its declared shape."""
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise UserError(f"{path} cannot be read ({error}); the data set is corrupt: reinstall it") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
+        raise UserError(f"{path} is not an IDX file (bad magic number)")
+    dims = raw[3]
+    header = 4 + 4 * dims
+    if dims == 0 or len(raw) < header:
+        raise UserError(f"{path} has a truncated IDX header")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    dtype = np.dtype(IDX_TYPES[raw[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise UserError(f"{path} holds {len(raw) - header} data bytes but its header promises {expected}: truncated or corrupt")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+
+
+def find_file(folder: Path, stem: str) -> Path:
+    for candidate in (folder / f"{stem}.gz", folder / stem):
+        if candidate.is_file():
+            return candidate
+    hint = "apt-get install dataset-fashion-mnist" if folder == DEFAULT_DATA_DIR else "pass --data with a folder of IDX files"
+    raise UserError(f"data set file {stem}[.gz] is missing from {folder}; {hint}")
+
+
+def load_idx_dataset(folder: str | Path = DEFAULT_DATA_DIR) -> Dataset:
+    """Load an MNIST-format data set (train/t10k images and labels) from ``folder``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        hint = "install it with: apt-get install dataset-fashion-mnist" if folder == DEFAULT_DATA_DIR else "check --data"
+        raise UserError(f"data set folder {folder} does not exist; {hint}")
+    arrays = {key: read_idx(find_file(folder, stem)) for key, stem in FILES.items()}
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+            raise UserError(f"{folder}: {split} images {images.shape} and labels {labels.shape} do not match")
+        if labels.min() < 0 or labels.max() > 255:
+            raise UserError(f"{folder}: {split} labels out of range")
+    train = arrays["train_images"].astype(np.float32) / 255.0
+    mean, std = float(train.mean()), float(train.std()) or 1.0
+
+    def tensor(images: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy((images.astype(np.float32) / 255.0 - mean) / std).unsqueeze(1)
+
+    return Dataset(tensor(arrays["train_images"]), torch.from_numpy(arrays["train_labels"].astype(np.int64)),
+                   tensor(arrays["test_images"]), torch.from_numpy(arrays["test_labels"].astype(np.int64)), folder.name)

@@ -1,0 +1,116 @@
+"""Canonical Huffman coding of small-alphabet symbol streams, with a real bit-level decoder."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.errors import UserError
+
+
+@dataclass
+class HuffmanStream:
+    """An encoded stream: code length per symbol (0 = unused), the packed bits and the symbol count."""
+
+    lengths: np.ndarray
+    data: np.ndarray
+    count: int
+
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes of the packed bits plus one byte per code length in the table."""
+        return int(self.data.size + self.lengths.size)
+
+
+def code_lengths(frequencies: np.ndarray) -> np.ndarray:
+    """Huffman code length of each symbol (0 for symbols that never occur; 1 if only one occurs)."""
+    used = [int(s) for s in np.flatnonzero(frequencies)]
+    lengths = np.zeros(frequencies.size, dtype=np.int64)
+    if len(used) == 1:
+        lengths[used[0]] = 1
+        return lengths
+    heap = [(int(frequencies[s]), index, [s]) for index, s in enumerate(used)]
+    heapq.heapify(heap)
+    tiebreak = len(heap)
+    while len(heap) > 1:
+        weight_a, _, group_a = heapq.heappop(heap)
+        weight_b, _, group_b = heapq.heappop(heap)
+        for symbol in group_a + group_b:
+            lengths[symbol] += 1
+        heapq.heappush(heap, (weight_a + weight_b, tiebreak, group_a + group_b))
+        tiebreak += 1
+    return lengths
+
+
+def canonical_codes(lengths: np.ndarray) -> dict[int, tuple[int, int]]:
+    """Canonical code (value, length) per symbol: shorter codes first, then by symbol."""
+    codes = {}
+    code, previous = 0, 0
+    for symbol in sorted(np.flatnonzero(lengths), key=lambda s: (lengths[s], s)):
+        length = int(lengths[symbol])
+        code <<= length - previous
+        codes[int(symbol)] = (code, length)
+        code += 1
+        previous = length
+    return codes
+
+
+def encode(symbols: np.ndarray, alphabet: int) -> HuffmanStream:
+    symbols = np.asarray(symbols, dtype=np.int64)
+    if symbols.size and (symbols.min() < 0 or symbols.max() >= alphabet):
+        raise UserError(f"Huffman symbols must lie in 0..{alphabet - 1}")
+    lengths = code_lengths(np.bincount(symbols, minlength=alphabet))
+    if symbols.size == 0:
+        return HuffmanStream(lengths, np.zeros(0, dtype=np.uint8), 0)
+    codes = canonical_codes(lengths)
+    table_value = np.zeros(alphabet, dtype=np.int64)
+    table_length = np.zeros(alphabet, dtype=np.int64)
+    for symbol, (value, length) in codes.items():
+        table_value[symbol], table_length[symbol] = value, length
+    values, widths = table_value[symbols], table_length[symbols]
+    max_length = int(widths.max())
+    # Expand every code into its bits, most significant first.
+    column = np.arange(max_length)[None, :]
+    keep = column < widths[:, None]
+    bit_matrix = (values[:, None] >> np.maximum(widths[:, None] - 1 - column, 0)) & 1
+    bits = bit_matrix[keep].astype(np.uint8)
+    return HuffmanStream(lengths, np.packbits(bits), int(symbols.size))
+
+
+def decode(stream: HuffmanStream) -> np.ndarray:
+    """Decode ``stream.count`` symbols bit by bit with the canonical first-code table."""
+    lengths = np.asarray(stream.lengths, dtype=np.int64)
+    if stream.count == 0:
+        return np.zeros(0, dtype=np.int64)
+    if lengths.min() < 0 or lengths.max() > 64 or not lengths.any():
+        raise UserError("corrupt Huffman table: code lengths out of range")
+    kraft = sum(2.0 ** -int(length) for length in lengths[lengths > 0])
+    if kraft > 1.0 + 1e-12:
+        raise UserError("corrupt Huffman table: code lengths violate the Kraft inequality")
+    codes = canonical_codes(lengths)
+    lookup = {(length, value): symbol for symbol, (value, length) in codes.items()}
+    bits = np.unpackbits(np.asarray(stream.data, dtype=np.uint8)).tolist()
+    output = np.empty(stream.count, dtype=np.int64)
+    value = length = position = 0
+    for index in range(stream.count):
+        while True:
+            if position >= len(bits):
+                raise UserError("corrupt Huffman stream: it ends before all symbols were decoded")
+            value = (value << 1) | bits[position]
+            position += 1
+            length += 1
+            symbol = lookup.get((length, value))
+            if symbol is not None:
+                output[index] = symbol
+                value = length = 0
+                break
+            if length > 64:
+                raise UserError("corrupt Huffman stream: no code matches")
+    return output
+
+
+def encoded_bits(symbols: np.ndarray, lengths: np.ndarray) -> int:
+    """Exact payload bits (without byte padding) of ``symbols`` under ``lengths``."""
+    return int(np.asarray(lengths)[np.asarray(symbols, dtype=np.int64)].sum())

@@ -1,0 +1,99 @@
+"""Magnitude pruning after Han et al. 2015: threshold = quality x std of the layer's weights.
+
+Masks use ``torch.nn.utils.prune`` (``weight_orig`` x ``weight_mask``), so pruned weights stay
+at zero through retraining and repeated pruning combines masks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+from torch.nn.utils import prune
+
+from models.networks import compressible_layers
+
+
+def std_threshold(weight: torch.Tensor, quality: float, mask: torch.Tensor | None = None) -> float:
+    """Pruning threshold of one layer: ``quality`` x std of its (surviving) weights."""
+    values = weight if mask is None else weight[mask.bool()]
+    return quality * float(values.std()) if values.numel() > 1 else 0.0
+
+
+def prune_by_std(module: nn.Module, quality: float, name: str = "weight") -> float:
+    """Prune ``module.<name>`` where |w| < quality x std; returns the threshold used."""
+    mask = getattr(module, f"{name}_mask", None)
+    weight = getattr(module, name).detach()
+    threshold = std_threshold(weight, quality, mask)
+    new_mask = (weight.abs() >= threshold).to(weight.dtype)
+    if mask is not None:
+        new_mask = new_mask * mask
+        prune.remove(module, name)
+    prune.custom_from_mask(module, name, new_mask)
+    return threshold
+
+
+def prune_model(model: nn.Module, quality: float | dict[str, float]) -> dict[str, float]:
+    """Prune every Linear/Conv2d layer; ``quality`` per layer name or one for all. Returns thresholds."""
+    thresholds = {}
+    for name, module in compressible_layers(model):
+        layer_quality = quality.get(name) if isinstance(quality, dict) else quality
+        if layer_quality is not None:
+            thresholds[name] = prune_by_std(module, layer_quality)
+    return thresholds
+
+
+def kept_fraction(module: nn.Module) -> float:
+    weight = module.weight.detach()
+    return float((weight != 0).float().mean())
+
+
+def kept_fractions(model: nn.Module) -> dict[str, float]:
+    return {name: kept_fraction(module) for name, module in compressible_layers(model)}
+
+
+def make_permanent(model: nn.Module) -> None:
+    """Fold masks into the weights (``prune.remove``): the zeros stay, the reparametrisation goes."""
+    for _, module in compressible_layers(model):
+        if prune.is_pruned(module) and hasattr(module, "weight_mask"):
+            prune.remove(module, "weight")
+
+
+def rescaled_dropout(original: float, connections_original: float, connections_retrained: float) -> float:
+    """Dropout rate for retraining: D_r = D_o x sqrt(C_ir / C_io)."""
+    return original * math.sqrt(connections_retrained / connections_original)
+
+
+def rescale_dropout(model: nn.Module, original: float, kept: dict[str, float]) -> None:
+    """Set each Dropout that feeds a Linear layer to its rescaled rate (layer kept fraction = C_ir / C_io)."""
+    leaves = [(name, module) for name, module in model.named_modules() if not list(module.children())]
+    pending: list[nn.Dropout] = []
+    for name, module in leaves:
+        if isinstance(module, nn.Dropout):
+            pending.append(module)
+        elif isinstance(module, nn.Linear):
+            for dropout in pending:
+                dropout.p = rescaled_dropout(original, 1.0, kept.get(name, 1.0))
+            pending = []
+        elif not isinstance(module, (nn.Flatten, nn.ReLU)):
+            pending = []
+
+
+def sensitivity(model: nn.Module, evaluate, fractions: Iterable[float]) -> list[dict]:
+    """Accuracy when each layer alone has its smallest-magnitude ``fraction`` of weights pruned.
+
+    Run it on an unpruned model; each layer's weights are restored after its sweep.
+    """
+    rows = []
+    for name, module in compressible_layers(model):
+        original = module.weight.detach().clone()
+        for fraction in fractions:
+            with torch.no_grad():
+                if fraction > 0:
+                    cutoff = torch.quantile(original.abs().flatten().float(), min(fraction, 1.0))
+                    module.weight.copy_(torch.where(original.abs() > cutoff, original, torch.zeros_like(original)))
+                rows.append({"layer": name, "fraction_pruned": fraction, "accuracy": evaluate(model)})
+                module.weight.copy_(original)
+    return rows

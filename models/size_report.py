@@ -1,0 +1,97 @@
+"""Size accounting in the papers' columns: kept %, bits per weight and index, compression rates."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from accel.tables import format_table
+
+FLOAT_BITS = 32
+
+
+@dataclass
+class LayerSize:
+    """Bits of one layer in each representation (biases stored as 32-bit floats in all of them)."""
+
+    name: str
+    weights: int
+    kept: int
+    entries: int
+    """Stored entries: kept weights plus filler entries."""
+    fillers: int
+    weight_bits: int
+    index_bits: int
+    codebook_entries: int
+    biases: int
+    weight_huffman_bits: int
+    index_huffman_bits: int
+    huffman_table_bits: int
+
+    @property
+    def original_bits(self) -> int:
+        return FLOAT_BITS * (self.weights + self.biases)
+
+    @property
+    def pruned_bits(self) -> int:
+        """After pruning alone: 32-bit values with relative indices, fillers included."""
+        return self.entries * (FLOAT_BITS + self.index_bits) + FLOAT_BITS * self.biases
+
+    @property
+    def quantized_bits(self) -> int:
+        """After pruning and quantization: codes and indices, codebook, biases."""
+        return (self.entries * (self.weight_bits + self.index_bits)
+                + FLOAT_BITS * (self.codebook_entries + self.biases))
+
+    @property
+    def huffman_bits(self) -> int:
+        """After Huffman coding of both streams, tables included."""
+        return (self.weight_huffman_bits + self.index_huffman_bits + self.huffman_table_bits
+                + FLOAT_BITS * (self.codebook_entries + self.biases))
+
+    def row(self) -> dict:
+        entries = max(1, self.entries)
+        return {
+            "layer": self.name, "weights": self.weights, "kept_pct": 100 * self.kept / self.weights,
+            "fillers": self.fillers,
+            "weight_bits_PQ": self.weight_bits, "weight_bits_PQH": self.weight_huffman_bits / entries,
+            "index_bits_PQ": self.index_bits, "index_bits_PQH": self.index_huffman_bits / entries,
+            "size_pct_PQ": 100 * self.quantized_bits / self.original_bits,
+            "size_pct_PQH": 100 * self.huffman_bits / self.original_bits,
+            "rate_P_params": self.weights / max(1, self.kept), "rate_P_storage": self.original_bits / self.pruned_bits,
+            "rate_PQ": self.original_bits / self.quantized_bits, "rate_PQH": self.original_bits / self.huffman_bits,
+            "original_bytes": self.original_bits / 8, "PQH_bytes": self.huffman_bits / 8,
+        }
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def total_row(layers: list[LayerSize]) -> dict:
+    def total(attribute: str) -> int:
+        return sum(getattr(layer, attribute) for layer in layers)
+
+    weights, kept, entries = total("weights"), total("kept"), max(1, total("entries"))
+    original = total("original_bits")
+    return {
+        "layer": "total", "weights": weights, "kept_pct": 100 * kept / weights, "fillers": total("fillers"),
+        "weight_bits_PQ": "", "weight_bits_PQH": total("weight_huffman_bits") / entries,
+        "index_bits_PQ": "", "index_bits_PQH": total("index_huffman_bits") / entries,
+        "size_pct_PQ": 100 * total("quantized_bits") / original, "size_pct_PQH": 100 * total("huffman_bits") / original,
+        "rate_P_params": weights / max(1, kept), "rate_P_storage": original / total("pruned_bits"),
+        "rate_PQ": original / total("quantized_bits"), "rate_PQH": original / total("huffman_bits"),
+        "original_bytes": original / 8, "PQH_bytes": total("huffman_bits") / 8,
+    }
+
+
+HEADERS = ["layer", "#weights", "kept %", "weight bits P+Q", "weight bits P+Q+H", "index bits P+Q", "index bits P+Q+H",
+           "size P+Q", "size P+Q+H", "rate P (params)", "rate P+Q", "rate P+Q+H"]
+
+
+def size_table(layers: list[LayerSize], markdown: bool = True) -> str:
+    rows = []
+    for row in [layer.row() for layer in layers] + [total_row(layers)]:
+        rows.append([row["layer"], row["weights"], f"{row['kept_pct']:.1f}%", row["weight_bits_PQ"],
+                     f"{row['weight_bits_PQH']:.2f}", row["index_bits_PQ"], f"{row['index_bits_PQH']:.2f}",
+                     f"{row['size_pct_PQ']:.2f}%", f"{row['size_pct_PQH']:.2f}%", f"{row['rate_P_params']:.1f}x",
+                     f"{row['rate_PQ']:.1f}x", f"{row['rate_PQH']:.1f}x"])
+    return format_table(HEADERS, rows, markdown=markdown)

@@ -1,0 +1,169 @@
+"""Deep Compression end to end: train, prune and retrain, quantize and fine-tune, Huffman-code, save."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from accel.errors import UserError
+from accel.files import write_csv_atomic, write_text_atomic
+from models.compressed_file import CompressedModel, compress_module
+from models.datasets import Dataset
+from models.networks import build_network, compressible_layers
+from models.pruning import kept_fractions, make_permanent, prune_model, rescale_dropout
+from models.quantization import quantize_model
+from models.size_report import size_table, total_row
+from models.training import TrainSettings, accuracy, train
+
+
+@dataclass
+class CompressionSettings:
+    """Everything that decides a compression run; presets below."""
+
+    network: str = "lenet300"
+    dense_epochs: int = 10
+    lr: float = 0.05
+    prune_schedule: list[dict[str, float]] = field(default_factory=list)
+    """One {layer: quality} per prune-retrain iteration (threshold = quality x std of surviving weights)."""
+    retrain_epochs: int = 3
+    retrain_lr_factor: float = 0.1
+    l1: float = 0.0
+    l2: float = 1e-4
+    dropout: float = 0.0
+    bits: str | int = "hardware"
+    init: str = "linear"
+    finetune_epochs: int = 2
+    index_bits: int = 5
+    seed: int = 0
+
+
+def _schedule(fc: list[float], last: list[float], conv: list[float] | None = None, names=()) -> list[dict[str, float]]:
+    """Per-iteration qualities: ``fc`` for hidden FC layers, ``last`` for the output layer, ``conv`` for convs."""
+    schedule = []
+    for step in range(len(fc)):
+        qualities = {}
+        for index, name in enumerate(names):
+            kind = "last" if index == len(names) - 1 else ("conv" if name.startswith("features") else "fc")
+            qualities[name] = {"fc": fc, "last": last, "conv": conv or fc}[kind][step]
+        schedule.append(qualities)
+    return schedule
+
+
+LENET300 = ("classifier.2", "classifier.5", "classifier.8")
+LENET5 = ("features.0", "features.2", "classifier.2", "classifier.5")
+PRESETS: dict[str, dict[str, CompressionSettings]] = {
+    "lenet300": {
+        "quick": CompressionSettings("lenet300", dense_epochs=3, retrain_epochs=1, finetune_epochs=1,
+                                     prune_schedule=_schedule([0.8, 1.0], [0.5, 0.6], names=LENET300)),
+        "full": CompressionSettings("lenet300", dense_epochs=20, retrain_epochs=4, finetune_epochs=3,
+                                    prune_schedule=_schedule([0.8, 0.9, 1.0, 1.0], [0.4, 0.5, 0.5, 0.5], names=LENET300)),
+    },
+    "lenet5": {
+        "quick": CompressionSettings("lenet5", dense_epochs=2, lr=0.02, retrain_epochs=1, finetune_epochs=1,
+                                     prune_schedule=_schedule([0.8, 1.0], [0.5, 0.6], [0.3, 0.5], names=LENET5)),
+        "full": CompressionSettings("lenet5", dense_epochs=10, lr=0.02, retrain_epochs=2, finetune_epochs=2,
+                                    prune_schedule=_schedule([0.8, 0.9, 1.0, 1.0], [0.5, 0.6, 0.6, 0.6],
+                                                             [0.3, 0.4, 0.5, 0.5], names=LENET5)),
+    },
+}
+
+
+def preset(network: str, name: str) -> CompressionSettings:
+    if network not in PRESETS:
+        raise UserError(f"unknown network {network!r}; choose one of {', '.join(PRESETS)}")
+    if name not in PRESETS[network]:
+        raise UserError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS[network])}")
+    return dataclasses.replace(PRESETS[network][name])
+
+
+@dataclass
+class CompressionResult:
+    settings: CompressionSettings
+    accuracy_dense: float
+    accuracy_pruned: float
+    accuracy_quantized: float
+    kept: dict[str, float]
+    bits: dict[str, int]
+    compressed: CompressedModel
+    seconds: dict[str, float]
+    model: torch.nn.Module
+
+    def summary(self) -> dict:
+        total = total_row(self.compressed.sizes())
+        return {
+            "network": self.settings.network, "data": self.data_name,
+            "accuracy_dense": self.accuracy_dense, "accuracy_pruned": self.accuracy_pruned,
+            "accuracy_quantized": self.accuracy_quantized, "kept_fraction": self.kept, "bits": self.bits,
+            "rate_pruning_params": total["rate_P_params"], "rate_pruning_storage": total["rate_P_storage"],
+            "rate_PQ": total["rate_PQ"], "rate_PQH": total["rate_PQH"], "original_bytes": total["original_bytes"],
+            "compressed_bytes": total["PQH_bytes"], "seconds": self.seconds,
+            "settings": dataclasses.asdict(self.settings),
+        }
+
+    data_name: str = ""
+
+
+def compress(settings: CompressionSettings, data: Dataset, progress: bool = True) -> CompressionResult:
+    """Run the three stages on ``data``; deterministic for a given seed."""
+    torch.manual_seed(settings.seed)
+    model = build_network(settings.network, data.classes, settings.dropout)
+    names = [name for name, _ in compressible_layers(model)]
+    for qualities in settings.prune_schedule:
+        unknown = set(qualities) - set(names)
+        if unknown:
+            raise UserError(f"prune schedule names layers {sorted(unknown)} that {settings.network} lacks; layers: {names}")
+    seconds: dict[str, float] = {}
+
+    def evaluate() -> float:
+        return accuracy(model, data.test_images, data.test_labels)
+
+    start = time.perf_counter()
+    train(model, data, TrainSettings(settings.dense_epochs, settings.lr, l2=settings.l2, l1=settings.l1, seed=settings.seed),
+          desc="dense training", progress=progress)
+    accuracy_dense = evaluate()
+    seconds["dense"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    retrain = TrainSettings(settings.retrain_epochs, settings.lr * settings.retrain_lr_factor, l2=settings.l2, seed=settings.seed)
+    for iteration, qualities in enumerate(settings.prune_schedule, 1):
+        prune_model(model, qualities)
+        if settings.dropout:
+            rescale_dropout(model, settings.dropout, kept_fractions(model))
+        train(model, data, retrain, desc=f"prune + retrain {iteration}/{len(settings.prune_schedule)}", progress=progress)
+    make_permanent(model)
+    accuracy_pruned = evaluate()
+    kept = kept_fractions(model)
+    seconds["prune"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    bits = quantize_model(model, settings.bits, settings.init, reserve_zero=True, seed=settings.seed)
+    finetune = TrainSettings(settings.finetune_epochs, settings.lr * settings.retrain_lr_factor, l2=0.0, seed=settings.seed)
+    train(model, data, finetune, desc="quantized fine-tuning", progress=progress)
+    accuracy_quantized = evaluate()
+    seconds["quantize"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    compressed = compress_module(model, settings.network, settings.index_bits)
+    compressed.sizes()  # Huffman-codes every stream once
+    seconds["huffman"] = time.perf_counter() - start
+    return CompressionResult(settings, accuracy_dense, accuracy_pruned, accuracy_quantized, kept, bits, compressed,
+                             seconds, model, data_name=data.name)
+
+
+def write_outputs(result: CompressionResult, out: Path) -> dict[str, Path]:
+    """The compressed model file, the size table (Markdown and CSV) and a JSON summary."""
+    sizes = result.compressed.sizes()
+    rows = [size.row() for size in sizes] + [total_row(sizes)]
+    summary = result.summary()
+    paths = {
+        "model": result.compressed.save(out / "model.dc.npz"),
+        "sizes_md": write_text_atomic(out / "sizes.md", size_table(sizes) + "\n"),
+        "sizes_csv": write_csv_atomic(out / "sizes.csv", rows),
+        "summary": write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n"),
+    }
+    return paths

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,7 @@ def layers_from_state_dict(path: str | Path, prune_quality: float | None = None)
     """The 2-D ``*.weight`` tensors of a torch state_dict as a chain of ReLU layers (last one linear)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, OSError, EOFError, ValueError) as error:
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as error:
         raise UserError(f"{path} is not a readable torch state_dict ({error}); save one with torch.save(model.state_dict(), path)") from None
     if not isinstance(state, dict):
         raise UserError(f"{path} holds a {type(state).__name__}, not a state_dict; save model.state_dict()")

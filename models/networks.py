@@ -48,9 +48,16 @@ def compressible_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(name, module) for name, module in model.named_modules() if isinstance(module, (nn.Linear, nn.Conv2d))]
 
 
+def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Modules without children of their own (parametrizations do not count), in definition order."""
+    return [(name, module) for name, module in model.named_modules()
+            if "parametrizations" not in name.split(".")
+            and not [child for child, _ in module.named_children() if child != "parametrizations"]]
+
+
 def relu_follows(model: nn.Module) -> dict[str, bool]:
     """For each Linear layer, whether a ReLU comes right after it (ignoring dropout) in module order."""
-    modules = [(name, module) for name, module in model.named_modules() if not list(module.children())]
+    modules = leaf_modules(model)
     result = {}
     for index, (name, module) in enumerate(modules):
         if isinstance(module, nn.Linear):

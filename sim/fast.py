@@ -15,24 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from accel.errors import UserError
 from accel.fixed_point import saturating_add, scaled_product, write_back
 from accel.images import BatchImage, LayerImage
-from sim.results import BatchResult, LayerResult, empty_counters
+from sim.results import BatchResult, LayerResult, empty_counters, simulate_batches
 
 
 def simulate_layer(image: LayerImage, inputs_fixed: np.ndarray) -> LayerResult:
     """Simulate every batch of ``image`` on the fixed-point input vector."""
-    inputs = np.asarray(inputs_fixed, dtype=np.int64)
-    if inputs.shape != (image.cols,):
-        raise UserError(f"layer {image.name!r} takes {image.cols} inputs, got an input vector of shape {inputs.shape}")
-    outputs = np.zeros(image.rows, dtype=np.int64)
-    result = LayerResult(name=image.name, config=image.config, outputs=outputs)
-    for batch in image.batches:
-        batch_result, batch_outputs = simulate_batch(image, batch, inputs)
-        result.batches.append(batch_result)
-        outputs[batch.row_start: batch.row_start + batch.n_rows] = batch_outputs
-    return result
+    return simulate_batches(image, inputs_fixed, simulate_batch)
 
 
 def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> tuple[BatchResult, np.ndarray]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from accel.config import ArchConfig
+from accel.errors import UserError
+from accel.images import BatchImage, LayerImage
 
 COUNTER_NAMES = (
     "broadcasts", "lnzd_reads", "fifo_pushes", "fifo_pops", "ptr_reads", "spmat_line_reads",
@@ -84,3 +87,20 @@ class LayerResult:
         return {"name": self.name, "cycles": self.cycles, "latency_us": self.latency_us, "efficiency": self.efficiency,
                 "stall_cycles": self.stall_cycles, "counters": self.counters,
                 "batches": [batch.to_dict() for batch in self.batches]}
+
+
+BatchSimulator = Callable[[LayerImage, BatchImage, np.ndarray], tuple[BatchResult, np.ndarray]]
+
+
+def simulate_batches(image: LayerImage, inputs_fixed: np.ndarray, simulate_batch: BatchSimulator) -> LayerResult:
+    """Run ``simulate_batch`` on every batch of ``image`` and gather outputs and results."""
+    inputs = np.asarray(inputs_fixed, dtype=np.int64)
+    if inputs.shape != (image.cols,):
+        raise UserError(f"layer {image.name!r} takes {image.cols} inputs, got an input vector of shape {inputs.shape}")
+    outputs = np.zeros(image.rows, dtype=np.int64)
+    result = LayerResult(name=image.name, config=image.config, outputs=outputs)
+    for batch in image.batches:
+        batch_result, batch_outputs = simulate_batch(image, batch, inputs)
+        result.batches.append(batch_result)
+        outputs[batch.row_start: batch.row_start + batch.n_rows] = batch_outputs
+    return result

@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     write_text_atomic(out / "speed.json", json.dumps(speed, indent=2) + "\n")
 
     note = f"{SYNTHETIC_NOTE}; {config.n_pes} PEs, FIFO {config.fifo_depth}, {config.clock_mhz:g} MHz"
+    fifo_note = f"{SYNTHETIC_NOTE}; {config.n_pes} PEs"
+    pe_note = f"{SYNTHETIC_NOTE}; FIFO {config.fifo_depth}"
     plots.grouped_bars(out / "latency_vs_paper.png", names,
                        {"simulated (synthetic weights)": [r["simulated_us"] for r in latency],
                         "paper: EIE actual": [r["paper_actual_us"] for r in latency],
@@ -66,11 +68,11 @@ def run(args: argparse.Namespace) -> int:
     plots.line_plot(out / "fifo_efficiency.png", list(depths),
                     {name: [r["efficiency"] for r in fifo if r["layer"] == name] for name in names},
                     "activation FIFO depth (entries)", "load-balance efficiency (busy / total)",
-                    "Load balance vs FIFO depth (paper: about half idle at depth 1, flat past 8)", note=note)
+                    "Load balance vs FIFO depth (paper: about half idle at depth 1, flat past 8)", note=fifo_note)
     plots.line_plot(out / "pe_speedup.png", list(counts),
                     {name: [r["speedup"] for r in pes if r["layer"] == name] for name in names},
                     "processing elements", "speedup over 1 PE (x)", "Speedup vs PE count (paper: near linear except NT-We)",
-                    logy=True, reference=("linear", [c / counts[0] for c in counts]), note=note)
+                    logy=True, reference=("linear", [c / counts[0] for c in counts]), note=pe_note)
     plots.energy_breakdown(out / "energy_breakdown.png", names,
                            {"EIE, SRAM": [r["components_pJ"] for r in latency],
                             "dense, weights in DRAM": [r["dense_components_pJ"] for r in latency]},

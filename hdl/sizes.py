@@ -9,6 +9,8 @@ from accel.config import ArchConfig
 
 @dataclass(frozen=True)
 class RTLSizes:
+    """Memory depths and port widths of the RTL for ``config``."""
+
     config: ArchConfig
 
     @property
@@ -38,6 +40,12 @@ class RTLSizes:
         depths = (self.spmat_lines, self.ptr_bank_depth, self.config.regfile_entries, self.max_cols,
                   self.config.codebook_size)
         return max(1, (max(depths) - 1).bit_length())
+
+    @property
+    def load_bits(self) -> int:
+        """Width of the load interface's data: a sparse-matrix line, a pointer, a bias or a codebook value."""
+        config = self.config
+        return max(config.line_bits, config.ptr_bits, config.acc_bits, config.weight_bits)
 
     @property
     def pe_bits(self) -> int:

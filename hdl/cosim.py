@@ -57,7 +57,13 @@ def run_cases(config: ArchConfig, cases: list[dict], build_dir: Path, waves: boo
     case_file.write_text(json.dumps(cases, default=int))
     result_file.unlink(missing_ok=True)
     runner = get_runner("icarus")
-    runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir, timescale=("1ns", "1ps"), waves=waves)
+    # The runner reuses an up-to-date build: rebuild to switch its waveform dumper on or off.
+    dumper = build_dir / "cocotb_iverilog_dump.v"
+    rebuild = waves or dumper.exists()
+    if not waves:
+        dumper.unlink(missing_ok=True)
+    runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir, timescale=("1ns", "1ps"), waves=waves,
+                 always=rebuild)
     start = time.perf_counter()
     runner.test(test_module=TESTBENCH_MODULE, hdl_toplevel=TOP, build_dir=build_dir, test_dir=Path(__file__).parent,
                 extra_env={"EIE_CASES": str(case_file), "EIE_RESULTS": str(result_file),

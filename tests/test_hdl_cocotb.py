@@ -1,7 +1,7 @@
 """The generated Verilog under Icarus (cocotb) against the simulator: outputs, cycles and counters.
 
 One Verilog build per architecture config; every case of that config runs in one Icarus process.
-Set EIE_WAVES=1 to write waveforms into the build folder.
+Set EIE_WAVES=1 to write waveforms: build/cosim/<config>/eie_array.fst (GTKWave, Surfer).
 """
 
 import os

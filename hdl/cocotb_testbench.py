@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import cocotb
 from cocotb.clock import Clock
@@ -72,7 +73,7 @@ async def run_batch(dut, case: dict, batch: dict) -> dict:
 
 @cocotb.test()
 async def layers_match_the_simulator(dut) -> None:
-    cases = json.loads(open(os.environ["EIE_CASES"]).read())
+    cases = json.loads(Path(os.environ["EIE_CASES"]).read_text())
     cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
     for name in ("load_en", "act_en", "act_clear", "start"):
         getattr(dut, name).value = 0
@@ -96,6 +97,5 @@ async def layers_match_the_simulator(dut) -> None:
             report["cases"].append({"case": case["name"], "batch": index, "cycles": seen["cycles"], "problems": problems})
     report["testbench_s"] = time.perf_counter() - started
     report["clock_cycles"] = int(get_sim_time(unit="ns") // CLOCK_NS)
-    with open(os.environ["EIE_RESULTS"], "w") as file:
-        json.dump(report, file, indent=1)
+    Path(os.environ["EIE_RESULTS"]).write_text(json.dumps(report, indent=1))
     assert report["mismatches"] == 0, [c for c in report["cases"] if c["problems"]]

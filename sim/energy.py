@@ -3,14 +3,17 @@
 Counts come from the simulator, energies from an ``accel.energy.EnergyTable``; this module only
 multiplies them. Two comparison points put EIE in context:
 
-* ``dense_dram``: what a processor without EIE pays: every weight of the dense matrix as a
+* ``dense_in_dram_energy``: what a processor without EIE pays: every weight of the dense matrix as a
   32-bit float from DRAM, a float multiply and add per weight, inputs and outputs through a
   32 KB SRAM cache.
-* ``compressed_dram``: EIE's own activity, but with the sparse matrix and pointers in DRAM.
+* ``compressed_in_dram_energy``: EIE's own activity, but with the sparse matrix and pointers in DRAM.
 
-Not modelled: leakage, clock tree, the broadcast wires, control logic, and activation SRAM
-traffic for vectors longer than the register files (all activation reads are priced as
-register-file reads).
+Activations: the source register files hold ``n_pes * regfile_entries`` inputs; in each batch
+the inputs beyond that many are read from the activation SRAM instead. The outputs of every
+batch but the last are also written to the activation SRAM (the next batch reuses the
+destination register files).
+
+Not modelled: leakage, clock tree, the broadcast wires, control logic and I/O-mode loading.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from accel.config import ArchConfig
 from accel.energy import EnergyTable
 from sim.results import LayerResult
 
-COMPONENTS = ("DRAM", "SRAM: sparse matrix", "SRAM: pointers", "activations (LNZD, register files)",
-              "FIFOs", "codebook", "accumulators", "arithmetic")
+COMPONENTS = ("DRAM", "SRAM: sparse matrix", "SRAM: pointers", "SRAM: activations",
+              "activations (LNZD, register files)", "FIFOs", "codebook", "accumulators", "arithmetic")
 
 
 @dataclass
@@ -78,12 +81,27 @@ COMPONENT_OF = {
 }
 
 
+def activation_sram_accesses(result: LayerResult) -> tuple[int, int]:
+    """(reads, writes) of the activation SRAM: inputs beyond the source register files, spilled outputs."""
+    capacity = result.config.rows_per_batch
+    batches = len(result.batches)
+    cols = result.counters["lnzd_reads"] // max(1, batches)
+    reads = batches * max(0, cols - capacity)
+    writes = sum(batch.n_rows for batch in result.batches[:-1])
+    return reads, writes
+
+
 def eie_energy(result: LayerResult, table: EnergyTable, useful_macs: int, label: str = "EIE (SRAM)") -> EnergyBreakdown:
     """Energy of the simulated run with everything in on-chip SRAM and register files."""
-    energy = per_action_energy(result.config, table)
+    config = result.config
+    energy = per_action_energy(config, table)
     components = dict.fromkeys(COMPONENTS, 0.0)
     for name, count in result.counters.items():
         components[COMPONENT_OF[name]] += count * energy[name]
+    reads, writes = activation_sram_accesses(result)
+    act_sram = table.sram_read(config.act_sram_bytes, config.act_bits)
+    components["activations (LNZD, register files)"] -= reads * energy["lnzd_reads"]
+    components["SRAM: activations"] = (reads + writes) * act_sram
     return EnergyBreakdown(label, components, 2 * useful_macs)
 
 
@@ -105,7 +123,7 @@ def dense_in_dram_energy(rows: int, cols: int, table: EnergyTable, useful_macs: 
     components = dict.fromkeys(COMPONENTS, 0.0)
     components["DRAM"] = weights * table.actions["dram_32"]
     components["arithmetic"] = weights * (table.actions["float_mult_32"] + table.actions["float_add_32"])
-    components["activations (LNZD, register files)"] = (cols + rows) * table.actions["sram_cache_32"]
+    components["SRAM: activations"] = (cols + rows) * table.actions["sram_cache_32"]
     return EnergyBreakdown("dense, weights in DRAM", components, 2 * useful_macs)
 
 

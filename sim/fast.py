@@ -84,7 +84,7 @@ def _line_reads(starts: np.ndarray, ends: np.ndarray, per_line: int) -> int:
         full = end > start
         first, last = start[full] // per_line, (end[full] - 1) // per_line
         spans = last - first + 1
-        repeated = np.count_nonzero(first[1:] == last[:-1])
+        repeated = int(np.count_nonzero(first[1:] == last[:-1]))
         total += int(spans.sum()) - repeated
     return total
 

@@ -13,11 +13,12 @@ import numpy as np
 from accel.config import ArchConfig
 from accel.energy import EnergyTable
 from accel.errors import UserError
-from accel.fixed_point import from_fixed, quantize_activations
+from accel.fixed_point import quantize_activations
 from accel.images import build_layer_image
 from accel.layer import QuantizedLayer
 from sim.energy import EnergyBreakdown, compressed_in_dram_energy, dense_in_dram_energy, eie_energy, useful_macs
 from sim.fast import simulate_layer
+from sim.numpy_model import fixed_point_forward, float_error
 from sim.results import LayerResult
 
 
@@ -31,6 +32,8 @@ class LayerRun:
     padding_entries: int
     stored_entries: int
     capacity_problems: list[str]
+    check: dict | None = None
+    """With ``check=True``: bit-exact agreement with the numpy model, and the error vs the float layer."""
 
     @property
     def eie(self) -> EnergyBreakdown:
@@ -41,20 +44,27 @@ class LayerRun:
                 "weight_density": self.layer.density, "notes": self.layer.notes,
                 "stored_entries": self.stored_entries, "padding_entries": self.padding_entries,
                 "fits_on_chip": not self.capacity_problems, "capacity_problems": self.capacity_problems,
-                **self.result.to_dict(), "energy": [energy.to_dict() for energy in self.energies]}
+                **self.result.to_dict(), "energy": [energy.to_dict() for energy in self.energies],
+                **({"check": self.check} if self.check is not None else {})}
 
 
-def run_layer(layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfig, table: EnergyTable) -> LayerRun:
+def run_layer(layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfig, table: EnergyTable,
+              check: bool = False) -> LayerRun:
+    """Simulate one layer on fixed-point inputs; energies in the order EIE, compressed in DRAM, dense in DRAM."""
     image = build_layer_image(layer, config)
     result = simulate_layer(image, inputs_fixed)
     macs = useful_macs(layer.codes, inputs_fixed)
     energies = [eie_energy(result, table, macs), compressed_in_dram_energy(result, table, macs),
                 dense_in_dram_energy(layer.rows, layer.cols, table, macs)]
-    return LayerRun(layer, result, energies, image.padding_entries, image.total_entries, image.capacity_problems())
+    checked = None
+    if check:
+        exact = np.array_equal(fixed_point_forward(layer, inputs_fixed, config), result.outputs)
+        checked = {"numpy_model_bit_exact": exact, **float_error(layer, inputs_fixed, result.outputs, config)}
+    return LayerRun(layer, result, energies, image.padding_entries, image.total_entries, image.capacity_problems(), checked)
 
 
 def run_network(layers: list[QuantizedLayer], inputs: np.ndarray, config: ArchConfig, table: EnergyTable,
-                progress=None) -> list[LayerRun]:
+                progress=None, check: bool = False) -> list[LayerRun]:
     """Run ``layers`` in order on the float input vector ``inputs`` (converted to fixed point once)."""
     for first, second in zip(layers, layers[1:]):
         if first.rows != second.cols:
@@ -62,7 +72,7 @@ def run_network(layers: list[QuantizedLayer], inputs: np.ndarray, config: ArchCo
     activations = quantize_activations(np.asarray(inputs, dtype=np.float64).ravel(), config)
     runs = []
     for layer in layers:
-        run = run_layer(layer, activations, config, table)
+        run = run_layer(layer, activations, config, table, check)
         runs.append(run)
         activations = run.result.outputs
         if progress is not None:
@@ -70,5 +80,13 @@ def run_network(layers: list[QuantizedLayer], inputs: np.ndarray, config: ArchCo
     return runs
 
 
-def float_outputs(runs: list[LayerRun], config: ArchConfig) -> np.ndarray:
-    return from_fixed(runs[-1].result.outputs, config.act_frac)
+def network_totals(runs: list[LayerRun]) -> dict:
+    """Cycles, latency and energy of the whole chain (layers run one after the other)."""
+    cycles = sum(run.result.cycles for run in runs)
+    energies = {}
+    for index, breakdown in enumerate(runs[0].energies):
+        total = sum(run.energies[index].total_pj for run in runs)
+        operations = sum(run.energies[index].operations for run in runs)
+        energies[breakdown.label] = {"total_pJ": total, "pJ_per_op": total / max(1, operations)}
+    return {"layers": len(runs), "cycles": cycles, "latency_us": cycles * runs[0].result.config.cycle_ns / 1e3,
+            "energy": energies}

@@ -1,7 +1,8 @@
 """Independent numpy model of the accelerator's fixed-point arithmetic, from the dense code matrix.
 
 It knows nothing of PEs, images or cycles: it applies the arithmetic rules of accel/TIMING.md
-column by column. The simulators must match it bit for bit.
+column by column. The simulators must match it bit for bit. ``float_error`` measures how far
+the fixed-point outputs are from the float layer (``QuantizedLayer.forward``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from accel.config import ArchConfig
-from accel.fixed_point import quantize_bias, quantize_codebook, saturating_add, scaled_product, write_back
+from accel.fixed_point import from_fixed, quantize_bias, quantize_codebook, saturating_add, scaled_product, write_back
 from accel.layer import QuantizedLayer
 
 
@@ -24,3 +25,17 @@ def fixed_point_forward(layer: QuantizedLayer, inputs_fixed: np.ndarray, config:
         products = scaled_product(inputs[column], codebook[layer.codes[rows, column]], config)
         accumulator[rows] = saturating_add(accumulator[rows], products, config)
     return write_back(accumulator, layer.relu, config)
+
+
+def float_error(layer: QuantizedLayer, inputs_fixed: np.ndarray, outputs_fixed: np.ndarray,
+                config: ArchConfig) -> dict[str, float]:
+    """Fixed-point outputs against the float layer on the same inputs (max and RMS error, in output units)."""
+    inputs = np.asarray(inputs_fixed)
+    # Zero inputs add nothing: the float product over the non-zero columns alone (at least one) is the same.
+    used = np.flatnonzero(inputs) if inputs.any() else np.zeros(1, dtype=np.int64)
+    columns = QuantizedLayer(codes=layer.codes[:, used], codebook=layer.codebook, bias=layer.bias, relu=layer.relu,
+                             name=layer.name)
+    expected = columns.forward(from_fixed(inputs[used], config.act_frac))
+    error = from_fixed(outputs_fixed, config.act_frac) - expected
+    return {"max_abs_error": float(np.max(np.abs(error))), "rms_error": float(np.sqrt(np.mean(error ** 2))),
+            "max_abs_float_output": float(np.max(np.abs(expected)))}

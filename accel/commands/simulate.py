@@ -15,12 +15,14 @@ from accel.commands.common import (add_architecture_options, add_energy_option, 
 from accel.errors import UserError
 from accel.layer import QuantizedLayer
 from accel.tables import format_table
-from sim.network import LayerRun, run_network
+from sim.energy import COMPONENTS
+from sim.network import LayerRun, network_totals, run_network
 
 EXAMPLES = f"""\
 examples:
   accel simulate Alex-7                      # a benchmark layer (synthetic weights), 64 PEs, FIFO 8
   accel simulate Alex-7 --pes 16 --fifo 2 --json
+  accel simulate NT-We --compare-dram        # energy beside the same layer with its weights in DRAM
   accel simulate fc1.npz --input x.npy       # a layer file written by `accel compress` or QuantizedLayer.save
   accel simulate model.eie.npz               # every fully connected layer of a compressed model, chained
   accel simulate weights.pt                  # the Linear layers of a torch state_dict, quantized to 4 bits
@@ -40,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--act-density", type=float, metavar="P",
                         help="non-zero fraction of a random input (default: a benchmark's own inputs, else 1.0)")
     parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    parser.add_argument("--compare-dram", action="store_true",
+                        help="also print the energy with the weights in DRAM: compressed (EIE's own accesses) and dense float32")
     parser.add_argument("--out", type=Path, metavar="JSON", help="also write the full result (every counter, per PE) here")
     add_architecture_options(parser)
     add_energy_option(parser)
@@ -54,34 +58,79 @@ def run(args: argparse.Namespace) -> int:
     if args.input is not None or args.act_density is not None or inputs is None:
         density = 1.0 if args.act_density is None else args.act_density
         inputs = load_inputs(args.input, layers[0].cols, density, args.seed)
-    runs = run_network(layers, inputs, config, table)
+    runs = run_network(layers, inputs, config, table, check=True)
     data = {"config": config.to_dict(), "energy_table": table.name, "input": str(args.input or "random (synthetic)"),
-            "layers": [run.to_dict() for run in runs]}
+            "layers": [run.to_dict() for run in runs], "total": network_totals(runs)}
     if args.out:
         write_json(args.out, data)
     if args.json:
         json.dump(data, sys.stdout, indent=2, default=float)
         print()
-    else:
-        print(summary_table(runs))
-        for run in runs:
-            for problem in run.capacity_problems:
-                print(f"note: {run.layer.name} does not fit on chip: {problem}")
-            if "weights" in run.layer.notes:
-                print(f"note: {run.layer.name}: {run.layer.notes['weights']}")
-    return 0
+        return 0
+    print(f"EIE: {config.n_pes} PEs, FIFO depth {config.fifo_depth}, {config.clock_mhz:g} MHz; energy table: {table.name}")
+    print(summary_table(runs, args.compare_dram))
+    print()
+    print(counts_table(runs))
+    print()
+    print(energy_table(runs, args.compare_dram))
+    for run in runs:
+        check = run.check
+        print(f"check {run.layer.name}: numpy fixed-point model {'bit-exact' if check['numpy_model_bit_exact'] else 'DIFFERS'}; "
+              f"vs float layer max |error| {check['max_abs_error']:.4g} (largest |output| {check['max_abs_float_output']:.4g}), "
+              f"RMS {check['rms_error']:.3g}")
+        for problem in run.capacity_problems:
+            print(f"note: {run.layer.name} does not fit on chip: {problem}")
+        if "weights" in run.layer.notes:
+            print(f"note: {run.layer.name}: {run.layer.notes['weights']}")
+    return 0 if all(run.check["numpy_model_bit_exact"] for run in runs) else 1
 
 
-def summary_table(runs: list[LayerRun], markdown: bool = False) -> str:
-    headers = ["layer", "shape", "cycles", "latency us", "efficiency", "padding %", "EIE uJ", "pJ/op", "dense DRAM uJ", "saving"]
+def summary_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
+    """Cycles, latency, load balance and energy per layer (and the chain's total)."""
+    headers = ["layer", "shape", "cycles", "latency us", "efficiency", "padding %", "EIE uJ", "pJ/op"]
+    if compare_dram:
+        headers += ["dense DRAM uJ", "dense / EIE"]
     rows = []
     for run in runs:
-        dense = run.energies[-1]
-        rows.append([run.layer.name, f"{run.layer.rows}x{run.layer.cols}", run.result.cycles, run.result.latency_us,
-                     run.result.efficiency, 100 * run.padding_entries / max(1, run.stored_entries),
-                     run.eie.total_pj / 1e6, run.eie.pj_per_op, dense.total_pj / 1e6,
-                     f"{dense.total_pj / max(run.eie.total_pj, 1e-9):,.0f}x"])
-    return format_table(headers, rows, markdown=markdown)
+        row = [run.layer.name, f"{run.layer.rows}x{run.layer.cols}", run.result.cycles, run.result.latency_us,
+               run.result.efficiency, 100 * run.padding_entries / max(1, run.stored_entries),
+               run.eie.total_pj / 1e6, run.eie.pj_per_op]
+        if compare_dram:
+            row += [run.energies[-1].total_pj / 1e6, f"{run.energies[-1].total_pj / max(run.eie.total_pj, 1e-9):,.0f}x"]
+        rows.append(row)
+    if len(runs) > 1:
+        total = network_totals(runs)
+        eie, dense = total["energy"][runs[0].eie.label], total["energy"][runs[0].energies[-1].label]
+        row = ["total", "", total["cycles"], total["latency_us"], "", "", eie["total_pJ"] / 1e6, eie["pJ_per_op"]]
+        if compare_dram:
+            row += [dense["total_pJ"] / 1e6, f"{dense['total_pJ'] / max(eie['total_pJ'], 1e-9):,.0f}x"]
+        rows.append(row)
+    return format_table(headers, rows)
+
+
+def counts_table(runs: list[LayerRun]) -> str:
+    """The key activity counts of each layer."""
+    headers = ["layer", "broadcasts", "stall cycles", "entries issued", "padding entries", "line reads", "pointer reads",
+               "bypasses", "write-backs"]
+    rows = [[run.layer.name, run.result.counters["broadcasts"], run.result.stall_cycles, run.result.counters["multiplies"],
+             run.padding_entries, run.result.counters["spmat_line_reads"], run.result.counters["ptr_reads"],
+             run.result.counters["bypasses"], run.result.counters["writebacks"]] for run in runs]
+    return format_table(headers, rows)
+
+
+def energy_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
+    """Energy by component over all layers, in uJ: EIE, and with --compare-dram the DRAM placements."""
+    placements = range(len(runs[0].energies)) if compare_dram else range(1)
+    labels = [runs[0].energies[index].label for index in placements]
+    totals = {label: sum(run.energies[index].total_pj for run in runs) for index, label in zip(placements, labels)}
+    rows = []
+    for component in COMPONENTS:
+        values = [sum(run.energies[index].components[component] for run in runs) for index in placements]
+        if any(values):
+            eie_share = f"{100 * values[0] / max(totals[labels[0]], 1e-9):.1f}%"
+            rows.append([component, *(value / 1e6 for value in values), eie_share])
+    rows.append(["total", *(totals[label] / 1e6 for label in labels), "100%"])
+    return format_table(["energy component", *(f"{label} uJ" for label in labels), "share of EIE"], rows)
 
 
 def load_layers(source: str, seed: int) -> tuple[list[QuantizedLayer], np.ndarray | None]:

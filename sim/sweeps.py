@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Iterable
 
@@ -36,6 +37,7 @@ def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress
             "cycles": run.result.cycles, "simulated_us": run.result.latency_us,
             "paper_theoretical_us": spec.eie_theoretical_us, "paper_actual_us": spec.eie_actual_us,
             "difference_pct": 100 * (run.result.latency_us / spec.eie_actual_us - 1),
+            "balanced_us": run.result.counters["multiplies"] / config.n_pes * config.cycle_ns / 1e3,
             "efficiency": run.result.efficiency, "padding_pct": 100 * run.padding_entries / max(1, run.stored_entries),
             "fits_on_chip": not run.capacity_problems, "eie_uJ": eie.total_pj / 1e6, "eie_pJ_per_op": eie.pj_per_op,
             "compressed_dram_uJ": run.energies[1].total_pj / 1e6, "dense_dram_uJ": dense.total_pj / 1e6,
@@ -79,7 +81,13 @@ def pe_sweep(config: ArchConfig, seed: int = 0, counts: Iterable[int] = PE_COUNT
 
 
 def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, repeats: int = 5) -> dict:
-    """Wall time of the fast simulator on one layer, and of a torch CSR matrix-vector product."""
+    """Wall time of the fast simulator on one layer, and of torch CSR matrix-vector products of it.
+
+    torch runs with its default threads and with one thread (the simulator uses one); the load
+    average is recorded because the machine may be shared.
+    """
+    import torch
+
     from accel.baselines import time_matvec
     from accel.benchmarks import benchmark_layer
 
@@ -95,7 +103,17 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
         simulate_layer(image, inputs)
         samples.append(time.perf_counter() - start)
     simulate_s = float(np.median(samples))
-    torch_timing = time_matvec(layer.dense_weights(), inputs / (1 << config.act_frac))
+    weights, values = layer.dense_weights(), inputs / (1 << config.act_frac)
+    threads = torch.get_num_threads()
+    default = time_matvec(weights, values)
+    torch.set_num_threads(1)
+    try:
+        single = time_matvec(weights, values)
+    finally:
+        torch.set_num_threads(threads)
     return {"layer": name, "n_pes": config.n_pes, "image_build_s": build_s, "simulate_s": simulate_s,
-            "torch_csr_matvec_us": torch_timing.sparse_us, "torch_dense_matvec_us": torch_timing.dense_us,
-            "simulate_over_torch_csr": simulate_s * 1e6 / torch_timing.sparse_us, "repeats": repeats}
+            "torch_csr_matvec_us": default.sparse_us, "torch_threads": threads,
+            "torch_csr_matvec_1_thread_us": single.sparse_us, "torch_dense_matvec_us": default.dense_us,
+            "simulate_over_torch_csr": simulate_s * 1e6 / default.sparse_us,
+            "simulate_over_torch_csr_1_thread": simulate_s * 1e6 / single.sparse_us,
+            "repeats": repeats, "load_average_1min": os.getloadavg()[0], "cpu_cores": os.cpu_count()}

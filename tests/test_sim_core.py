@@ -118,7 +118,7 @@ def test_saturation_matches_numpy_model():
     assert result.outputs.max() == 32767 and result.outputs.min() == -32768
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(rows=st.integers(1, 100), cols=st.integers(1, 30), density=st.floats(0, 1), act_density=st.floats(0, 1),
        n_pes=st.integers(1, 256), depth=st.integers(1, 256), regfile=st.sampled_from([1, 3, 64]),
        acc_bits=st.sampled_from([16, 32]), line_bits=st.sampled_from([8, 16, 64]), latency=st.sampled_from([0, 4]),
@@ -160,3 +160,14 @@ def test_wrong_input_length_is_a_clear_error():
     image = build_layer_image(QuantizedLayer(codes=np.ones((2, 3), dtype=int), codebook=CODEBOOK), ArchConfig(n_pes=1))
     with pytest.raises(UserError, match="takes 3 inputs"):
         fast.simulate_layer(image, np.ones(4, dtype=np.int64))
+
+
+def test_medium_synthetic_layer_multi_batch():
+    from accel.benchmarks import BenchmarkLayer, synthetic_inputs, synthetic_layer
+    spec = BenchmarkLayer("medium", 400, 300, 0.1, 0.4, 0, 0, 0, 0, 1.0, 1.0)
+    config = ArchConfig(n_pes=16, fifo_depth=2, regfile_entries=8)
+    layer = synthetic_layer(spec, seed=4)
+    inputs = synthetic_inputs(spec, config, seed=4)
+    result = run_both(layer, inputs, config)
+    assert len(result.batches) == 3 and result.stall_cycles > 0 and 0.5 < result.efficiency < 1
+    assert np.array_equal(result.outputs, fixed_point_forward(layer, inputs, config))

@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "simulate", help="simulate compressed layers on EIE: cycles, activity and energy",
         description="Simulate compressed fully connected layers on the EIE PE array, cycle by cycle. Prints "
-                    "cycles, latency, load balance and an energy breakdown (EIE vs the same layer in DRAM).",
+                    "cycles, latency, load balance, key activity counts and an energy breakdown by component "
+                    "(with --compare-dram also the same layer with its weights in DRAM), and checks the outputs "
+                    "against the independent numpy fixed-point model (exit status 1 if they differ).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help="benchmark layer name, layer .npz, compressed model .npz, or torch state_dict .pt")
     parser.add_argument("--input", type=Path, metavar="NPY", help="float input vector (.npy); default: random, seeded")

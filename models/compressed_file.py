@@ -28,6 +28,7 @@ from models.sparse_storage import decode_relative, encode_relative
 FORMAT = "deep-compression-model"
 VERSION = 1
 STREAMS = ("weight", "index")
+KINDS = ("linear", "conv2d")
 
 
 @dataclass
@@ -55,13 +56,16 @@ class CompressedLayer:
     def size(self) -> LayerSize:
         weight_stream, index_stream, entry_codes, relative = self.streams()
         kept = int(np.count_nonzero(self.codebook[self.codes]))
+        fillers = entry_codes == 0
         return LayerSize(
             name=self.name, weights=int(self.codes.size), kept=kept, entries=int(entry_codes.size),
-            fillers=int(entry_codes.size - np.count_nonzero(self.codes)), weight_bits=self.bits,
+            fillers=int(fillers.sum()), weight_bits=self.bits,
             index_bits=self.index_bits, codebook_entries=int(self.codebook.size),
             biases=0 if self.bias is None else int(self.bias.size),
             weight_huffman_bits=huffman.encoded_bits(entry_codes, weight_stream.lengths),
             index_huffman_bits=huffman.encoded_bits(relative, index_stream.lengths),
+            filler_weight_bits=huffman.encoded_bits(entry_codes[fillers], weight_stream.lengths),
+            filler_index_bits=huffman.encoded_bits(relative[fillers], index_stream.lengths),
             huffman_table_bits=8 * int(weight_stream.lengths.size + index_stream.lengths.size))
 
 
@@ -135,17 +139,31 @@ def _load_layer(arrays: dict[str, np.ndarray], index: int, entry: dict) -> Compr
             raise UserError(f"layer {entry['name']!r}: array {key} is missing")
         if zlib.crc32(arrays[key].tobytes()) != crc:
             raise UserError(f"layer {entry['name']!r}: array {key} is corrupted (CRC-32 mismatch)")
+    name = entry["name"]
     shape = tuple(int(v) for v in entry["shape"])
     bits, index_bits = int(entry["bits"]), int(entry["index_bits"])
+    if entry["kind"] not in KINDS or len(shape) != (2 if entry["kind"] == "linear" else 4) or min(shape) < 1:
+        raise UserError(f"layer {name!r}: a {entry['kind']} layer cannot have shape {shape}")
+    if not 1 <= bits <= 16 or not 1 <= index_bits <= 16:
+        raise UserError(f"layer {name!r}: {bits} weight bits and {index_bits} index bits are out of range 1..16")
     codebook = arrays[f"codebook{index}"].astype(np.float64)
-    if codebook.size != 1 << bits:
-        raise UserError(f"layer {entry['name']!r}: codebook has {codebook.size} entries, expected {1 << bits}")
-    streams = [huffman.HuffmanStream(arrays[f"{name}{index}_lengths"].astype(np.int64), arrays[f"{name}{index}_data"],
-                                     int(entry["entries"])) for name in STREAMS]
+    if codebook.shape != (1 << bits,) or not np.all(np.isfinite(codebook)):
+        raise UserError(f"layer {name!r}: codebook must hold {1 << bits} finite values, has shape {codebook.shape}")
+    bias = arrays.get(f"bias{index}")
+    if bias is not None and (bias.shape != (shape[0],) or not np.all(np.isfinite(bias))):
+        raise UserError(f"layer {name!r}: bias must hold {shape[0]} finite values, has shape {bias.shape}")
+    entries = int(entry["entries"])
+    if not 0 <= entries <= int(np.prod(shape)):
+        raise UserError(f"layer {name!r}: {entries} stored entries cannot fit a layer of shape {shape}")
+    streams = []
+    for stream_name, alphabet in zip(STREAMS, (1 << bits, 1 << index_bits)):
+        lengths = arrays[f"{stream_name}{index}_lengths"].astype(np.int64)
+        if lengths.shape != (alphabet,):
+            raise UserError(f"layer {name!r}: {stream_name} code lengths must have {alphabet} entries, has {lengths.shape}")
+        streams.append(huffman.HuffmanStream(lengths, arrays[f"{stream_name}{index}_data"], entries))
     entry_codes, relative = (huffman.decode(stream) for stream in streams)
     codes = decode_relative(entry_codes, relative, int(np.prod(shape))).reshape(shape)
-    bias = arrays.get(f"bias{index}")
-    return CompressedLayer(name=entry["name"], kind=entry["kind"], shape=shape, bits=bits, index_bits=index_bits,
+    return CompressedLayer(name=name, kind=entry["kind"], shape=shape, bits=bits, index_bits=index_bits,
                            codebook=codebook, codes=codes, bias=None if bias is None else bias.astype(np.float64),
                            relu=bool(entry["relu"]))
 

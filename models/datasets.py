@@ -14,6 +14,7 @@ from accel.errors import UserError
 DEFAULT_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
          "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
+MAX_CLASSES = 100
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -41,9 +42,10 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise UserError(f"{path} cannot be read ({error}); the data set is corrupt: reinstall it") from None
+        raise UserError(f"{path} cannot be read ({error}); reinstall the data set "
+                        "(apt-get install --reinstall dataset-fashion-mnist) or pass --data DIR") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
-        raise UserError(f"{path} is not an IDX file (bad magic number)")
+        raise UserError(f"{path} is not an IDX file (bad magic number); pass --data with a folder of MNIST-format files")
     dims = raw[3]
     header = 4 + 4 * dims
     if dims == 0 or len(raw) < header:
@@ -52,7 +54,8 @@ def read_idx(path: Path) -> np.ndarray:
     dtype = np.dtype(IDX_TYPES[raw[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise UserError(f"{path} holds {len(raw) - header} data bytes but its header promises {expected}: truncated or corrupt")
+        raise UserError(f"{path} holds {len(raw) - header} data bytes but its header promises {expected}: "
+                        "truncated or corrupt; reinstall or re-download the data set")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
@@ -70,13 +73,27 @@ def load_idx_dataset(folder: str | Path = DEFAULT_DATA_DIR) -> Dataset:
     if not folder.is_dir():
         hint = "install it with: apt-get install dataset-fashion-mnist" if folder == DEFAULT_DATA_DIR else "check --data"
         raise UserError(f"data set folder {folder} does not exist; {hint}")
-    arrays = {key: read_idx(find_file(folder, stem)) for key, stem in FILES.items()}
+    paths = {key: find_file(folder, stem) for key, stem in FILES.items()}
+    arrays = {key: read_idx(path) for key, path in paths.items()}
+    for key, array in arrays.items():
+        if array.dtype != np.uint8 or array.ndim != (3 if key.endswith("images") else 1):
+            raise UserError(f"{paths[key]} must hold unsigned bytes with {3 if key.endswith('images') else 1} "
+                            f"dimensions (MNIST layout), found {array.dtype} {array.shape}")
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-            raise UserError(f"{folder}: {split} images {images.shape} and labels {labels.shape} do not match")
-        if labels.min() < 0 or labels.max() > 255:
-            raise UserError(f"{folder}: {split} labels out of range")
+        if images.shape[0] != labels.shape[0] or images.shape[0] == 0:
+            raise UserError(f"{paths[split + '_images']} holds {images.shape[0]} images but "
+                            f"{paths[split + '_labels']} holds {labels.shape[0]} labels; the files do not belong together")
+    if arrays["train_images"].shape[1:] != arrays["test_images"].shape[1:]:
+        raise UserError(f"{folder}: train images are {arrays['train_images'].shape[1:]} pixels, test images "
+                        f"{arrays['test_images'].shape[1:]}; use one data set's files")
+    classes = int(arrays["train_labels"].max()) + 1
+    if classes > MAX_CLASSES:
+        raise UserError(f"{paths['train_labels']}: labels go up to {classes - 1}; at most {MAX_CLASSES} classes are "
+                        "supported: is it a labels file?")
+    if int(arrays["test_labels"].max()) >= classes:
+        raise UserError(f"{paths['test_labels']}: labels must lie in 0..{classes - 1} (the classes seen in training), "
+                        f"found {int(arrays['test_labels'].max())}; the files do not belong together")
     train = arrays["train_images"].astype(np.float32) / 255.0
     mean, std = float(train.mean()), float(train.std()) or 1.0
 

@@ -41,13 +41,19 @@ def layers_from_compressed_file(path: str | Path) -> list[QuantizedLayer]:
 
 
 def quantize_linear_layers(model: nn.Module, prune_quality: float | None = None, init: str = "linear",
-                           seed: int = 0) -> list[QuantizedLayer]:
+                           seed: int = 0, relu: list[bool] | None = None) -> list[QuantizedLayer]:
     """Quantize the Linear layers of any module to 4-bit codes (15 centroids + zero), optionally pruning first.
 
+    ``relu`` gives each Linear layer's ReLU flag; by default a layer has one when an ``nn.ReLU``
+    module comes next in definition order (a ``torch.relu`` call in ``forward`` cannot be seen).
     The module itself is left untouched.
     """
     model = copy.deepcopy(model)
     relus = relu_follows(model)
+    if relu is not None:
+        if len(relu) != len(relus):
+            raise UserError(f"relu lists {len(relu)} flags but the model has {len(relus)} nn.Linear layers")
+        relus = dict(zip(relus, relu))
     layers = []
     for name, module in model.named_modules():
         if not isinstance(module, nn.Linear):

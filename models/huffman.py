@@ -9,6 +9,9 @@ import numpy as np
 
 from accel.errors import UserError
 
+MAX_LENGTH = 62
+"""Longest code the decoder accepts (bit windows are 64-bit integers)."""
+
 
 @dataclass
 class HuffmanStream:
@@ -75,34 +78,45 @@ def encode(symbols: np.ndarray, alphabet: int) -> HuffmanStream:
 
 
 def decode(stream: HuffmanStream) -> np.ndarray:
-    """Decode ``stream.count`` symbols bit by bit with the canonical first-code table."""
+    """Decode ``stream.count`` symbols with the canonical code's first-code-per-length rule.
+
+    Every bit position is decoded at once (the code that would start there), then the chain of
+    code starts is followed from position 0.
+    """
     lengths = np.asarray(stream.lengths, dtype=np.int64)
     if stream.count == 0:
         return np.zeros(0, dtype=np.int64)
-    if lengths.min() < 0 or lengths.max() > 64 or not lengths.any():
+    if lengths.min() < 0 or lengths.max() > MAX_LENGTH or not lengths.any():
         raise UserError("corrupt Huffman table: code lengths out of range")
-    kraft = sum(2.0 ** -int(length) for length in lengths[lengths > 0])
-    if kraft > 1.0 + 1e-12:
+    if sum(2.0 ** -int(length) for length in lengths[lengths > 0]) > 1.0 + 1e-12:
         raise UserError("corrupt Huffman table: code lengths violate the Kraft inequality")
-    codes = canonical_codes(lengths)
-    lookup = {(length, value): symbol for symbol, (value, length) in codes.items()}
-    bits = np.unpackbits(np.asarray(stream.data, dtype=np.uint8)).tolist()
+    longest = int(lengths.max())
+    bits = np.unpackbits(np.asarray(stream.data, dtype=np.uint8)).astype(np.int64)
+    total = bits.size
+    padded = np.concatenate([bits, np.zeros(longest, dtype=np.int64)])
+    order = sorted(np.flatnonzero(lengths), key=lambda s: (lengths[s], s))
+    symbols_by_rank = np.array(order, dtype=np.int64)
+    code_length = np.zeros(total, dtype=np.int64)
+    symbol = np.full(total, -1, dtype=np.int64)
+    window = np.zeros(total, dtype=np.int64)
+    first_code = rank = 0
+    for length in range(1, longest + 1):
+        window = (window << 1) | padded[length - 1: length - 1 + total]
+        count = int(np.count_nonzero(lengths == length))
+        match = (code_length == 0) & (window >= first_code) & (window < first_code + count)
+        code_length[match] = length
+        symbol[match] = symbols_by_rank[rank + window[match] - first_code]
+        first_code, rank = (first_code + count) << 1, rank + count
+    following = (np.arange(total) + code_length).tolist()
     output = np.empty(stream.count, dtype=np.int64)
-    value = length = position = 0
+    position = 0
     for index in range(stream.count):
-        while True:
-            if position >= len(bits):
-                raise UserError("corrupt Huffman stream: it ends before all symbols were decoded")
-            value = (value << 1) | bits[position]
-            position += 1
-            length += 1
-            symbol = lookup.get((length, value))
-            if symbol is not None:
-                output[index] = symbol
-                value = length = 0
-                break
-            if length > 64:
-                raise UserError("corrupt Huffman stream: no code matches")
+        if position >= total or following[position] > total:
+            raise UserError("corrupt Huffman stream: it ends before all symbols were decoded")
+        if code_length[position] == 0:
+            raise UserError("corrupt Huffman stream: no code matches")
+        output[index] = symbol[position]
+        position = following[position]
     return output
 
 

@@ -16,9 +16,9 @@ from accel.files import write_csv_atomic, write_text_atomic
 from models.compressed_file import CompressedModel, compress_module
 from models.datasets import Dataset
 from models.networks import build_network, compressible_layers
-from models.pruning import kept_fractions, make_permanent, prune_model, rescale_dropout, sensitivity
+from models.pruning import kept_fractions, make_permanent, prune_to_kept, rescale_dropout, sensitivity
 from models.quantization import quantize_model
-from models.size_report import size_table, total_row
+from models.size_report import LayerSize, bytes_rows, bytes_table, size_table, total_row
 from models.training import TrainSettings, accuracy, train
 
 
@@ -30,7 +30,8 @@ class CompressionSettings:
     dense_epochs: int = 10
     lr: float = 0.05
     prune_schedule: list[dict[str, float]] = field(default_factory=list)
-    """One {layer: quality} per prune-retrain iteration (threshold = quality x std of surviving weights)."""
+    """One {layer: kept fraction of the original weights} per prune-retrain iteration. Each layer is
+    pruned by the std rule, its quality chosen so that about that fraction survives (summary: qualities)."""
     retrain_epochs: int = 3
     retrain_lr_factor: float = 0.1
     l1: float = 0.0
@@ -45,16 +46,10 @@ class CompressionSettings:
     """Also sweep each layer's pruning sensitivity on the dense model."""
 
 
-def _schedule(fc: list[float], last: list[float], conv: list[float] | None = None, names=()) -> list[dict[str, float]]:
-    """Per-iteration qualities: ``fc`` for hidden FC layers, ``last`` for the output layer, ``conv`` for convs."""
-    schedule = []
-    for step in range(len(fc)):
-        qualities = {}
-        for index, name in enumerate(names):
-            kind = "last" if index == len(names) - 1 else ("conv" if name.startswith("features") else "fc")
-            qualities[name] = {"fc": fc, "last": last, "conv": conv or fc}[kind][step]
-        schedule.append(qualities)
-    return schedule
+def _schedule(names: tuple[str, ...], **kept: list[float]) -> list[dict[str, float]]:
+    """Per-iteration kept fractions from one list per layer, given by position (``l0=[...]``, ``l1=[...]``)."""
+    steps = len(next(iter(kept.values())))
+    return [{name: kept[f"l{index}"][step] for index, name in enumerate(names)} for step in range(steps)]
 
 
 SENSITIVITY_FRACTIONS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
@@ -63,16 +58,19 @@ LENET5 = ("features.0", "features.2", "classifier.2", "classifier.5")
 PRESETS: dict[str, dict[str, CompressionSettings]] = {
     "lenet300": {
         "quick": CompressionSettings("lenet300", dense_epochs=3, retrain_epochs=1, finetune_epochs=1,
-                                     prune_schedule=_schedule([0.8, 1.0], [0.5, 0.6], names=LENET300)),
-        "full": CompressionSettings("lenet300", dense_epochs=20, retrain_epochs=8, finetune_epochs=3,
-                                    prune_schedule=_schedule([0.7, 0.9, 0.8, 0.4], [0.4, 0.5, 0.3, 0.1], names=LENET300)),
+                                     prune_schedule=_schedule(LENET300, l0=[0.3, 0.1], l1=[0.3, 0.12], l2=[0.6, 0.4])),
+        "full": CompressionSettings("lenet300", dense_epochs=20, retrain_epochs=4, finetune_epochs=3,
+                                    prune_schedule=_schedule(LENET300, l0=[0.5, 0.3, 0.18, 0.11, 0.075],
+                                                             l1=[0.5, 0.3, 0.2, 0.13, 0.09],
+                                                             l2=[0.8, 0.6, 0.45, 0.35, 0.25])),
     },
     "lenet5": {
         "quick": CompressionSettings("lenet5", dense_epochs=2, lr=0.02, retrain_epochs=1, finetune_epochs=1,
-                                     prune_schedule=_schedule([0.8, 1.0], [0.5, 0.6], [0.3, 0.5], names=LENET5)),
-        "full": CompressionSettings("lenet5", dense_epochs=10, lr=0.02, retrain_epochs=3, finetune_epochs=2,
-                                    prune_schedule=_schedule([0.7, 0.9, 0.7], [0.4, 0.5, 0.3], [0.3, 0.4, 0.3],
-                                                             names=LENET5)),
+                                     prune_schedule=_schedule(LENET5, l0=[0.8, 0.7], l1=[0.5, 0.3], l2=[0.3, 0.1],
+                                                              l3=[0.5, 0.3])),
+        "full": CompressionSettings("lenet5", dense_epochs=6, lr=0.02, retrain_epochs=2, finetune_epochs=1,
+                                    prune_schedule=_schedule(LENET5, l0=[0.9, 0.8, 0.7, 0.66], l1=[0.7, 0.45, 0.3, 0.2],
+                                                             l2=[0.5, 0.25, 0.12, 0.07], l3=[0.7, 0.45, 0.3, 0.2])),
     },
 }
 
@@ -87,39 +85,54 @@ def preset(network: str, name: str) -> CompressionSettings:
 
 @dataclass
 class CompressionResult:
+    """Accuracies (top-1 %, test set) after each stage, the compressed model, its sizes and timings."""
+
     settings: CompressionSettings
     accuracy_dense: float
     accuracy_pruned: float
     accuracy_quantized: float
     kept: dict[str, float]
+    qualities: list[dict[str, float]]
+    """The std-rule quality each prune iteration used per layer."""
     bits: dict[str, int]
     compressed: CompressedModel
+    sizes: list[LayerSize]
     seconds: dict[str, float]
     model: torch.nn.Module
+    data_name: str = ""
+    sensitivity: list[dict] = field(default_factory=list)
+
+    @property
+    def wall_seconds(self) -> float:
+        return sum(self.seconds.values())
 
     def summary(self) -> dict:
-        total = total_row(self.compressed.sizes())
+        total = total_row(self.sizes)
         return {
             "network": self.settings.network, "data": self.data_name,
             "accuracy_dense": self.accuracy_dense, "accuracy_pruned": self.accuracy_pruned,
             "accuracy_quantized": self.accuracy_quantized, "kept_fraction": self.kept, "bits": self.bits,
             "rate_pruning_params": total["rate_P_params"], "rate_pruning_storage": total["rate_P_storage"],
             "rate_PQ": total["rate_PQ"], "rate_PQH": total["rate_PQH"], "original_bytes": total["original_bytes"],
-            "compressed_bytes": total["PQH_bytes"], "seconds": self.seconds,
+            "compressed_bytes": total["PQH_bytes"], "seconds": self.seconds, "wall_seconds": self.wall_seconds,
+            "torch_threads": torch.get_num_threads(), "qualities": self.qualities,
             "settings": dataclasses.asdict(self.settings),
         }
 
-    data_name: str = ""
-    sensitivity: list[dict] = field(default_factory=list)
 
+def compress(settings: CompressionSettings, data: Dataset, progress: bool = True,
+             out: str | Path | None = None) -> CompressionResult:
+    """Train, prune and retrain, quantize and fine-tune, Huffman-code; deterministic for a given seed.
 
-def compress(settings: CompressionSettings, data: Dataset, progress: bool = True) -> CompressionResult:
-    """Run the three stages on ``data``; deterministic for a given seed."""
+    With ``out`` the outputs of ``write_outputs`` are written there too.
+    """
+    if tuple(data.train_images.shape[1:]) != (1, 28, 28):
+        raise UserError(f"{settings.network} takes 28x28 grey images; {data.name} has {tuple(data.train_images.shape[1:])}")
     torch.manual_seed(settings.seed)
     model = build_network(settings.network, data.classes, settings.dropout)
     names = [name for name, _ in compressible_layers(model)]
-    for qualities in settings.prune_schedule:
-        unknown = set(qualities) - set(names)
+    for kept_targets in settings.prune_schedule:
+        unknown = set(kept_targets) - set(names)
         if unknown:
             raise UserError(f"prune schedule names layers {sorted(unknown)} that {settings.network} lacks; layers: {names}")
     seconds: dict[str, float] = {}
@@ -132,12 +145,18 @@ def compress(settings: CompressionSettings, data: Dataset, progress: bool = True
           desc="dense training", progress=progress)
     accuracy_dense = evaluate()
     seconds["dense"] = time.perf_counter() - start
-    sensitivity_rows = sensitivity(model, lambda _: evaluate(), SENSITIVITY_FRACTIONS) if settings.sensitivity else []
+    sensitivity_rows = []
+    if settings.sensitivity:
+        start = time.perf_counter()
+        sensitivity_rows = sensitivity(model, lambda _: evaluate(), SENSITIVITY_FRACTIONS)
+        seconds["sensitivity"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    retrain = TrainSettings(settings.retrain_epochs, settings.lr * settings.retrain_lr_factor, l2=settings.l2, seed=settings.seed)
-    for iteration, qualities in enumerate(settings.prune_schedule, 1):
-        prune_model(model, qualities)
+    retrain = TrainSettings(settings.retrain_epochs, settings.lr * settings.retrain_lr_factor, l2=settings.l2,
+                            l1=settings.l1, seed=settings.seed)
+    qualities = []
+    for iteration, kept_targets in enumerate(settings.prune_schedule, 1):
+        qualities.append(prune_to_kept(model, kept_targets))
         if settings.dropout:
             rescale_dropout(model, settings.dropout, kept_fractions(model))
         train(model, data, retrain, desc=f"prune + retrain {iteration}/{len(settings.prune_schedule)}", progress=progress)
@@ -155,21 +174,35 @@ def compress(settings: CompressionSettings, data: Dataset, progress: bool = True
 
     start = time.perf_counter()
     compressed = compress_module(model, settings.network, settings.index_bits)
-    compressed.sizes()  # Huffman-codes every stream once
+    sizes = compressed.sizes()
     seconds["huffman"] = time.perf_counter() - start
-    return CompressionResult(settings, accuracy_dense, accuracy_pruned, accuracy_quantized, kept, bits, compressed,
-                             seconds, model, data_name=data.name, sensitivity=sensitivity_rows)
+    result = CompressionResult(settings, accuracy_dense, accuracy_pruned, accuracy_quantized, kept, qualities, bits,
+                               compressed, sizes, seconds, model, data_name=data.name, sensitivity=sensitivity_rows)
+    if out is not None:
+        write_outputs(result, Path(out))
+    return result
+
+
+def size_markdown(result: CompressionResult) -> str:
+    """The per-layer tables of ``sizes.md``: the papers' columns, then bytes by component."""
+    summary = result.summary()
+    return (f"# {result.settings.network} on {result.data_name}: Deep Compression sizes\n\n"
+            f"Top-1 test accuracy: dense {summary['accuracy_dense']:.2f} %, pruned {summary['accuracy_pruned']:.2f} %, "
+            f"pruned + quantized {summary['accuracy_quantized']:.2f} %. Rates include codebooks, biases (32-bit), "
+            f"filler entries and Huffman tables; original = 32-bit weights and biases.\n\n"
+            f"{size_table(result.sizes)}\n\n## Bytes by component after P+Q+H\n\n{bytes_table(result.sizes)}\n")
 
 
 def write_outputs(result: CompressionResult, out: Path) -> dict[str, Path]:
-    """The compressed model file, the size table (Markdown and CSV) and a JSON summary."""
-    sizes = result.compressed.sizes()
+    """The compressed model file, the size tables (Markdown and CSV), a JSON summary, the sensitivity sweep."""
+    sizes = result.sizes
     rows = [size.row() for size in sizes] + [total_row(sizes)]
     summary = result.summary()
     paths = {
         "model": result.compressed.save(out / "model.dc.npz"),
-        "sizes_md": write_text_atomic(out / "sizes.md", size_table(sizes) + "\n"),
+        "sizes_md": write_text_atomic(out / "sizes.md", size_markdown(result)),
         "sizes_csv": write_csv_atomic(out / "sizes.csv", rows),
+        "bytes_csv": write_csv_atomic(out / "bytes.csv", bytes_rows(sizes)),
         "summary": write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n"),
     }
     if result.sensitivity:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
+from accel.errors import UserError
 from models.networks import compressible_layers, leaf_modules
 
 
@@ -33,6 +34,34 @@ def prune_by_std(module: nn.Module, quality: float, name: str = "weight") -> flo
         prune.remove(module, name)
     prune.custom_from_mask(module, name, new_mask)
     return threshold
+
+
+def quality_for_kept(module: nn.Module, kept: float, name: str = "weight") -> float:
+    """The quality whose std threshold keeps about ``kept`` of the layer's original weights.
+
+    Lets a schedule name a kept fraction per layer (read off the sensitivity curves) while the
+    pruning itself stays the paper's rule: |w| < quality x std of the surviving weights.
+    """
+    mask = getattr(module, f"{name}_mask", None)
+    weight = getattr(module, name).detach()
+    magnitudes = weight.abs().flatten().float()
+    if not 0.0 < kept <= 1.0:
+        raise UserError(f"a kept fraction must lie in (0, 1], got {kept}")
+    if kept >= 1.0:
+        return 0.0
+    threshold = float(torch.kthvalue(magnitudes, max(1, int(round((1.0 - kept) * magnitudes.numel())))).values)
+    std = std_threshold(weight, 1.0, mask)
+    return threshold / std if std > 0 else 0.0
+
+
+def prune_to_kept(model: nn.Module, kept: dict[str, float]) -> dict[str, float]:
+    """Prune each named layer to about ``kept[name]`` of its weights by the std rule; returns the qualities."""
+    qualities = {}
+    for name, module in compressible_layers(model):
+        if name in kept:
+            qualities[name] = quality_for_kept(module, kept[name])
+            prune_by_std(module, qualities[name])
+    return qualities
 
 
 def prune_model(model: nn.Module, quality: float | dict[str, float]) -> dict[str, float]:

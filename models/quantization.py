@@ -36,18 +36,23 @@ def initial_centroids(values: torch.Tensor, k: int, init: str, seed: int = 0) ->
     raise UserError(f"unknown centroid initialisation {init!r}; choose one of {', '.join(INITS)}")
 
 
+def nearest(values: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest of the sorted ``centroids`` for each value (ties go to the lower one)."""
+    return torch.bucketize(values, (centroids[1:] + centroids[:-1]) / 2)
+
+
 def kmeans_1d(values: torch.Tensor, k: int, init: str = "linear", iterations: int = 30, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Lloyd's algorithm in one dimension; returns (centroids, assignment of each value)."""
-    centroids = initial_centroids(values, k, init, seed).clone()
-    assignment = torch.zeros(values.shape, dtype=torch.long)
+    """Lloyd's algorithm in one dimension; returns (sorted centroids, assignment of each value)."""
+    centroids = initial_centroids(values, k, init, seed).sort().values
+    assignment = nearest(values, centroids)
     for _ in range(iterations):
-        assignment = (values[:, None] - centroids[None, :]).abs().argmin(1)
         sums = torch.zeros(k).index_add_(0, assignment, values)
         counts = torch.bincount(assignment, minlength=k).float()
-        updated = torch.where(counts > 0, sums / counts.clamp(min=1), centroids)
+        updated = torch.where(counts > 0, sums / counts.clamp(min=1), centroids).sort().values
         if torch.allclose(updated, centroids):
             break
         centroids = updated
+        assignment = nearest(values, centroids)
     return centroids, assignment
 
 

@@ -25,6 +25,10 @@ class LayerSize:
     biases: int
     weight_huffman_bits: int
     index_huffman_bits: int
+    filler_weight_bits: int
+    """Part of ``weight_huffman_bits`` spent on the codes of filler entries."""
+    filler_index_bits: int
+    """Part of ``index_huffman_bits`` spent on the indices of filler entries."""
     huffman_table_bits: int
 
     @property
@@ -62,6 +66,18 @@ class LayerSize:
             "original_bytes": self.original_bits / 8, "PQH_bytes": self.huffman_bits / 8,
         }
 
+    def bytes_row(self) -> dict:
+        """Bytes of the Huffman-coded layer by component (they add up to ``huffman_bits / 8``).
+
+        The relative indices run across row boundaries (one stream per layer, as in Deep Compression),
+        so no row or column pointers are stored; EIE's per-PE column pointers are built by accel.images.
+        """
+        return {"layer": self.name, "weight_codes": (self.weight_huffman_bits - self.filler_weight_bits) / 8,
+                "relative_indices": (self.index_huffman_bits - self.filler_index_bits) / 8,
+                "fillers": (self.filler_weight_bits + self.filler_index_bits) / 8, "huffman_tables": self.huffman_table_bits / 8,
+                "codebook": FLOAT_BITS * self.codebook_entries / 8, "biases": FLOAT_BITS * self.biases / 8,
+                "total": self.huffman_bits / 8}
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -85,6 +101,18 @@ def total_row(layers: list[LayerSize]) -> dict:
 
 HEADERS = ["layer", "#weights", "kept %", "weight bits P+Q", "weight bits P+Q+H", "index bits P+Q", "index bits P+Q+H",
            "size P+Q", "size P+Q+H", "rate P (params)", "rate P+Q", "rate P+Q+H"]
+
+
+def bytes_rows(layers: list[LayerSize]) -> list[dict]:
+    """Per-layer byte breakdown of the Huffman-coded model, with a total row."""
+    rows = [layer.bytes_row() for layer in layers]
+    return rows + [{key: "total" if key == "layer" else sum(row[key] for row in rows) for key in rows[0]}]
+
+
+def bytes_table(layers: list[LayerSize], markdown: bool = True) -> str:
+    rows = bytes_rows(layers)
+    return format_table(list(rows[0]), [[row["layer"], *(f"{value:,.0f}" for key, value in row.items() if key != "layer")]
+                                        for row in rows], markdown=markdown)
 
 
 def size_table(layers: list[LayerSize], markdown: bool = True) -> str:

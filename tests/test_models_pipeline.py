@@ -131,4 +131,4 @@ def test_accel_compress_command(tmp_path, capsys):
     assert "unknown bit preset" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["compress", "--help"])
-    assert "accel compress --net lenet5 --preset full" in capsys.readouterr().out
+    assert "accel compress --net lenet5 --preset full --sensitivity" in capsys.readouterr().out

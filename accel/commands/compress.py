@@ -13,13 +13,16 @@ from accel.tables import format_table
 EXAMPLES = """\
 examples:
   accel compress                                   # LeNet-300-100, quick preset, Fashion-MNIST
-  accel compress --net lenet300 --preset full --out reports/compression/lenet300
-  accel compress --net lenet5 --preset full --out reports/compression/lenet5
+  accel compress --net lenet300 --preset full --sensitivity --out reports/compression/lenet300
+  accel compress --net lenet5 --preset full --sensitivity --out reports/compression/lenet5
   accel compress --data /path/to/mnist --bits paper # any MNIST-format IDX folder; conv 8 / fc 5 bits
 
-outputs (in --out): model.dc.npz (the compressed model file, see models/FORMAT.md), sizes.md and
-sizes.csv (per-layer table in the Deep Compression paper's columns), summary.json (accuracies,
-rates, wall time). Run `accel simulate OUT/model.dc.npz` to simulate its FC layers on EIE.
+outputs (in --out, each written atomically): model.dc.npz (the compressed model file, see
+models/FORMAT.md), sizes.md and sizes.csv (per-layer table in the Deep Compression paper's columns),
+bytes.csv (bytes by component: codes, indices, fillers, Huffman tables, codebooks, biases),
+summary.json (accuracies, rates, prune qualities, wall and CPU time), with --sensitivity also
+sensitivity.csv and sensitivity.png. Run `accel simulate OUT/model.dc.npz` to simulate its FC
+layers on EIE (needs --bits hardware, the default).
 """
 
 
@@ -31,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--net", default="lenet300", choices=("lenet300", "lenet5"), help="network (default lenet300)")
     parser.add_argument("--preset", default="quick", choices=("quick", "full"),
-                        help="training budget: quick (demo, under a minute for lenet300) or full (benchmark)")
+                        help="training budget: quick (the demo's: about 30 s of CPU for lenet300) or full (the benchmarks)")
     parser.add_argument("--data", type=Path, help="folder of IDX files (default /usr/share/datasets/fashion-mnist)")
     parser.add_argument("--bits", default="hardware",
                         help="weight bits: 'hardware' (conv 8 / fc 4, EIE-ready), 'paper' (conv 8 / fc 5) or a number")
@@ -75,5 +78,5 @@ def run(args: argparse.Namespace) -> int:
         ["dense", summary["accuracy_dense"], "1x"],
         ["pruned", summary["accuracy_pruned"], f"{summary['rate_pruning_params']:.1f}x (parameters)"],
         ["pruned + quantized + Huffman", summary["accuracy_quantized"], f"{summary['rate_PQH']:.1f}x (bytes)"]]))
-    print(f"\nwall time {result.wall_seconds:.0f} s on {args.threads} thread(s); wrote {paths['model']}, {paths['sizes_md']}, {paths['summary']}")
+    print(f"\nwall time {result.wall_seconds:.0f} s (CPU {result.cpu_seconds:.0f} s, {args.threads} thread(s)); wrote {paths['model']}, {paths['sizes_md']}, {paths['summary']}")
     return 0

@@ -59,8 +59,8 @@ PRESETS: dict[str, dict[str, CompressionSettings]] = {
     "lenet300": {
         "quick": CompressionSettings("lenet300", dense_epochs=3, retrain_epochs=2, finetune_epochs=2,
                                      prune_schedule=_schedule(LENET300, l0=[0.25, 0.08], l1=[0.3, 0.1], l2=[0.5, 0.3])),
-        "full": CompressionSettings("lenet300", dense_epochs=20, retrain_epochs=4, finetune_epochs=3,
-                                    prune_schedule=_schedule(LENET300, l0=[0.5, 0.3, 0.18, 0.11, 0.075],
+        "full": CompressionSettings("lenet300", dense_epochs=20, retrain_epochs=5, retrain_lr_factor=0.2, finetune_epochs=4,
+                                    prune_schedule=_schedule(LENET300, l0=[0.5, 0.3, 0.18, 0.11, 0.078],
                                                              l1=[0.5, 0.3, 0.2, 0.13, 0.09],
                                                              l2=[0.8, 0.6, 0.45, 0.35, 0.25])),
     },

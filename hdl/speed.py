@@ -1,11 +1,13 @@
 """RTL simulation speed: clock cycles per second of the generated Verilog under Icarus.
 
 Two rates: the whole cocotb testbench (loading memories and reading outputs cost a Python call
-per cycle) and compute mode alone, where Icarus runs free until ``done``.
+per cycle) and compute mode alone, where Icarus runs free until ``done``. The machine's load
+average is recorded beside them: other jobs on the same cores slow Icarus down.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,5 +32,6 @@ def measure_rtl_speed(work: Path, pe_counts: tuple[int, ...] = (4, 16), seed: in
                      "testbench s": round(results["testbench_s"], 2),
                      "testbench cycles/s": round(results["clock_cycles"] / results["testbench_s"]),
                      "compute cycles": results["compute_cycles"], "compute s": round(results["compute_s"], 3),
-                     "compute cycles/s (Icarus alone)": round(results["compute_cycles"] / results["compute_s"])})
+                     "compute cycles/s (Icarus alone)": round(results["compute_cycles"] / results["compute_s"]),
+                     "load average": round(os.getloadavg()[0], 1), "CPUs": os.cpu_count()})
     return rows

@@ -59,7 +59,8 @@ PRESETS: dict[str, dict[str, CompressionSettings]] = {
     "lenet300": {
         "quick": CompressionSettings("lenet300", dense_epochs=3, retrain_epochs=2, finetune_epochs=2,
                                      prune_schedule=_schedule(LENET300, l0=[0.25, 0.08], l1=[0.3, 0.1], l2=[0.5, 0.3])),
-        "full": CompressionSettings("lenet300", dense_epochs=20, retrain_epochs=5, retrain_lr_factor=0.2, finetune_epochs=4,
+        "full": CompressionSettings("lenet300", dense_epochs=20, retrain_epochs=5, retrain_lr_factor=0.2,
+                                    finetune_epochs=4,
                                     prune_schedule=_schedule(LENET300, l0=[0.5, 0.3, 0.18, 0.11, 0.078],
                                                              l1=[0.5, 0.3, 0.2, 0.13, 0.09],
                                                              l2=[0.8, 0.6, 0.45, 0.35, 0.25])),
@@ -68,9 +69,10 @@ PRESETS: dict[str, dict[str, CompressionSettings]] = {
         "quick": CompressionSettings("lenet5", dense_epochs=2, lr=0.02, retrain_epochs=1, finetune_epochs=1,
                                      prune_schedule=_schedule(LENET5, l0=[0.8, 0.7], l1=[0.5, 0.3], l2=[0.3, 0.1],
                                                               l3=[0.5, 0.3])),
-        "full": CompressionSettings("lenet5", dense_epochs=6, lr=0.02, retrain_epochs=2, finetune_epochs=1,
-                                    prune_schedule=_schedule(LENET5, l0=[0.9, 0.8, 0.7, 0.66], l1=[0.7, 0.45, 0.3, 0.2],
-                                                             l2=[0.5, 0.25, 0.12, 0.07], l3=[0.7, 0.45, 0.3, 0.2])),
+        "full": CompressionSettings("lenet5", dense_epochs=6, lr=0.02, retrain_epochs=3, retrain_lr_factor=0.2,
+                                    finetune_epochs=2,
+                                    prune_schedule=_schedule(LENET5, l0=[0.9, 0.8, 0.7, 0.66], l1=[0.6, 0.35, 0.22, 0.17],
+                                                             l2=[0.4, 0.2, 0.1, 0.065], l3=[0.6, 0.4, 0.28, 0.2])),
     },
 }
 

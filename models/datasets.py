@@ -32,10 +32,6 @@ class Dataset:
     def classes(self) -> int:
         return int(self.train_labels.max()) + 1
 
-    def subset(self, train: int, test: int) -> "Dataset":
-        return Dataset(self.train_images[:train], self.train_labels[:train], self.test_images[:test],
-                       self.test_labels[:test], f"{self.name} (first {train}/{test})")
-
 
 def read_idx(path: Path) -> np.ndarray:
     """Read one IDX file (optionally gzip-compressed) into an array of its declared shape."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from accel.errors import UserError
+
 NETWORKS = ("lenet300", "lenet5")
 
 
@@ -35,7 +37,6 @@ class LeNet5(nn.Module):
 
 
 def build_network(name: str, classes: int = 10, dropout: float = 0.0) -> nn.Module:
-    from accel.errors import UserError
     if name == "lenet300":
         return LeNet300100(classes, dropout)
     if name == "lenet5":

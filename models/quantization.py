@@ -8,8 +8,6 @@ the centroids: the gradient of a centroid is the sum of its weights' gradients (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
@@ -71,14 +69,6 @@ class SharedWeights(nn.Module):
         return self.codebook[self.codes]
 
 
-@dataclass
-class LayerQuantization:
-    name: str
-    bits: int
-    codebook: torch.Tensor
-    codes: torch.Tensor
-
-
 def layer_bits(module: nn.Module, bits: int | str | dict[str, int], name: str) -> int:
     if isinstance(bits, dict):
         return bits[name]
@@ -89,8 +79,8 @@ def layer_bits(module: nn.Module, bits: int | str | dict[str, int], name: str) -
     return int(bits)
 
 
-def quantize_layer(module: nn.Module, bits: int, init: str = "linear", reserve_zero: bool = True, seed: int = 0) -> LayerQuantization:
-    """Share the weights of one (pruned) layer through a ``2**bits`` codebook and attach it."""
+def quantize_layer(module: nn.Module, bits: int, init: str = "linear", reserve_zero: bool = True, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Share the weights of one (pruned) layer through a ``2**bits`` codebook and attach it; returns (codebook, codes)."""
     if not 1 <= bits <= 16:
         raise UserError(f"weight bits must lie between 1 and 16, got {bits}")
     weight = module.weight.detach().clone()
@@ -108,7 +98,7 @@ def quantize_layer(module: nn.Module, bits: int, init: str = "linear", reserve_z
         parametrize.remove_parametrizations(module, "weight", leave_parametrized=False)
     module.weight.requires_grad_(False)
     parametrize.register_parametrization(module, "weight", SharedWeights(codebook, codes, reserve_zero), unsafe=True)
-    return LayerQuantization("", bits, codebook, codes)
+    return codebook, codes
 
 
 def quantize_model(model: nn.Module, bits: int | str | dict[str, int] = "hardware", init: str = "linear",

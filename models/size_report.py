@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from accel.tables import format_table
 
@@ -77,9 +77,6 @@ class LayerSize:
                 "fillers": (self.filler_weight_bits + self.filler_index_bits) / 8, "huffman_tables": self.huffman_table_bits / 8,
                 "codebook": FLOAT_BITS * self.codebook_entries / 8, "biases": FLOAT_BITS * self.biases / 8,
                 "total": self.huffman_bits / 8}
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def total_row(layers: list[LayerSize]) -> dict:

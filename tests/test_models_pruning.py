@@ -8,7 +8,7 @@ from accel.errors import UserError
 from models.datasets import Dataset
 from models.networks import LeNet5, LeNet300100, compressible_layers, relu_follows
 from models.pruning import (kept_fraction, make_permanent, prune_by_std, prune_to_kept, quality_for_kept,
-                            rescale_dropout, rescaled_dropout, sensitivity)
+                            prune_model, rescale_dropout, rescaled_dropout, sensitivity)
 from models.training import TrainSettings, train
 
 
@@ -35,6 +35,11 @@ def test_threshold_is_quality_times_std():
     threshold = prune_by_std(layer, 0.7)
     assert threshold == pytest.approx(0.7 * float(weight.std()))
     assert torch.equal(layer.weight != 0, weight.abs() >= threshold)
+    model = LeNet300100()
+    stds = {name: float(m.weight.detach().std()) for name, m in compressible_layers(model)}
+    thresholds = prune_model(model, {"classifier.2": 1.0, "classifier.8": 0.5})
+    assert thresholds == pytest.approx({"classifier.2": stds["classifier.2"], "classifier.8": 0.5 * stds["classifier.8"]})
+    assert kept_fraction(model.classifier[5]) == 1.0
     # A second pass uses the std of the surviving weights only.
     survivors = layer.weight[layer.weight != 0].detach()
     assert prune_by_std(layer, 0.5) == pytest.approx(0.5 * float(survivors.std()))

@@ -15,7 +15,7 @@ from accel.files import write_bytes_atomic  # noqa: E402
 
 COMPONENT_COLORS = {
     "DRAM": "#7f3b08", "SRAM: sparse matrix": "#2166ac", "SRAM: pointers": "#67a9cf",
-    "activations (LNZD, register files)": "#1b7837", "FIFOs": "#a6dba0", "codebook": "#c2a5cf",
+    "SRAM: activations": "#d1e5f0", "activations (LNZD, register files)": "#1b7837", "FIFOs": "#a6dba0", "codebook": "#c2a5cf",
     "accumulators": "#762a83", "arithmetic": "#f1a340",
 }
 
@@ -74,7 +74,11 @@ def energy_breakdown(path: Path, layers: list[str], placements: dict[str, list[d
     figure, axes = plt.subplots(figsize=(max(7, 1.3 * len(layers) + 3), 4.8))
     width = 0.8 / len(placements)
     x = np.arange(len(layers))
-    components = list(COMPONENT_COLORS)
+    present = {name for per_layer in placements.values() for parts in per_layer for name in parts}
+    unknown = sorted(present - set(COMPONENT_COLORS))
+    if unknown:
+        raise ValueError(f"no plot colour for energy components {unknown}; add them to COMPONENT_COLORS")
+    components = [name for name in COMPONENT_COLORS if name in present]
     floor = 1e-3
     hatches = ["", "//", "..", "xx"]
     for index, (placement, per_layer) in enumerate(placements.items()):

@@ -10,6 +10,7 @@ from accel.config import ArchConfig
 from accel.energy import DEFAULT_TABLE, EnergyTable
 from accel.errors import UserError
 from accel.images import build_layer_image
+from accel.plots import COMPONENT_COLORS
 from accel.layer import QuantizedLayer
 from sim import simulate_layer
 from sim.energy import (COMPONENTS, activation_sram_accesses, compressed_in_dram_energy, dense_in_dram_energy,
@@ -112,3 +113,7 @@ def test_inputs_beyond_the_register_files_come_from_activation_sram():
     assert eie.components["SRAM: activations"] == pytest.approx(16 * TABLE.sram_read(2048, 16))
     register = (2 * 4) * 0.5 + 5 * 0.5  # LNZD reads from the register files, write-backs
     assert eie.components["activations (LNZD, register files)"] == pytest.approx(register)
+
+
+def test_every_energy_component_has_a_plot_colour():
+    assert set(COMPONENTS) == set(COMPONENT_COLORS)

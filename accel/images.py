@@ -151,31 +151,31 @@ def build_layer_image(layer: QuantizedLayer, config: ArchConfig) -> LayerImage:
 
 
 def _build_batch(codes: np.ndarray, bias: np.ndarray, row_start: int, config: ArchConfig) -> BatchImage:
-    n_pes, cols = config.n_pes, codes.shape[1]
+    n_pes, (rows, cols) = config.n_pes, codes.shape
     step = config.max_relative_index + 1
-    col, row = np.nonzero(codes.T)  # sorted by column, then row
-    pe, local = row % n_pes, row // n_pes
-    order = np.lexsort((local, col, pe))
-    pe, col, local, code = pe[order], col[order], local[order], codes[row[order], col[order]].astype(np.int64)
-    first_of_column = np.ones(pe.size, dtype=bool)
-    first_of_column[1:] = (pe[1:] != pe[:-1]) | (col[1:] != col[:-1])
+    local_rows = -(-rows // n_pes)
+    if rows % n_pes:
+        codes = np.concatenate([codes, np.zeros((local_rows * n_pes - rows, cols), dtype=codes.dtype)])
+    # [pe, col, local row]; codes fit in a byte (validated above)
+    by_pe = np.ascontiguousarray(codes.reshape(local_rows, n_pes, cols).transpose(1, 2, 0), dtype=np.uint8)
+    flat = np.flatnonzero(by_pe)  # sorted by PE, then column, then local row
+    code = by_pe.ravel()[flat].astype(np.int64)
+    pe_col, local = np.divmod(flat, local_rows)
+    first_of_column = np.ones(flat.size, dtype=bool)
+    first_of_column[1:] = pe_col[1:] != pe_col[:-1]
     previous = np.where(first_of_column, -1, np.roll(local, 1))
     gap = local - previous - 1
     pads = gap // step
     rel = gap - pads * step
     # Each non-zero becomes `pads` padding entries followed by itself.
     per_nonzero = pads + 1
-    owner = np.repeat(np.arange(pe.size), per_nonzero)
-    position = np.arange(owner.size) - np.repeat(np.cumsum(per_nonzero) - per_nonzero, per_nonzero)
-    is_real = position == pads[owner]
-    entry = np.where(is_real, code[owner] | (rel[owner] << config.code_bits),
-                     config.max_relative_index << config.code_bits)
-    entry_pe, entry_col = pe[owner], col[owner]
-
-    pes = []
-    for index in range(n_pes):
-        mine = entry_pe == index
-        counts = np.bincount(entry_col[mine], minlength=cols)
-        pointers = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        pes.append(PEImage(entries=entry[mine].astype(np.int64), pointers=pointers, bias=bias[index::n_pes].copy()))
-    return BatchImage(row_start=row_start, n_rows=codes.shape[0], pes=pes)
+    real_positions = np.cumsum(per_nonzero) - 1
+    entries = np.full(int(per_nonzero.sum()), config.max_relative_index << config.code_bits, dtype=np.int64)
+    entries[real_positions] = code | (rel << config.code_bits)
+    counts = np.bincount(pe_col, weights=per_nonzero, minlength=n_pes * cols).astype(np.int64)
+    pointers = np.zeros((n_pes, cols + 1), dtype=np.int64)
+    np.cumsum(counts.reshape(n_pes, cols), axis=1, out=pointers[:, 1:])
+    offsets = np.concatenate([[0], np.cumsum(pointers[:, -1])])
+    pes = [PEImage(entries=entries[offsets[index]:offsets[index + 1]], pointers=pointers[index],
+                   bias=bias[index::n_pes].copy()) for index in range(n_pes)]
+    return BatchImage(row_start=row_start, n_rows=rows, pes=pes)

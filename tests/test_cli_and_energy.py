@@ -71,3 +71,16 @@ def test_verilog_command_writes_design_and_memory_files(tmp_path):
     assert main(["verilog", "--pes", "1", "--config", str(config), "--layer", str(tmp_path / "l.npz"), "--out", str(tmp_path / "v")]) == 0
     assert "module eie_array" in (tmp_path / "v" / "eie_array.v").read_text()
     assert (tmp_path / "v" / "batch0" / "spmat_pe0.hex").read_text().splitlines()[0] == "0000000032221202"  # entries 0x02, 0x12, 0x22, 0x32
+
+
+def test_compression_targets_are_judged_on_rate_and_accuracy_loss():
+    from accel.commands.report import compression_row
+
+    summary = {"accuracy_dense": 90.0, "accuracy_pruned": 89.6, "accuracy_quantized": 89.4, "rate_pruning_params": 12.5,
+               "rate_PQ": 36.0, "rate_PQH": 42.0, "compressed_bytes": 25_000, "wall_seconds": 350, "cpu_seconds": 110}
+    assert compression_row("lenet300", summary)[-1] == "pruning >= 12x: met; P+Q+H >= 40x within 0.5 pt: missed"
+    summary["accuracy_quantized"] = 89.5
+    assert compression_row("lenet300", summary)[-1].endswith("within 0.5 pt: met")
+    summary["rate_pruning_params"] = 11.9
+    assert compression_row("lenet300", summary)[-1].startswith("pruning >= 12x: missed")
+    assert compression_row("lenet5", summary)[-1] == "P+Q+H >= 39x within 0.5 pt: met"

@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
                        [[r["layer"], r["simulated_us"], r["paper_actual_us"], f"{r['difference_pct']:+.1f}%",
                          r["efficiency"], r["eie_pJ_per_op"]] for r in latency]))
     print(f"simulator: {speed['layer']} in {speed['simulate_s'] * 1e3:.0f} ms "
-          f"(+{speed['image_build_s'] * 1e3:.0f} ms to build the image); torch CSR matvec {speed['torch_csr_matvec_us']:.0f} us, "
+          f"(+{speed['image_build_s'] * 1e3:.0f} ms to build the image, "
+          f"{(speed['image_build_s'] + speed['simulate_s']) * 1e3:.0f} ms end to end); torch CSR matvec {speed['torch_csr_matvec_us']:.0f} us, "
           f"{speed['torch_csr_matvec_1_thread_us']:.0f} us on one thread")
     print(f"wrote {out}/README.md and its tables and plots")
     return 0
@@ -182,8 +183,7 @@ def readme(config, table_name, latency, fifo, pes, speed, depths, counts) -> str
         "",
         "Percentages are shares of the EIE total. `compressed, DRAM` is EIE's own activity with the sparse matrix "
         "and pointers read from DRAM; `dense, DRAM` is a processor without EIE: every weight as a 32-bit float from "
-        "DRAM and a float multiply-add per weight. The plot leaves out the activation-SRAM component (under 0.2 % "
-        "of every bar); `energy_breakdown.csv` has every component.",
+        "DRAM and a float multiply-add per weight. `energy_breakdown.csv` has the same numbers.",
         "",
         "![energy](energy_breakdown.png)",
         "",
@@ -191,11 +191,11 @@ def readme(config, table_name, latency, fifo, pes, speed, depths, counts) -> str
         "",
         f"{speed['layer']} at {speed['n_pes']} PEs: fast simulator {speed['simulate_s'] * 1e3:.0f} ms (median of "
         f"{speed['repeats']}), plus {speed['image_build_s'] * 1e3:.0f} ms to build the PE memory images once "
-        f"(`accel.images`, not counted in the simulator time). A torch CSR matrix-vector product of the same layer "
+        f"(`accel.images`), {(speed['image_build_s'] + speed['simulate_s']) * 1e3:.0f} ms end to end. A torch CSR matrix-vector product of the same layer "
         f"takes {speed['torch_csr_matvec_us']:,.0f} us with {speed['torch_threads']} threads (simulation / torch = "
         f"{speed['simulate_over_torch_csr']:,.0f}x) and {speed['torch_csr_matvec_1_thread_us']:,.0f} us with one thread "
-        f"({speed['simulate_over_torch_csr_1_thread']:,.0f}x). Measured on {speed['cpu_cores']} CPU cores shared with "
-        f"other jobs (1-minute load average {speed['load_average_1min']:.1f}); times vary with load.",
+        f"({speed['simulate_over_torch_csr_1_thread']:,.0f}x). Measured on {speed['cpu_cores']} CPU cores with a 1-minute "
+        f"load average of {speed['load_average_1min']:.1f} (times grow with load).",
         "",
         "Files: `latency.csv`, `fifo_sweep.csv`, `pe_sweep.csv`, `energy_breakdown.csv`, `speed.json`.",
         "",

@@ -14,14 +14,7 @@ from models.datasets import load_idx_dataset, read_idx
 from models.export import layers_from_compressed
 from models.pipeline import CompressionSettings, compress, preset
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small models train fastest on one thread, and far slower on busy cores with more."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def write_idx(path, array: np.ndarray, compress: bool = True, type_code: int = 0x08) -> None:

@@ -11,14 +11,7 @@ from models.pruning import (kept_fraction, make_permanent, prune_by_std, prune_t
                             prune_model, rescale_dropout, rescaled_dropout, sensitivity)
 from models.training import TrainSettings, train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small models train fastest on one thread, and far slower on busy cores with more."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_lenets_have_the_papers_weight_counts():

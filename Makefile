@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 DATASET_DIR ?= /usr/share/datasets/fashion-mnist
 
-.PHONY: demo test install install-test system-deps reports bench clean
+.PHONY: demo test install install-test system-deps reports clean
 
 demo: install system-deps
 	$(BIN)/accel demo

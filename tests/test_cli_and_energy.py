@@ -84,3 +84,9 @@ def test_compression_targets_are_judged_on_rate_and_accuracy_loss():
     summary["rate_pruning_params"] = 11.9
     assert compression_row("lenet300", summary)[-1].startswith("pruning >= 12x: missed")
     assert compression_row("lenet5", summary)[-1] == "P+Q+H >= 39x within 0.5 pt: met"
+
+
+def test_embedded_reports_lose_their_title_and_sit_two_levels_deeper():
+    from accel.commands.report import demoted
+
+    assert demoted("# Title\n\ntext\n\n## Part\n| a |\n") == ["", "text", "", "#### Part", "| a |"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,16 +84,11 @@ def measure_baselines(repeats: int) -> list[dict]:
             row[f"{device}_dense_us"], row[f"{device}_sparse_us"] = timing.dense_us, timing.sparse_us
             row["device"] = (row["device"] + "; " if row["device"] else "") + timing.device + f" ({timing.threads} threads)"
         result = simulate_layer(build_layer_image(layer, config), quantize_activations(values, config))
-        row.update({"eie_simulated_us": result.latency_us, "paper_cpu_dense_us": spec.cpu_dense_us,
+        row.update({"load_average_1min": round(os.getloadavg()[0], 2), "eie_simulated_us": result.latency_us, "paper_cpu_dense_us": spec.cpu_dense_us,
                     "paper_cpu_sparse_us": spec.cpu_sparse_us, "paper_gpu_dense_us": spec.gpu_dense_us,
                     "paper_gpu_sparse_us": spec.gpu_sparse_us, "paper_eie_actual_us": spec.eie_actual_us})
         rows.append(row)
     return rows
-
-
-def _csv(path: Path) -> list[dict]:
-    with path.open() as file:
-        return list(csv.DictReader(file))
 
 
 def index(baselines: list[dict]) -> str:
@@ -111,7 +106,9 @@ def index(baselines: list[dict]) -> str:
         "![fifo](sim/fifo_efficiency.png) ![pes](sim/pe_speedup.png)", "",
         "## Measured baselines: torch on this machine", "",
         "`accel report` -> `baselines/latency.csv`. Batch 1, float32, median of repeated runs; "
-        f"device: {baselines[0]['device'] if baselines else '-'}; no GPU here unless a CUDA column is shown.", "",
+        f"device: {baselines[0]['device'] if baselines else '-'}; no GPU here unless a CUDA column is shown; "
+        f"1-minute load average {max((r['load_average_1min'] for r in baselines), default=0):.1f} at worst while timing "
+        "(torch times grow when other jobs share the cores).", "",
         format_table(["layer", "CPU dense us", "CPU CSR us", "paper CPU dense", "paper CPU sparse", "paper GPU sparse",
                       "EIE simulated us", "paper EIE actual", "CPU CSR / EIE"],
                      [[r["layer"], r["cpu_dense_us"], r["cpu_sparse_us"], r["paper_cpu_dense_us"], r["paper_cpu_sparse_us"],
@@ -148,10 +145,18 @@ def compression_section() -> list[str]:
     for net in COMPRESSION_TARGETS:
         folder = REPORTS / "compression" / net
         if (folder / "sizes.md").exists():
-            lines += [f"### {net}", "", (folder / "sizes.md").read_text().strip(), ""]
+            lines += [f"### {net}", "", *demoted((folder / "sizes.md").read_text()), ""]
             if (folder / "sensitivity.png").exists():
                 lines += [f"![{net} sensitivity](compression/{net}/sensitivity.png)", ""]
     return lines
+
+
+def demoted(markdown: str) -> list[str]:
+    """A report's lines without its title, its sections two levels deeper, to sit under a ### heading."""
+    lines = markdown.strip().splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    return ["##" + line if line.startswith("#") else line for line in lines]
 
 
 def compression_row(net: str, summary: dict) -> list[str]:

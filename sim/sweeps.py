@@ -31,13 +31,16 @@ def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress
     for spec, layer in _layers(BENCHMARK_LAYERS, seed):
         run = run_layer(layer, synthetic_inputs(spec, config, seed), config, table)
         eie, dense = run.energies[0], run.energies[-1]
+        balanced_us = run.result.counters["multiplies"] / config.n_pes * config.cycle_ns / 1e3
         rows.append({
             "layer": spec.name, "inputs": spec.inputs, "outputs": spec.outputs,
             "weight_density": spec.weight_density, "act_density": spec.act_density,
             "cycles": run.result.cycles, "simulated_us": run.result.latency_us,
             "paper_theoretical_us": spec.eie_theoretical_us, "paper_actual_us": spec.eie_actual_us,
             "difference_pct": 100 * (run.result.latency_us / spec.eie_actual_us - 1),
-            "balanced_us": run.result.counters["multiplies"] / config.n_pes * config.cycle_ns / 1e3,
+            "balanced_us": balanced_us,
+            "overhead": run.result.latency_us / balanced_us,
+            "paper_overhead": spec.eie_actual_us / spec.eie_theoretical_us,
             "efficiency": run.result.efficiency, "padding_pct": 100 * run.padding_entries / max(1, run.stored_entries),
             "fits_on_chip": not run.capacity_problems, "eie_uJ": eie.total_pj / 1e6, "eie_pJ_per_op": eie.pj_per_op,
             "compressed_dram_uJ": run.energies[1].total_pj / 1e6, "dense_dram_uJ": dense.total_pj / 1e6,

@@ -90,3 +90,15 @@ def test_embedded_reports_lose_their_title_and_sit_two_levels_deeper():
     from accel.commands.report import demoted
 
     assert demoted("# Title\n\ntext\n\n## Part\n| a |\n") == ["", "text", "", "#### Part", "| a |"]
+
+
+def test_overhead_sentence_names_the_layers_whose_overhead_differs_from_the_paper():
+    from accel.commands.bench import overhead_sentence
+
+    rows = [{"layer": "A", "overhead": 1.04, "paper_overhead": 1.05}, {"layer": "B", "overhead": 1.08, "paper_overhead": 1.22}]
+    assert overhead_sentence(rows) == ("Overhead over perfect balance: within 0.05 of the paper's actual / theoretical ratio "
+                                       "on 1 of 2 layers; further on B (1.08 vs 1.22), where the paper's layer loses more "
+                                       "to imbalance than the synthetic one.")
+    rows[1]["overhead"] = 1.30
+    assert overhead_sentence(rows).endswith("further on B (1.30 vs 1.22).")
+    assert overhead_sentence(rows[:1]).endswith("on 1 of 1 layers.")

@@ -121,13 +121,17 @@ def readme(config, table_name, latency, fifo, pes, speed, depths, counts) -> str
         "`balanced us` = entries issued (padding included) / (PEs x clock): the latency with perfect load balance "
         "and no pipeline drain or write-back. It is the same quantity as the paper's theoretical column "
         "(workload / peak throughput), so comparing the two compares the synthetic layer's work with the real "
-        "layer's; the simulated latency adds load imbalance, FIFO stalls, drain and write-back.",
+        "layer's; the simulated latency adds load imbalance, FIFO stalls, drain and write-back. `overhead` = "
+        "simulated / balanced, beside the paper's actual / theoretical: the part of the latency that the timing "
+        "rules model, independent of how much work the layer holds.",
         "",
         format_table(["layer", "size (in, out)", "weights", "acts", "simulated us", "balanced us", "paper theoretical us",
-                      "paper actual us", "difference vs actual", "efficiency", "padding %", "fits on chip"],
+                      "paper actual us", "difference vs actual", "overhead", "paper overhead", "efficiency", "padding %",
+                      "fits on chip"],
                      [[r["layer"], f"{r['inputs']}, {r['outputs']}", f"{100 * r['weight_density']:.0f}%",
                        f"{100 * r['act_density']:.1f}%", r["simulated_us"], r["balanced_us"], r["paper_theoretical_us"],
-                       r["paper_actual_us"], f"{r['difference_pct']:+.1f}%", r["efficiency"], r["padding_pct"],
+                       r["paper_actual_us"], f"{r['difference_pct']:+.1f}%", f"{r['overhead']:.3f}",
+                       f"{r['paper_overhead']:.3f}", r["efficiency"], r["padding_pct"],
                        "yes" if r["fits_on_chip"] else "no"] for r in latency], markdown=True),
         "",
         f"{len(within)} of {len(latency)} layers are within 15 % of the paper's measured (\"actual\") latency."
@@ -137,6 +141,8 @@ def readme(config, table_name, latency, fifo, pes, speed, depths, counts) -> str
            "so the broadcast columns are denser than the layer average, while the synthetic layers draw weights and "
            "activations independently." if outside and all(r["balanced_us"] < r["paper_theoretical_us"] for r in outside)
            else ""),
+        "",
+        overhead_sentence(latency),
         "",
         "Layers marked as not fitting on chip overflow a PE's pointer or sparse-matrix SRAM at this config; they "
         "are simulated as if the memories were large enough.",
@@ -201,3 +207,16 @@ def readme(config, table_name, latency, fifo, pes, speed, depths, counts) -> str
         "",
     ]
     return "\n".join(lines)
+
+
+def overhead_sentence(latency: list[dict], tolerance: float = 0.05) -> str:
+    """How the simulated overhead over perfect balance compares with the paper's actual / theoretical."""
+    far = [r for r in latency if abs(r["overhead"] - r["paper_overhead"]) > tolerance]
+    sentence = (f"Overhead over perfect balance: within {tolerance} of the paper's actual / theoretical ratio on "
+                f"{len(latency) - len(far)} of {len(latency)} layers")
+    if not far:
+        return sentence + "."
+    listed = ", ".join(f"{r['layer']} ({r['overhead']:.2f} vs {r['paper_overhead']:.2f})" for r in far)
+    if all(r["overhead"] < r["paper_overhead"] for r in far):
+        return sentence + f"; further on {listed}, where the paper's layer loses more to imbalance than the synthetic one."
+    return sentence + f"; further on {listed}."

@@ -68,10 +68,29 @@ def line_plot(path: Path, x_values: list[float], series: dict[str, list[float]],
     return save(figure, path)
 
 
+def _share_bars(axes: plt.Axes, layers: list[str], components: list[str], per_layer: list[dict[str, float]],
+                title: str) -> None:
+    """100 % stacked bars: each component's share of a layer's total."""
+    x = np.arange(len(layers))
+    totals = np.array([max(sum(parts.values()), 1e-30) for parts in per_layer])
+    bottom = np.zeros(len(layers))
+    for component in components:
+        values = np.array([parts.get(component, 0.0) for parts in per_layer]) / totals * 100
+        axes.bar(x, values, 0.7, bottom=bottom, color=COMPONENT_COLORS[component], edgecolor="white", linewidth=0.3,
+                 label=component)
+        bottom = bottom + values
+    axes.set_ylim(0, 100)
+    axes.set_xticks(x, layers, rotation=30, ha="right")
+    axes.set_ylabel("% of the layer's energy")
+    axes.set_title(title, fontsize=10)
+
+
 def energy_breakdown(path: Path, layers: list[str], placements: dict[str, list[dict[str, float]]], title: str,
                      note: str = "") -> Path:
-    """Stacked bars of energy by component (uJ, log scale), one group of bars per layer."""
-    figure, axes = plt.subplots(figsize=(max(7, 1.3 * len(layers) + 3), 4.8))
+    """Stacked bars of energy by component (uJ, log scale), one group of bars per layer, and beside them
+    the first placement's (EIE's) split as a share of its total, where the log scale hides it."""
+    figure, (axes, shares) = plt.subplots(1, 2, figsize=(max(10, 1.2 * len(layers) + 5), 4.8),
+                                          gridspec_kw={"width_ratios": [3, 2]})
     width = 0.8 / len(placements)
     x = np.arange(len(layers))
     present = {name for per_layer in placements.values() for parts in per_layer for name in parts}
@@ -93,12 +112,16 @@ def energy_breakdown(path: Path, layers: list[str], placements: dict[str, list[d
         for position, top in zip(positions, bottom):
             axes.text(position, top * 1.15, placement.split(",")[0], ha="center", va="bottom", fontsize=6, rotation=90)
     axes.set_yscale("log")
-    axes.set_ylim(bottom=floor)
+    tallest = max((sum(parts.values()) / 1e6 for per_layer in placements.values() for parts in per_layer), default=1.0)
+    axes.set_ylim(floor, max(tallest, floor) * 30)  # room for the bar labels
+    axes.set_axisbelow(True)
     axes.set_xticks(x, layers, rotation=30, ha="right")
     axes.set_ylabel("energy per inference of the layer (uJ, log scale)")
     axes.set_title(title)
-    axes.grid(axis="y", alpha=0.3, which="both")
-    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axes.grid(axis="y", alpha=0.3, which="major")
+    first, per_layer = next(iter(placements.items()))
+    _share_bars(shares, layers, components, per_layer, f"{first.split(',')[0]}: share of its energy by component")
+    shares.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     if note:
         figure.text(0.01, -0.02, note, fontsize=8, style="italic", va="top")
     return save(figure, path)

@@ -48,6 +48,8 @@ BENCHMARK_LAYERS: tuple[BenchmarkLayer, ...] = (
 )
 
 SYNTHETIC_NOTE = "synthetic weights: same shape and densities as the paper's layer, drawn with a fixed seed"
+WORK_MATCHED_NOTE = ("synthetic weights, work-matched: same shape and densities, with the columns of non-zero inputs "
+                     "denser or sparser so that they hold the paper's theoretical work")
 
 
 def benchmark_layer(name: str) -> BenchmarkLayer:
@@ -68,6 +70,50 @@ def synthetic_layer(spec: BenchmarkLayer, seed: int = 0, code_bits: int = 4) -> 
     codebook = np.r_[0.0, np.linspace(-0.25, 0.25, centroids)]
     return QuantizedLayer(codes=codes.reshape(spec.outputs, spec.inputs), codebook=codebook, relu=True,
                           name=spec.name, notes={"weights": SYNTHETIC_NOTE})
+
+
+def work_matched_layer(spec: BenchmarkLayer, config: ArchConfig, seed: int = 0, code_bits: int = 4) -> QuantizedLayer:
+    """A stand-in whose broadcast columns hold the paper's theoretical work.
+
+    The paper's "theoretical" time is workload / peak throughput, so its layer issues
+    ``theoretical_us x clock x n_pes`` entries. Here the columns whose input is non-zero (those of
+    ``synthetic_input_values``) get the weight density at which their entries, padding included, reach
+    that count; the other columns take the rest of the layer's non-zeros, so the layer's density is the
+    paper's, unless the inactive columns cannot absorb the difference (the paper's densities are rounded:
+    with every input non-zero the work fixes the density). Raises UserError when no density of the
+    active columns reaches the target.
+    """
+    from accel.images import build_layer_image
+
+    rng = np.random.default_rng([seed, zlib.crc32(spec.name.encode()), 2])
+    active = synthetic_input_values(spec, seed) != 0
+    target = spec.eie_theoretical_us * config.clock_mhz * config.n_pes
+    draws = rng.random((spec.outputs, int(active.sum())), dtype=np.float32)
+    codebook = np.r_[0.0, np.linspace(-0.25, 0.25, (1 << code_bits) - 1)]
+
+    def entries(density: float) -> int:
+        sub = QuantizedLayer(codes=(draws < density).astype(np.uint8), codebook=codebook)
+        return build_layer_image(sub, config).total_entries
+
+    low, high = 0.0, 1.0
+    if entries(high) < target:
+        raise UserError(f"{spec.name}: even fully dense active columns hold less than the paper's theoretical work")
+    for _ in range(30):
+        middle = (low + high) / 2
+        low, high = (middle, high) if entries(middle) < target else (low, middle)
+    active_nonzero = draws < high
+    total = round(spec.weight_density * spec.inputs * spec.outputs)
+    inactive_cells = spec.outputs * int((~active).sum())
+    rest = min(max(total - int(active_nonzero.sum()), 0), inactive_cells)
+    inactive_nonzero = np.zeros(inactive_cells, dtype=bool)
+    inactive_nonzero[rng.choice(inactive_cells, size=rest, replace=False)] = True
+    nonzero = np.zeros((spec.outputs, spec.inputs), dtype=bool)
+    nonzero[:, active] = active_nonzero
+    nonzero[:, ~active] = inactive_nonzero.reshape(spec.outputs, -1)
+    codes = np.zeros(nonzero.shape, dtype=np.uint8)
+    codes[nonzero] = rng.integers(1, 1 << code_bits, size=int(nonzero.sum()))
+    return QuantizedLayer(codes=codes, codebook=codebook, relu=True, name=spec.name,
+                          notes={"weights": WORK_MATCHED_NOTE})
 
 
 def synthetic_input_values(spec: BenchmarkLayer, seed: int = 0) -> np.ndarray:

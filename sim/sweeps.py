@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from accel.benchmarks import BENCHMARK_LAYERS, BenchmarkLayer, synthetic_inputs, synthetic_layer
+from accel.benchmarks import BENCHMARK_LAYERS, BenchmarkLayer, synthetic_inputs, synthetic_layer, work_matched_layer
 from accel.config import ArchConfig
 from accel.energy import EnergyTable
 from accel.images import build_layer_image
@@ -29,7 +29,10 @@ def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress
     """Simulated latency and energy of each benchmark layer beside the paper's Table IV."""
     rows = []
     for spec, layer in _layers(BENCHMARK_LAYERS, seed):
-        run = run_layer(layer, synthetic_inputs(spec, config, seed), config, table)
+        inputs = synthetic_inputs(spec, config, seed)
+        run = run_layer(layer, inputs, config, table)
+        matched = work_matched_layer(spec, config, seed)
+        matched_us = simulate_layer(build_layer_image(matched, config), inputs).latency_us
         eie, dense = run.energies[0], run.energies[-1]
         balanced_us = run.result.counters["multiplies"] / config.n_pes * config.cycle_ns / 1e3
         rows.append({
@@ -41,6 +44,9 @@ def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress
             "balanced_us": balanced_us,
             "overhead": run.result.latency_us / balanced_us,
             "paper_overhead": spec.eie_actual_us / spec.eie_theoretical_us,
+            "work_matched_us": matched_us,
+            "work_matched_difference_pct": 100 * (matched_us / spec.eie_actual_us - 1),
+            "work_matched_density": float(np.count_nonzero(matched.codes) / matched.codes.size),
             "efficiency": run.result.efficiency, "padding_pct": 100 * run.padding_entries / max(1, run.stored_entries),
             "fits_on_chip": not run.capacity_problems, "eie_uJ": eie.total_pj / 1e6, "eie_pJ_per_op": eie.pj_per_op,
             "compressed_dram_uJ": run.energies[1].total_pj / 1e6, "dense_dram_uJ": dense.total_pj / 1e6,

@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 from accel.benchmarks import (BENCHMARK_LAYERS, BenchmarkLayer, benchmark_layer, synthetic_input_values,
-                              synthetic_inputs, synthetic_layer)
+                              synthetic_inputs, synthetic_layer, work_matched_layer)
 from accel.config import ArchConfig
 from accel.errors import UserError
+from accel.images import build_layer_image
+from accel.layer import QuantizedLayer
 
 SMALL = BenchmarkLayer("small", 300, 200, 0.1, 0.3, 0, 0, 0, 0, 1.0, 1.0)
 
@@ -43,3 +45,26 @@ def test_inputs_stay_non_zero_in_fixed_point(spec):
     inputs = synthetic_inputs(spec, ArchConfig(), seed=0)
     assert np.count_nonzero(values) == np.count_nonzero(inputs) == round(spec.act_density * spec.inputs)
     assert values.min() >= 0
+
+
+@pytest.mark.parametrize("theoretical_us", [0.3, 0.6])
+def test_work_matched_layer_issues_the_papers_theoretical_work(theoretical_us):
+    config = ArchConfig(n_pes=8, clock_mhz=100.0)
+    spec = BenchmarkLayer("small", 300, 200, 0.1, 0.3, 0, 0, 0, 0, theoretical_us, 1.0)
+    layer = work_matched_layer(spec, config, seed=5)
+    target = theoretical_us * config.clock_mhz * config.n_pes  # 240 or 480 entries
+    active = synthetic_input_values(spec, seed=5) != 0
+    issued = build_layer_image(QuantizedLayer(codes=layer.codes[:, active], codebook=layer.codebook), config).total_entries
+    assert target <= issued <= target + 3
+    assert np.count_nonzero(layer.codes) == round(0.1 * 300 * 200)  # the layer's density is kept
+    assert np.array_equal(layer.codes, work_matched_layer(spec, config, seed=5).codes)
+
+
+def test_work_matched_layer_with_every_input_active_moves_the_density():
+    config = ArchConfig(n_pes=8, clock_mhz=100.0)
+    spec = BenchmarkLayer("dense-acts", 100, 80, 0.1, 1.0, 0, 0, 0, 0, 1.2, 1.0)
+    layer = work_matched_layer(spec, config)
+    assert np.count_nonzero(layer.codes) >= 960 > round(0.1 * 100 * 80)
+    impossible = BenchmarkLayer("too-much", 100, 80, 0.1, 1.0, 0, 0, 0, 0, 100.0, 1.0)
+    with pytest.raises(UserError, match="less than the paper's theoretical work"):
+        work_matched_layer(impossible, config)

@@ -73,6 +73,9 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     placed = run([tool(f"yowasp-nextpnr-{family}"), *DEVICES[device]["args"], "--json", netlist.name, "--report",
                   report.name, "--freq", str(target_mhz), "--timing-allow-fail", "--seed", "1", "-q", "--log", "nextpnr.log"], work, check=False)
     seconds = time.perf_counter() - start
+    if placed.returncode < 0:
+        raise UserError(f"nextpnr was stopped by signal {-placed.returncode} after {seconds:.0f} s; nothing recorded "
+                        "(a fit is only judged when the tool finishes)")
     if placed.returncode != 0 or not report.exists():
         reason = _last_error(placed.stderr + placed.stdout)
         return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), reason)

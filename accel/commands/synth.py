@@ -37,10 +37,10 @@ Notes:
   largest count shown to fit: ECP5 routes with nextpnr's router2 by default, which routed 32 and 36
   PEs (recorded above). From 38 PEs up, with the block RAM 90 % full and more, router2's overused
   wires fall to a minimum and then climb again (38 PEs: about 3,100 at iteration 25; 39: 1,660 at
-  33; 40: 51 at 112, seed 1), and the runs were stopped; router2 with its alternate weights
-  (--router2-alt-weights) settled near 4,500 at 40 PEs, and router1 at 41 PEs still had about
-  25,000 overused wires after two hours. So 36 PEs is the largest count shown to fit; another
-  --seed may route 38-41, and registering the load and broadcast buses near each PE would ease the
+  33; 40: 51 at 112 with seed 1, 5,700 at 20 with seed 2), and the runs were stopped; router2
+  with its alternate weights (--router2-alt-weights) settled near 4,500 at 40 PEs, and router1 at
+  41 PEs still had about 25,000 overused wires after two hours. So 36 PEs is the largest count shown to fit; other
+  seeds may route 38-41, and registering the load and broadcast buses near each PE would ease the
   congestion.
 - Fmax: the critical path is the PE's column control: a pointer-bank read, the column-length
   compare that decides whether this is the column's last cycle, and the pop it enables (FIFO read

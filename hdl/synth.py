@@ -43,9 +43,9 @@ class SynthesisResult:
     fmax_mhz: float | None
     seconds: float
     config: dict
+    router: str
+    seed: int
     message: str = ""
-    router: str = "router1"
-    seed: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,7 +88,7 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
                         "(a fit is only judged when the tool finishes)")
     if placed.returncode != 0 or not report.exists():
         reason = _last_error(placed.stderr + placed.stdout)
-        return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), reason, router, seed)
+        return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), router, seed, reason)
     data = json.loads(report.read_text())
     utilisation = data.get("utilization", {})
     resources = {}
@@ -99,7 +99,7 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
         resources["ffs"] = {"used": netlist_flip_flops(netlist), "available": resources["luts"]["available"]}
     fmax = [entry.get("achieved") for entry in data.get("fmax", {}).values()]
     return SynthesisResult(device, config.n_pes, True, resources, min(fmax) if fmax else None, seconds,
-                           config.to_dict(), router=router, seed=seed)
+                           config.to_dict(), router, seed)
 
 
 def memory_kbit(config: ArchConfig) -> float:

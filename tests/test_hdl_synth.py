@@ -37,7 +37,12 @@ def test_design_with_too_many_pins_is_reported_as_not_fitting(tmp_path):
 
 def test_named_router_and_seed_are_used_and_recorded(tmp_path, monkeypatch):
     commands = []
-    monkeypatch.setattr(hdl.synth, "run", lambda command, *a, **k: commands.append(command) or run(command, *a, **k))
+
+    def recording_run(command, *args, **kwargs):
+        commands.append(command)
+        return run(command, *args, **kwargs)
+
+    monkeypatch.setattr(hdl.synth, "run", recording_run)
     result = synthesize(TINY, "ice40-hx8k", tmp_path, router="router2", seed=7)
     assert result.fits and (result.router, result.seed) == ("router2", 7)
     nextpnr = " ".join(commands[-1])

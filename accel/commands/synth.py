@@ -39,9 +39,9 @@ Notes:
   wires fall to a minimum and then climb again (38 PEs: about 3,100 at iteration 25; 39: 1,660 at
   33; 40: 51 at 112 with seed 1, 5,700 at 20 with seed 2), and the runs were stopped; router2
   with its alternate weights (--router2-alt-weights) settled near 4,500 at 40 PEs, and router1 at
-  41 PEs still had about 25,000 overused wires after two hours. So 36 PEs is the largest count shown to fit; other
-  seeds may route 38-41, and registering the load and broadcast buses near each PE would ease the
-  congestion.
+  41 PEs still had about 25,000 overused wires after two hours. So 36 PEs is the largest count
+  shown to fit; other seeds may route 38-41, and registering the load and broadcast buses near each
+  PE would ease the congestion.
 - Fmax: the critical path is the PE's column control: a pointer-bank read, the column-length
   compare that decides whether this is the column's last cycle, and the pop it enables (FIFO read
   and the next pointer read) together with the line buffer's read enable. The rules of
@@ -110,7 +110,7 @@ def readme() -> str:
             res = e["resources"]
             cell = lambda k: f"{res[k]['used']}/{res[k]['available']}" if k in res else "-"  # noqa: E731
             command = (f"`accel synth --device {e['device']} --pes {e['n_pes']} --fifo {c['fifo_depth']} "
-                       f"--router {e.get('router', 'router1')} --seed {e.get('seed', 1)} --config CFG --record`"
+                       f"--router {e['router']} --seed {e['seed']} --config CFG --record`"
                        f" with CFG = `{{\"spmat_sram_bytes\": {c['spmat_sram_bytes']}, \"ptr_sram_bytes\": {c['ptr_sram_bytes']}, "
                        f"\"regfile_entries\": {c['regfile_entries']}}}`")
             rows.append([e["device"], e["n_pes"], "yes" if e["fits"] else f"no ({e['message']})", cell("luts"), cell("ffs"),

@@ -1,1 +1,6 @@
-"""EIE accelerator vocabulary: architecture config, compressed-layer format, PE memory images, energy."""
+"""eie-accel: Deep Compression and the EIE accelerator.
+
+Subpackages, bottom to top: ``accel.arch`` (the architecture vocabulary), then ``models``, ``sim`` and
+``hdl`` beside this package, then ``accel.explore`` (measurements), ``accel.report`` (rendering) and
+``accel.cli`` (the command line). ARCHITECTURE.md at the top of the repository draws the layers.
+"""

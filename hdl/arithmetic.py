@@ -22,7 +22,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from accel.config import ArchConfig
+from accel.arch.config import ArchConfig
 from hdl.sizes import RTLSizes
 
 
@@ -33,7 +33,7 @@ def saturate(value, bits: int):
 
 
 class ArithmeticUnit(wiring.Component):
-    """Accumulates ``act * codebook[code]`` into the row each entry addresses (accel/TIMING.md rules 2-5)."""
+    """Accumulates ``act * codebook[code]`` into the row each entry addresses (accel/arch/TIMING.md rules 2-5)."""
 
     def __init__(self, config: ArchConfig) -> None:
         self.config = config

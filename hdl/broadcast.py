@@ -3,7 +3,7 @@
 While the input vector is written (I/O mode), every non-zero value is appended to the queue with
 its column index: this is the leading non-zero detection, done at load time. In compute mode the
 queue is sent out as a stream, one ``(col, act)`` per cycle; the array ties ``ready`` to "every
-PE's FIFO holds fewer than ``fifo_depth`` entries" (accel/TIMING.md, Broadcast).
+PE's FIFO holds fewer than ``fifo_depth`` entries" (accel/arch/TIMING.md, Broadcast).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from accel.config import ArchConfig
+from accel.arch.config import ArchConfig
 from hdl.sizes import RTLSizes
 
 

@@ -5,7 +5,7 @@ the first cycle in which no activation is waiting to be broadcast and no PE has 
 queued activation: that cycle is ``T_issue``. Then the pipeline drains for ``pipeline_latency``
 cycles (the last of them reads row 0 of the accumulators), and ``rows`` write-back cycles follow,
 one local row per cycle. ``cycles`` counts exactly these ``T_issue + pipeline_latency + rows``
-cycles (accel/TIMING.md, End of a batch); ``done`` rises with the count final.
+cycles (accel/arch/TIMING.md, End of a batch); ``done`` rises with the count final.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from amaranth import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from accel.config import ArchConfig
+from accel.arch.config import ArchConfig
 from hdl.sizes import RTLSizes
 
 

@@ -13,16 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-from accel.config import ArchConfig
-from accel.images import build_layer_image
-from accel.layer import QuantizedLayer
+from accel.arch.config import ArchConfig
+from accel.arch.images import build_layer_image
+from accel.arch.layer import QuantizedLayer
 from hdl.loading import batch_writes
 from hdl.verilog import TOP, generate_verilog
 from sim import simulate_layer
 
 TESTBENCH_MODULE = "hdl.cocotb_testbench"
-"""Imported by package name, with the simulation running in the build folder: a test folder of
-``hdl/`` on the path would let ``hdl/array.py`` shadow the standard library's ``array``."""
+"""Imported by package name; the simulation runs in the build folder."""
 
 
 def prepare_case(name: str, layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfig) -> dict:

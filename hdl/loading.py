@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.errors import UserError
-from accel.images import BatchImage, LayerImage
+from accel.arch.errors import UserError
+from accel.arch.images import BatchImage, LayerImage
 from hdl.pe import LOAD_ACC, LOAD_CODEBOOK, LOAD_PTR_EVEN, LOAD_PTR_ODD, LOAD_SPMAT
 from hdl.sizes import RTLSizes
 
@@ -25,8 +25,9 @@ class LoadWrite:
 def batch_writes(image: LayerImage, batch: BatchImage) -> list[LoadWrite]:
     """Every load-port write that puts ``batch`` of ``image`` into the array (memories, codebook, bias)."""
     config = image.config
-    sizes = RTLSizes(config)
-    check_fits(image, batch, sizes)
+    problems = image.capacity_problems([batch])
+    if problems:
+        raise UserError(f"layer {image.name!r} does not fit the RTL's memories: {'; '.join(problems)}")
     mask = (1 << config.acc_bits) - 1
     weight_mask = (1 << config.weight_bits) - 1
     writes = [LoadWrite(LOAD_CODEBOOK, None, index, int(value) & weight_mask) for index, value in enumerate(image.codebook)]
@@ -37,20 +38,6 @@ def batch_writes(image: LayerImage, batch: BatchImage) -> list[LoadWrite]:
         writes += [LoadWrite(LOAD_ACC, pe, addr, int(v) & mask) for addr, v in enumerate(pe_image.bias)]
         writes += [LoadWrite(LOAD_ACC, pe, addr, 0) for addr in range(pe_image.n_rows, config.regfile_entries)]
     return writes
-
-
-def check_fits(image: LayerImage, batch: BatchImage, sizes: RTLSizes) -> None:
-    """Refuse a batch that overflows the RTL's memories, naming the config field to grow."""
-    if image.cols > sizes.max_cols:
-        raise UserError(f"layer {image.name!r} has {image.cols} columns; the RTL's pointer banks hold {sizes.max_cols}: "
-                        "raise ptr_sram_bytes")
-    for pe in batch.pes:
-        lines = -(-pe.entries.size // image.config.entries_per_line)
-        if lines > sizes.spmat_lines:
-            raise UserError(f"layer {image.name!r} needs {lines} sparse-matrix lines in a PE; the RTL has {sizes.spmat_lines}: "
-                            "raise spmat_sram_bytes")
-        if pe.pointers[-1] >= 1 << image.config.ptr_bits:
-            raise UserError(f"layer {image.name!r}: pointer {pe.pointers[-1]} does not fit ptr_bits={image.config.ptr_bits}")
 
 
 def memory_files(image: LayerImage, batch: BatchImage) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""One EIE processing element, cycle-exact to accel/TIMING.md.
+"""One EIE processing element, cycle-exact to accel/arch/TIMING.md.
 
 Column control: a pop in cycle ``t`` reads ``p_j`` and ``p_(j+1)`` from the even/odd pointer
 banks; the column then occupies cycles ``t+1 .. t+max(n, 1)``, issuing one entry per cycle, and the
@@ -20,7 +20,7 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from accel.config import ArchConfig
+from accel.arch.config import ArchConfig
 from hdl.arithmetic import ArithmeticUnit
 from hdl.sizes import RTLSizes
 

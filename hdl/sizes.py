@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accel.config import ArchConfig
+from accel.arch.config import ArchConfig
 
 
 @dataclass(frozen=True)
@@ -15,16 +15,15 @@ class RTLSizes:
 
     @property
     def spmat_lines(self) -> int:
-        return max(1, self.config.spmat_sram_bytes * 8 // self.config.line_bits)
+        return self.config.spmat_lines
 
     @property
     def ptr_bank_depth(self) -> int:
-        return max(1, self.config.ptr_capacity // 2)
+        return self.config.ptr_bank_depth
 
     @property
     def max_cols(self) -> int:
-        """Columns one batch may have: ``p_j`` and ``p_(j+1)`` must fit the pointer banks."""
-        return 2 * self.ptr_bank_depth - 1
+        return self.config.max_cols
 
     @property
     def col_bits(self) -> int:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from accel.config import ArchConfig
-from accel.fixed_point import quantize_activations
-from accel.layer import QuantizedLayer
+from accel.arch.config import ArchConfig
+from accel.arch.fixed_point import quantize_activations
+from accel.arch.layer import QuantizedLayer
 from hdl.cosim import prepare_case, run_cases
 
 

@@ -16,16 +16,15 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from accel.config import ArchConfig
-from accel.errors import UserError
-from hdl.sizes import RTLSizes
+from accel.arch.config import ArchConfig
+from accel.arch.errors import UserError
 from hdl.verilog import TOP, generate_verilog
 
 DEVICES = {
-    "ice40-hx8k": {"family": "ice40", "args": ["--hx8k", "--package", "ct256"], "bram_kbit": 32 * 4, "router": "router1"},
-    "ice40-up5k": {"family": "ice40", "args": ["--up5k", "--package", "sg48"], "bram_kbit": 30 * 4, "router": "router1"},
-    "ecp5-85f": {"family": "ecp5", "args": ["--85k", "--package", "CABGA756"], "bram_kbit": 208 * 18, "router": "router2"},
-    "ecp5-45f": {"family": "ecp5", "args": ["--45k", "--package", "CABGA381"], "bram_kbit": 108 * 18, "router": "router2"},
+    "ice40-hx8k": {"family": "ice40", "args": ["--hx8k", "--package", "ct256"], "router": "router1"},
+    "ice40-up5k": {"family": "ice40", "args": ["--up5k", "--package", "sg48"], "router": "router1"},
+    "ecp5-85f": {"family": "ecp5", "args": ["--85k", "--package", "CABGA756"], "router": "router2"},
+    "ecp5-45f": {"family": "ecp5", "args": ["--45k", "--package", "CABGA381"], "router": "router2"},
 }
 ROUTERS = ("router1", "router2")
 CELLS = {
@@ -68,11 +67,6 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     if router not in ROUTERS:
         raise UserError(f"unknown router {router!r}; choose one of {', '.join(ROUTERS)}")
     family = DEVICES[device]["family"]
-    kbit, capacity = memory_kbit(config), DEVICES[device]["bram_kbit"]
-    if kbit > capacity:
-        raise UserError(f"the config's memories hold {kbit:.0f} kbit, more than the {capacity} kbit of block RAM in "
-                        f"{device}: lower spmat_sram_bytes, ptr_sram_bytes or regfile_entries in a --config file, "
-                        "or use fewer PEs (see accel synth --help)")
     work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     (work / f"{TOP}.v").write_text(generate_verilog(config, counters=False))
@@ -100,14 +94,6 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     fmax = [entry.get("achieved") for entry in data.get("fmax", {}).values()]
     return SynthesisResult(device, config.n_pes, True, resources, min(fmax) if fmax else None, seconds,
                            config.to_dict(), router, seed)
-
-
-def memory_kbit(config: ArchConfig) -> float:
-    """Bits of every RTL memory (sparse matrix, pointers, accumulators, outputs, queue), in kbit."""
-    sizes = RTLSizes(config)
-    per_pe = (sizes.spmat_lines * config.line_bits + 2 * sizes.ptr_bank_depth * config.ptr_bits
-              + config.regfile_entries * (config.acc_bits + config.act_bits))
-    return (config.n_pes * per_pe + sizes.max_cols * (sizes.col_bits + config.act_bits)) / 1024
 
 
 def netlist_flip_flops(netlist: Path) -> int:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
-from accel.config import ArchConfig
-from accel.files import write_text_atomic
-from accel.images import LayerImage
-from hdl.array import EIEArray
+from accel.arch.config import ArchConfig
+from accel.arch.files import write_text_atomic
+from accel.arch.images import LayerImage
 from hdl.loading import memory_files
+from hdl.pe_array import EIEArray
 from hdl.sizes import RTLSizes
 
 TOP = "eie_array"

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from accel.errors import UserError
-from accel.files import write_atomic
-from accel.layer import load_npz, read_meta
+from accel.arch.errors import UserError
+from accel.arch.files import write_atomic
+from accel.arch.layer import load_npz, read_meta
 from models import huffman
 from models.networks import build_network, compressible_layers, relu_follows
 from models.quantization import codebook_and_codes

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from accel.errors import UserError
+from accel.arch.errors import UserError
 
 DEFAULT_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from accel.errors import UserError
-from accel.layer import QuantizedLayer
+from accel.arch.errors import UserError
+from accel.arch.layer import QuantizedLayer
 from models.compressed_file import CompressedModel
 from models.networks import relu_follows
 from models.pruning import make_permanent, prune_by_std

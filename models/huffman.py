@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.errors import UserError
+from accel.arch.errors import UserError
 
 MAX_LENGTH = 62
 """Longest code the decoder accepts (bit windows are 64-bit integers)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from accel.errors import UserError
+from accel.arch.errors import UserError
 
 NETWORKS = ("lenet300", "lenet5")
 

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import torch
 
-from accel import plots
-from accel.errors import UserError
-from accel.files import write_csv_atomic, write_text_atomic
+from accel.arch.errors import UserError
+from accel.arch.files import write_csv_atomic, write_text_atomic
 from models.compressed_file import CompressedModel, compress_module
 from models.datasets import Dataset
 from models.networks import build_network, compressible_layers
 from models.pruning import kept_fractions, make_permanent, prune_to_kept, rescale_dropout, sensitivity
 from models.quantization import quantize_model
-from models.size_report import LayerSize, bytes_rows, bytes_table, size_table, total_row
+from models.size_report import LayerSize, bytes_rows, total_row
 from models.training import TrainSettings, accuracy, train
 
 
@@ -191,34 +190,19 @@ def compress(settings: CompressionSettings, data: Dataset, progress: bool = True
     return result
 
 
-def size_markdown(result: CompressionResult) -> str:
-    """The per-layer tables of ``sizes.md``: the papers' columns, then bytes by component."""
-    summary = result.summary()
-    return (f"# {result.settings.network} on {result.data_name}: Deep Compression sizes\n\n"
-            f"Top-1 test accuracy: dense {summary['accuracy_dense']:.2f} %, pruned {summary['accuracy_pruned']:.2f} %, "
-            f"pruned + quantized {summary['accuracy_quantized']:.2f} %. Rates include codebooks, biases (32-bit), "
-            f"filler entries and Huffman tables; original = 32-bit weights and biases.\n\n"
-            f"{size_table(result.sizes)}\n\n## Bytes by component after P+Q+H\n\n{bytes_table(result.sizes)}\n")
-
-
 def write_outputs(result: CompressionResult, out: Path) -> dict[str, Path]:
-    """The compressed model file, the size tables (Markdown and CSV), a JSON summary, the sensitivity sweep."""
+    """The recorded results of a run: the compressed model file, sizes and bytes per layer (CSV), the JSON
+    summary (with the same rows), the sensitivity sweep (CSV). Pages and plots are rendered from them."""
     sizes = result.sizes
     rows = [size.row() for size in sizes] + [total_row(sizes)]
-    summary = result.summary()
+    summary = {**result.summary(), "sizes": rows, "bytes": bytes_rows(sizes), "sensitivity": result.sensitivity,
+               "sensitivity_fractions": list(SENSITIVITY_FRACTIONS)}
     paths = {
         "model": result.compressed.save(out / "model.dc.npz"),
-        "sizes_md": write_text_atomic(out / "sizes.md", size_markdown(result)),
         "sizes_csv": write_csv_atomic(out / "sizes.csv", rows),
         "bytes_csv": write_csv_atomic(out / "bytes.csv", bytes_rows(sizes)),
         "summary": write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n"),
     }
     if result.sensitivity:
         paths["sensitivity_csv"] = write_csv_atomic(out / "sensitivity.csv", result.sensitivity)
-        layers = list(dict.fromkeys(row["layer"] for row in result.sensitivity))
-        paths["sensitivity_png"] = plots.line_plot(
-            out / "sensitivity.png", [100 * f for f in SENSITIVITY_FRACTIONS],
-            {layer: [row["accuracy"] for row in result.sensitivity if row["layer"] == layer] for layer in layers},
-            "weights pruned in this layer alone (%)", "top-1 test accuracy (%)",
-            f"Pruning sensitivity of {result.settings.network} ({result.data_name}), no retraining", logx=False)
     return paths

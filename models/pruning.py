@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from accel.errors import UserError
+from accel.arch.errors import UserError
 from models.networks import compressible_layers, leaf_modules
 
 
@@ -62,16 +62,6 @@ def prune_to_kept(model: nn.Module, kept: dict[str, float]) -> dict[str, float]:
             qualities[name] = quality_for_kept(module, kept[name])
             prune_by_std(module, qualities[name])
     return qualities
-
-
-def prune_model(model: nn.Module, quality: float | dict[str, float]) -> dict[str, float]:
-    """Prune every Linear/Conv2d layer; ``quality`` per layer name or one for all. Returns thresholds."""
-    thresholds = {}
-    for name, module in compressible_layers(model):
-        layer_quality = quality.get(name) if isinstance(quality, dict) else quality
-        if layer_quality is not None:
-            thresholds[name] = prune_by_std(module, layer_quality)
-    return thresholds
 
 
 def kept_fraction(module: nn.Module) -> float:

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from accel.errors import UserError
+from accel.arch.errors import UserError
 from models.networks import compressible_layers
 
 INITS = ("linear", "density", "random")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accel.tables import format_table
-
 FLOAT_BITS = 32
 
 
@@ -70,7 +68,7 @@ class LayerSize:
         """Bytes of the Huffman-coded layer by component (they add up to ``huffman_bits / 8``).
 
         The relative indices run across row boundaries (one stream per layer, as in Deep Compression),
-        so no row or column pointers are stored; EIE's per-PE column pointers are built by accel.images.
+        so no row or column pointers are stored; EIE's per-PE column pointers are built by accel.arch.images.
         """
         return {"layer": self.name, "weight_codes": (self.weight_huffman_bits - self.filler_weight_bits) / 8,
                 "relative_indices": (self.index_huffman_bits - self.filler_index_bits) / 8,
@@ -96,27 +94,7 @@ def total_row(layers: list[LayerSize]) -> dict:
     }
 
 
-HEADERS = ["layer", "#weights", "kept %", "weight bits P+Q", "weight bits P+Q+H", "index bits P+Q", "index bits P+Q+H",
-           "size P+Q", "size P+Q+H", "rate P (params)", "rate P+Q", "rate P+Q+H"]
-
-
 def bytes_rows(layers: list[LayerSize]) -> list[dict]:
     """Per-layer byte breakdown of the Huffman-coded model, with a total row."""
     rows = [layer.bytes_row() for layer in layers]
     return rows + [{key: "total" if key == "layer" else sum(row[key] for row in rows) for key in rows[0]}]
-
-
-def bytes_table(layers: list[LayerSize], markdown: bool = True) -> str:
-    rows = bytes_rows(layers)
-    return format_table(list(rows[0]), [[row["layer"], *(f"{value:,.0f}" for key, value in row.items() if key != "layer")]
-                                        for row in rows], markdown=markdown)
-
-
-def size_table(layers: list[LayerSize], markdown: bool = True) -> str:
-    rows = []
-    for row in [layer.row() for layer in layers] + [total_row(layers)]:
-        rows.append([row["layer"], row["weights"], f"{row['kept_pct']:.1f}%", row["weight_bits_PQ"],
-                     f"{row['weight_bits_PQH']:.2f}", row["index_bits_PQ"], f"{row['index_bits_PQH']:.2f}",
-                     f"{row['size_pct_PQ']:.2f}%", f"{row['size_pct_PQH']:.2f}%", f"{row['rate_P_params']:.1f}x",
-                     f"{row['rate_PQ']:.1f}x", f"{row['rate_PQH']:.1f}x"])
-    return format_table(HEADERS, rows, markdown=markdown)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from accel.errors import UserError
+from accel.arch.errors import UserError
 
 
 def encode_relative(codes: np.ndarray, index_bits: int) -> tuple[np.ndarray, np.ndarray]:

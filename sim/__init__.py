@@ -1,4 +1,4 @@
-"""Cycle-level simulator of the EIE processing-element array (rules in accel/TIMING.md)."""
+"""Cycle-level simulator of the EIE processing-element array (rules in accel/arch/TIMING.md)."""
 
 from sim.fast import simulate_layer
 

@@ -1,6 +1,6 @@
 """Energy of a simulated layer: activity counters x per-action energies, by component.
 
-Counts come from the simulator, energies from an ``accel.energy.EnergyTable``; this module only
+Counts come from the simulator, energies from an ``accel.arch.energy.EnergyTable``; this module only
 multiplies them. Two comparison points put EIE in context:
 
 * ``dense_in_dram_energy``: what a processor without EIE pays: every weight of the dense matrix as a
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.config import ArchConfig
-from accel.energy import EnergyTable
+from accel.arch.config import ArchConfig
+from accel.arch.energy import EnergyTable
 from sim.results import LayerResult
 
 COMPONENTS = ("DRAM", "SRAM: sparse matrix", "SRAM: pointers", "SRAM: activations",

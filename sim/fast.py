@@ -1,4 +1,4 @@
-"""Fast simulator: the rules of accel/TIMING.md as recurrences over broadcasts, vectorised over PEs.
+"""Fast simulator: the rules of accel/arch/TIMING.md as recurrences over broadcasts, vectorised over PEs.
 
 With ``c_k`` the broadcast cycle of the k-th non-zero input, ``s_pk`` the cycle PE p pops it and
 ``f_pk`` the last cycle its column occupies PE p (cost ``max(n_pk, 1)``):
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from accel.fixed_point import saturating_add, scaled_product, write_back
-from accel.images import BatchImage, LayerImage
+from accel.arch.fixed_point import saturating_add, scaled_product, write_back
+from accel.arch.images import BatchImage, LayerImage
 from sim.results import BatchResult, LayerResult, empty_counters, simulate_batches
 
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.config import ArchConfig
-from accel.energy import EnergyTable
-from accel.errors import UserError
-from accel.fixed_point import quantize_activations
-from accel.images import build_layer_image
-from accel.layer import QuantizedLayer
+from accel.arch.config import ArchConfig
+from accel.arch.energy import EnergyTable
+from accel.arch.errors import UserError
+from accel.arch.fixed_point import quantize_activations
+from accel.arch.images import build_layer_image
+from accel.arch.layer import QuantizedLayer
 from sim.energy import EnergyBreakdown, compressed_in_dram_energy, dense_in_dram_energy, eie_energy, useful_macs
 from sim.fast import simulate_layer
 from sim.numpy_model import fixed_point_forward, float_error

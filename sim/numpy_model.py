@@ -1,6 +1,6 @@
 """Independent numpy model of the accelerator's fixed-point arithmetic, from the dense code matrix.
 
-It knows nothing of PEs, images or cycles: it applies the arithmetic rules of accel/TIMING.md
+It knows nothing of PEs, images or cycles: it applies the arithmetic rules of accel/arch/TIMING.md
 column by column. The simulators must match it bit for bit. ``float_error`` measures how far
 the fixed-point outputs are from the float layer (``QuantizedLayer.forward``).
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from accel.config import ArchConfig
-from accel.fixed_point import from_fixed, quantize_bias, quantize_codebook, saturating_add, scaled_product, write_back
-from accel.layer import QuantizedLayer
+from accel.arch.config import ArchConfig
+from accel.arch.fixed_point import from_fixed, quantize_bias, quantize_codebook, saturating_add, scaled_product, write_back
+from accel.arch.layer import QuantizedLayer
 
 
 def fixed_point_forward(layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfig) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Plain per-cycle reference simulator: every rule of accel/TIMING.md, one cycle at a time.
+"""Plain per-cycle reference simulator: every rule of accel/arch/TIMING.md, one cycle at a time.
 
 Slow and obvious on purpose; the fast simulator (sim/fast.py) must agree with it exactly.
 """
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.fixed_point import saturating_add, scaled_product, write_back
-from accel.images import BatchImage, LayerImage
+from accel.arch.fixed_point import saturating_add, scaled_product, write_back
+from accel.arch.images import BatchImage, LayerImage
 from sim.results import BatchResult, LayerResult, empty_counters, simulate_batches
 
 

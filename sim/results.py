@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from accel.config import ArchConfig
-from accel.errors import UserError
-from accel.images import BatchImage, LayerImage
+from accel.arch.config import ArchConfig
+from accel.arch.errors import UserError
+from accel.arch.images import BatchImage, LayerImage
 
 COUNTER_NAMES = (
     "broadcasts", "lnzd_reads", "fifo_pushes", "fifo_pops", "ptr_reads", "spmat_line_reads",
     "codebook_reads", "multiplies", "adds", "acc_reads", "acc_writes", "bypasses", "writebacks",
 )
-"""The activity counters of accel/TIMING.md, in table order."""
+"""The activity counters of accel/arch/TIMING.md, in table order."""
 
 
 def empty_counters() -> dict[str, int]:

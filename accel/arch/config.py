@@ -1,0 +1,167 @@
+"""The EIE architecture config: the one source of truth for the simulator and the RTL.
+
+Every size, width and latency that the cycle-level simulator and the Amaranth RTL depend on
+lives here. The timing rules that use these numbers are written down in ``accel/arch/TIMING.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from accel.arch.errors import UserError
+from accel.arch.files import read_json
+
+
+@dataclass(frozen=True)
+class ArchConfig:
+    """Parameters of one EIE processing-element array (defaults: the 64-PE chip of the paper)."""
+
+    n_pes: int = 64
+    """Processing elements; output row i lives in PE ``i % n_pes``."""
+    fifo_depth: int = 8
+    """Entries in each PE's activation FIFO; the broadcast stalls while any FIFO is full."""
+    line_bits: int = 64
+    """Width of one sparse-matrix SRAM line (one read returns ``line_bits // entry_bits`` entries)."""
+    code_bits: int = 4
+    """Bits of a weight code (virtual weight): an index into the 16-entry codebook; code 0 is 0.0."""
+    index_bits: int = 4
+    """Bits of a relative row index (zeros skipped since the previous entry of the column)."""
+    act_bits: int = 16
+    """Activation width: signed fixed point with ``act_frac`` fractional bits."""
+    act_frac: int = 8
+    """Fractional bits of activations and accumulators (Q8.8 by default)."""
+    weight_bits: int = 16
+    """Codebook value width: signed fixed point with ``weight_frac`` fractional bits."""
+    weight_frac: int = 12
+    """Fractional bits of codebook values (Q4.12 by default)."""
+    acc_bits: int = 32
+    """Accumulator width (saturating, ``act_frac`` fractional bits)."""
+    regfile_entries: int = 64
+    """Destination register file entries per PE: rows per PE in one batch."""
+    ptr_bits: int = 16
+    """Width of a column pointer (a sparse-matrix entry address within one PE)."""
+    clock_mhz: float = 800.0
+    """Clock frequency used to turn cycles into time."""
+    spmat_sram_bytes: int = 128 * 1024
+    """Sparse-matrix SRAM per PE."""
+    ptr_sram_bytes: int = 32 * 1024
+    """Pointer SRAM per PE (even and odd banks together)."""
+    act_sram_bytes: int = 2 * 1024
+    """Activation SRAM per PE (for vectors longer than the register files)."""
+    pipeline_latency: int = 4
+    """Cycles from an entry's issue slot to its accumulator write (see TIMING.md)."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 1 <= self.n_pes <= 4096:
+            problems.append(f"n_pes={self.n_pes} must be between 1 and 4096")
+        if not 1 <= self.fifo_depth <= 4096:
+            problems.append(f"fifo_depth={self.fifo_depth} must be between 1 and 4096")
+        if self.line_bits % self.entry_bits or self.line_bits < self.entry_bits:
+            problems.append(f"line_bits={self.line_bits} must be a multiple of the entry width {self.entry_bits}")
+        if not 1 <= self.code_bits <= 8 or not 1 <= self.index_bits <= 8:
+            problems.append("code_bits and index_bits must be between 1 and 8")
+        if not 0 <= self.act_frac < self.act_bits or not 0 <= self.weight_frac < self.weight_bits:
+            problems.append("fractional bits must be smaller than the value width")
+        if self.acc_bits < self.act_bits:
+            problems.append(f"acc_bits={self.acc_bits} must be at least act_bits={self.act_bits}")
+        if self.regfile_entries < 1 or self.ptr_bits < 1 or self.pipeline_latency < 0:
+            problems.append("regfile_entries and ptr_bits must be positive, pipeline_latency non-negative")
+        if self.clock_mhz <= 0:
+            problems.append(f"clock_mhz={self.clock_mhz} must be positive")
+        if problems:
+            raise UserError("invalid architecture config: " + "; ".join(problems))
+
+    # Derived quantities -----------------------------------------------------------------------
+
+    @property
+    def entry_bits(self) -> int:
+        """Bits of one sparse-matrix entry (code and relative index)."""
+        return self.code_bits + self.index_bits
+
+    @property
+    def entries_per_line(self) -> int:
+        return self.line_bits // self.entry_bits
+
+    @property
+    def codebook_size(self) -> int:
+        return 1 << self.code_bits
+
+    @property
+    def max_relative_index(self) -> int:
+        """Largest relative index; a longer run of zeros needs a padding entry."""
+        return (1 << self.index_bits) - 1
+
+    @property
+    def rows_per_batch(self) -> int:
+        """Output rows of the whole array in one batch."""
+        return self.n_pes * self.regfile_entries
+
+    @property
+    def spmat_lines(self) -> int:
+        """Lines of the sparse-matrix SRAM of one PE."""
+        return max(1, self.spmat_sram_bytes * 8 // self.line_bits)
+
+    @property
+    def ptr_capacity(self) -> int:
+        return self.ptr_sram_bytes * 8 // self.ptr_bits
+
+    @property
+    def ptr_bank_depth(self) -> int:
+        """Pointers in each of the even and odd banks."""
+        return max(1, self.ptr_capacity // 2)
+
+    @property
+    def max_cols(self) -> int:
+        """Columns one batch may have: ``p_j`` and ``p_(j+1)`` of every column must fit the two banks."""
+        return 2 * self.ptr_bank_depth - 1
+
+    @property
+    def act_range(self) -> tuple[int, int]:
+        return -(1 << (self.act_bits - 1)), (1 << (self.act_bits - 1)) - 1
+
+    @property
+    def weight_range(self) -> tuple[int, int]:
+        return -(1 << (self.weight_bits - 1)), (1 << (self.weight_bits - 1)) - 1
+
+    @property
+    def acc_range(self) -> tuple[int, int]:
+        return -(1 << (self.acc_bits - 1)), (1 << (self.acc_bits - 1)) - 1
+
+    @property
+    def cycle_ns(self) -> float:
+        return 1e3 / self.clock_mhz
+
+    # Files ----------------------------------------------------------------------------------
+
+    def replace(self, **changes: Any) -> "ArchConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ArchConfig":
+        known = {f.name: f.type for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise UserError(f"unknown architecture config keys {unknown}; known keys: {sorted(known)}")
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            want = float if key == "clock_mhz" else int
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (want is int and value != int(value)):
+                raise UserError(f"architecture config key {key!r} must be a number{' (integer)' if want is int else ''}, got {value!r}")
+            values[key] = want(value)
+        return cls(**values)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ArchConfig":
+        """Read a config from a JSON file (any subset of the fields; the rest keep their defaults)."""
+        data = read_json(path, "architecture config", "write a JSON object of ArchConfig fields, e.g. {\"n_pes\": 16}")
+        if not isinstance(data, dict):
+            raise UserError(f"architecture config {path} must hold a JSON object of field: value")
+        return cls.from_dict(data)
+

@@ -1,0 +1,70 @@
+"""``accel bench``: regenerate the simulator benchmarks in reports/sim/."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tqdm import tqdm
+
+from accel.arch.benchmarks import BENCHMARK_LAYERS
+from accel.arch.files import write_csv_atomic, write_text_atomic
+from accel.cli.common import add_architecture_options, add_energy_option, architecture_from, energy_table_from
+from accel.explore import sweeps
+from accel.report.sim import COMMAND, write_sim_pages
+from accel.report.tables import format_table
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench", help="benchmark the nine EIE layers: latency vs paper, FIFO and PE sweeps, energy, speed",
+        description="Simulate the nine benchmark layers of the EIE paper (synthetic weights with the paper's "
+                    "shapes and densities) and write tables, CSV and plots to the output folder.",
+        epilog="example:\n  accel bench                      # writes reports/sim/\n  accel bench --quick --out /tmp/b",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("reports/sim"), help="output folder (default reports/sim)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic layers (default 0)")
+    parser.add_argument("--quick", action="store_true", help="fewer sweep points (FIFO 1/8/64, PEs 1/16/64)")
+    add_architecture_options(parser)
+    add_energy_option(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = architecture_from(args)
+    table = energy_table_from(args)
+    depths = (1, 8, 64) if args.quick else sweeps.FIFO_DEPTHS
+    counts = (1, 16, 64) if args.quick else sweeps.PE_COUNTS
+    out = args.out
+    names = [spec.name for spec in BENCHMARK_LAYERS]
+    total = len(names) * (1 + len(depths) + len(counts))
+    with tqdm(total=total, desc="simulating", unit="run") as progress:
+        latency = sweeps.latency_rows(config, table, args.seed, progress)
+        fifo = sweeps.fifo_sweep(config, args.seed, depths, progress)
+        pes = sweeps.pe_sweep(config, args.seed, counts, progress)
+    speed = sweeps.simulator_speed(config, seed=args.seed)
+
+    write_csv_atomic(out / "latency.csv", latency)
+    write_csv_atomic(out / "fifo_sweep.csv", fifo)
+    write_csv_atomic(out / "pe_sweep.csv", pes)
+    energy_rows = [{"layer": row["layer"], "placement": placement, "component": component, "pJ": value}
+                   for row in latency for placement, key in (("EIE", "components_pJ"), ("dense DRAM", "dense_components_pJ"))
+                   for component, value in row[key].items()]
+    write_csv_atomic(out / "energy_breakdown.csv", energy_rows)
+    write_text_atomic(out / "speed.json", json.dumps(speed, indent=2) + "\n")
+    record = {"command": COMMAND + (" --quick" if args.quick else ""), "config": config.to_dict(),
+              "energy_table": table.name, "seed": args.seed, "fifo_depths": list(depths), "pe_counts": list(counts),
+              "latency": latency, "fifo": fifo, "pes": pes, "speed": speed}
+    write_text_atomic(out / "bench.json", json.dumps(record, indent=2, default=float) + "\n")
+
+    write_sim_pages(out)
+    print(format_table(["layer", "simulated us", "paper actual us", "difference %", "efficiency", "pJ/op"],
+                       [[r["layer"], r["simulated_us"], r["paper_actual_us"], f"{r['difference_pct']:+.1f}%",
+                         r["efficiency"], r["eie_pJ_per_op"]] for r in latency]))
+    print(f"simulator: {speed['layer']} in {speed['simulate_s'] * 1e3:.0f} ms "
+          f"(+{speed['image_build_s'] * 1e3:.0f} ms to build the image, "
+          f"{(speed['image_build_s'] + speed['simulate_s']) * 1e3:.0f} ms end to end); torch CSR matvec {speed['torch_csr_matvec_us']:.0f} us, "
+          f"{speed['torch_csr_matvec_1_thread_us']:.0f} us on one thread")
+    print(f"wrote {out}/README.md and its tables and plots")
+    return 0

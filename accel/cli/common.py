@@ -1,0 +1,43 @@
+"""Options shared by several subcommands: architecture, energy table, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from accel.arch.config import ArchConfig
+from accel.arch.energy import DEFAULT_TABLE, EnergyTable
+from accel.arch.files import write_text_atomic
+
+
+def add_architecture_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("architecture (defaults: the 64-PE EIE chip)")
+    group.add_argument("--config", type=Path, metavar="JSON", help="architecture config file (any ArchConfig fields)")
+    group.add_argument("--pes", type=int, metavar="N", help="number of processing elements (default 64)")
+    group.add_argument("--fifo", type=int, metavar="D", help="activation FIFO depth per PE (default 8)")
+    group.add_argument("--clock-mhz", type=float, metavar="F", help="clock frequency in MHz (default 800)")
+
+
+def architecture_from(args: argparse.Namespace) -> ArchConfig:
+    config = ArchConfig.load(args.config) if args.config else ArchConfig()
+    changes = {name: value for name, value in (("n_pes", args.pes), ("fifo_depth", args.fifo), ("clock_mhz", args.clock_mhz))
+               if value is not None}
+    return ArchConfig.from_dict({**config.to_dict(), **changes}) if changes else config
+
+
+def add_energy_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--energy-table", type=Path, metavar="JSON",
+                        help=f"per-action energy table in pJ (default: the 45 nm table, {DEFAULT_TABLE.name})")
+
+
+def energy_table_from(args: argparse.Namespace) -> EnergyTable:
+    return EnergyTable.load(args.energy_table)
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
+
+
+def write_json(path: Path, data: object) -> Path:
+    return write_text_atomic(path, json.dumps(data, indent=2, default=float) + "\n")

@@ -1,0 +1,43 @@
+"""``accel plot``: energy breakdown of a saved simulation (``accel simulate --out run.json``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from accel.arch.errors import UserError
+from accel.arch.files import read_json
+from accel.report import plots
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plot", help="plot the energy breakdown of a saved simulation",
+        description="Stacked bars of energy by component (DRAM, SRAM by memory, register files, arithmetic) for "
+                    "every layer of a simulation saved with `accel simulate ... --out run.json`, on a log scale, "
+                    "for EIE and for the same layers in DRAM.",
+        epilog="example:\n  accel simulate Alex-7 --out alex7.json && accel plot alex7.json --out alex7.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("result", type=Path, help="JSON written by accel simulate --out")
+    parser.add_argument("--out", type=Path, help="PNG to write (default: next to the JSON)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    data = read_json(args.result, "simulation result", "write one with accel simulate ... --out FILE.json")
+    try:
+        layers = data["layers"]
+        names = [layer["layer"] for layer in layers]
+        placements: dict[str, list[dict]] = {}
+        for layer in layers:
+            for energy in layer["energy"]:
+                placements.setdefault(energy["label"], []).append(energy["components_pJ"])
+    except (KeyError, TypeError):
+        raise UserError(f"{args.result} is not a simulation result written by accel simulate --out") from None
+    synthetic = any("weights" in layer.get("notes", {}) for layer in layers)
+    out = args.out or args.result.with_suffix(".png")
+    plots.energy_breakdown(out, names, placements, f"Energy by component: {', '.join(names)}",
+                           note=("synthetic weights; " if synthetic else "") + f"{data['config']['n_pes']} PEs, "
+                                f"energy table: {data['energy_table']}")
+    print(f"wrote {out}")
+    return 0

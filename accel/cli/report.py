@@ -1,0 +1,75 @@
+"""``accel report``: measured torch baselines next to EIE, and the reports/README.md index."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from accel.arch.files import write_csv_atomic, write_text_atomic
+from accel.explore.baselines import measure_baselines
+from accel.report.compression import write_compression_pages
+from accel.report.hdl import write_hdl_page
+from accel.report.index import read_baselines, write_baseline_plot, write_index
+from accel.report.readme import update_readme
+from accel.report.sim import write_sim_pages
+from accel.report.tables import format_table
+
+REPORTS = Path("reports")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report", help="measure torch CPU/GPU baselines and rebuild reports/README.md",
+        description="Time batch-1 dense and CSR matrix-vector products of the nine EIE benchmark layers with torch "
+                    "(CPU, and CUDA when present), put them beside the paper's numbers and the simulated EIE, and "
+                    "rebuild the reports index. --all first reruns every benchmark (about 30 minutes on 2 cores).",
+        epilog="examples:\n  accel report            # baselines + index\n  accel report --all      # everything in reports/",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--all", action="store_true", help="rerun accel bench, the compression benchmarks and the RTL speed first")
+    parser.add_argument("--repeats", type=int, default=20, help="timed runs per product (median reported)")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: re-render every page and figure from the recorded JSON/CSV results")
+    parser.set_defaults(run=run)
+
+
+ALL_COMMANDS = [
+    ["bench"],
+    ["compress", "--net", "lenet300", "--preset", "full", "--sensitivity", "--out", "reports/compression/lenet300"],
+    ["compress", "--net", "lenet5", "--preset", "full", "--sensitivity", "--out", "reports/compression/lenet5"],
+    ["synth", "--rtl-speed"],
+]
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.all:
+        for command in ALL_COMMANDS:
+            print(f"accel {' '.join(command)}")
+            subprocess.run([sys.executable, "-m", "accel.cli", *command], check=True)
+    if not args.render:
+        rows = measure_baselines(args.repeats)
+        write_csv_atomic(REPORTS / "baselines" / "latency.csv", rows)
+        write_text_atomic(REPORTS / "baselines" / "latency.json", json.dumps(rows, indent=2) + "\n")
+        print(format_table(list(rows[0]), [list(r.values()) for r in rows]))
+    rendered = render_all(REPORTS, Path("README.md"))
+    print(f"rendered {len(rendered)} pages and figures from the recorded results in {REPORTS}/")
+    return 0
+
+
+def render_all(reports: Path, readme: Path | None = None) -> list[Path]:
+    """Every page and figure of ``reports/`` (and ``readme``'s measured section) from the recorded results."""
+    written = [write_baseline_plot(read_baselines(reports / "baselines"), reports / "baselines")]
+    if (reports / "sim" / "bench.json").exists():
+        written.append(write_sim_pages(reports / "sim"))
+    for summary in sorted((reports / "compression").glob("*/summary.json")):
+        written += write_compression_pages(summary.parent).values()
+    if (reports / "hdl" / "synthesis.json").exists():
+        written.append(write_hdl_page(reports / "hdl"))
+    written.append(write_index(reports))
+    if readme is not None and readme.exists():
+        written.append(update_readme(readme, reports))
+    return written
+
+

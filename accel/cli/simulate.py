@@ -1,0 +1,187 @@
+"""``accel simulate``: run compressed layers on the cycle-level EIE simulator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from accel.arch.benchmarks import BENCHMARK_LAYERS, benchmark_layer, synthetic_input_values, synthetic_layer
+from accel.arch.errors import UserError
+from accel.arch.layer import QuantizedLayer
+from accel.cli.common import (
+    add_architecture_options,
+    add_energy_option,
+    add_json_option,
+    architecture_from,
+    energy_table_from,
+    write_json,
+)
+from accel.report.tables import format_table
+from sim.energy import COMPONENTS
+from sim.network import LayerRun, network_totals, run_network
+
+EXAMPLES = f"""\
+examples:
+  accel simulate Alex-7                      # a benchmark layer (synthetic weights), 64 PEs, FIFO 8
+  accel simulate Alex-7 --pes 16 --fifo 2 --json
+  accel simulate NT-We --compare-dram        # energy beside the same layer with its weights in DRAM
+  accel simulate fc1.npz --input x.npy       # a layer file written by `accel compress` or QuantizedLayer.save
+  accel simulate model.eie.npz               # every fully connected layer of a compressed model, chained
+  accel simulate weights.pt                  # the Linear layers of a torch state_dict, quantized to 4 bits
+
+benchmark layers: {', '.join(layer.name for layer in BENCHMARK_LAYERS)}
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "simulate", help="simulate compressed layers on EIE: cycles, activity and energy",
+        description="Simulate compressed fully connected layers on the EIE PE array, cycle by cycle. Prints "
+                    "cycles, latency, load balance, key activity counts and an energy breakdown by component "
+                    "(with --compare-dram also the same layer with its weights in DRAM), and checks the outputs "
+                    "against the independent numpy fixed-point model (exit status 1 if they differ).",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", help="benchmark layer name, layer .npz, compressed model .npz, or torch state_dict .pt")
+    parser.add_argument("--input", type=Path, metavar="NPY", help="float input vector (.npy); default: random, seeded")
+    parser.add_argument("--act-density", type=float, metavar="P",
+                        help="non-zero fraction of a random input (default: a benchmark's own inputs, else 1.0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    parser.add_argument("--compare-dram", action="store_true",
+                        help="also print the energy with the weights in DRAM: compressed (EIE's own accesses) and dense float32")
+    parser.add_argument("--out", type=Path, metavar="JSON", help="also write the full result (every counter, per PE) here")
+    add_architecture_options(parser)
+    add_energy_option(parser)
+    add_json_option(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = architecture_from(args)
+    table = energy_table_from(args)
+    layers, inputs = load_layers(args.source, args.seed)
+    if args.input is not None or args.act_density is not None or inputs is None:
+        density = 1.0 if args.act_density is None else args.act_density
+        inputs = load_inputs(args.input, layers[0].cols, density, args.seed)
+    runs = run_network(layers, inputs, config, table, check=True)
+    data = {"config": config.to_dict(), "energy_table": table.name, "input": str(args.input or "random (synthetic)"),
+            "layers": [run.to_dict() for run in runs], "total": network_totals(runs)}
+    if args.out:
+        write_json(args.out, data)
+    if args.json:
+        json.dump(data, sys.stdout, indent=2, default=float)
+        print()
+        return 0
+    print(f"EIE: {config.n_pes} PEs, FIFO depth {config.fifo_depth}, {config.clock_mhz:g} MHz; energy table: {table.name}")
+    print(summary_table(runs, args.compare_dram))
+    print()
+    print(counts_table(runs))
+    print()
+    print(energy_table(runs, args.compare_dram))
+    for run in runs:
+        check = run.check
+        print(f"check {run.layer.name}: numpy fixed-point model {'bit-exact' if check['numpy_model_bit_exact'] else 'DIFFERS'}; "
+              f"vs float layer max |error| {check['max_abs_error']:.4g} (largest |output| {check['max_abs_float_output']:.4g}), "
+              f"RMS {check['rms_error']:.3g}")
+        for problem in run.capacity_problems:
+            print(f"note: {run.layer.name} does not fit on chip: {problem}")
+        if "weights" in run.layer.notes:
+            print(f"note: {run.layer.name}: {run.layer.notes['weights']}")
+    return 0 if all(run.check["numpy_model_bit_exact"] for run in runs) else 1
+
+
+def summary_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
+    """Cycles, latency, load balance and energy per layer (and the chain's total)."""
+    headers = ["layer", "shape", "cycles", "latency us", "efficiency", "padding %", "EIE uJ", "pJ/op"]
+    if compare_dram:
+        headers += ["dense DRAM uJ", "dense / EIE"]
+    rows = []
+    for run in runs:
+        row = [run.layer.name, f"{run.layer.rows}x{run.layer.cols}", run.result.cycles, run.result.latency_us,
+               run.result.efficiency, 100 * run.padding_entries / max(1, run.stored_entries),
+               run.eie.total_pj / 1e6, run.eie.pj_per_op]
+        if compare_dram:
+            row += [run.energies[-1].total_pj / 1e6, f"{run.energies[-1].total_pj / max(run.eie.total_pj, 1e-9):,.0f}x"]
+        rows.append(row)
+    if len(runs) > 1:
+        total = network_totals(runs)
+        eie, dense = total["energy"][runs[0].eie.label], total["energy"][runs[0].energies[-1].label]
+        row = ["total", "", total["cycles"], total["latency_us"], "", "", eie["total_pJ"] / 1e6, eie["pJ_per_op"]]
+        if compare_dram:
+            row += [dense["total_pJ"] / 1e6, f"{dense['total_pJ'] / max(eie['total_pJ'], 1e-9):,.0f}x"]
+        rows.append(row)
+    return format_table(headers, rows)
+
+
+def counts_table(runs: list[LayerRun]) -> str:
+    """The key activity counts of each layer."""
+    headers = ["layer", "broadcasts", "stall cycles", "entries issued", "padding entries", "line reads", "pointer reads",
+               "bypasses", "write-backs"]
+    rows = [[run.layer.name, run.result.counters["broadcasts"], run.result.stall_cycles, run.result.counters["multiplies"],
+             run.padding_entries, run.result.counters["spmat_line_reads"], run.result.counters["ptr_reads"],
+             run.result.counters["bypasses"], run.result.counters["writebacks"]] for run in runs]
+    return format_table(headers, rows)
+
+
+def energy_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
+    """Energy by component over all layers, in uJ: EIE, and with --compare-dram the DRAM placements."""
+    placements = range(len(runs[0].energies)) if compare_dram else range(1)
+    labels = [runs[0].energies[index].label for index in placements]
+    totals = {label: sum(run.energies[index].total_pj for run in runs) for index, label in zip(placements, labels)}
+    rows = []
+    for component in COMPONENTS:
+        values = [sum(run.energies[index].components[component] for run in runs) for index in placements]
+        if any(values):
+            eie_share = f"{100 * values[0] / max(totals[labels[0]], 1e-9):.1f}%"
+            rows.append([component, *(value / 1e6 for value in values), eie_share])
+    rows.append(["total", *(totals[label] / 1e6 for label in labels), "100%"])
+    return format_table(["energy component", *(f"{label} uJ" for label in labels), "share of EIE"], rows)
+
+
+def load_layers(source: str, seed: int) -> tuple[list[QuantizedLayer], np.ndarray | None]:
+    """Layers to simulate and, for a benchmark layer, its synthetic input vector."""
+    path = Path(source)
+    if not path.exists():
+        if source.endswith((".npz", ".pt", ".pth")):
+            raise UserError(f"{source} does not exist; check the path")
+        spec = benchmark_layer(source)
+        return [synthetic_layer(spec, seed=seed)], synthetic_input_values(spec, seed)
+    if path.suffix in (".pt", ".pth"):
+        from models.export import layers_from_state_dict
+        return layers_from_state_dict(path), None
+    if _npz_format(path) == "eie-layer":
+        return [QuantizedLayer.load(path)], None
+    from models.export import layers_from_compressed_file
+    return layers_from_compressed_file(path), None
+
+
+def _npz_format(path: Path) -> str | None:
+    from accel.arch.layer import load_npz
+    arrays = load_npz(path, required=("meta",))
+    try:
+        return json.loads(arrays["meta"].tobytes().decode()).get("format")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        raise UserError(f"{path}: its metadata is corrupted") from None
+
+
+def load_inputs(path: Path | None, length: int, density: float, seed: int) -> np.ndarray:
+    if path is None:
+        if not 0.0 <= density <= 1.0:
+            raise UserError(f"--act-density must lie between 0 and 1, got {density}")
+        rng = np.random.default_rng([seed, 7])
+        return rng.uniform(0.05, 1.0, length) * (rng.random(length) < density)
+    try:
+        values = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UserError(f"input file {path} does not exist") from None
+    except (ValueError, OSError) as error:
+        raise UserError(f"input file {path} is not a .npy array: {error}") from None
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if values.size != length:
+        raise UserError(f"input file {path} holds {values.size} values; the first layer takes {length}")
+    if not np.all(np.isfinite(values)):
+        raise UserError(f"input file {path} holds NaN or infinity")
+    return values

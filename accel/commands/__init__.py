@@ -1,1 +1,0 @@
-"""Subcommands of the accel command line; each module defines register(subparsers)."""

@@ -1,0 +1,1 @@
+"""Measurements above the simulators, models and RTL: sweeps, torch baselines, simulator speed."""

@@ -1,0 +1,128 @@
+"""Benchmark sweeps over the nine EIE layers: latency, FIFO depth, PE count, energy, speed."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Iterable
+
+import numpy as np
+
+from accel.arch.benchmarks import BENCHMARK_LAYERS, BenchmarkLayer, synthetic_inputs, synthetic_layer, work_matched_layer
+from accel.arch.config import ArchConfig
+from accel.arch.energy import EnergyTable
+from accel.arch.images import build_layer_image
+from accel.arch.layer import QuantizedLayer
+from sim.fast import simulate_layer
+from sim.network import run_layer
+
+FIFO_DEPTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+PE_COUNTS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def _layers(specs: Iterable[BenchmarkLayer], seed: int) -> list[tuple[BenchmarkLayer, QuantizedLayer]]:
+    return [(spec, synthetic_layer(spec, seed=seed)) for spec in specs]
+
+
+def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress=None) -> list[dict]:
+    """Simulated latency and energy of each benchmark layer beside the paper's Table IV."""
+    rows = []
+    for spec, layer in _layers(BENCHMARK_LAYERS, seed):
+        inputs = synthetic_inputs(spec, config, seed)
+        run = run_layer(layer, inputs, config, table)
+        matched = work_matched_layer(spec, config, seed)
+        matched_us = simulate_layer(build_layer_image(matched, config), inputs).latency_us
+        eie, dense = run.energies[0], run.energies[-1]
+        balanced_us = run.result.counters["multiplies"] / config.n_pes * config.cycle_ns / 1e3
+        rows.append({
+            "layer": spec.name, "inputs": spec.inputs, "outputs": spec.outputs,
+            "weight_density": spec.weight_density, "act_density": spec.act_density,
+            "cycles": run.result.cycles, "simulated_us": run.result.latency_us,
+            "paper_theoretical_us": spec.eie_theoretical_us, "paper_actual_us": spec.eie_actual_us,
+            "difference_pct": 100 * (run.result.latency_us / spec.eie_actual_us - 1),
+            "balanced_us": balanced_us,
+            "overhead": run.result.latency_us / balanced_us,
+            "paper_overhead": spec.eie_actual_us / spec.eie_theoretical_us,
+            "work_matched_us": matched_us,
+            "work_matched_difference_pct": 100 * (matched_us / spec.eie_actual_us - 1),
+            "work_matched_density": float(np.count_nonzero(matched.codes) / matched.codes.size),
+            "efficiency": run.result.efficiency, "padding_pct": 100 * run.padding_entries / max(1, run.stored_entries),
+            "fits_on_chip": not run.capacity_problems, "eie_uJ": eie.total_pj / 1e6, "eie_pJ_per_op": eie.pj_per_op,
+            "compressed_dram_uJ": run.energies[1].total_pj / 1e6, "dense_dram_uJ": dense.total_pj / 1e6,
+            "components_pJ": eie.components, "dense_components_pJ": dense.components,
+            "gop_per_s": eie.operations / (run.result.latency_us * 1e3),
+        })
+        if progress is not None:
+            progress.update(1)
+    return rows
+
+
+def fifo_sweep(config: ArchConfig, seed: int = 0, depths: Iterable[int] = FIFO_DEPTHS, progress=None) -> list[dict]:
+    """Load-balance efficiency of each layer for each FIFO depth (the image does not change)."""
+    rows = []
+    for spec, layer in _layers(BENCHMARK_LAYERS, seed):
+        image = build_layer_image(layer, config)
+        inputs = synthetic_inputs(spec, config, seed)
+        for depth in depths:
+            result = simulate_layer(dataclasses.replace(image, config=config.replace(fifo_depth=depth)), inputs)
+            rows.append({"layer": spec.name, "fifo_depth": depth, "efficiency": result.efficiency,
+                         "cycles": result.cycles, "stall_cycles": result.stall_cycles})
+            if progress is not None:
+                progress.update(1)
+    return rows
+
+
+def pe_sweep(config: ArchConfig, seed: int = 0, counts: Iterable[int] = PE_COUNTS, progress=None) -> list[dict]:
+    """Cycles of each layer for each PE count, and the speedup over one PE."""
+    rows = []
+    for spec, layer in _layers(BENCHMARK_LAYERS, seed):
+        base = None
+        for n_pes in counts:
+            pes_config = config.replace(n_pes=n_pes)
+            result = simulate_layer(build_layer_image(layer, pes_config), synthetic_inputs(spec, pes_config, seed))
+            base = base or result.cycles
+            rows.append({"layer": spec.name, "n_pes": n_pes, "cycles": result.cycles, "speedup": base / result.cycles,
+                         "efficiency": result.efficiency})
+            if progress is not None:
+                progress.update(1)
+    return rows
+
+
+def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, repeats: int = 5) -> dict:
+    """Wall time of the fast simulator on one layer, and of torch CSR matrix-vector products of it.
+
+    torch runs with its default threads and with one thread (the simulator uses one); the load
+    average is recorded because the machine may be shared.
+    """
+    import torch
+
+    from accel.arch.benchmarks import benchmark_layer
+    from accel.explore.baselines import time_matvec
+
+    spec = benchmark_layer(name)
+    layer = synthetic_layer(spec, seed=seed)
+    inputs = synthetic_inputs(spec, config, seed)
+    start = time.perf_counter()
+    image = build_layer_image(layer, config)
+    build_s = time.perf_counter() - start
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        simulate_layer(image, inputs)
+        samples.append(time.perf_counter() - start)
+    simulate_s = float(np.median(samples))
+    weights, values = layer.dense_weights(), inputs / (1 << config.act_frac)
+    threads = torch.get_num_threads()
+    default = time_matvec(weights, values)
+    torch.set_num_threads(1)
+    try:
+        single = time_matvec(weights, values)
+    finally:
+        torch.set_num_threads(threads)
+    return {"layer": name, "n_pes": config.n_pes, "image_build_s": build_s, "simulate_s": simulate_s,
+            "torch_csr_matvec_us": default.sparse_us, "torch_threads": threads,
+            "torch_csr_matvec_1_thread_us": single.sparse_us, "torch_dense_matvec_us": default.dense_us,
+            "simulate_over_torch_csr": simulate_s * 1e6 / default.sparse_us,
+            "simulate_over_torch_csr_1_thread": simulate_s * 1e6 / single.sparse_us,
+            "repeats": repeats, "load_average_1min": os.getloadavg()[0], "cpu_cores": os.cpu_count()}

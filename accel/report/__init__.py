@@ -1,0 +1,1 @@
+"""Report rendering: tables, plots and Markdown pages built from recorded results (JSON/CSV)."""

@@ -1,0 +1,89 @@
+"""The EIE array: central control, non-zero activation queue and broadcast, and the PEs.
+
+I/O mode: the host writes PE memories through the load port (``load_pe`` chooses the PE,
+``load_broadcast`` writes every PE, e.g. the codebook), and writes the input vector through the
+activation port; non-zero activations are compacted into the broadcast queue as they arrive
+(leading non-zero detection at load time). ``start`` runs one batch in compute mode: cycle 0 is
+the cycle after ``start``; ``done`` rises when the batch's ``cycles`` (accel/arch/TIMING.md) are over.
+Outputs and per-PE activity counters (optional: ``counters=False`` drops their ports, e.g. for
+synthesis on small packages) are then read through ``out_pe`` / ``out_addr``.
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from accel.arch.config import ArchConfig
+from accel.arch.errors import UserError
+from hdl.broadcast import BroadcastUnit
+from hdl.control import ControlUnit
+from hdl.pe import MIN_PIPELINE_LATENCY, ProcessingElement
+from hdl.sizes import RTLSizes
+
+
+class EIEArray(wiring.Component):
+    """``n_pes`` processing elements behind one broadcast unit and one control unit."""
+
+    def __init__(self, config: ArchConfig, counters: bool = True) -> None:
+        if config.pipeline_latency < MIN_PIPELINE_LATENCY:
+            raise UserError(f"the RTL writes an accumulator {MIN_PIPELINE_LATENCY} cycles after issue; "
+                            f"set pipeline_latency to {MIN_PIPELINE_LATENCY} or more (got {config.pipeline_latency})")
+        self.config = config
+        self.counters = counters
+        self.sizes = sizes = RTLSizes(config)
+        stats = {"stat_line_reads": Out(32), "stat_bypasses": Out(32), "stat_busy": Out(32)} if counters else {}
+        super().__init__({
+            "load_en": In(1), "load_broadcast": In(1), "load_pe": In(sizes.pe_bits), "load_target": In(3),
+            "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
+            "act_clear": In(1), "act_en": In(1), "act_index": In(sizes.col_bits), "act_value": In(signed(config.act_bits)),
+            "relu": In(1), "rows": In(range(config.regfile_entries + 1)), "start": In(1),
+            "busy": Out(1), "done": Out(1), "cycles": Out(32),
+            "out_pe": In(sizes.pe_bits), "out_addr": In(sizes.row_bits), "out_data": Out(signed(config.act_bits)),
+            **stats,
+        })
+
+    def elaborate(self, platform) -> Module:
+        config = self.config
+        m = Module()
+        m.submodules.broadcast = broadcast = BroadcastUnit(config)
+        m.submodules.control = control = ControlUnit(config)
+        pes = [ProcessingElement(config) for _ in range(config.n_pes)]
+        for index, pe in enumerate(pes):
+            m.submodules[f"pe{index}"] = pe
+
+        m.d.comb += [
+            broadcast.clear.eq(self.act_clear), broadcast.write.eq(self.act_en), broadcast.index.eq(self.act_index),
+            broadcast.value.eq(self.act_value),
+            broadcast.restart.eq(self.start), broadcast.run.eq(control.computing),
+            broadcast.broadcast.ready.eq(Cat(pe.fifo_ready for pe in pes).all()),
+            control.start.eq(self.start), control.rows.eq(self.rows),
+            control.idle.eq(~broadcast.pending & Cat(~pe.occupied & pe.fifo_empty for pe in pes).all()),
+            self.busy.eq(control.busy), self.done.eq(control.done), self.cycles.eq(control.cycles),
+        ]
+        sent = broadcast.broadcast.valid & broadcast.broadcast.ready
+        for index, pe in enumerate(pes):
+            m.d.comb += [
+                pe.push.eq(sent), pe.push_col.eq(broadcast.broadcast.payload.col),
+                pe.push_act.eq(broadcast.broadcast.payload.act), pe.start.eq(self.start),
+                pe.load_en.eq(self.load_en & (self.load_broadcast | (self.load_pe == index))),
+                pe.load_target.eq(self.load_target), pe.load_addr.eq(self.load_addr), pe.load_data.eq(self.load_data),
+                pe.wb_read.eq(control.wb_read), pe.wb_read_addr.eq(control.wb_read_addr), pe.wb_write.eq(control.wb_write),
+                pe.wb_write_addr.eq(control.wb_write_addr), pe.relu.eq(self.relu), pe.out_addr.eq(self.out_addr),
+            ]
+
+        # Read-out: the chosen PE's output word (one cycle after out_addr) and its counters.
+        selected = Signal.like(self.out_pe)
+        m.d.sync += selected.eq(self.out_pe)
+        with m.Switch(selected):
+            for index, pe in enumerate(pes):
+                with m.Case(index):
+                    m.d.comb += self.out_data.eq(pe.out_data)
+        if self.counters:
+            with m.Switch(self.out_pe):
+                for index, pe in enumerate(pes):
+                    with m.Case(index):
+                        m.d.comb += [self.stat_line_reads.eq(pe.line_reads), self.stat_bypasses.eq(pe.bypasses),
+                                     self.stat_busy.eq(pe.busy_cycles)]
+        return m

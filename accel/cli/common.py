@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
+import shlex
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from accel.arch.config import ArchConfig
@@ -41,3 +44,21 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 
 def write_json(path: Path, data: object) -> Path:
     return write_text_atomic(path, json.dumps(data, indent=2, default=float) + "\n")
+
+
+def tool_version() -> str:
+    try:
+        return version("eie-accel")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def provenance(args: argparse.Namespace, config: ArchConfig | None = None) -> dict:
+    """What made a record: the tool and its version, the command line, the seed and the architecture config."""
+    record = {"tool": "eie-accel", "version": tool_version(), "command": shlex.join(["accel", *args.argv]),
+              "python": platform.python_version()}
+    if getattr(args, "seed", None) is not None:
+        record["seed"] = args.seed
+    if config is not None:
+        record["config"] = config.to_dict()
+    return record

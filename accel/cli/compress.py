@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from accel.arch.errors import UserError
+from accel.cli.common import provenance
 from accel.report.tables import format_table
 
 EXAMPLES = """\
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     settings.init, settings.seed, settings.sensitivity = args.init, args.seed, args.sensitivity
     data = load_idx_dataset(args.data or DEFAULT_DATA_DIR)
     result = compress(settings, data, progress=not args.quiet)
-    paths = write_outputs(result, args.out)
+    paths = write_outputs(result, args.out, provenance(args))
     paths.update(write_compression_pages(args.out))
     summary = json.loads(paths["summary"].read_text())
     if args.json:

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from accel.arch.files import write_text_atomic
 from accel.arch.fixed_point import from_fixed
-from accel.cli.common import add_architecture_options, add_energy_option, architecture_from, energy_table_from
+from accel.cli.common import add_architecture_options, add_energy_option, architecture_from, energy_table_from, provenance
 from accel.report.compression import write_compression_pages
 from accel.report.demo import short_table, write_demo_pages
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     settings = preset("lenet300", "quick")
     settings.seed = args.seed
     result = compress(settings, data)
-    write_outputs(result, args.out)
+    write_outputs(result, args.out, provenance(args))
     write_compression_pages(args.out)
     summary = result.summary()
     layers = layers_from_compressed(result.compressed)
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     print("3/3 writing the report")
     rows = per_layer_rows(runs_per_image, config)
     report = {
-        "accuracy_dense": summary["accuracy_dense"], "accuracy_pruned": summary["accuracy_pruned"],
+        "provenance": provenance(args, config), "accuracy_dense": summary["accuracy_dense"], "accuracy_pruned": summary["accuracy_pruned"],
         "accuracy_quantized": summary["accuracy_quantized"], "compression_PQH": summary["rate_PQH"],
         "compression_pruning": summary["rate_pruning_params"], "images_simulated": args.images,
         "eie_top1_on_those_images": 100 * eie_correct, "eie_vs_torch_class_agreement": 100 * agree,

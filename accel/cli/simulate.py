@@ -18,6 +18,7 @@ from accel.cli.common import (
     add_json_option,
     architecture_from,
     energy_table_from,
+    provenance,
     write_json,
 )
 from accel.report.tables import format_table
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         density = 1.0 if args.act_density is None else args.act_density
         inputs = load_inputs(args.input, layers[0].cols, density, args.seed)
     runs = run_network(layers, inputs, config, table, check=True)
-    data = {"config": config.to_dict(), "energy_table": table.name, "input": str(args.input or "random (synthetic)"),
+    data = {"provenance": provenance(args, config), "config": config.to_dict(), "energy_table": table.name, "input": str(args.input or "random (synthetic)"),
             "layers": [run.to_dict() for run in runs], "total": network_totals(runs)}
     if args.out:
         write_json(args.out, data)

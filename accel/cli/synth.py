@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from accel.arch.files import write_text_atomic
-from accel.cli.common import add_architecture_options, architecture_from
+from accel.cli.common import add_architecture_options, architecture_from, provenance
 from accel.report.hdl import write_hdl_page
 from accel.report.tables import format_table
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         if result.message:
             print(f"note: {result.message}")
         if args.record:
-            record({**result.to_dict(), "outcome": "routed" if result.fits else "did not place"})
+            record({**result.to_dict(), "outcome": "routed" if result.fits else "did not place", "provenance": provenance(args)})
     write_hdl_page(REPORTS)
     return 0
 

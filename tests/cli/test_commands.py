@@ -71,3 +71,17 @@ def test_verilog_command_writes_design_and_memory_files(tmp_path):
     assert main(["verilog", "--pes", "1", "--config", str(config), "--layer", str(tmp_path / "l.npz"), "--out", str(tmp_path / "v")]) == 0
     assert "module eie_array" in (tmp_path / "v" / "eie_array.v").read_text()
     assert (tmp_path / "v" / "batch0" / "spmat_pe0.hex").read_text().splitlines()[0] == "0000000032221202"  # entries 0x02, 0x12, 0x22, 0x32
+
+
+def test_records_carry_their_provenance(tmp_path, capsys):
+    from accel.cli.common import tool_version
+
+    assert main(["simulate", "NT-We", "--pes", "4", "--seed", "3", "--out", str(tmp_path / "run.json")]) == 0
+    record = json.loads((tmp_path / "run.json").read_text())["provenance"]
+    assert record["version"] == tool_version() != ""
+    assert record["command"] == f"accel simulate NT-We --pes 4 --seed 3 --out {tmp_path / 'run.json'}"
+    assert record["seed"] == 3 and record["config"]["n_pes"] == 4
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"accel {tool_version()}"

@@ -58,7 +58,7 @@ def write_demo_pages(folder: Path) -> dict[str, Path]:
     return {
         "energy_png": plots.energy_breakdown(
             folder / "energy.png", [row["layer"] for row in rows],
-            {"EIE, SRAM": [row["eie_components_pJ"] for row in rows],
+            {"EIE, weights in SRAM": [row["eie_components_pJ"] for row in rows],
              "dense, weights in DRAM": [row["dense_components_pJ"] for row in rows]},
             "LeNet-300-100 FC layers: energy per image by component",
             note=f"trained on {report['data']}; mean of {report['images_simulated']} test images; {config['n_pes']} PEs"),

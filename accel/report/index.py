@@ -28,7 +28,7 @@ def write_baseline_plot(rows: list[dict], folder: Path = REPORTS / "baselines") 
                    "paper: GPU sparse (Titan X)": [r["paper_gpu_sparse_us"] for r in rows],
                    "EIE simulated (64 PEs, 800 MHz)": [r["eie_simulated_us"] for r in rows],
                    "paper: EIE actual": [r["paper_eie_actual_us"] for r in rows]})
-    return plots.grouped_bars(folder / "latency.png", names, series, "latency, batch 1 (us, log scale)",
+    return plots.grouped_bars(folder / "latency.png", names, series, "latency, batch 1 (µs, log scale)",
                               "Batch-1 latency: torch baselines measured here vs EIE", log=True,
                               note="synthetic weights with the paper's shapes and densities; torch times are medians on this machine")
 

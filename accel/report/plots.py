@@ -20,6 +20,10 @@ COMPONENT_COLORS = {
 }
 
 
+MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "h")
+LINESTYLES = ("-", "--", ":")
+
+
 def save(figure: plt.Figure, path: Path) -> Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
@@ -28,13 +32,17 @@ def save(figure: plt.Figure, path: Path) -> Path:
 
 
 def grouped_bars(path: Path, labels: list[str], series: dict[str, list[float]], ylabel: str, title: str,
-                 log: bool = False, note: str = "") -> Path:
+                 log: bool = False, note: str = "", marked: dict[str, str] | None = None) -> Path:
+    """Bars per label, one colour per series; ``marked`` (label -> reason) gets a dagger and a legend line."""
     figure, axes = plt.subplots(figsize=(max(7, 0.9 * len(labels) + 3), 4.2))
     width = 0.8 / len(series)
     x = np.arange(len(labels))
     for index, (name, values) in enumerate(series.items()):
         axes.bar(x + (index - (len(series) - 1) / 2) * width, values, width, label=name)
-    axes.set_xticks(x, labels, rotation=30, ha="right")
+    marked = marked or {}
+    axes.set_xticks(x, [f"{label} \u2020" if label in marked else label for label in labels], rotation=30, ha="right")
+    for reason in dict.fromkeys(marked.values()):
+        axes.plot([], [], " ", label=f"\u2020 {reason}")
     axes.set_ylabel(ylabel)
     axes.set_title(title)
     if log:
@@ -48,9 +56,10 @@ def grouped_bars(path: Path, labels: list[str], series: dict[str, list[float]], 
 
 def line_plot(path: Path, x_values: list[float], series: dict[str, list[float]], xlabel: str, ylabel: str, title: str,
               logx: bool = True, logy: bool = False, reference: tuple[str, list[float]] | None = None, note: str = "") -> Path:
-    figure, axes = plt.subplots(figsize=(7.5, 4.5))
-    for name, values in series.items():
-        axes.plot(x_values, values, marker="o", markersize=3, label=name)
+    figure, axes = plt.subplots(figsize=(8.5, 4.5))
+    for index, (name, values) in enumerate(series.items()):
+        axes.plot(x_values, values, marker=MARKERS[index % len(MARKERS)], markersize=4,
+                  linestyle=LINESTYLES[index // len(MARKERS) % len(LINESTYLES)], label=name)
     if reference is not None:
         axes.plot(x_values, reference[1], "k--", linewidth=1, label=reference[0])
     if logx:
@@ -62,66 +71,68 @@ def line_plot(path: Path, x_values: list[float], series: dict[str, list[float]],
     axes.set_ylabel(ylabel)
     axes.set_title(title)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, ncol=2)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if note:
         figure.text(0.01, -0.02, note, fontsize=8, style="italic", va="top")
     return save(figure, path)
 
 
-def _share_bars(axes: plt.Axes, layers: list[str], components: list[str], per_layer: list[dict[str, float]],
-                title: str) -> None:
-    """100 % stacked bars: each component's share of a layer's total."""
-    x = np.arange(len(layers))
-    totals = np.array([max(sum(parts.values()), 1e-30) for parts in per_layer])
-    bottom = np.zeros(len(layers))
-    for component in components:
-        values = np.array([parts.get(component, 0.0) for parts in per_layer]) / totals * 100
-        axes.bar(x, values, 0.7, bottom=bottom, color=COMPONENT_COLORS[component], edgecolor="white", linewidth=0.3,
-                 label=component)
-        bottom = bottom + values
-    axes.set_ylim(0, 100)
-    axes.set_xticks(x, layers, rotation=30, ha="right")
-    axes.set_ylabel("% of the layer's energy")
-    axes.set_title(title, fontsize=10)
+PLACEMENT_STYLES = {
+    "EIE": {"color": "#404040", "hatch": ""},
+    "compressed, weights in DRAM": {"color": "#bf812d", "hatch": ".."},
+    "dense, weights in DRAM": {"color": "#7f3b08", "hatch": "//"},
+}
+"""One colour and hatch per memory placement, the same in every figure (keyed by the label's first words)."""
+
+
+def placement_style(label: str) -> dict[str, str]:
+    for key, style in PLACEMENT_STYLES.items():
+        if label.startswith(key):
+            return style
+    raise ValueError(f"no plot style for the placement {label!r}; add it to PLACEMENT_STYLES")
 
 
 def energy_breakdown(path: Path, layers: list[str], placements: dict[str, list[dict[str, float]]], title: str,
                      note: str = "") -> Path:
-    """Stacked bars of energy by component (uJ, log scale), one group of bars per layer, and beside them
-    the first placement's (EIE's) split as a share of its total, where the log scale hides it."""
-    figure, (axes, shares) = plt.subplots(1, 2, figsize=(max(10, 1.2 * len(layers) + 5), 4.8),
-                                          gridspec_kw={"width_ratios": [3, 2]})
-    width = 0.8 / len(placements)
-    x = np.arange(len(layers))
+    """Energy per inference of each layer, in two panels whose bar heights are energies.
+
+    Left: the first placement (EIE) stacked by component on a linear axis (µJ), so each segment's
+    height is that component's energy. Right: the total of every placement, unstacked, on a log axis
+    (the totals differ by orders of magnitude); colour and hatch name the placement in every figure.
+    """
     present = {name for per_layer in placements.values() for parts in per_layer for name in parts}
     unknown = sorted(present - set(COMPONENT_COLORS))
     if unknown:
         raise ValueError(f"no plot colour for energy components {unknown}; add them to COMPONENT_COLORS")
-    components = [name for name in COMPONENT_COLORS if name in present]
-    floor = 1e-3
-    hatches = ["", "//", "..", "xx"]
-    for index, (placement, per_layer) in enumerate(placements.items()):
-        positions = x + (index - (len(placements) - 1) / 2) * width
-        bottom = np.full(len(layers), floor)
-        for component in components:
-            values = np.array([parts.get(component, 0.0) / 1e6 for parts in per_layer])
-            axes.bar(positions, values, width, bottom=bottom, color=COMPONENT_COLORS[component],
-                     hatch=hatches[index % len(hatches)], edgecolor="white", linewidth=0.3,
-                     label=component if index == 0 else None)
-            bottom = bottom + values
-        for position, top in zip(positions, bottom):
-            axes.text(position, top * 1.15, placement.split(",")[0], ha="center", va="bottom", fontsize=6, rotation=90)
-    axes.set_yscale("log")
-    tallest = max((sum(parts.values()) / 1e6 for per_layer in placements.values() for parts in per_layer), default=1.0)
-    axes.set_ylim(floor, max(tallest, floor) * 30)  # room for the bar labels
-    axes.set_axisbelow(True)
-    axes.set_xticks(x, layers, rotation=30, ha="right")
-    axes.set_ylabel("energy per inference of the layer (uJ, log scale)")
-    axes.set_title(title)
-    axes.grid(axis="y", alpha=0.3, which="major")
+    figure, (stacked, totals) = plt.subplots(1, 2, figsize=(max(10, 1.2 * len(layers) + 6), 4.8),
+                                             gridspec_kw={"width_ratios": [3, 2]})
+    x = np.arange(len(layers))
     first, per_layer = next(iter(placements.items()))
-    _share_bars(shares, layers, components, per_layer, f"{first.split(',')[0]}: share of its energy by component")
-    shares.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    bottom = np.zeros(len(layers))
+    for component in (name for name in COMPONENT_COLORS if name in present):
+        values = np.array([parts.get(component, 0.0) / 1e6 for parts in per_layer])
+        if values.any():
+            stacked.bar(x, values, 0.7, bottom=bottom, color=COMPONENT_COLORS[component], edgecolor="white",
+                        linewidth=0.3, label=component)
+            bottom = bottom + values
+    stacked.set_axisbelow(True)
+    stacked.grid(axis="y", alpha=0.3)
+    stacked.set_xticks(x, layers, rotation=30, ha="right")
+    stacked.set_ylabel(f"{first}: energy per inference (µJ)")
+    stacked.set_title(title, fontsize=10)
+    stacked.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
+    width = 0.8 / len(placements)
+    for index, (placement, rows) in enumerate(placements.items()):
+        style = placement_style(placement)
+        totals.bar(x + (index - (len(placements) - 1) / 2) * width, [sum(parts.values()) / 1e6 for parts in rows], width,
+                   color=style["color"], hatch=style["hatch"], edgecolor="white", linewidth=0.3, label=placement)
+    totals.set_yscale("log")
+    totals.set_axisbelow(True)
+    totals.grid(axis="y", alpha=0.3, which="major")
+    totals.set_xticks(x, layers, rotation=30, ha="right")
+    totals.set_ylabel("total energy per inference (µJ, log scale)")
+    totals.set_title("Totals by memory placement", fontsize=10)
+    totals.legend(fontsize=7, loc="upper left")
     if note:
-        figure.text(0.01, -0.02, note, fontsize=8, style="italic", va="top")
+        figure.text(0.01, -0.16, note, fontsize=8, style="italic", va="top")
     return save(figure, path)

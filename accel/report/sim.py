@@ -29,18 +29,20 @@ def write_sim_pages(folder: Path) -> Path:
                         "simulated, work matched to the paper": [r["work_matched_us"] for r in latency],
                         "paper: EIE actual": [r["paper_actual_us"] for r in latency],
                         "paper: EIE theoretical": [r["paper_theoretical_us"] for r in latency]},
-                       "latency, batch 1 (us)", "EIE latency per layer: simulator (synthetic weights) vs paper Table IV", note=note)
+                       "latency, batch 1 (µs)", "EIE latency per layer: simulator (synthetic weights) vs paper Table IV", note=note,
+                       marked={r["layer"]: f"does not fit the chip's memories at {config['n_pes']} PEs (simulated as if it did)"
+                               for r in latency if not r["fits_on_chip"]})
     plots.line_plot(out / "fifo_efficiency.png", list(depths),
                     {name: [r["efficiency"] for r in fifo if r["layer"] == name] for name in names},
                     "activation FIFO depth (entries)", "load-balance efficiency (busy / total)",
                     "Load balance vs FIFO depth, synthetic weights\n(paper: about half idle at depth 1, flat past 8)", note=fifo_note)
     plots.line_plot(out / "pe_speedup.png", list(counts),
-                    {name: [r["speedup"] for r in pes if r["layer"] == name] for name in names},
-                    "processing elements", "speedup over 1 PE (x)",
-                    "Speedup vs PE count, synthetic weights (paper: near linear except NT-We)",
-                    logy=True, reference=("linear", [c / counts[0] for c in counts]), note=pe_note)
+                    {name: [r["speedup"] / (r["n_pes"] / counts[0]) for r in pes if r["layer"] == name] for name in names},
+                    "processing elements", "speedup / linear speedup",
+                    "Speedup vs PE count as a fraction of linear, synthetic weights\n(paper: near linear except NT-We)",
+                    reference=("linear", [1.0] * len(counts)), note=pe_note)
     plots.energy_breakdown(out / "energy_breakdown.png", names,
-                           {"EIE, SRAM": [r["components_pJ"] for r in latency],
+                           {"EIE, weights in SRAM": [r["components_pJ"] for r in latency],
                             "dense, weights in DRAM": [r["dense_components_pJ"] for r in latency]},
                            "Energy by component, synthetic weights: EIE vs a dense layer with weights in DRAM", note=note)
     return write_text_atomic(folder / "README.md", readme(record))

@@ -14,8 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "plot", help="plot the energy breakdown of a saved simulation",
         description="Stacked bars of energy by component (DRAM, SRAM by memory, register files, arithmetic) for "
-                    "every layer of a simulation saved with `accel simulate ... --out run.json`, on a log scale, "
-                    "for EIE and for the same layers in DRAM.",
+                    "every layer of a simulation saved with `accel simulate ... --out run.json`: EIE stacked by component (linear axis), "
+                    "and the totals of EIE and of the same layers with their weights in DRAM (log axis).",
         epilog="example:\n  accel simulate Alex-7 --out alex7.json && accel plot alex7.json --out alex7.png",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("result", type=Path, help="JSON written by accel simulate --out")

@@ -1,51 +1,64 @@
 """The arithmetic unit of a PE: codebook, multiply, rounding shift, saturating accumulate, write-back.
 
-An entry presented in cycle ``c`` (stage S1, the cycle after its issue slot) flows through:
+An entry presented in cycle ``c`` (the cycle after its issue slot; ``entry`` is the word picked
+out of the sparse-matrix line just read) flows through:
 
-* S1 (c):   codebook lookup; the row address accumulates the entry's relative index.
-* S2 (c+1): accumulator read (synchronous) and multiply.
-* S3 (c+2): rounding shift, saturating add and accumulator write (at the end of the cycle).
+* c:   the entry is registered (the line buffer's output feeds only this register).
+* c+1: codebook lookup into the multiplier's input registers; the row address accumulates the
+  entry's relative index and addresses the accumulator's read port.
+* c+2: multiply (between the multiplier's input and output registers); the accumulator word is
+  registered.
+* c+3: rounding shift, saturating add and accumulator write (at the end of the cycle), in one
+  carry chain: ``acc + ((p + 2^(f-1)) >> f) = ((acc << f) + 2^(f-1) + p) >> f``.
 
-The accumulator memory has one synchronous read port, so an entry in S2 cannot see the sum that
-the entry in S3 writes in the same cycle: when both hit the same row (entries issued in adjacent
-cycles), S3 adds to its predecessor's sum instead (the bypass). Entries two or more cycles apart
-read the written value from the memory.
+An entry reads its accumulator two cycles before the entry ahead of it writes, so when an entry
+one or two cycles ahead hit the same row (adjacent columns), the add takes that entry's sum
+instead of the memory's (forwarding; ``bypasses`` counts the one-cycle case, TIMING.md). Entries
+three or more cycles apart read the written value. An accumulator can be read back from ``c+4``
+on: ``MIN_PIPELINE_LATENCY`` counts from the issue slot.
 
-Write-back reads accumulator ``wb_read_addr`` one cycle ahead and writes ReLU + saturation of it
-to output row ``wb_write_addr``; outputs are read back through ``out_addr`` / ``out_data``.
+Write-back reads accumulator ``wb_read_addr``; two cycles later (through the same accumulator
+word register) ReLU and saturation of it are written to that output row. Outputs are read back
+through ``out_addr`` / ``out_data`` (one cycle later).
 """
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal, signed
+from amaranth import C, Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
+from hdl.multiplier import Multiplier
 from hdl.sizes import RTLSizes
+
+MIN_PIPELINE_LATENCY = 6
+"""Issue to accumulator write (end of c+3 = issue + 4), then a write-back read two cycles ahead of its write."""
 
 
 def saturate(value, bits: int):
-    """Clamp a signed value to the range of a ``bits``-wide signed integer."""
+    """Clamp a signed value to the range of a ``bits``-wide signed integer (in range when the bits
+    from ``bits - 1`` up are all equal: no comparator chain)."""
     high, low = (1 << (bits - 1)) - 1, -(1 << (bits - 1))
-    return Mux(value > high, high, Mux(value < low, low, value))
+    top = value[bits - 1:]
+    return Mux(top.all() | ~top.any(), value[:bits].as_signed(), Mux(value[-1], low, high))
 
 
 class ArithmeticUnit(wiring.Component):
     """Accumulates ``act * codebook[code]`` into the row each entry addresses (accel/arch/TIMING.md rules 2-5)."""
 
-    def __init__(self, config: ArchConfig) -> None:
+    def __init__(self, config: ArchConfig, dsp: str | None = None) -> None:
         self.config = config
+        self.dsp = dsp
         sizes = RTLSizes(config)
         super().__init__({
             # One entry per cycle: ``first`` marks the first entry of a column (row address restarts).
             "valid": In(1), "first": In(1), "entry": In(config.entry_bits), "act": In(signed(config.act_bits)),
             # Load mode: codebook entry or accumulator initial value (bias) at ``load_addr``.
             "codebook_en": In(1), "acc_en": In(1), "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
-            # Write-back.
-            "wb_read": In(1), "wb_read_addr": In(sizes.row_bits),
-            "wb_write": In(1), "wb_write_addr": In(sizes.row_bits), "relu": In(1),
+            # Write-back: accumulator ``wb_read_addr`` goes to output row ``wb_read_addr`` two cycles later.
+            "wb_read": In(1), "wb_read_addr": In(sizes.row_bits), "relu": In(1),
             # Read-out (one cycle after ``out_addr``) and the bypass counter (``clear`` zeroes it).
             "out_addr": In(sizes.row_bits), "out_data": Out(signed(config.act_bits)),
             "clear": In(1), "bypasses": Out(32),
@@ -67,50 +80,61 @@ class ArithmeticUnit(wiring.Component):
                     with m.Case(index):
                         m.d.sync += value.eq(self.load_data[:config.weight_bits].as_signed())
 
-        # S1: codebook lookup and row-address accumulation.
-        code, relative = self.entry[:config.code_bits], self.entry[config.code_bits:]
-        weight = Signal(signed(config.weight_bits))
+        # c: the entry from the line buffer is registered.
+        valid1, first1 = Signal(), Signal()
+        entry1, act1 = Signal.like(self.entry), Signal.like(self.act)
+        m.d.sync += [valid1.eq(self.valid), first1.eq(self.first), entry1.eq(self.entry), act1.eq(self.act)]
+
+        # c+1: codebook lookup into the multiplier; row-address accumulation addresses the accumulator.
+        m.submodules.multiplier = multiplier = Multiplier(config.act_bits, config.weight_bits, self.dsp)
+        code, relative = entry1[:config.code_bits], entry1[config.code_bits:]
         with m.Switch(code):
             for index, value in enumerate(codebook):
                 with m.Case(index):
-                    m.d.comb += weight.eq(value)
+                    m.d.comb += multiplier.b.eq(value)
+        m.d.comb += multiplier.a.eq(act1)
         # Padding entries only precede a real entry of their column, so every row address is in range.
         row, next_row = Signal(row_bits), Signal(row_bits)
-        m.d.comb += next_row.eq(Mux(self.first, 0, row + 1) + relative)
-        with m.If(self.valid):
+        m.d.comb += next_row.eq(Mux(first1, 0, row + 1) + relative)
+        with m.If(valid1):
             m.d.sync += row.eq(next_row)
+        m.d.comb += [acc_r.addr.eq(Mux(self.wb_read, self.wb_read_addr, next_row)), acc_r.en.eq(1)]
 
-        # S2: accumulator read and multiply.
-        s2_valid, s2_row = Signal(), Signal(row_bits)
-        s2_act, s2_weight = Signal.like(self.act), Signal.like(weight)
-        m.d.sync += [s2_valid.eq(self.valid), s2_row.eq(next_row), s2_act.eq(self.act), s2_weight.eq(weight)]
-        m.d.comb += [acc_r.addr.eq(Mux(self.wb_read, self.wb_read_addr, s2_row)), acc_r.en.eq(1)]
-        s3_valid, s3_row = Signal(), Signal(row_bits)
-        s3_product = Signal(signed(config.act_bits + config.weight_bits))
-        m.d.sync += [s3_valid.eq(s2_valid), s3_row.eq(s2_row), s3_product.eq(s2_act * s2_weight)]
+        # c+2: multiply; the accumulator word is registered; which sum ahead to forward is decided.
+        valid2, row2, valid3, row3 = Signal(), Signal(row_bits), Signal(), Signal(row_bits)
+        m.d.sync += [valid2.eq(valid1), row2.eq(next_row), valid3.eq(valid2), row3.eq(row2)]
+        stored = Signal(signed(config.acc_bits))
+        m.d.sync += stored.eq(acc_r.data)
+        sum1_valid, sum1_row, sum2_valid = Signal(), Signal(row_bits), Signal()
+        sum1, sum2 = Signal(signed(config.acc_bits)), Signal(signed(config.acc_bits))
+        near, far = Signal(), Signal()  # the entry one / two cycles ahead hit this entry's row
+        m.d.sync += [near.eq(valid2 & valid3 & (row2 == row3)), far.eq(valid2 & sum1_valid & (row2 == sum1_row))]
 
-        # S3: rounding shift, bypass, saturating add, accumulator write.
-        previous_valid, previous_row = Signal(), Signal(row_bits)
-        previous_sum = Signal(signed(config.acc_bits))
-        bypass = Signal()
-        m.d.comb += bypass.eq(s3_valid & previous_valid & (previous_row == s3_row))
-        rounding = (1 << (config.weight_frac - 1)) if config.weight_frac else 0
-        scaled = (s3_product + rounding) >> config.weight_frac
+        # c+3: one carry chain adds the rounded, shifted product to the accumulator; saturate; write.
+        frac = config.weight_frac
+        base = Mux(near, sum1, Mux(far, sum2, stored))
+        rounding = (1 << (frac - 1)) if frac else 0
+        widened = Signal(signed(config.acc_bits + frac + 2))
+        m.d.comb += widened.eq((Cat(C(rounding, frac), base).as_signed() if frac else base) + multiplier.p)
         total = Signal(signed(config.acc_bits))
-        m.d.comb += total.eq(saturate(Mux(bypass, previous_sum, acc_r.data) + scaled, config.acc_bits))
-        m.d.sync += [previous_valid.eq(s3_valid), previous_row.eq(s3_row), previous_sum.eq(total)]
-        with m.If(bypass):
+        m.d.comb += total.eq(saturate(widened >> frac, config.acc_bits))
+        m.d.sync += [sum1_valid.eq(valid3), sum1_row.eq(row3), sum1.eq(total), sum2_valid.eq(sum1_valid), sum2.eq(sum1)]
+        with m.If(valid3 & near):
             m.d.sync += self.bypasses.eq(self.bypasses + 1)
-        m.d.comb += [acc_w.en.eq(s3_valid | self.acc_en),
-                     acc_w.addr.eq(Mux(self.acc_en, self.load_addr, s3_row)),
+        m.d.comb += [acc_w.en.eq(valid3 | self.acc_en),
+                     acc_w.addr.eq(Mux(self.acc_en, self.load_addr, row3)),
                      acc_w.data.eq(Mux(self.acc_en, self.load_data[:config.acc_bits].as_signed(), total))]
 
-        # Write-back: ReLU and saturation into the output register file.
-        activated = Mux(self.relu & acc_r.data[-1], 0, acc_r.data)
-        m.d.comb += [out_w.en.eq(self.wb_write), out_w.addr.eq(self.wb_write_addr),
+        # Write-back: ReLU and saturation of the registered accumulator word into the output register file.
+        wb_valid = [Signal(name=f"wb_valid{i}") for i in (1, 2)]
+        wb_addr = [Signal(row_bits, name=f"wb_addr{i}") for i in (1, 2)]
+        m.d.sync += [wb_valid[0].eq(self.wb_read), wb_addr[0].eq(self.wb_read_addr),
+                     wb_valid[1].eq(wb_valid[0]), wb_addr[1].eq(wb_addr[0])]
+        activated = Mux(self.relu & stored[-1], 0, stored)
+        m.d.comb += [out_w.en.eq(wb_valid[1]), out_w.addr.eq(wb_addr[1]),
                      out_w.data.eq(saturate(activated, config.act_bits)),
                      out_r.addr.eq(self.out_addr), out_r.en.eq(1), self.out_data.eq(out_r.data)]
 
         with m.If(self.clear):
-            m.d.sync += [previous_valid.eq(0), self.bypasses.eq(0)]
+            m.d.sync += [sum1_valid.eq(0), sum2_valid.eq(0), self.bypasses.eq(0)]
         return m

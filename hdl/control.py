@@ -3,9 +3,10 @@
 ``start`` (in I/O mode) begins a batch; cycle 0 is the next cycle. The array reports ``idle`` in
 the first cycle in which no activation is waiting to be broadcast and no PE has a column or a
 queued activation: that cycle is ``T_issue``. Then the pipeline drains for ``pipeline_latency``
-cycles (the last of them reads row 0 of the accumulators), and ``rows`` write-back cycles follow,
-one local row per cycle. ``cycles`` counts exactly these ``T_issue + pipeline_latency + rows``
-cycles (accel/arch/TIMING.md, End of a batch); ``done`` rises with the count final.
+cycles, and ``rows`` write-back cycles follow, one local row per cycle; each row's accumulator is
+read two cycles before its output is written (``hdl.arithmetic``). ``cycles`` counts exactly these
+``T_issue + pipeline_latency + rows`` cycles (accel/arch/TIMING.md, End of a batch); ``done`` rises
+with the count final.
 """
 
 from __future__ import annotations
@@ -27,15 +28,16 @@ class ControlUnit(wiring.Component):
         super().__init__({
             "start": In(1), "idle": In(1), "rows": In(range(config.regfile_entries + 1)),
             "computing": Out(1), "busy": Out(1), "done": Out(1), "cycles": Out(32),
-            # Write-back: accumulator row read one cycle ahead of the output row written.
-            "wb_read": Out(1), "wb_read_addr": Out(sizes.row_bits), "wb_write": Out(1), "wb_write_addr": Out(sizes.row_bits),
+            # Write-back: accumulator row read two cycles ahead of its output write.
+            "wb_read": Out(1), "wb_read_addr": Out(sizes.row_bits),
         })
 
     def elaborate(self, platform) -> Module:
         latency = self.config.pipeline_latency
+        ahead = 2  # the write-back reads an accumulator two cycles before writing its output
         m = Module()
-        wait = Signal(range(latency + 1))
-        row = self.wb_write_addr
+        step = Signal(range(latency + self.config.regfile_entries + 1))  # cycles since T_issue
+        row = step - (latency - ahead)
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
@@ -45,19 +47,13 @@ class ControlUnit(wiring.Component):
                 m.d.comb += [self.computing.eq(1), self.busy.eq(1)]
                 m.d.sync += self.cycles.eq(self.cycles + 1)
                 with m.If(self.idle):  # this cycle is T_issue, the first of the drain
-                    m.d.sync += wait.eq(1)
+                    m.d.sync += step.eq(1)
                     m.next = "DRAIN"
             with m.State("DRAIN"):
-                m.d.comb += self.busy.eq(1)
-                m.d.sync += [self.cycles.eq(self.cycles + 1), wait.eq(wait + 1)]
-                with m.If(wait == latency - 1):
-                    m.d.comb += self.wb_read.eq(1)  # row 0, one cycle ahead
-                    m.d.sync += row.eq(0)
-                    m.next = "WRITEBACK"
-            with m.State("WRITEBACK"):
-                m.d.comb += [self.busy.eq(1), self.wb_read.eq(1), self.wb_write.eq(1), self.wb_read_addr.eq(row + 1)]
-                m.d.sync += [self.cycles.eq(self.cycles + 1), row.eq(row + 1)]
-                with m.If(row + 1 == self.rows):
+                m.d.comb += [self.busy.eq(1), self.wb_read_addr.eq(row)]
+                m.d.comb += self.wb_read.eq((step >= latency - ahead) & (row < self.rows))
+                m.d.sync += [self.cycles.eq(self.cycles + 1), step.eq(step + 1)]
+                with m.If(step + 1 == latency + self.rows):
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"
         return m

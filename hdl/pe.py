@@ -1,51 +1,62 @@
 """One EIE processing element, cycle-exact to accel/arch/TIMING.md.
 
-Column control: a pop in cycle ``t`` reads ``p_j`` and ``p_(j+1)`` from the even/odd pointer
-banks; the column then occupies cycles ``t+1 .. t+max(n, 1)``, issuing one entry per cycle, and the
-next pop may happen on its last cycle.
+Pointer stage: an activation pushed in cycle ``t`` reads ``p_j`` and ``p_(j+1)`` from the even/odd
+pointer banks in ``t``; in ``t+1`` their difference gives the column's length, which enters the
+queue (a FIFO of start, length and flags) with the activation, or, with a single-cycle empty column,
+may be popped at once. With ``empty_column_cycles = 0`` the stage registers the length once more
+and drops empty columns in ``t+2``. Column control: a pop in cycle ``t`` loads the column's start
+and length into registers; the column occupies cycles ``t+1 .. t+cost``, issuing one entry per
+cycle, and the next pop may happen on its last cycle. ``last`` is a register, so a pop depends
+on registers only.
 
 Pipeline of an entry issued in cycle ``s`` (stage S0):
 
 * S0 (s):   the sparse-matrix line holding the entry is read, unless it is the line read last
   (the line buffer is the memory's read register, which keeps its word while not enabled).
-* S1 (s+1) .. S3 (s+3): the arithmetic unit (``hdl.arithmetic``), which writes the accumulator
-  at the end of ``s+3``; it can be read back from ``s+4`` on, so ``pipeline_latency`` >= 4.
+* S1 (s+1) .. S4 (s+4): the arithmetic unit (``hdl.arithmetic``), which writes the accumulator
+  at the end of ``s+4``; the write-back reads it two cycles ahead of its output write, so
+  ``pipeline_latency`` >= 6 (``MIN_PIPELINE_LATENCY``).
 """
 
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
-from hdl.arithmetic import ArithmeticUnit
+from hdl.arithmetic import MIN_PIPELINE_LATENCY, ArithmeticUnit
 from hdl.sizes import RTLSizes
 
 LOAD_SPMAT, LOAD_PTR_EVEN, LOAD_PTR_ODD, LOAD_ACC, LOAD_CODEBOOK = range(5)
-MIN_PIPELINE_LATENCY = 4
-"""Issue (S0) to accumulator write (end of S3) plus one cycle before it can be read back."""
+__all__ = ["MIN_PIPELINE_LATENCY", "ProcessingElement", "queue_entry_layout"]
+
+
+def queue_entry_layout(config: ArchConfig) -> data.StructLayout:
+    """A queued column: its activation, first entry address and length, and two flags of the length."""
+    return data.StructLayout({"act": signed(config.act_bits), "start": unsigned(config.ptr_bits),
+                              "length": unsigned(config.ptr_bits), "single": 1, "empty": 1})
 
 
 class ProcessingElement(wiring.Component):
     """A PE: activation FIFO, pointer banks, column control, sparse-matrix SRAM and arithmetic unit."""
 
-    def __init__(self, config: ArchConfig) -> None:
+    def __init__(self, config: ArchConfig, dsp: str | None = None) -> None:
         self.config = config
+        self.dsp = dsp
         self.sizes = sizes = RTLSizes(config)
         super().__init__({
             # Broadcast from the central unit.
             "push": In(1), "push_col": In(sizes.col_bits), "push_act": In(signed(config.act_bits)),
-            "fifo_ready": Out(1), "fifo_empty": Out(1),
+            "room": Out(1), "drained": Out(1),
             # Control: ``start`` begins a batch (clears the line buffer and counters).
-            "start": In(1), "occupied": Out(1),
+            "start": In(1),
             # Load interface (I/O mode).
             "load_en": In(1), "load_target": In(3), "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
-            # Write-back: read accumulator ``wb_read_addr``; write output ``wb_write_addr``.
-            "wb_read": In(1), "wb_read_addr": In(sizes.row_bits),
-            "wb_write": In(1), "wb_write_addr": In(sizes.row_bits), "relu": In(1),
+            # Write-back: accumulator ``wb_read_addr`` goes to output row ``wb_read_addr`` two cycles later.
+            "wb_read": In(1), "wb_read_addr": In(sizes.row_bits), "relu": In(1),
             # Read-out of outputs and activity counters.
             "out_addr": In(sizes.row_bits), "out_data": Out(signed(config.act_bits)),
             "line_reads": Out(32), "bypasses": Out(32), "busy_cycles": Out(32),
@@ -56,11 +67,12 @@ class ProcessingElement(wiring.Component):
         m = Module()
         per_line = config.entries_per_line
 
-        m.submodules.fifo = fifo = SyncFIFO(width=sizes.col_bits + config.act_bits, depth=config.fifo_depth)
+        layout = queue_entry_layout(config)
+        m.submodules.fifo = fifo = SyncFIFO(width=layout.size, depth=config.fifo_depth)
         m.submodules.ptr_even = ptr_even = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth, init=[])
         m.submodules.ptr_odd = ptr_odd = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth, init=[])
         m.submodules.spmat = spmat = Memory(shape=unsigned(config.line_bits), depth=sizes.spmat_lines, init=[])
-        m.submodules.arithmetic = arithmetic = ArithmeticUnit(config)
+        m.submodules.arithmetic = arithmetic = ArithmeticUnit(config, self.dsp)
 
         even_w, odd_w, spmat_w = ptr_even.write_port(), ptr_odd.write_port(), spmat.write_port()
         even_r, odd_r, spmat_r = ptr_even.read_port(), ptr_odd.read_port(), spmat.read_port()
@@ -72,41 +84,51 @@ class ProcessingElement(wiring.Component):
         m.d.comb += [arithmetic.codebook_en.eq(self.load_en & (self.load_target == LOAD_CODEBOOK)),
                      arithmetic.acc_en.eq(self.load_en & (self.load_target == LOAD_ACC)),
                      arithmetic.load_addr.eq(self.load_addr), arithmetic.load_data.eq(self.load_data)]
-        # Activation FIFO.
-        head_col = fifo.r_data[:sizes.col_bits]
-        head_act = fifo.r_data[sizes.col_bits:].as_signed()
-        m.d.comb += [fifo.w_en.eq(self.push), fifo.w_data.eq(Cat(self.push_col, self.push_act)),
-                     self.fifo_ready.eq(fifo.w_rdy), self.fifo_empty.eq(~fifo.r_rdy)]
 
-        # Column control (slot stage S0).
-        first_slot = Signal()          # a pop happened in the previous cycle
-        continuing = Signal()          # the current column still has entries to issue
-        address = Signal(config.ptr_bits)
-        end = Signal(config.ptr_bits)
-        column_odd = Signal()
+        # Pointer stage: the pointers are read as the activation is pushed.
+        read_valid, read_odd = Signal(), Signal()
+        read_act = Signal(signed(config.act_bits))
+        m.d.comb += [even_r.addr.eq((self.push_col + 1) >> 1), odd_r.addr.eq(self.push_col >> 1),
+                     even_r.en.eq(self.push), odd_r.en.eq(self.push)]
+        m.d.sync += [read_valid.eq(self.push), read_odd.eq(self.push_col[0]), read_act.eq(self.push_act)]
+        start = Mux(read_odd, odd_r.data, even_r.data)
+        length = (Mux(read_odd, even_r.data, odd_r.data) - start)[:config.ptr_bits]
+        read = Signal(layout)
+        m.d.comb += [read.act.eq(read_act), read.start.eq(start), read.length.eq(length),
+                     read.single.eq(length <= 1), read.empty.eq(length == 0)]
+        # The entry that may be popped straight from the stage, or else enters the FIFO.
+        staged_valid, staged = Signal(), Signal(layout)
+        drop = Signal()
+        if config.empty_column_cycles:
+            m.d.comb += [staged_valid.eq(read_valid), staged.eq(read)]
+        else:
+            m.d.sync += [staged_valid.eq(read_valid), staged.eq(read)]
+            m.d.comb += drop.eq(staged_valid & staged.empty)
+
+        # Column control: every register of the current column is loaded at the pop.
+        occupied, issue, last, first = Signal(), Signal(), Signal(init=1), Signal()
+        address, left = Signal(config.ptr_bits), Signal(config.ptr_bits)
         column_act = Signal(signed(config.act_bits))
-        span_start = Signal(config.ptr_bits)
-        span_stop = Signal(config.ptr_bits)
-        m.d.comb += [span_start.eq(Mux(column_odd, odd_r.data, even_r.data)), span_stop.eq(Mux(column_odd, even_r.data, odd_r.data))]
-
-        issue = Signal()
-        issue_address = Signal(config.ptr_bits)
-        last = Signal()
-        with m.If(first_slot):
-            m.d.comb += [issue.eq(span_stop != span_start), issue_address.eq(span_start), last.eq(span_stop - span_start <= 1)]
-        with m.Elif(continuing):
-            m.d.comb += [issue.eq(1), issue_address.eq(address), last.eq(address + 1 == end)]
-        with m.Else():
-            m.d.comb += last.eq(1)
+        head = layout(fifo.r_data)
         pop = Signal()
-        m.d.comb += [pop.eq(last & fifo.r_rdy), fifo.r_en.eq(pop), self.occupied.eq(first_slot | continuing),
-                     even_r.addr.eq((head_col + 1) >> 1), odd_r.addr.eq(head_col >> 1),
-                     even_r.en.eq(pop), odd_r.en.eq(pop)]
-        m.d.sync += [first_slot.eq(pop), continuing.eq(issue & ~last), address.eq(issue_address + 1)]
-        with m.If(first_slot):
-            m.d.sync += end.eq(span_stop)
+        from_stage = ~fifo.r_rdy
+        popped = Signal(layout)
+        m.d.comb += [pop.eq(last & (fifo.r_rdy | (staged_valid & ~drop))), fifo.r_en.eq(pop & fifo.r_rdy),
+                     popped.eq(Mux(from_stage, staged, head)),
+                     fifo.w_en.eq(staged_valid & ~drop & ~(pop & from_stage)), fifo.w_data.eq(staged)]
         with m.If(pop):
-            m.d.sync += [column_odd.eq(head_col[0]), column_act.eq(head_act)]
+            m.d.sync += [occupied.eq(1), issue.eq(~popped.empty), last.eq(popped.single), first.eq(1),
+                         address.eq(popped.start), left.eq(popped.length - 1), column_act.eq(popped.act)]
+        with m.Elif(occupied & ~last):
+            m.d.sync += [issue.eq(1), last.eq(left == 1), first.eq(0), address.eq(address + 1), left.eq(left - 1)]
+        with m.Else():
+            m.d.sync += [occupied.eq(0), issue.eq(0), last.eq(1), first.eq(0)]
+
+        # Queue occupancy (pointer stage and FIFO): the broadcast's flow control.
+        queued = Signal(range(config.fifo_depth + 1))
+        m.d.sync += queued.eq(queued + self.push - pop - drop)
+        m.d.comb += [self.room.eq(queued < config.fifo_depth), self.drained.eq(~occupied & (queued == 0))]
+        issue_address = address
 
         # Line buffer: read only when the line changes.
         line = issue_address // per_line
@@ -119,18 +141,17 @@ class ProcessingElement(wiring.Component):
 
         # S1: the issued entry, taken from the line buffer, enters the arithmetic unit.
         s1_slot = Signal(range(per_line))
-        m.d.sync += [arithmetic.valid.eq(issue), arithmetic.first.eq(first_slot), s1_slot.eq(issue_address % per_line),
+        m.d.sync += [arithmetic.valid.eq(issue), arithmetic.first.eq(first), s1_slot.eq(issue_address % per_line),
                      arithmetic.act.eq(column_act)]
         m.d.comb += [arithmetic.entry.eq(spmat_r.data.word_select(s1_slot, config.entry_bits)),
                      arithmetic.wb_read.eq(self.wb_read), arithmetic.wb_read_addr.eq(self.wb_read_addr),
-                     arithmetic.wb_write.eq(self.wb_write), arithmetic.wb_write_addr.eq(self.wb_write_addr),
                      arithmetic.relu.eq(self.relu), arithmetic.out_addr.eq(self.out_addr),
                      self.out_data.eq(arithmetic.out_data), self.bypasses.eq(arithmetic.bypasses),
                      arithmetic.clear.eq(self.start)]
 
-        with m.If(first_slot | continuing):
+        with m.If(occupied):
             m.d.sync += self.busy_cycles.eq(self.busy_cycles + 1)
         with m.If(self.start):
-            m.d.sync += [line_valid.eq(0), first_slot.eq(0), continuing.eq(0),
+            m.d.sync += [line_valid.eq(0), occupied.eq(0), issue.eq(0), last.eq(1), first.eq(0),
                          self.line_reads.eq(0), self.busy_cycles.eq(0)]
         return m

@@ -6,7 +6,8 @@ activation port; non-zero activations are compacted into the broadcast queue as 
 (leading non-zero detection at load time). ``start`` runs one batch in compute mode: cycle 0 is
 the cycle after ``start``; ``done`` rises when the batch's ``cycles`` (accel/arch/TIMING.md) are over.
 Outputs and per-PE activity counters (optional: ``counters=False`` drops their ports, e.g. for
-synthesis on small packages) are then read through ``out_pe`` / ``out_addr``.
+synthesis on small packages) are then read through ``out_pe`` / ``out_addr``. ``dsp`` names the FPGA
+family whose DSP blocks build the multipliers (``"ecp5"``), or None for portable logic.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from hdl.sizes import RTLSizes
 class EIEArray(wiring.Component):
     """``n_pes`` processing elements behind one broadcast unit and one control unit."""
 
-    def __init__(self, config: ArchConfig, counters: bool = True) -> None:
+    def __init__(self, config: ArchConfig, counters: bool = True, dsp: str | None = None) -> None:
         if config.pipeline_latency < MIN_PIPELINE_LATENCY:
-            raise UserError(f"the RTL writes an accumulator {MIN_PIPELINE_LATENCY} cycles after issue; "
+            raise UserError(f"the RTL's arithmetic pipeline and write-back take {MIN_PIPELINE_LATENCY} cycles; "
                             f"set pipeline_latency to {MIN_PIPELINE_LATENCY} or more (got {config.pipeline_latency})")
         self.config = config
         self.counters = counters
+        self.dsp = dsp
         self.sizes = sizes = RTLSizes(config)
         stats = {"stat_line_reads": Out(32), "stat_bypasses": Out(32), "stat_busy": Out(32)} if counters else {}
         super().__init__({
@@ -49,7 +51,7 @@ class EIEArray(wiring.Component):
         m = Module()
         m.submodules.broadcast = broadcast = BroadcastUnit(config)
         m.submodules.control = control = ControlUnit(config)
-        pes = [ProcessingElement(config) for _ in range(config.n_pes)]
+        pes = [ProcessingElement(config, self.dsp) for _ in range(config.n_pes)]
         for index, pe in enumerate(pes):
             m.submodules[f"pe{index}"] = pe
 
@@ -57,9 +59,9 @@ class EIEArray(wiring.Component):
             broadcast.clear.eq(self.act_clear), broadcast.write.eq(self.act_en), broadcast.index.eq(self.act_index),
             broadcast.value.eq(self.act_value),
             broadcast.restart.eq(self.start), broadcast.run.eq(control.computing),
-            broadcast.broadcast.ready.eq(Cat(pe.fifo_ready for pe in pes).all()),
+            broadcast.broadcast.ready.eq(Cat(pe.room for pe in pes).all()),
             control.start.eq(self.start), control.rows.eq(self.rows),
-            control.idle.eq(~broadcast.pending & Cat(~pe.occupied & pe.fifo_empty for pe in pes).all()),
+            control.idle.eq(~broadcast.pending & Cat(pe.drained for pe in pes).all()),
             self.busy.eq(control.busy), self.done.eq(control.done), self.cycles.eq(control.cycles),
         ]
         sent = broadcast.broadcast.valid & broadcast.broadcast.ready
@@ -69,8 +71,8 @@ class EIEArray(wiring.Component):
                 pe.push_act.eq(broadcast.broadcast.payload.act), pe.start.eq(self.start),
                 pe.load_en.eq(self.load_en & (self.load_broadcast | (self.load_pe == index))),
                 pe.load_target.eq(self.load_target), pe.load_addr.eq(self.load_addr), pe.load_data.eq(self.load_data),
-                pe.wb_read.eq(control.wb_read), pe.wb_read_addr.eq(control.wb_read_addr), pe.wb_write.eq(control.wb_write),
-                pe.wb_write_addr.eq(control.wb_write_addr), pe.relu.eq(self.relu), pe.out_addr.eq(self.out_addr),
+                pe.wb_read.eq(control.wb_read), pe.wb_read_addr.eq(control.wb_read_addr),
+                pe.relu.eq(self.relu), pe.out_addr.eq(self.out_addr),
             ]
 
         # Read-out: the chosen PE's output word (one cycle after out_addr) and its counters.

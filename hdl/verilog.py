@@ -18,15 +18,17 @@ from hdl.sizes import RTLSizes
 TOP = "eie_array"
 
 
-def generate_verilog(config: ArchConfig, name: str = TOP, for_simulation: bool = False, counters: bool = True) -> str:
-    """Synthesisable Verilog of an ``EIEArray`` built for ``config``.
+def generate_verilog(config: ArchConfig, name: str = TOP, for_simulation: bool = False, counters: bool = True,
+                     dsp: str | None = None) -> str:
+    """Synthesisable Verilog of an ``EIEArray`` built for ``config`` (multipliers in ``dsp`` blocks,
+    see ``hdl.multiplier``, or in portable logic).
 
     ``for_simulation`` adds, in every module, a delta-delayed toggle of the dummy signal that the
     Verilog back end puts in each ``always @*`` block: Icarus does not treat its declaration
     initialiser as an event, so combinational logic that depends only on registers would stay X
     until those registers first change.
     """
-    text = verilog.convert(EIEArray(config, counters), name=name, emit_src=False)
+    text = verilog.convert(EIEArray(config, counters, dsp), name=name, emit_src=False)
     if for_simulation:
         text = _KICK.sub(lambda match: f"{match.group(0)}\n  initial #0 {match.group(1)} = 1'h1;", text)
     return text

@@ -1,11 +1,13 @@
 """Fast simulator: the rules of accel/arch/TIMING.md as recurrences over broadcasts, vectorised over PEs.
 
-With ``c_k`` the broadcast cycle of the k-th non-zero input, ``s_pk`` the cycle PE p pops it and
-``f_pk`` the last cycle its column occupies PE p (cost ``max(n_pk, 1)``):
+With ``c_k`` the broadcast cycle of the k-th non-zero input, ``s_pk`` the cycle PE p pops it,
+``f_pk`` the last cycle its column occupies PE p (cost ``n_pk``, or ``empty_column_cycles`` when
+``n_pk = 0``), ``V`` the cycles from a push until a pop is possible and ``l_pk`` the cycle the
+activation leaves PE p's queue (``s_pk``, or ``c_k + 2`` for an empty column the pointer stage drops):
 
-    c_k  = max(c_(k-1) + 1, 1 + max_p s_p(k-D))        (FIFO-full rule, D = fifo_depth)
-    s_pk = max(c_k + 1, f_p(k-1))                       (pop when visible and the PE is on its last cycle)
-    f_pk = s_pk + max(n_pk, 1)
+    c_k  = max(c_(k-1) + 1, 1 + max_p (D-th latest l_pi, i < k))   (queue-full rule, D = fifo_depth)
+    s_pk = max(c_k + V, f_p(k'))                                  (k' the PE's previous popped column)
+    f_pk = s_pk + cost_pk
 
 Outputs come from exact integer sums; rows whose running sum would leave the accumulator range
 are replayed in broadcast order with saturation. Agreement with sim/reference.py is tested.
@@ -31,34 +33,43 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
     pointers = np.stack([pe.pointers for pe in batch.pes])          # (pes, cols + 1)
     starts, ends = pointers[:, columns], pointers[:, columns + 1]   # (pes, K)
     counts = ends - starts
-    finish, stall = _schedule(np.maximum(counts, 1), config.fifo_depth)
-    t_issue = int(finish[:, -1].max()) + 1 if columns.size else 0
+    cost = np.maximum(counts, config.empty_column_cycles)
+    dropped = cost == 0
+    finish, last_cycle, stall = _schedule(cost, dropped, config.fifo_depth, 2 - config.empty_column_cycles)
+    t_issue = last_cycle + 1 if columns.size else 0
     counters = _count(image, batch, columns, starts, ends, finish)
     cycles = t_issue + config.pipeline_latency + batch.writeback_cycles
-    busy = np.maximum(counts, 1).sum(axis=1) if columns.size else np.zeros(config.n_pes, dtype=np.int64)
+    busy = cost.sum(axis=1) if columns.size else np.zeros(config.n_pes, dtype=np.int64)
     result = BatchResult(row_start=batch.row_start, n_rows=batch.n_rows, cycles=cycles, t_issue=t_issue,
                          stall_cycles=stall, busy=busy.astype(np.int64), counters=counters)
     return result, _outputs(image, batch, inputs, columns)
 
 
-def _schedule(cost: np.ndarray, depth: int) -> tuple[np.ndarray, int]:
-    """Finish cycles ``f`` (pes x K) of every column and the broadcast stall cycles."""
+def _schedule(cost: np.ndarray, dropped: np.ndarray, depth: int, visible: int) -> tuple[np.ndarray, int, int]:
+    """Finish cycles ``f`` (pes x K; a dropped column keeps the previous one's), the last cycle in
+    which a column occupied a PE or one was dropped, and the broadcast stall cycles."""
     n_pes, k_total = cost.shape
-    pops = np.empty((n_pes, k_total), dtype=np.int64)
     finish = np.empty((n_pes, k_total), dtype=np.int64)
+    latest = np.full((n_pes, depth), np.iinfo(np.int64).min // 2, dtype=np.int64)  # the D latest leave cycles
+    rows = np.arange(n_pes)
     previous_finish = np.full(n_pes, -1, dtype=np.int64)
     broadcast = -1
-    cost_t = cost.T.copy()
+    last_cycle = -1
+    cost_t, dropped_t = cost.T.copy(), dropped.T.copy()
     for k in range(k_total):
-        broadcast += 1
-        if k >= depth:
-            broadcast = max(broadcast, int(pops[:, k - depth].max()) + 1)
-        pop = np.maximum(previous_finish, broadcast + 1)
-        pops[:, k] = pop
-        previous_finish = pop + cost_t[k]
+        broadcast = max(broadcast + 1, int(latest.min(axis=1).max()) + 1)
+        pop = np.maximum(previous_finish, broadcast + visible)
+        leave = np.where(dropped_t[k], broadcast + 2, pop)
+        previous_finish = np.where(dropped_t[k], previous_finish, pop + cost_t[k])
         finish[:, k] = previous_finish
+        oldest = latest.argmin(axis=1)
+        latest[rows, oldest] = np.maximum(latest[rows, oldest], leave)
+        if dropped_t[k].any():
+            last_cycle = max(last_cycle, broadcast + 2)
+    if k_total:
+        last_cycle = max(last_cycle, int(finish[:, -1].max()))
     stall = broadcast - (k_total - 1) if k_total else 0
-    return finish, stall
+    return finish, last_cycle, stall
 
 
 def _count(image: LayerImage, batch: BatchImage, columns: np.ndarray, starts: np.ndarray, ends: np.ndarray,
@@ -92,22 +103,24 @@ def _line_reads(starts: np.ndarray, ends: np.ndarray, per_line: int) -> int:
 def _bypasses(image: LayerImage, batch: BatchImage, columns: np.ndarray, counts: np.ndarray, finish: np.ndarray) -> int:
     """Entries whose row equals the row the same PE updated in the previous cycle.
 
-    Rows rise within a column, so this only happens between the last entry of one column and
-    the first entry of the next, when the next column is popped on the last cycle of the first.
+    Rows rise within a column, so this only happens between the last entry of one non-empty column
+    and the first entry of the next non-empty one, when the second is popped on the last cycle of
+    the first (an empty column between them takes a cycle unless the pointer stage drops it).
     """
     config = image.config
     total = 0
     for pe, image_pe in enumerate(batch.pes):
-        count = counts[pe]
-        both = (count[:-1] > 0) & (count[1:] > 0)
-        pops_next = finish[pe, 1:] - count[1:]
-        adjacent = both & (pops_next == finish[pe, :-1])
+        full = np.flatnonzero(counts[pe] > 0)
+        if full.size < 2:
+            continue
+        count, ends = counts[pe, full], finish[pe, full]
+        adjacent = ends[1:] - count[1:] == ends[:-1]
         if not adjacent.any():
             continue
         rows = np.cumsum(image_pe.relative_indices(config).astype(np.int64) + 1)  # row + 1 + offset per column
         pointers = image_pe.pointers
         index = np.flatnonzero(adjacent)
-        first_col, second_col = columns[index], columns[index + 1]
+        first_col, second_col = columns[full[index]], columns[full[index + 1]]
         last_row = _row_at(rows, pointers, first_col, pointers[first_col + 1] - 1)
         first_row = _row_at(rows, pointers, second_col, pointers[second_col])
         total += int(np.count_nonzero(last_row == first_row))

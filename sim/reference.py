@@ -5,7 +5,6 @@ Slow and obvious on purpose; the fast simulator (sim/fast.py) must agree with it
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +12,17 @@ import numpy as np
 from accel.arch.fixed_point import saturating_add, scaled_product, write_back
 from accel.arch.images import BatchImage, LayerImage
 from sim.results import BatchResult, LayerResult, empty_counters, simulate_batches
+
+
+@dataclass
+class _Queued:
+    """An activation in a PE's queue: poppable from cycle ``visible``; ``drop`` is the cycle the
+    pointer stage drops it (an empty column with ``empty_column_cycles = 0``), else None."""
+
+    column: int
+    activation: int
+    visible: int
+    drop: int | None
 
 
 @dataclass
@@ -32,7 +42,7 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
     config = image.config
     n_pes, depth = config.n_pes, config.fifo_depth
     queue = [(int(j), int(inputs[j])) for j in np.flatnonzero(inputs)]
-    fifos: list[deque] = [deque() for _ in range(n_pes)]
+    queues: list[list[_Queued]] = [[] for _ in range(n_pes)]
     columns: list[_Column | None] = [None] * n_pes
     busy_until = [-1] * n_pes
     busy = np.zeros(n_pes, dtype=np.int64)
@@ -46,32 +56,42 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
     stall = 0
     sent = 0
     cycle = 0
-    while sent < len(queue) or any(fifos) or max(busy_until) >= cycle:
-        occupancy = [len(fifo) for fifo in fifos]  # registers at the start of the cycle
+    last_drop = -1
+    while sent < len(queue) or any(queues) or max(busy_until) >= cycle:
+        occupancy = [len(entries) for entries in queues]  # registers at the start of the cycle
         for pe in range(n_pes):
             column = columns[pe]
             if column is not None and column.address < column.end:
                 _issue(pe, column, cycle, codes[pe], rels[pe], accumulators[pe], image, last_line, last_issue, counters)
-            if busy_until[pe] <= cycle and occupancy[pe] > 0:
-                j, activation = fifos[pe].popleft()
-                start, end = int(batch.pes[pe].pointers[j]), int(batch.pes[pe].pointers[j + 1])
-                columns[pe] = _Column(activation, start, end)
-                cost = max(end - start, 1)
+            popped = [entry for entry in queues[pe] if entry.drop is None]
+            if busy_until[pe] <= cycle and popped and popped[0].visible <= cycle:
+                entry = popped[0]
+                queues[pe].remove(entry)
+                start, end = int(batch.pes[pe].pointers[entry.column]), int(batch.pes[pe].pointers[entry.column + 1])
+                columns[pe] = _Column(entry.activation, start, end)
+                cost = max(end - start, config.empty_column_cycles)
                 busy_until[pe] = cycle + cost
                 busy[pe] += cost
                 counters["fifo_pops"] += 1
-                counters["ptr_reads"] += 1
+            for entry in [entry for entry in queues[pe] if entry.drop == cycle]:
+                queues[pe].remove(entry)
+                counters["fifo_pops"] += 1
+                last_drop = cycle
         if sent < len(queue):
             if max(occupancy) < depth:
-                for fifo in fifos:
-                    fifo.append(queue[sent])
+                j, activation = queue[sent]
+                for pe, entries in enumerate(queues):
+                    pointers = batch.pes[pe].pointers
+                    empty = pointers[j + 1] == pointers[j] and config.empty_column_cycles == 0
+                    entries.append(_Queued(j, activation, cycle + 2 - config.empty_column_cycles, cycle + 2 if empty else None))
                 sent += 1
                 counters["broadcasts"] += 1
                 counters["fifo_pushes"] += n_pes
+                counters["ptr_reads"] += n_pes
             else:
                 stall += 1
         cycle += 1
-    t_issue = max(busy_until) + 1 if queue else 0
+    t_issue = max(max(busy_until), last_drop) + 1 if queue else 0
     outputs = np.zeros(batch.n_rows, dtype=np.int64)
     for pe, accumulator in enumerate(accumulators):
         outputs[pe::n_pes] = write_back(accumulator, image.relu, config)

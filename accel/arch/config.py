@@ -51,8 +51,11 @@ class ArchConfig:
     """Pointer SRAM per PE (even and odd banks together)."""
     act_sram_bytes: int = 2 * 1024
     """Activation SRAM per PE (for vectors longer than the register files)."""
-    pipeline_latency: int = 4
+    pipeline_latency: int = 6
     """Cycles from an entry's issue slot to its accumulator write (see TIMING.md)."""
+    empty_column_cycles: int = 1
+    """Cycles a PE spends on a column with no entries in its rows: 1 (it is popped like any column;
+    matches the paper's NT-We) or 0 (the pointer stage drops it; see TIMING.md)."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -70,6 +73,8 @@ class ArchConfig:
             problems.append(f"acc_bits={self.acc_bits} must be at least act_bits={self.act_bits}")
         if self.regfile_entries < 1 or self.ptr_bits < 1 or self.pipeline_latency < 0:
             problems.append("regfile_entries and ptr_bits must be positive, pipeline_latency non-negative")
+        if self.empty_column_cycles not in (0, 1):
+            problems.append(f"empty_column_cycles={self.empty_column_cycles} must be 0 or 1")
         if self.clock_mhz <= 0:
             problems.append(f"clock_mhz={self.clock_mhz} must be positive")
         if problems:

@@ -62,12 +62,12 @@ def run_and_check(config: ArchConfig, cases: list[dict], name: str) -> dict:
 pytestmark = pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog: apt-get install iverilog")
 
 
-@pytest.mark.parametrize("n_pes, depth", [(1, 1), (2, 2), (4, 8), (8, 2), (16, 1)])
-def test_random_layers_match_the_simulator(n_pes, depth):
-    config = ArchConfig(n_pes=n_pes, fifo_depth=depth, **SMALL)
+@pytest.mark.parametrize("n_pes, depth, empty_cycles", [(1, 1, 1), (2, 2, 1), (4, 8, 1), (8, 2, 1), (16, 1, 1), (4, 2, 0)])
+def test_random_layers_match_the_simulator(n_pes, depth, empty_cycles):
+    config = ArchConfig(n_pes=n_pes, fifo_depth=depth, empty_column_cycles=empty_cycles, **SMALL)
     cases, long_config, long_cases = random_cases(config, seed=n_pes)
-    run_and_check(config, cases, f"random_{n_pes}pe_fifo{depth}")
-    run_and_check(long_config, long_cases, f"chains_{n_pes}pe_fifo{depth}")
+    run_and_check(config, cases, f"random_{n_pes}pe_fifo{depth}_empty{empty_cycles}")
+    run_and_check(long_config, long_cases, f"chains_{n_pes}pe_fifo{depth}_empty{empty_cycles}")
 
 
 @pytest.mark.skipif(not REAL_MODEL.exists(), reason=f"{REAL_MODEL.relative_to(ROOT)} is missing: make it with "

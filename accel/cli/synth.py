@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from accel.arch.files import write_text_atomic
+from accel.arch.errors import UserError
 from accel.cli.common import add_architecture_options, architecture_from, provenance
 from accel.report.hdl import write_hdl_page
 from accel.report.tables import format_table
@@ -36,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=1,
                         help="nextpnr placement seed (default 1); a congested design may route with one seed and not another")
     parser.add_argument("--target-mhz", type=float, default=50.0, help="clock constraint for place and route")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="stop nextpnr after this wall-clock time; the run is then recorded as not converged "
+                             "(default: no limit)")
     parser.add_argument("--work", type=Path, default=Path("build/synth"), help="folder for netlists and tool reports")
     parser.add_argument("--record", action="store_true", help="record the result in reports/hdl/")
     parser.add_argument("--rtl-speed", action="store_true", help="measure Icarus simulation speed instead")
@@ -52,8 +56,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         from hdl.synth import synthesize
         config = architecture_from(args)
+        if args.timeout is not None and args.timeout <= 0:
+            raise UserError(f"--timeout {args.timeout} must be a positive number of seconds")
         result = synthesize(config, args.device, args.work / f"{args.device}_{config.n_pes}pe", args.target_mhz,
-                             args.router, args.seed)
+                             args.router, args.seed, args.timeout, progress=True)
         print(format_table(["device", "PEs", "fits", "Fmax MHz"] + list(result.resources),
                            [[result.device, result.n_pes, "yes" if result.fits else "no", f"{result.fmax_mhz:.1f}" if result.fmax_mhz else "-"]
                             + [f"{v['used']}/{v['available']}" for v in result.resources.values()]]))

@@ -39,8 +39,10 @@ def synth_command(entry: dict) -> str:
 def outcome(entry: dict) -> str:
     if entry["outcome"] == "not converged":
         overuse = entry.get("overuse") or {}
+        if "minimum" not in overuse:
+            return f"not converged ({entry['message']})"
         at = f" at iteration {overuse['iteration']}" if overuse.get("iteration") else ""
-        return f"not converged (fewest overused wires {overuse.get('minimum', '?'):,}{at}; {entry['message']})"
+        return f"not converged (fewest overused wires {overuse['minimum']:,}{at}; {entry['message']})"
     return "yes" if entry["fits"] else f"no ({entry['message']})"
 
 

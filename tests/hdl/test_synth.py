@@ -53,3 +53,18 @@ def test_named_router_and_seed_are_used_and_recorded(tmp_path, monkeypatch):
 def test_unknown_router_is_refused(tmp_path):
     with pytest.raises(UserError, match="router3.*router1, router2"):
         synthesize(TINY, "ecp5-85f", tmp_path, router="router3")
+
+
+def test_a_run_past_its_timeout_is_recorded_as_not_converged(tmp_path):
+    result = synthesize(TINY, "ice40-hx8k", tmp_path, timeout_s=0.01)
+    assert not result.converged and not result.fits and "timeout" in result.message
+    assert result.to_dict()["converged"] is False and result.seconds < 60
+
+
+def test_progress_lines_name_the_tool_and_its_log(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(hdl.synth, "PROGRESS_S", 0.05)
+    log = tmp_path / "tool.log"
+    log.write_text("Info: placing\nInfo: routing iteration 3\n")
+    result = run([sys.executable, "-c", "import time; time.sleep(0.5)"], tmp_path, progress=log)
+    assert result.returncode == 0
+    assert "routing iteration 3" in capsys.readouterr().err

@@ -1,20 +1,18 @@
 """The arithmetic unit of a PE: codebook, multiply, rounding shift, saturating accumulate, write-back.
 
-An entry presented in cycle ``c`` (the cycle after its issue slot; ``entry`` is the word picked
-out of the sparse-matrix line just read) flows through:
+An entry presented in cycle ``c`` (three cycles after its issue slot, from a register) flows through:
 
-* c:   the entry is registered (the line buffer's output feeds only this register).
-* c+1: codebook lookup into the multiplier's input registers; the row address accumulates the
+* c:   codebook lookup into the multiplier's input registers; the row address accumulates the
   entry's relative index and addresses the accumulator's read port.
-* c+2: multiply (between the multiplier's input and output registers); the accumulator word is
+* c+1: multiply (between the multiplier's input and output registers); the accumulator word is
   registered.
-* c+3: rounding shift, saturating add and accumulator write (at the end of the cycle), in one
+* c+2: rounding shift, saturating add and accumulator write (at the end of the cycle), in one
   carry chain: ``acc + ((p + 2^(f-1)) >> f) = ((acc << f) + 2^(f-1) + p) >> f``.
 
 An entry reads its accumulator two cycles before the entry ahead of it writes, so when an entry
 one or two cycles ahead hit the same row (adjacent columns), the add takes that entry's sum
 instead of the memory's (forwarding; ``bypasses`` counts the one-cycle case, TIMING.md). Entries
-three or more cycles apart read the written value. An accumulator can be read back from ``c+4``
+three or more cycles apart read the written value. An accumulator can be read back from ``c+3``
 on: ``MIN_PIPELINE_LATENCY`` counts from the issue slot.
 
 Write-back reads accumulator ``wb_read_addr``; two cycles later (through the same accumulator
@@ -33,8 +31,8 @@ from accel.arch.config import ArchConfig
 from hdl.multiplier import Multiplier
 from hdl.sizes import RTLSizes
 
-MIN_PIPELINE_LATENCY = 6
-"""Issue to accumulator write (end of c+3 = issue + 4), then a write-back read two cycles ahead of its write."""
+MIN_PIPELINE_LATENCY = 7
+"""Issue to accumulator write (end of issue + 5), then a write-back read two cycles ahead of its write."""
 
 
 def saturate(value, bits: int):
@@ -80,12 +78,8 @@ class ArithmeticUnit(wiring.Component):
                     with m.Case(index):
                         m.d.sync += value.eq(self.load_data[:config.weight_bits].as_signed())
 
-        # c: the entry from the line buffer is registered.
-        valid1, first1 = Signal(), Signal()
-        entry1, act1 = Signal.like(self.entry), Signal.like(self.act)
-        m.d.sync += [valid1.eq(self.valid), first1.eq(self.first), entry1.eq(self.entry), act1.eq(self.act)]
-
-        # c+1: codebook lookup into the multiplier; row-address accumulation addresses the accumulator.
+        valid1, first1, entry1, act1 = self.valid, self.first, self.entry, self.act
+        # c: codebook lookup into the multiplier; row-address accumulation addresses the accumulator.
         m.submodules.multiplier = multiplier = Multiplier(config.act_bits, config.weight_bits, self.dsp)
         code, relative = entry1[:config.code_bits], entry1[config.code_bits:]
         with m.Switch(code):
@@ -100,7 +94,7 @@ class ArithmeticUnit(wiring.Component):
             m.d.sync += row.eq(next_row)
         m.d.comb += [acc_r.addr.eq(Mux(self.wb_read, self.wb_read_addr, next_row)), acc_r.en.eq(1)]
 
-        # c+2: multiply; the accumulator word is registered; which sum ahead to forward is decided.
+        # c+1: multiply; the accumulator word is registered; which sum ahead to forward is decided.
         valid2, row2, valid3, row3 = Signal(), Signal(row_bits), Signal(), Signal(row_bits)
         m.d.sync += [valid2.eq(valid1), row2.eq(next_row), valid3.eq(valid2), row3.eq(row2)]
         stored = Signal(signed(config.acc_bits))
@@ -110,7 +104,7 @@ class ArithmeticUnit(wiring.Component):
         near, far = Signal(), Signal()  # the entry one / two cycles ahead hit this entry's row
         m.d.sync += [near.eq(valid2 & valid3 & (row2 == row3)), far.eq(valid2 & sum1_valid & (row2 == sum1_row))]
 
-        # c+3: one carry chain adds the rounded, shifted product to the accumulator; saturate; write.
+        # c+2: one carry chain adds the rounded, shifted product to the accumulator; saturate; write.
         frac = config.weight_frac
         base = Mux(near, sum1, Mux(far, sum2, stored))
         rounding = (1 << (frac - 1)) if frac else 0

@@ -2,13 +2,18 @@
 
 While the input vector is written (I/O mode), every non-zero value is appended to the queue with
 its column index: this is the leading non-zero detection, done at load time. In compute mode the
-queue is sent out as a stream, one ``(col, act)`` per cycle; the array ties ``ready`` to "every
-PE's FIFO holds fewer than ``fifo_depth`` entries" (accel/arch/TIMING.md, Broadcast).
+queue is sent out as a stream, one ``(col, act)`` per cycle, through ``broadcast_latency`` register
+stages to the PEs (``delay_stages``); ``ready`` is the credit rule of accel/arch/TIMING.md, Broadcast
+(``CreditGate``), fed by the PEs' fill levels through as many register levels of an OR tree
+(``registered_or``).
 """
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+import operator
+from functools import reduce
+
+from amaranth import C, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -58,3 +63,60 @@ class BroadcastUnit(wiring.Component):
                      self.pending.eq(sent != self.nonzeros),
                      self.broadcast.valid.eq(self.run & self.pending), self.broadcast.payload.eq(queue_r.data)]
         return m
+
+
+class CreditGate(wiring.Component):
+    """The credit rule (accel/arch/TIMING.md, Broadcast) as the central unit applies it.
+
+    ``full_seen[w]`` says that some PE held ``fifo_depth - w`` or more activations ``L =
+    broadcast_latency`` cycles ago (the PEs' fill flags, ``L`` register levels away); ``sent``
+    counts the broadcasts of the last ``2 L`` cycles, which that view cannot include yet. The
+    next activation may go (``ready``) unless ``full_seen[sent]``: no queue can overflow.
+    """
+
+    def __init__(self, config: ArchConfig) -> None:
+        self.latency = config.broadcast_latency
+        super().__init__({"full_seen": In(2 * self.latency + 1), "sent": In(1), "ready": Out(1)})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        window = 0
+        if self.latency:
+            history = Signal(2 * self.latency)  # broadcasts of the last 2 L cycles, newest first
+            m.d.sync += history.eq(Cat(self.sent, history[:-1]))
+            window = sum(history[i] for i in range(len(history)))
+        m.d.comb += self.ready.eq(~self.full_seen.bit_select(window, 1))
+        return m
+
+
+def fill_flags(queued, config: ArchConfig):
+    """A PE's fill flags for the credit rule: bit ``w`` = ``queued >= fifo_depth - w``."""
+    return Cat(queued >= config.fifo_depth - w if config.fifo_depth > w else C(1, 1)
+               for w in range(2 * config.broadcast_latency + 1))
+
+
+def delay_stages(m: Module, value, stages: int, name: str) -> list:
+    """``value`` and then each of ``stages`` registers in a row it passes through."""
+    chain = [value]
+    for stage in range(stages):
+        register = Signal.like(chain[-1], name=f"{name}{stage}")
+        m.d.sync += register.eq(chain[-1])
+        chain.append(register)
+    return chain
+
+
+def registered_or(m: Module, vectors: list, levels: int, name: str):
+    """Bitwise OR of equal-width ``vectors`` through an OR tree with ``levels`` register levels."""
+    if levels == 0:
+        return reduce(operator.or_, vectors)
+    group = 1
+    while group ** levels < len(vectors):
+        group += 1
+    for level in range(levels):
+        ors = []
+        for first in range(0, len(vectors), group):
+            register = Signal(len(vectors[0]), name=f"{name}{level}_{first // group}")
+            m.d.sync += register.eq(reduce(operator.or_, vectors[first:first + group]))
+            ors.append(register)
+        vectors = ors
+    return vectors[0]

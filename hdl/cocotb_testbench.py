@@ -57,7 +57,9 @@ async def run_batch(dut, case: dict, batch: dict) -> dict:
         raise AssertionError(f"{case['name']}: the array never finished") from None
     await tick(dut)
     seen = {"cycles": int(dut.cycles.value), "compute_s": time.perf_counter() - started, "outputs": [],
-            "line_reads": 0, "bypasses": 0, "busy": []}
+            "line_reads": 0, "bypasses": 0, "busy": [], "pops": 0, "ptr_reads": 0,
+            "broadcasts": int(dut.stat_broadcasts.value), "stall": int(dut.stat_stall.value),
+            "t_issue": int(dut.stat_t_issue.value)}
     outputs = [0] * len(batch["expected_outputs"])
     for pe, rows in enumerate(batch["pe_rows"]):
         dut.out_pe.value = pe
@@ -65,6 +67,8 @@ async def run_batch(dut, case: dict, batch: dict) -> dict:
         seen["line_reads"] += int(dut.stat_line_reads.value)
         seen["bypasses"] += int(dut.stat_bypasses.value)
         seen["busy"].append(int(dut.stat_busy.value))
+        seen["pops"] += int(dut.stat_pops.value)
+        seen["ptr_reads"] += int(dut.stat_ptr_reads.value)
         for row in range(rows):
             dut.out_addr.value = row
             await tick(dut)
@@ -91,7 +95,7 @@ async def layers_match_the_simulator(dut) -> None:
             if seen["outputs"] != batch["expected_outputs"]:
                 wrong = sum(a != b for a, b in zip(seen["outputs"], batch["expected_outputs"]))
                 problems.append(f"{wrong} outputs differ")
-            for key in ("cycles", "line_reads", "bypasses", "busy"):
+            for key in ("cycles", "t_issue", "stall", "broadcasts", "line_reads", "bypasses", "busy", "pops", "ptr_reads"):
                 if seen[key] != batch[f"expected_{key}"]:
                     problems.append(f"{key}: RTL {seen[key]}, simulator {batch[f'expected_{key}']}")
             report["mismatches"] += bool(problems)

@@ -27,7 +27,7 @@ class ControlUnit(wiring.Component):
         sizes = RTLSizes(config)
         super().__init__({
             "start": In(1), "idle": In(1), "rows": In(range(config.regfile_entries + 1)),
-            "computing": Out(1), "busy": Out(1), "done": Out(1), "cycles": Out(32),
+            "computing": Out(1), "busy": Out(1), "done": Out(1), "cycles": Out(32), "t_issue": Out(32),
             # Write-back: accumulator row read two cycles ahead of its output write.
             "wb_read": Out(1), "wb_read_addr": Out(sizes.row_bits),
         })
@@ -47,7 +47,7 @@ class ControlUnit(wiring.Component):
                 m.d.comb += [self.computing.eq(1), self.busy.eq(1)]
                 m.d.sync += self.cycles.eq(self.cycles + 1)
                 with m.If(self.idle):  # this cycle is T_issue, the first of the drain
-                    m.d.sync += step.eq(1)
+                    m.d.sync += [step.eq(1), self.t_issue.eq(self.cycles)]
                     m.next = "DRAIN"
             with m.State("DRAIN"):
                 m.d.comb += [self.busy.eq(1), self.wb_read_addr.eq(row)]

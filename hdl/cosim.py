@@ -37,6 +37,9 @@ def prepare_case(name: str, layer: QuantizedLayer, inputs_fixed: np.ndarray, con
             "expected_outputs": expected.outputs[batch.row_start: batch.row_start + batch.n_rows].tolist(),
             "expected_cycles": result.cycles, "expected_line_reads": result.counters["spmat_line_reads"],
             "expected_bypasses": result.counters["bypasses"], "expected_busy": result.busy.tolist(),
+            "expected_pops": result.counters["fifo_pops"], "expected_ptr_reads": result.counters["ptr_reads"],
+            "expected_broadcasts": result.counters["broadcasts"], "expected_stall": result.stall_cycles,
+            "expected_t_issue": result.t_issue,
         })
     return {"name": name, "n_pes": config.n_pes, "relu": layer.relu, "inputs": [int(v) for v in inputs_fixed],
             "batches": batches}

@@ -40,8 +40,7 @@ class Multiplier(wiring.Component):
             m.d.comb += [a.eq(self.a), b.eq(self.b), self.p.eq(product)]
             ports = {f"i_A{i}": a[i] for i in range(ECP5_WIDTH)}
             ports |= {f"i_B{i}": b[i] for i in range(ECP5_WIDTH)}
-            ports |= {f"i_C{i}": 0 for i in range(ECP5_WIDTH)}
-            ports |= {f"i_SRIA{i}": 0 for i in range(ECP5_WIDTH)} | {f"i_SRIB{i}": 0 for i in range(ECP5_WIDTH)}
+            # C and the shift-register inputs stay unconnected: nextpnr cannot route a constant to them.
             ports |= {f"o_P{i}": product[i] for i in range(2 * ECP5_WIDTH)}
             registers = {f"p_REG_{name}_{what}": value for name in ("INPUTA", "INPUTB", "OUTPUT")
                          for what, value in (("CLK", "CLK0"), ("CE", "CE0"), ("RST", "RST0"))}

@@ -1,10 +1,10 @@
 """One EIE processing element, cycle-exact to accel/arch/TIMING.md.
 
 Pointer stage: an activation pushed in cycle ``t`` reads ``p_j`` and ``p_(j+1)`` from the even/odd
-pointer banks in ``t``; in ``t+1`` their difference gives the column's length, which enters the
-queue (a FIFO of start, length and flags) with the activation, or, with a single-cycle empty column,
-may be popped at once. With ``empty_column_cycles = 0`` the stage registers the length once more
-and drops empty columns in ``t+2``. Column control: a pop in cycle ``t`` loads the column's start
+pointer banks in ``t``; the block RAM's output is registered in ``t+1``; in ``t+2`` their difference
+gives the column's length, which enters the queue (a FIFO of start, length and flags) with the
+activation, or may be popped at once. With ``empty_column_cycles = 0`` the stage registers the
+length once more and drops empty columns in ``t+3``. Column control: a pop in cycle ``t`` loads the column's start
 and length into registers; the column occupies cycles ``t+1 .. t+cost``, issuing one entry per
 cycle, and the next pop may happen on its last cycle. ``last`` is a register, so a pop depends
 on registers only.
@@ -13,9 +13,11 @@ Pipeline of an entry issued in cycle ``s`` (stage S0):
 
 * S0 (s):   the sparse-matrix line holding the entry is read, unless it is the line read last
   (the line buffer is the memory's read register, which keeps its word while not enabled).
-* S1 (s+1) .. S4 (s+4): the arithmetic unit (``hdl.arithmetic``), which writes the accumulator
-  at the end of ``s+4``; the write-back reads it two cycles ahead of its output write, so
-  ``pipeline_latency`` >= 6 (``MIN_PIPELINE_LATENCY``).
+* S1 (s+1): the line (the memory's slow output) is registered, with nothing in between.
+* S2 (s+2): the entry is picked out of the registered line and registered.
+* S3 (s+3) .. S5 (s+5): the arithmetic unit (``hdl.arithmetic``), which writes the accumulator at
+  the end of ``s+5``; the write-back reads it two cycles ahead of its output write, so
+  ``pipeline_latency`` >= 7 (``MIN_PIPELINE_LATENCY``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
 from hdl.arithmetic import MIN_PIPELINE_LATENCY, ArithmeticUnit
+from hdl.broadcast import fill_flags
 from hdl.sizes import RTLSizes
 
 LOAD_SPMAT, LOAD_PTR_EVEN, LOAD_PTR_ODD, LOAD_ACC, LOAD_CODEBOOK = range(5)
@@ -35,9 +38,10 @@ __all__ = ["MIN_PIPELINE_LATENCY", "ProcessingElement", "queue_entry_layout"]
 
 
 def queue_entry_layout(config: ArchConfig) -> data.StructLayout:
-    """A queued column: its activation, first entry address and length, and two flags of the length."""
+    """A queued column: its activation, first entry address, length - 1 (entries after the first) and
+    two flags of the length (at most one entry; none)."""
     return data.StructLayout({"act": signed(config.act_bits), "start": unsigned(config.ptr_bits),
-                              "length": unsigned(config.ptr_bits), "single": 1, "empty": 1})
+                              "last_index": unsigned(config.ptr_bits), "single": 1, "empty": 1})
 
 
 class ProcessingElement(wiring.Component):
@@ -50,7 +54,7 @@ class ProcessingElement(wiring.Component):
         super().__init__({
             # Broadcast from the central unit.
             "push": In(1), "push_col": In(sizes.col_bits), "push_act": In(signed(config.act_bits)),
-            "room": Out(1), "drained": Out(1),
+            "fill": Out(2 * config.broadcast_latency + 1), "drained": Out(1),
             # Control: ``start`` begins a batch (clears the line buffer and counters).
             "start": In(1),
             # Load interface (I/O mode).
@@ -59,7 +63,7 @@ class ProcessingElement(wiring.Component):
             "wb_read": In(1), "wb_read_addr": In(sizes.row_bits), "relu": In(1),
             # Read-out of outputs and activity counters.
             "out_addr": In(sizes.row_bits), "out_data": Out(signed(config.act_bits)),
-            "line_reads": Out(32), "bypasses": Out(32), "busy_cycles": Out(32),
+            "line_reads": Out(32), "bypasses": Out(32), "busy_cycles": Out(32), "pops": Out(32), "ptr_reads": Out(32),
         })
 
     def elaborate(self, platform) -> Module:
@@ -91,18 +95,23 @@ class ProcessingElement(wiring.Component):
         m.d.comb += [even_r.addr.eq((self.push_col + 1) >> 1), odd_r.addr.eq(self.push_col >> 1),
                      even_r.en.eq(self.push), odd_r.en.eq(self.push)]
         m.d.sync += [read_valid.eq(self.push), read_odd.eq(self.push_col[0]), read_act.eq(self.push_act)]
-        start = Mux(read_odd, odd_r.data, even_r.data)
-        length = (Mux(read_odd, even_r.data, odd_r.data) - start)[:config.ptr_bits]
+        # The block RAM's slow output only feeds registers; the length is computed from them.
+        ptr_valid, ptr_start, ptr_stop = Signal(), Signal(config.ptr_bits), Signal(config.ptr_bits)
+        ptr_act = Signal(signed(config.act_bits))
+        m.d.sync += [ptr_valid.eq(read_valid), ptr_act.eq(read_act), ptr_start.eq(Mux(read_odd, odd_r.data, even_r.data)),
+                     ptr_stop.eq(Mux(read_odd, even_r.data, odd_r.data))]
         read = Signal(layout)
-        m.d.comb += [read.act.eq(read_act), read.start.eq(start), read.length.eq(length),
-                     read.single.eq(length <= 1), read.empty.eq(length == 0)]
+        last_index = Signal(config.ptr_bits)  # length - 1 in one carry chain: stop + ~start
+        m.d.comb += [last_index.eq(ptr_stop + ~ptr_start), read.act.eq(ptr_act), read.start.eq(ptr_start),
+                     read.last_index.eq(last_index), read.empty.eq(ptr_stop == ptr_start),
+                     read.single.eq((ptr_stop == ptr_start) | (last_index == 0))]
         # The entry that may be popped straight from the stage, or else enters the FIFO.
         staged_valid, staged = Signal(), Signal(layout)
         drop = Signal()
         if config.empty_column_cycles:
-            m.d.comb += [staged_valid.eq(read_valid), staged.eq(read)]
+            m.d.comb += [staged_valid.eq(ptr_valid), staged.eq(read)]
         else:
-            m.d.sync += [staged_valid.eq(read_valid), staged.eq(read)]
+            m.d.sync += [staged_valid.eq(ptr_valid), staged.eq(read)]
             m.d.comb += drop.eq(staged_valid & staged.empty)
 
         # Column control: every register of the current column is loaded at the pop.
@@ -118,7 +127,7 @@ class ProcessingElement(wiring.Component):
                      fifo.w_en.eq(staged_valid & ~drop & ~(pop & from_stage)), fifo.w_data.eq(staged)]
         with m.If(pop):
             m.d.sync += [occupied.eq(1), issue.eq(~popped.empty), last.eq(popped.single), first.eq(1),
-                         address.eq(popped.start), left.eq(popped.length - 1), column_act.eq(popped.act)]
+                         address.eq(popped.start), left.eq(popped.last_index), column_act.eq(popped.act)]
         with m.Elif(occupied & ~last):
             m.d.sync += [issue.eq(1), last.eq(left == 1), first.eq(0), address.eq(address + 1), left.eq(left - 1)]
         with m.Else():
@@ -127,7 +136,7 @@ class ProcessingElement(wiring.Component):
         # Queue occupancy (pointer stage and FIFO): the broadcast's flow control.
         queued = Signal(range(config.fifo_depth + 1))
         m.d.sync += queued.eq(queued + self.push - pop - drop)
-        m.d.comb += [self.room.eq(queued < config.fifo_depth), self.drained.eq(~occupied & (queued == 0))]
+        m.d.comb += [self.fill.eq(fill_flags(queued, config)), self.drained.eq(~occupied & (queued == 0))]
         issue_address = address
 
         # Line buffer: read only when the line changes.
@@ -139,11 +148,18 @@ class ProcessingElement(wiring.Component):
         with m.If(read_line):
             m.d.sync += [line_valid.eq(1), line_held.eq(line), self.line_reads.eq(self.line_reads + 1)]
 
-        # S1: the issued entry, taken from the line buffer, enters the arithmetic unit.
-        s1_slot = Signal(range(per_line))
-        m.d.sync += [arithmetic.valid.eq(issue), arithmetic.first.eq(first), s1_slot.eq(issue_address % per_line),
-                     arithmetic.act.eq(column_act)]
-        m.d.comb += [arithmetic.entry.eq(spmat_r.data.word_select(s1_slot, config.entry_bits)),
+        # S1: the line is registered. S2: the issued entry is picked out of it and registered. S3: it
+        # enters the arithmetic unit.
+        s1_valid, s1_first, s1_slot = Signal(), Signal(), Signal(range(per_line))
+        s1_act = Signal(signed(config.act_bits))
+        s2_valid, s2_first, s2_slot = Signal(), Signal(), Signal(range(per_line))
+        s2_act, s2_line = Signal(signed(config.act_bits)), Signal(config.line_bits)
+        m.d.sync += [s1_valid.eq(issue), s1_first.eq(first), s1_slot.eq(issue_address % per_line), s1_act.eq(column_act),
+                     s2_valid.eq(s1_valid), s2_first.eq(s1_first), s2_slot.eq(s1_slot), s2_act.eq(s1_act),
+                     s2_line.eq(spmat_r.data),
+                     arithmetic.valid.eq(s2_valid), arithmetic.first.eq(s2_first), arithmetic.act.eq(s2_act),
+                     arithmetic.entry.eq(s2_line.word_select(s2_slot, config.entry_bits))]
+        m.d.comb += [
                      arithmetic.wb_read.eq(self.wb_read), arithmetic.wb_read_addr.eq(self.wb_read_addr),
                      arithmetic.relu.eq(self.relu), arithmetic.out_addr.eq(self.out_addr),
                      self.out_data.eq(arithmetic.out_data), self.bypasses.eq(arithmetic.bypasses),
@@ -151,7 +167,8 @@ class ProcessingElement(wiring.Component):
 
         with m.If(occupied):
             m.d.sync += self.busy_cycles.eq(self.busy_cycles + 1)
+        m.d.sync += [self.pops.eq(self.pops + pop + drop), self.ptr_reads.eq(self.ptr_reads + self.push)]
         with m.If(self.start):
             m.d.sync += [line_valid.eq(0), occupied.eq(0), issue.eq(0), last.eq(1), first.eq(0),
-                         self.line_reads.eq(0), self.busy_cycles.eq(0)]
+                         self.line_reads.eq(0), self.busy_cycles.eq(0), self.pops.eq(0), self.ptr_reads.eq(0)]
         return m

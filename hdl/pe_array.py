@@ -18,7 +18,7 @@ from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from hdl.broadcast import BroadcastUnit
+from hdl.broadcast import BroadcastUnit, CreditGate, delay_stages, registered_or
 from hdl.control import ControlUnit
 from hdl.pe import MIN_PIPELINE_LATENCY, ProcessingElement
 from hdl.sizes import RTLSizes
@@ -35,7 +35,8 @@ class EIEArray(wiring.Component):
         self.counters = counters
         self.dsp = dsp
         self.sizes = sizes = RTLSizes(config)
-        stats = {"stat_line_reads": Out(32), "stat_bypasses": Out(32), "stat_busy": Out(32)} if counters else {}
+        stats = {name: Out(32) for name in ("stat_line_reads", "stat_bypasses", "stat_busy", "stat_pops", "stat_ptr_reads",
+                                            "stat_broadcasts", "stat_stall", "stat_t_issue")} if counters else {}
         super().__init__({
             "load_en": In(1), "load_broadcast": In(1), "load_pe": In(sizes.pe_bits), "load_target": In(3),
             "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
@@ -55,20 +56,28 @@ class EIEArray(wiring.Component):
         for index, pe in enumerate(pes):
             m.submodules[f"pe{index}"] = pe
 
+        latency = config.broadcast_latency
+        m.submodules.credits = credits = CreditGate(config)
+        sent = broadcast.broadcast.valid & broadcast.broadcast.ready
+        # The broadcast reaches the PEs through `latency` registers; their fill flags come back through as many.
+        valids = delay_stages(m, sent, latency, "push_valid")
+        payload = delay_stages(m, broadcast.broadcast.payload.as_value(), latency, "push_payload")[-1]
+        push, in_flight = valids[-1], Cat(valids[1:]).any()
         m.d.comb += [
             broadcast.clear.eq(self.act_clear), broadcast.write.eq(self.act_en), broadcast.index.eq(self.act_index),
             broadcast.value.eq(self.act_value),
             broadcast.restart.eq(self.start), broadcast.run.eq(control.computing),
-            broadcast.broadcast.ready.eq(Cat(pe.room for pe in pes).all()),
+            credits.full_seen.eq(registered_or(m, [pe.fill for pe in pes], latency, "fill_or")), credits.sent.eq(sent),
+            broadcast.broadcast.ready.eq(credits.ready),
             control.start.eq(self.start), control.rows.eq(self.rows),
-            control.idle.eq(~broadcast.pending & Cat(pe.drained for pe in pes).all()),
+            control.idle.eq(~broadcast.pending & ~in_flight & Cat(pe.drained for pe in pes).all()),
             self.busy.eq(control.busy), self.done.eq(control.done), self.cycles.eq(control.cycles),
         ]
-        sent = broadcast.broadcast.valid & broadcast.broadcast.ready
+        layout = broadcast.broadcast.payload.shape()
         for index, pe in enumerate(pes):
             m.d.comb += [
-                pe.push.eq(sent), pe.push_col.eq(broadcast.broadcast.payload.col),
-                pe.push_act.eq(broadcast.broadcast.payload.act), pe.start.eq(self.start),
+                pe.push.eq(push), pe.push_col.eq(layout(payload).col),
+                pe.push_act.eq(layout(payload).act), pe.start.eq(self.start),
                 pe.load_en.eq(self.load_en & (self.load_broadcast | (self.load_pe == index))),
                 pe.load_target.eq(self.load_target), pe.load_addr.eq(self.load_addr), pe.load_data.eq(self.load_data),
                 pe.wb_read.eq(control.wb_read), pe.wb_read_addr.eq(control.wb_read_addr),
@@ -87,5 +96,13 @@ class EIEArray(wiring.Component):
                 for index, pe in enumerate(pes):
                     with m.Case(index):
                         m.d.comb += [self.stat_line_reads.eq(pe.line_reads), self.stat_bypasses.eq(pe.bypasses),
-                                     self.stat_busy.eq(pe.busy_cycles)]
+                                     self.stat_busy.eq(pe.busy_cycles), self.stat_pops.eq(pe.pops),
+                                     self.stat_ptr_reads.eq(pe.ptr_reads)]
+            # Central counters: broadcasts, cycles the credit rule held a pending broadcast back, T_issue.
+            held = broadcast.broadcast.valid & ~broadcast.broadcast.ready
+            with m.If(self.start):
+                m.d.sync += [self.stat_broadcasts.eq(0), self.stat_stall.eq(0)]
+            with m.Else():
+                m.d.sync += [self.stat_broadcasts.eq(self.stat_broadcasts + sent), self.stat_stall.eq(self.stat_stall + held)]
+            m.d.comb += self.stat_t_issue.eq(control.t_issue)
         return m

@@ -2,11 +2,12 @@
 
 With ``c_k`` the broadcast cycle of the k-th non-zero input, ``s_pk`` the cycle PE p pops it,
 ``f_pk`` the last cycle its column occupies PE p (cost ``n_pk``, or ``empty_column_cycles`` when
-``n_pk = 0``), ``V`` the cycles from a push until a pop is possible and ``l_pk`` the cycle the
-activation leaves PE p's queue (``s_pk``, or ``c_k + 2`` for an empty column the pointer stage drops):
+``n_pk = 0``), ``B`` the broadcast latency, ``V`` the cycles from a push until a pop is possible and
+``l_pk`` the cycle the activation leaves PE p's queue (``s_pk``, or ``c_k + B + V`` for an empty
+column the pointer stage drops):
 
-    c_k  = max(c_(k-1) + 1, 1 + max_p (D-th latest l_pi, i < k))   (queue-full rule, D = fifo_depth)
-    s_pk = max(c_k + V, f_p(k'))                                  (k' the PE's previous popped column)
+    c_k  = max(c_(k-1) + 1, 1 + B + max_p (D-th latest l_pi, i < k))   (credit rule, D = fifo_depth)
+    s_pk = max(c_k + B + V, f_p(k'))                                  (k' the PE's previous popped column)
     f_pk = s_pk + cost_pk
 
 Outputs come from exact integer sums; rows whose running sum would leave the accumulator range
@@ -35,7 +36,8 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
     counts = ends - starts
     cost = np.maximum(counts, config.empty_column_cycles)
     dropped = cost == 0
-    finish, last_cycle, stall = _schedule(cost, dropped, config.fifo_depth, 2 - config.empty_column_cycles)
+    finish, last_cycle, stall = _schedule(cost, dropped, config.fifo_depth, config.broadcast_latency,
+                                          config.pointer_stage_cycles)
     t_issue = last_cycle + 1 if columns.size else 0
     counters = _count(image, batch, columns, starts, ends, finish)
     cycles = t_issue + config.pipeline_latency + batch.writeback_cycles
@@ -45,7 +47,7 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
     return result, _outputs(image, batch, inputs, columns)
 
 
-def _schedule(cost: np.ndarray, dropped: np.ndarray, depth: int, visible: int) -> tuple[np.ndarray, int, int]:
+def _schedule(cost: np.ndarray, dropped: np.ndarray, depth: int, latency: int, visible: int) -> tuple[np.ndarray, int, int]:
     """Finish cycles ``f`` (pes x K; a dropped column keeps the previous one's), the last cycle in
     which a column occupied a PE or one was dropped, and the broadcast stall cycles."""
     n_pes, k_total = cost.shape
@@ -57,15 +59,16 @@ def _schedule(cost: np.ndarray, dropped: np.ndarray, depth: int, visible: int) -
     last_cycle = -1
     cost_t, dropped_t = cost.T.copy(), dropped.T.copy()
     for k in range(k_total):
-        broadcast = max(broadcast + 1, int(latest.min(axis=1).max()) + 1)
-        pop = np.maximum(previous_finish, broadcast + visible)
-        leave = np.where(dropped_t[k], broadcast + 2, pop)
+        broadcast = max(broadcast + 1, int(latest.min(axis=1).max()) + 1 + latency)
+        push = broadcast + latency
+        pop = np.maximum(previous_finish, push + visible)
+        leave = np.where(dropped_t[k], push + visible, pop)
         previous_finish = np.where(dropped_t[k], previous_finish, pop + cost_t[k])
         finish[:, k] = previous_finish
         oldest = latest.argmin(axis=1)
         latest[rows, oldest] = np.maximum(latest[rows, oldest], leave)
         if dropped_t[k].any():
-            last_cycle = max(last_cycle, broadcast + 2)
+            last_cycle = max(last_cycle, push + visible)
     if k_total:
         last_cycle = max(last_cycle, int(finish[:, -1].max()))
     stall = broadcast - (k_total - 1) if k_total else 0

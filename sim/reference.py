@@ -5,6 +5,7 @@ Slow and obvious on purpose; the fast simulator (sim/fast.py) must agree with it
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,8 +17,9 @@ from sim.results import BatchResult, LayerResult, empty_counters, simulate_batch
 
 @dataclass
 class _Queued:
-    """An activation in a PE's queue: poppable from cycle ``visible``; ``drop`` is the cycle the
-    pointer stage drops it (an empty column with ``empty_column_cycles = 0``), else None."""
+    """An activation broadcast to a PE (in flight or in its queue): poppable from cycle ``visible``;
+    ``drop`` is the cycle the pointer stage drops it (an empty column with ``empty_column_cycles = 0``),
+    else None."""
 
     column: int
     activation: int
@@ -57,8 +59,11 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
     sent = 0
     cycle = 0
     last_drop = -1
+    left: list[list[int]] = [[] for _ in range(n_pes)]  # cycles in which activations left each queue
+    latency = config.broadcast_latency
     while sent < len(queue) or any(queues) or max(busy_until) >= cycle:
-        occupancy = [len(entries) for entries in queues]  # registers at the start of the cycle
+        # Credits: broadcasts so far minus departures the central unit has seen (latency cycles late).
+        seen = [sent - bisect_left(times, cycle - latency) for times in left]
         for pe in range(n_pes):
             column = columns[pe]
             if column is not None and column.address < column.end:
@@ -73,17 +78,21 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
                 busy_until[pe] = cycle + cost
                 busy[pe] += cost
                 counters["fifo_pops"] += 1
+                left[pe].append(cycle)
             for entry in [entry for entry in queues[pe] if entry.drop == cycle]:
                 queues[pe].remove(entry)
                 counters["fifo_pops"] += 1
+                left[pe].append(cycle)
                 last_drop = cycle
         if sent < len(queue):
-            if max(occupancy) < depth:
+            if max(seen) < depth:
                 j, activation = queue[sent]
+                push = cycle + latency
                 for pe, entries in enumerate(queues):
                     pointers = batch.pes[pe].pointers
                     empty = pointers[j + 1] == pointers[j] and config.empty_column_cycles == 0
-                    entries.append(_Queued(j, activation, cycle + 2 - config.empty_column_cycles, cycle + 2 if empty else None))
+                    ready = push + config.pointer_stage_cycles
+                    entries.append(_Queued(j, activation, ready, ready if empty else None))
                 sent += 1
                 counters["broadcasts"] += 1
                 counters["fifo_pushes"] += n_pes

@@ -51,8 +51,11 @@ class ArchConfig:
     """Pointer SRAM per PE (even and odd banks together)."""
     act_sram_bytes: int = 2 * 1024
     """Activation SRAM per PE (for vectors longer than the register files)."""
-    pipeline_latency: int = 6
+    pipeline_latency: int = 7
     """Cycles from an entry's issue slot to its accumulator write (see TIMING.md)."""
+    broadcast_latency: int = 1
+    """Register stages between the broadcast queue and the PEs; the queues' fill levels come back
+    through as many (see TIMING.md, Broadcast)."""
     empty_column_cycles: int = 1
     """Cycles a PE spends on a column with no entries in its rows: 1 (it is popped like any column;
     matches the paper's NT-We) or 0 (the pointer stage drops it; see TIMING.md)."""
@@ -73,6 +76,8 @@ class ArchConfig:
             problems.append(f"acc_bits={self.acc_bits} must be at least act_bits={self.act_bits}")
         if self.regfile_entries < 1 or self.ptr_bits < 1 or self.pipeline_latency < 0:
             problems.append("regfile_entries and ptr_bits must be positive, pipeline_latency non-negative")
+        if not 0 <= self.broadcast_latency <= 16:
+            problems.append(f"broadcast_latency={self.broadcast_latency} must be between 0 and 16")
         if self.empty_column_cycles not in (0, 1):
             problems.append(f"empty_column_cycles={self.empty_column_cycles} must be 0 or 1")
         if self.clock_mhz <= 0:
@@ -81,6 +86,12 @@ class ArchConfig:
             raise UserError("invalid architecture config: " + "; ".join(problems))
 
     # Derived quantities -----------------------------------------------------------------------
+
+    @property
+    def pointer_stage_cycles(self) -> int:
+        """Cycles from an activation's push into a PE until the PE can pop it (TIMING.md, Pointer stage);
+        with ``empty_column_cycles = 0`` an empty column is dropped after as many."""
+        return 2 if self.empty_column_cycles else 3
 
     @property
     def entry_bits(self) -> int:

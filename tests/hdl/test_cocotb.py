@@ -13,8 +13,10 @@ import pytest
 
 from accel.arch.config import ArchConfig
 from accel.arch.fixed_point import quantize_activations
+from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
 from hdl.cosim import prepare_case, run_cases
+from sim import simulate_layer
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "cosim"
@@ -51,6 +53,28 @@ def random_cases(config: ArchConfig, seed: int) -> tuple[list[dict], ArchConfig,
     return cases, long_config, cases_long
 
 
+def saturating_layer(rows: int, relu: bool, seed: int) -> QuantizedLayer:
+    """Large positive products, then large negative ones: narrow accumulators saturate on the way up,
+    so the final sums (and their ReLU) differ from exact ones."""
+    rng = np.random.default_rng(seed)
+    codes = np.zeros((rows, 30), dtype=np.int64)
+    codes[:, :20], codes[:, 20:] = 15, 1                 # codebook +7.9 then -7.9
+    codes[rng.random(codes.shape) < 0.2] = 0
+    return QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-7.9, 7.9, 15)], relu=relu)
+
+
+def test_accumulator_saturation_and_relu_of_large_values():
+    config = ArchConfig(n_pes=3, fifo_depth=2, acc_bits=18, **SMALL)
+    inputs = quantize_activations(np.full(30, 120.0), config)
+    layers = [saturating_layer(3 * 5, relu, seed=int(relu)) for relu in (False, True)]
+    for layer in layers:  # the accumulators' saturation reaches the outputs
+        narrow = simulate_layer(build_layer_image(layer, config), inputs).outputs
+        wide = simulate_layer(build_layer_image(layer, config.replace(acc_bits=32)), inputs).outputs
+        assert not np.array_equal(narrow, wide)
+    cases = [prepare_case(f"accumulator saturation (relu={layer.relu})", layer, inputs, config) for layer in layers]
+    run_and_check(config, cases, "saturation_acc18")
+
+
 def run_and_check(config: ArchConfig, cases: list[dict], name: str) -> dict:
     results = run_cases(config, cases, BUILD / name, waves=os.environ.get("EIE_WAVES") == "1")
     bad = [case for case in results["cases"] if case["problems"]]
@@ -62,12 +86,14 @@ def run_and_check(config: ArchConfig, cases: list[dict], name: str) -> dict:
 pytestmark = pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog: apt-get install iverilog")
 
 
-@pytest.mark.parametrize("n_pes, depth, empty_cycles", [(1, 1, 1), (2, 2, 1), (4, 8, 1), (8, 2, 1), (16, 1, 1), (4, 2, 0)])
-def test_random_layers_match_the_simulator(n_pes, depth, empty_cycles):
-    config = ArchConfig(n_pes=n_pes, fifo_depth=depth, empty_column_cycles=empty_cycles, **SMALL)
+@pytest.mark.parametrize("n_pes, depth, empty_cycles, broadcast",
+                         [(1, 1, 1, 1), (2, 2, 1, 0), (4, 8, 1, 1), (8, 2, 1, 2), (16, 1, 1, 1), (4, 2, 0, 1)])
+def test_random_layers_match_the_simulator(n_pes, depth, empty_cycles, broadcast):
+    config = ArchConfig(n_pes=n_pes, fifo_depth=depth, empty_column_cycles=empty_cycles, broadcast_latency=broadcast,
+                        **SMALL)
     cases, long_config, long_cases = random_cases(config, seed=n_pes)
-    run_and_check(config, cases, f"random_{n_pes}pe_fifo{depth}_empty{empty_cycles}")
-    run_and_check(long_config, long_cases, f"chains_{n_pes}pe_fifo{depth}_empty{empty_cycles}")
+    run_and_check(config, cases, f"random_{n_pes}pe_fifo{depth}_empty{empty_cycles}_bcast{broadcast}")
+    run_and_check(long_config, long_cases, f"chains_{n_pes}pe_fifo{depth}_empty{empty_cycles}_bcast{broadcast}")
 
 
 @pytest.mark.skipif(not REAL_MODEL.exists(), reason=f"{REAL_MODEL.relative_to(ROOT)} is missing: make it with "

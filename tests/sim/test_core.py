@@ -24,42 +24,55 @@ def run_both(layer, inputs, config):
 
 
 def test_one_pe_fifo_depth_one_by_hand():
-    # Columns cost 2, 1 (empty) and 1 cycles. Broadcasts at 0, 2, 4 (the FIFO is full at 1 and 3);
-    # pops at 1, 3, 5; the last column occupies cycle 6, so T_issue = 7 and 7 + 6 + 4 rows = 17.
+    # Columns cost 2, 1 (empty) and 1 cycles; a push in t can be popped from t + 2. Broadcasts at 0,
+    # 3, 6 (the queue is full at 1, 2, 4, 5); pops at 2, 5, 8; the last column occupies cycle 9, so
+    # T_issue = 10 and 10 + 7 + 4 rows = 21.
     codes = np.zeros((4, 3), dtype=np.int64)
     codes[0, 0], codes[1, 0], codes[2, 2] = 1, 2, 3
-    result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 256, 256]), ArchConfig(n_pes=1, fifo_depth=1))
+    result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 256, 256]), ArchConfig(n_pes=1, fifo_depth=1, broadcast_latency=0))
     batch = result.batches[0]
-    assert (batch.t_issue, batch.stall_cycles, batch.cycles) == (7, 2, 17)
+    assert (batch.t_issue, batch.stall_cycles, batch.cycles) == (10, 4, 21)
     assert batch.busy.tolist() == [4]
     assert result.counters["spmat_line_reads"] == 1 and result.counters["ptr_reads"] == 3
 
 
-def test_dropped_empty_column_by_hand():
-    # The same layer with empty_column_cycles=0: a column can be popped two cycles after its
-    # broadcast and the empty one is dropped then. Broadcasts at 0, 3 (dropped at 5) and 6; pops at
-    # 2 and 8; the last column occupies cycle 9, so T_issue = 10 with 4 stall cycles.
+def test_registered_broadcast_by_hand():
+    # The first layer with broadcast_latency=1: a broadcast in t reaches the PE in t + 1, and the
+    # central unit sees a pop in s only from s + 2 on. Broadcasts at 0, 5, 10; pushes at 1, 6, 11;
+    # pops at 3, 8, 13; the last column occupies cycle 14: T_issue 15, 8 stall cycles.
     codes = np.zeros((4, 3), dtype=np.int64)
     codes[0, 0], codes[1, 0], codes[2, 2] = 1, 2, 3
-    config = ArchConfig(n_pes=1, fifo_depth=1, empty_column_cycles=0)
+    config = ArchConfig(n_pes=1, fifo_depth=1, broadcast_latency=1)
     result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 256, 256]), config)
     batch = result.batches[0]
-    assert (batch.t_issue, batch.stall_cycles, batch.busy.tolist()) == (10, 4, [3])
+    assert (batch.t_issue, batch.stall_cycles, batch.cycles, batch.busy.tolist()) == (15, 8, 15 + 7 + 4, [4])
+
+
+def test_dropped_empty_column_by_hand():
+    # The same layer with empty_column_cycles=0: a column can be popped three cycles after its push,
+    # and the empty one is dropped then. Broadcasts at 0, 4 (dropped at 7) and 8; pops at 3 and 11;
+    # the last column occupies cycle 12, so T_issue = 13 with 6 stall cycles.
+    codes = np.zeros((4, 3), dtype=np.int64)
+    codes[0, 0], codes[1, 0], codes[2, 2] = 1, 2, 3
+    config = ArchConfig(n_pes=1, fifo_depth=1, empty_column_cycles=0, broadcast_latency=0)
+    result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 256, 256]), config)
+    batch = result.batches[0]
+    assert (batch.t_issue, batch.stall_cycles, batch.busy.tolist()) == (13, 6, [3])
 
 
 def test_two_pes_fifo_depth_one_by_hand():
     # PE 0 (global rows 0, 2, 4) has columns of 3, 0, 1 entries; PE 1 (rows 1, 3, 5) of 1, 2, 0.
-    # Broadcasts at 0, 2, 5 (stalls at 1, 3, 4); PE 0 pops at 1, 4, 6, PE 1 at 1, 3, 6;
-    # both finish at 7, so T_issue = 8 and the batch takes 8 + 6 + 3 rows = 17 cycles.
+    # Broadcasts at 0, 3, 6 (stalls at 1, 2, 4, 5); PE 0 pops at 2, 5, 8, PE 1 at 2, 5, 8;
+    # both finish at 9, so T_issue = 10 and the batch takes 10 + 7 + 3 rows = 20 cycles.
     codes = np.zeros((6, 3), dtype=np.int64)
     codes[[0, 2, 4], 0] = 1
     codes[4, 2] = 2
     codes[1, 0] = 3
     codes[[3, 5], 1] = 4
-    result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 512, 768]), ArchConfig(n_pes=2, fifo_depth=1))
+    result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 512, 768]), ArchConfig(n_pes=2, fifo_depth=1, broadcast_latency=0))
     batch = result.batches[0]
-    assert (batch.t_issue, batch.stall_cycles, batch.cycles) == (8, 3, 17)
-    assert batch.busy.tolist() == [5, 4] and batch.efficiency == pytest.approx(9 / 16)
+    assert (batch.t_issue, batch.stall_cycles, batch.cycles) == (10, 4, 20)
+    assert batch.busy.tolist() == [5, 4] and batch.efficiency == pytest.approx(9 / 20)
     assert result.counters == {"broadcasts": 3, "lnzd_reads": 3, "fifo_pushes": 6, "fifo_pops": 6, "ptr_reads": 6,
                                "spmat_line_reads": 2, "codebook_reads": 7, "multiplies": 7, "adds": 7, "acc_reads": 7,
                                "acc_writes": 7, "bypasses": 0, "writebacks": 6}
@@ -78,10 +91,10 @@ def test_batches_run_one_after_the_other():
     # One local row per PE: rows 0-1 form batch 0, row 2 batch 1; each batch broadcasts both inputs.
     codes = np.ones((3, 2), dtype=np.int64)
     result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 256]),
-                      ArchConfig(n_pes=2, regfile_entries=1))
+                      ArchConfig(n_pes=2, regfile_entries=1, broadcast_latency=0))
     assert [(b.row_start, b.n_rows) for b in result.batches] == [(0, 2), (2, 1)]
-    # Each batch: pops at 1 and 2, last occupied cycle 3: T_issue 4, + 6 drain + 1 write-back.
-    assert [b.cycles for b in result.batches] == [11, 11] and result.cycles == 22
+    # Each batch: pops at 2 and 3, last occupied cycle 4: T_issue 5, + 7 drain + 1 write-back.
+    assert [b.cycles for b in result.batches] == [13, 13] and result.cycles == 26
     assert result.counters["broadcasts"] == 4 and result.counters["lnzd_reads"] == 4
 
 
@@ -99,17 +112,17 @@ def test_saturation_order_matters():
 def test_deep_fifo_never_stalls_and_zero_inputs_are_skipped():
     codes = np.ones((2, 6), dtype=np.int64)
     inputs = np.array([256, 0, 256, 0, 0, 256])
-    result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), inputs, ArchConfig(n_pes=2, fifo_depth=8))
+    result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), inputs, ArchConfig(n_pes=2, fifo_depth=8, broadcast_latency=0))
     batch = result.batches[0]
-    # Pops at 1, 2, 3 (each column one entry per PE); last occupied cycle 4.
-    assert (batch.t_issue, batch.stall_cycles, result.counters["broadcasts"]) == (5, 0, 3)
-    assert batch.cycles == 5 + 6 + 1
+    # Pops at 2, 3, 4 (each column one entry per PE); last occupied cycle 5.
+    assert (batch.t_issue, batch.stall_cycles, result.counters["broadcasts"]) == (6, 0, 3)
+    assert batch.cycles == 6 + 7 + 1
 
 
 def test_all_zero_inputs_take_only_drain_and_write_back():
     layer = QuantizedLayer(codes=np.ones((10, 4), dtype=np.int64), codebook=CODEBOOK, bias=np.full(10, -0.5))
-    result = run_both(layer, np.zeros(4, dtype=np.int64), ArchConfig(n_pes=4))
-    assert result.cycles == 0 + 6 + 3
+    result = run_both(layer, np.zeros(4, dtype=np.int64), ArchConfig(n_pes=4, broadcast_latency=0))
+    assert result.cycles == 0 + 7 + 3
     assert result.outputs.tolist() == [0] * 10  # ReLU of the negative bias
 
 
@@ -135,14 +148,15 @@ def test_saturation_matches_numpy_model():
 @given(rows=st.integers(1, 100), cols=st.integers(1, 30), density=st.floats(0, 1), act_density=st.floats(0, 1),
        n_pes=st.integers(1, 256), depth=st.integers(1, 256), regfile=st.sampled_from([1, 3, 64]),
        acc_bits=st.sampled_from([16, 32]), line_bits=st.sampled_from([8, 16, 64]), latency=st.sampled_from([0, 4]),
-       empty=st.sampled_from([0, 1]), relu=st.booleans(), scale=st.sampled_from([1.0, 50.0]), seed=st.integers(0, 2**20))
+       empty=st.sampled_from([0, 1]), broadcast=st.sampled_from([0, 1, 2]), relu=st.booleans(), scale=st.sampled_from([1.0, 50.0]), seed=st.integers(0, 2**20))
 def test_reference_and_fast_agree_and_match_numpy(rows, cols, density, act_density, n_pes, depth, regfile, acc_bits,
-                                                  line_bits, latency, empty, relu, scale, seed):
+                                                  line_bits, latency, empty, broadcast, relu, scale, seed):
     rng = np.random.default_rng(seed)
     codes = (rng.random((rows, cols)) < density) * rng.integers(1, 16, (rows, cols))
     layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-4, 4, 15)], bias=rng.standard_normal(rows) * scale, relu=relu)
     config = ArchConfig(n_pes=n_pes, fifo_depth=depth, regfile_entries=regfile, acc_bits=acc_bits, line_bits=line_bits,
-                        pipeline_latency=latency, empty_column_cycles=empty)
+                        pipeline_latency=latency, empty_column_cycles=empty,
+                        broadcast_latency=broadcast)
     inputs = quantize_activations(rng.standard_normal(cols) * scale * (rng.random(cols) < act_density), config)
     result = run_both(layer, inputs, config)
     assert np.array_equal(result.outputs, fixed_point_forward(layer, inputs, config))
@@ -152,9 +166,9 @@ def test_reference_and_fast_agree_and_match_numpy(rows, cols, density, act_densi
 def test_padding_chains_cost_cycles():
     codes = np.zeros((64, 1), dtype=np.int64)
     codes[63, 0] = 3  # 63 zeros: three padding entries, then the weight
-    result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256]), ArchConfig(n_pes=1))
+    result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256]), ArchConfig(n_pes=1, broadcast_latency=0))
     assert result.counters["multiplies"] == 4
-    assert result.batches[0].t_issue == 2 + 4  # popped at 1, entries at 2..5
+    assert result.batches[0].t_issue == 3 + 4  # popped at 2, entries at 3..6
 
 
 def test_fixed_point_result_is_close_to_float():
@@ -178,7 +192,7 @@ def test_wrong_input_length_is_a_clear_error():
 def test_medium_synthetic_layer_multi_batch():
     from accel.arch.benchmarks import BenchmarkLayer, synthetic_inputs, synthetic_layer
     spec = BenchmarkLayer("medium", 400, 300, 0.1, 0.4, 0, 0, 0, 0, 1.0, 1.0)
-    config = ArchConfig(n_pes=16, fifo_depth=2, regfile_entries=8)
+    config = ArchConfig(n_pes=16, fifo_depth=4, regfile_entries=8)
     layer = synthetic_layer(spec, seed=4)
     inputs = synthetic_inputs(spec, config, seed=4)
     result = run_both(layer, inputs, config)

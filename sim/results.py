@@ -42,9 +42,17 @@ class BatchResult:
             return 1.0
         return float(self.busy.sum()) / (self.busy.size * self.t_issue)
 
+    @property
+    def utilisation(self) -> float:
+        """Arithmetic-unit utilisation: issued entries / (PEs x T_issue); an empty column's cycle counts as busy
+        in the efficiency but issues nothing."""
+        if self.t_issue == 0:
+            return 1.0
+        return self.counters["multiplies"] / (self.busy.size * self.t_issue)
+
     def to_dict(self) -> dict:
         return {"row_start": self.row_start, "n_rows": self.n_rows, "cycles": self.cycles, "t_issue": self.t_issue,
-                "stall_cycles": self.stall_cycles, "efficiency": self.efficiency,
+                "stall_cycles": self.stall_cycles, "efficiency": self.efficiency, "utilisation": self.utilisation,
                 "busy_per_pe": self.busy.tolist(), "counters": dict(self.counters)}
 
 
@@ -76,6 +84,12 @@ class LayerResult:
         return 1.0 if issue == 0 else busy / (self.config.n_pes * issue)
 
     @property
+    def utilisation(self) -> float:
+        """Issued entries / (PEs x T_issue) over all batches (see ``BatchResult.utilisation``)."""
+        issue = sum(batch.t_issue for batch in self.batches)
+        return 1.0 if issue == 0 else self.counters["multiplies"] / (self.config.n_pes * issue)
+
+    @property
     def stall_cycles(self) -> int:
         return sum(batch.stall_cycles for batch in self.batches)
 
@@ -85,7 +99,7 @@ class LayerResult:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "cycles": self.cycles, "latency_us": self.latency_us, "efficiency": self.efficiency,
-                "stall_cycles": self.stall_cycles, "counters": self.counters,
+                "utilisation": self.utilisation, "stall_cycles": self.stall_cycles, "counters": self.counters,
                 "batches": [batch.to_dict() for batch in self.batches]}
 
 

@@ -96,13 +96,13 @@ def run(args: argparse.Namespace) -> int:
 
 def summary_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
     """Cycles, latency, load balance and energy per layer (and the chain's total)."""
-    headers = ["layer", "shape", "cycles", "latency us", "efficiency", "padding %", "EIE uJ", "pJ/op"]
+    headers = ["layer", "shape", "cycles", "latency us", "efficiency", "utilisation", "padding %", "EIE uJ", "pJ/op"]
     if compare_dram:
         headers += ["dense DRAM uJ", "dense / EIE"]
     rows = []
     for run in runs:
         row = [run.layer.name, f"{run.layer.rows}x{run.layer.cols}", run.result.cycles, run.result.latency_us,
-               run.result.efficiency, 100 * run.padding_entries / max(1, run.stored_entries),
+               run.result.efficiency, run.result.utilisation, 100 * run.padding_entries / max(1, run.stored_entries),
                run.eie.total_pj / 1e6, run.eie.pj_per_op]
         if compare_dram:
             row += [run.energies[-1].total_pj / 1e6, f"{run.energies[-1].total_pj / max(run.eie.total_pj, 1e-9):,.0f}x"]
@@ -110,7 +110,7 @@ def summary_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
     if len(runs) > 1:
         total = network_totals(runs)
         eie, dense = total["energy"][runs[0].eie.label], total["energy"][runs[0].energies[-1].label]
-        row = ["total", "", total["cycles"], total["latency_us"], "", "", eie["total_pJ"] / 1e6, eie["pJ_per_op"]]
+        row = ["total", "", total["cycles"], total["latency_us"], "", "", "", eie["total_pJ"] / 1e6, eie["pJ_per_op"]]
         if compare_dram:
             row += [dense["total_pJ"] / 1e6, f"{dense['total_pJ'] / max(eie['total_pJ'], 1e-9):,.0f}x"]
         rows.append(row)

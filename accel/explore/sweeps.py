@@ -47,7 +47,7 @@ def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress
             "work_matched_us": matched_us,
             "work_matched_difference_pct": 100 * (matched_us / spec.eie_actual_us - 1),
             "work_matched_density": float(np.count_nonzero(matched.codes) / matched.codes.size),
-            "efficiency": run.result.efficiency, "padding_pct": 100 * run.padding_entries / max(1, run.stored_entries),
+            "efficiency": run.result.efficiency, "utilisation": run.result.utilisation, "padding_pct": 100 * run.padding_entries / max(1, run.stored_entries),
             "fits_on_chip": not run.capacity_problems, "eie_uJ": eie.total_pj / 1e6, "eie_pJ_per_op": eie.pj_per_op,
             "compressed_dram_uJ": run.energies[1].total_pj / 1e6, "dense_dram_uJ": dense.total_pj / 1e6,
             "components_pJ": eie.components, "dense_components_pJ": dense.components,
@@ -83,7 +83,7 @@ def pe_sweep(config: ArchConfig, seed: int = 0, counts: Iterable[int] = PE_COUNT
             result = simulate_layer(build_layer_image(layer, pes_config), synthetic_inputs(spec, pes_config, seed))
             base = base or result.cycles
             rows.append({"layer": spec.name, "n_pes": n_pes, "cycles": result.cycles, "speedup": base / result.cycles,
-                         "efficiency": result.efficiency})
+                         "efficiency": result.efficiency, "utilisation": result.utilisation})
             if progress is not None:
                 progress.update(1)
     return rows

@@ -12,7 +12,8 @@ import numpy as np
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS, benchmark_layer, synthetic_input_values, synthetic_layer
 from accel.arch.errors import UserError
-from accel.arch.layer import QuantizedLayer
+from accel.arch.layer import LAYER_FORMAT, QuantizedLayer
+from accel.arch.npz import file_format
 from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
@@ -184,21 +185,12 @@ def load_layers(source: str, seed: int, prune: float | None = None, skip_unsuppo
         from models.export import import_state_dict
         imported = import_state_dict(path, prune, skip_unsupported, seed=seed)
         return imported.layers, None, imported
-    if _npz_format(path) == "eie-layer":
+    if file_format(path) == LAYER_FORMAT:
         return [QuantizedLayer.load(path)], None, None
     from models.compressed_file import CompressedModel
     from models.export import import_compressed
     imported = import_compressed(CompressedModel.load(path), skip_unsupported)
     return imported.layers, None, imported
-
-
-def _npz_format(path: Path) -> str | None:
-    from accel.arch.layer import load_npz
-    arrays = load_npz(path, required=("meta",))
-    try:
-        return json.loads(arrays["meta"].tobytes().decode()).get("format")
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        raise UserError(f"{path}: its metadata is corrupted") from None
 
 
 def load_inputs(path: Path | None, length: int, density: float, seed: int) -> np.ndarray:

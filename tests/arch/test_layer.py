@@ -65,3 +65,31 @@ def test_fixed_point_rules():
     assert scaled_product(np.array([384, 1, -1]), np.array([2048, 2048, 2048]), config).tolist() == [192, 1, 0]
     assert write_back(np.array([-5, 40000, 7]), relu=True, config=config).tolist() == [0, 32767, 7]
     assert write_back(np.array([-40000]), relu=False, config=config).tolist() == [-32768]
+
+
+def test_layer_files_check_members_dtypes_and_integrity(tmp_path):
+    path = QuantizedLayer(codes=np.eye(4, dtype=int), codebook=CODEBOOK, bias=np.ones(4)).save(tmp_path / "l.npz")
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    without_bias = {key: value for key, value in arrays.items() if key != "bias"}
+    np.savez(tmp_path / "nobias.npz", **without_bias)
+    with pytest.raises(UserError, match="do not match its member list"):
+        QuantizedLayer.load(tmp_path / "nobias.npz")
+    for codebook in (CODEBOOK.astype(bool), CODEBOOK.astype(complex), CODEBOOK.astype(str),
+                     np.arange(16).astype("datetime64[s]")):
+        np.savez(tmp_path / "odd.npz", **{**arrays, "codebook": codebook})
+        with pytest.raises(UserError):
+            QuantizedLayer.load(tmp_path / "odd.npz")
+        with pytest.raises(UserError, match="real numbers"):
+            QuantizedLayer(codes=np.eye(4, dtype=int), codebook=codebook)
+    meta = json.loads(arrays["meta"].tobytes())
+    meta["version"] = 1
+    np.savez(tmp_path / "v1.npz", **{**arrays, "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)})
+    with pytest.raises(UserError, match="version 1 files are no longer read"):
+        QuantizedLayer.load(tmp_path / "v1.npz")
+
+
+def test_nan_through_the_python_api_raises():
+    config = ArchConfig()
+    with pytest.raises(UserError, match="NaN"):
+        quantize_activations(np.array([1.0, np.nan]), config)

@@ -46,16 +46,45 @@ def write_csv_atomic(path: str | Path, rows: list[dict], columns: list[str] | No
     return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(text: bytes | str) -> Any:
+    """Strict JSON: no duplicate keys, no NaN/Infinity; ValueError (or RecursionError) otherwise."""
+    return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+
+
+MAX_JSON_BYTES = 1 << 24
+"""Largest JSON file a user hands in (16 MiB)."""
+
+
 def read_json(path: str | Path, what: str, hint: str) -> Any:
     """Parse a JSON file a user hands in; every way it can be unreadable is one UserError naming ``hint``."""
     path = Path(path)
     try:
-        return json.loads(path.read_bytes())
+        with path.open("rb") as file:
+            raw = file.read(MAX_JSON_BYTES + 1)
     except FileNotFoundError:
         raise UserError(f"{what} {path} does not exist; {hint}") from None
     except IsADirectoryError:
         raise UserError(f"{what} {path} is a folder, not a JSON file; {hint}") from None
     except OSError as error:
         raise UserError(f"{what} {path} cannot be read ({error.strerror}); {hint}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+    if len(raw) > MAX_JSON_BYTES:
+        raise UserError(f"{what} {path} is larger than {MAX_JSON_BYTES} bytes; {hint}")
+    try:
+        return parse_json(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(f"{what} {path} is not UTF-8 text; {hint}") from None
+    except RecursionError:
+        raise UserError(f"{what} {path} nests too deeply to be read; {hint}") from None
+    except ValueError as error:
         raise UserError(f"{what} {path} is not valid JSON ({str(error)[:120]}); {hint}") from None

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from accel.arch.errors import UserError
-from accel.arch.files import write_atomic
+from accel.arch.files import parse_json, write_atomic
 
 MAX_FILE_BYTES = 1 << 31
 """Largest archive read (2 GiB)."""
@@ -121,22 +121,6 @@ def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
             raise UserError(f"{path}: member {info.filename!r} is truncated")
     array = np.frombuffer(data, dtype=dtype, count=count)
     return array.reshape(shape, order="F" if fortran else "C").copy()
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("duplicate key")
-    return dict(pairs)
-
-
-def _no_constants(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def parse_json(text: bytes | str) -> Any:
-    """Strict JSON: no duplicate keys, no NaN/Infinity; ValueError (or RecursionError) otherwise."""
-    return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
 
 
 def read_json_member(path: str | Path, raw: np.ndarray | None) -> Any:

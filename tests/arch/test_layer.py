@@ -93,3 +93,32 @@ def test_nan_through_the_python_api_raises():
     config = ArchConfig()
     with pytest.raises(UserError, match="NaN"):
         quantize_activations(np.array([1.0, np.nan]), config)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"clock_mhz": NaN}', "not valid JSON"),
+    ('{"clock_mhz": 1e999}', "finite"),
+    ('{"spmat_sram_bytes": 0}', "spmat_sram_bytes=0"),
+    ('{"act_bits": 40, "acc_bits": 48}', "at most 40"),
+    ('{"n_pes": "4"}', "must be a finite number"),
+    ('[' * 100000 + ']' * 100000, "nests too deeply|not valid JSON"),
+    ('{"n_pes": 4, "n_pes": 8}', "duplicate key"),
+])
+def test_config_fields_are_finite_positive_and_bounded(tmp_path, text, message):
+    path = tmp_path / "arch.json"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
+        ArchConfig.load(path)
+
+
+def test_config_python_api_and_unreadable_files(tmp_path):
+    for changes in ({"clock_mhz": float("nan")}, {"clock_mhz": float("inf")}, {"ptr_sram_bytes": -1},
+                    {"n_pes": 2.5}, {"weight_bits": 30}):
+        with pytest.raises(UserError, match="invalid architecture config"):
+            ArchConfig(**changes)
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe{")
+    with pytest.raises(UserError, match="not UTF-8"):
+        ArchConfig.load(tmp_path / "binary.json")
+    with pytest.raises(UserError, match="is a folder"):
+        ArchConfig.load(tmp_path)
+    assert ArchConfig(n_pes=np.int64(8)).n_pes == 8 and type(ArchConfig(n_pes=np.int64(8)).n_pes) is int

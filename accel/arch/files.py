@@ -1,10 +1,16 @@
-"""Files in and out: atomic writing (an output is complete or absent) and the one JSON reader for user files."""
+"""Atomic file writing (an output is either complete or absent, never half-written) and strict JSON reading.
+
+The temporary file is created with mode 0666 less the umask (as ``open`` would create the output),
+removed when writing fails or is interrupted, and named after the writing process so that a
+later write can remove what a killed process left behind.
+"""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -13,20 +19,59 @@ from accel.arch.errors import UserError
 
 
 def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Write ``path`` through ``write(file)`` into a temporary file, then rename it into place."""
+    """Write ``path`` through ``write(file)`` into a temporary file, then rename it into place.
+
+    An output path that cannot be written (a folder, under a file, read-only, disk full) raises
+    UserError naming the path and the problem.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a folder; give a file name")
+    blocking = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise UserError(f"cannot write {path}: {blocking} is a file, not a folder; choose another output path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create the folder {path.parent} for {path} ({error.strerror or error}); "
+                        "choose another output path") from None
+    _remove_stale(path)
+    temporary = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        raise UserError(f"cannot write {path} ({error.strerror or error}); choose a writable output path") from None
     try:
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path} ({error.strerror or error}); choose a writable output path") from None
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return path
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove temporary files of ``path`` left by processes that no longer exist (killed with SIGKILL)."""
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*-*.tmp"):
+        pid = leftover.name[len(path.name) + 2:].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

@@ -17,7 +17,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -98,29 +98,51 @@ def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
         raise UserError(f"{path}: member {info.filename!r} declares {info.file_size} bytes, more than its compressed "
                         f"size allows; the archive is corrupted")
     with archive.open(info) as file:
-        try:
-            version = np.lib.format.read_magic(file)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(file)
-            elif version == (2, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(file)
-            else:
-                raise ValueError(f"npy version {version}")
-        except (ValueError, SyntaxError, TypeError, RecursionError) as error:
-            raise UserError(f"{path}: member {info.filename!r} has a corrupt array header ({error})") from None
-        if dtype.hasobject or dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None:
-            raise UserError(f"{path}: member {info.filename!r} has dtype {dtype}, which this tool never writes")
-        count = math.prod(shape)
-        nbytes = count * dtype.itemsize
-        header = file.tell()
-        if header + nbytes != info.file_size:
-            raise UserError(f"{path}: member {info.filename!r} declares shape {shape} ({nbytes} bytes) but holds "
-                            f"{info.file_size - header}; the archive is corrupted")
-        data = file.read(nbytes)
-        if len(data) != nbytes or file.read(1):
-            raise UserError(f"{path}: member {info.filename!r} is truncated")
+        return read_npy_stream(file, info.file_size, f"{path}: member {info.filename!r}")
+
+
+def read_npy_stream(file: IO[bytes], size: int, where: str) -> np.ndarray:
+    """A numeric ``.npy`` array from ``file`` of ``size`` bytes; its declared shape must match the size exactly."""
+    try:
+        version = np.lib.format.read_magic(file)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(file)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(file)
+        else:
+            raise ValueError(f"npy version {version}")
+    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as error:
+        raise UserError(f"{where} has a corrupt array header ({str(error)[:80]})") from None
+    if dtype.hasobject or dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None:
+        raise UserError(f"{where} has dtype {dtype}; only numeric arrays are read")
+    count = math.prod(shape)
+    nbytes = count * dtype.itemsize
+    header = file.tell()
+    if header + nbytes != size:
+        raise UserError(f"{where} declares shape {shape} ({nbytes} bytes) but holds {size - header}; "
+                        "the file is truncated or corrupted")
+    data = file.read(nbytes)
+    if len(data) != nbytes or file.read(1):
+        raise UserError(f"{where} is truncated")
     array = np.frombuffer(data, dtype=dtype, count=count)
     return array.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def read_npy(path: str | Path) -> np.ndarray:
+    """A numeric ``.npy`` file, its size checked against its header before anything is allocated."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} does not exist or is not a file; check the path")
+    size = path.stat().st_size
+    if size == 0:
+        raise UserError(f"{path} is empty; write the array with numpy.save(path, array)")
+    if size > MAX_FILE_BYTES:
+        raise UserError(f"{path} is {size} bytes, more than the {MAX_FILE_BYTES} bytes this tool reads")
+    try:
+        with path.open("rb") as file:
+            return read_npy_stream(file, size, str(path))
+    except OSError as error:
+        raise UserError(f"{path} cannot be read ({error.strerror or error})") from None
 
 
 def read_json_member(path: str | Path, raw: np.ndarray | None) -> Any:

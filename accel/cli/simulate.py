@@ -13,14 +13,16 @@ import numpy as np
 from accel.arch.benchmarks import BENCHMARK_LAYERS, benchmark_layer, synthetic_input_values, synthetic_layer
 from accel.arch.errors import UserError
 from accel.arch.layer import LAYER_FORMAT, QuantizedLayer
-from accel.arch.npz import file_format
+from accel.arch.npz import file_format, read_npy
 from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
     add_json_option,
     architecture_from,
     energy_table_from,
+    finite_float,
     provenance,
+    seed,
     write_json,
 )
 from accel.report.tables import format_table
@@ -58,15 +60,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help="benchmark layer name, layer .npz, compressed model .npz, or torch state_dict .pt")
     parser.add_argument("--input", type=Path, metavar="NPY", help="float input vector (.npy); default: random, seeded")
-    parser.add_argument("--act-density", type=float, metavar="P",
+    parser.add_argument("--act-density", type=finite_float, metavar="P",
                         help="non-zero fraction of a random input (default: a benchmark's own inputs, else 1.0)")
-    parser.add_argument("--prune", type=float, metavar="QUALITY",
+    parser.add_argument("--prune", type=finite_float, metavar="QUALITY",
                         help="torch state_dict only: prune each Linear layer where |w| < QUALITY x std before 4-bit "
                              "quantization (default: no pruning; the density column shows what is left)")
     parser.add_argument("--skip-unsupported", action="store_true",
                         help="simulate the Linear layers of a model that has convolution or normalisation between "
                              "them, leaving those out (recorded as an approximation)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed for synthetic weights and inputs (default 0)")
     parser.add_argument("--compare-dram", action="store_true",
                         help="also print the energy with the weights in DRAM: compressed (EIE's own accesses) and dense float32")
     parser.add_argument("--out", type=Path, metavar="JSON", help="also write the full result (every counter, per PE) here")
@@ -79,8 +81,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     config = architecture_from(args)
     table = energy_table_from(args)
-    if args.seed < 0:
-        raise UserError(f"--seed must be a non-negative integer, got {args.seed}")
     layers, inputs, imported = load_layers(args.source, args.seed, args.prune, args.skip_unsupported)
     if args.input is not None or args.act_density is not None or inputs is None:
         density = 1.0 if args.act_density is None else args.act_density
@@ -199,13 +199,11 @@ def load_inputs(path: Path | None, length: int, density: float, seed: int) -> np
             raise UserError(f"--act-density must lie between 0 and 1, got {density}")
         rng = np.random.default_rng([seed, 7])
         return rng.uniform(0.05, 1.0, length) * (rng.random(length) < density)
-    try:
-        values = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise UserError(f"input file {path} does not exist") from None
-    except (ValueError, OSError) as error:
-        raise UserError(f"input file {path} is not a .npy array: {error}") from None
-    values = np.asarray(values, dtype=np.float64).ravel()
+    values = read_npy(path)
+    if values.dtype.kind not in "iuf" or values.size == 0:
+        raise UserError(f"input file {path} must hold real numbers, found {values.size} values of dtype {values.dtype}; "
+                        "save one with numpy.save(path, vector)")
+    values = values.astype(np.float64).ravel()
     if values.size != length:
         raise UserError(f"input file {path} holds {values.size} values; the first layer takes {length}")
     if not np.all(np.isfinite(values)):

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import math
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -111,7 +112,7 @@ def read_npy_stream(file: IO[bytes], size: int, where: str) -> np.ndarray:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(file)
         else:
             raise ValueError(f"npy version {version}")
-    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as error:
+    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError, tokenize.TokenError) as error:
         raise UserError(f"{where} has a corrupt array header ({str(error)[:80]})") from None
     if dtype.hasobject or dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None:
         raise UserError(f"{where} has dtype {dtype}; only numeric arrays are read")

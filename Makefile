@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 DATASET_DIR ?= /usr/share/datasets/fashion-mnist
 
-.PHONY: demo test install install-test system-deps reports clean
+.PHONY: demo test install install-test system-deps reports clean fuzz
 
 demo: install system-deps
 	$(BIN)/accel demo
@@ -36,3 +36,8 @@ reports: install-test system-deps
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Fuzz campaign over every reader (see reports/reliability/README.md); FUZZ_INPUTS per reader.
+FUZZ_INPUTS ?= 100000
+fuzz: install-test
+	nice -n 10 $(BIN)/python -m fuzzing.campaign --inputs $(FUZZ_INPUTS) --out reports/reliability

@@ -1,13 +1,15 @@
 """The compressed model file: pruned, weight-shared, Huffman-coded layers in one ``.npz``.
 
-Format ``deep-compression-model`` version 1 (see models/FORMAT.md) is read with
-``allow_pickle=False`` and validated: structure, CRC-32 of every stream, code ranges and shapes.
+Format ``deep-compression-model`` version 2 (see models/FORMAT.md): an integrity-checked archive
+(``accel.arch.npz``: one SHA-256 over the metadata, member list, dtypes, shapes and every array) with a
+strictly typed schema, Huffman streams that must be consumed exactly, and bounded sizes. Version 1
+files are converted, after their CRC-32 checks pass, by ``python -m models.compressed_file upgrade``.
 """
 
 from __future__ import annotations
 
-import io
-import json
+import argparse
+import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from accel.arch.errors import UserError
-from accel.arch.files import write_atomic
-from accel.arch.layer import load_npz, read_meta
+from accel.arch.files import parse_json
+from accel.arch.npz import (DIGEST_KEY, FLOAT_DTYPES, MEMBERS_KEY, Schema, check_array, load_npz, read_members,
+                             save_npz)
 from models import huffman
 from models.networks import build_network, compressible_layers, relu_follows
 from models.quantization import codebook_and_codes
@@ -26,9 +30,13 @@ from models.size_report import LayerSize
 from models.sparse_storage import decode_relative, encode_relative
 
 FORMAT = "deep-compression-model"
-VERSION = 1
+VERSION = 2
 STREAMS = ("weight", "index")
 KINDS = ("linear", "conv2d")
+MODULE_TYPES = {"linear": "Linear", "conv2d": "Conv2d"}
+MAX_LAYER_WEIGHTS = 1 << 27
+"""Most weights in one layer (134M: VGG-16's fc6 has 103M); decoding needs 8 bytes per weight."""
+MAX_BITS = 16
 
 
 @dataclass
@@ -44,6 +52,16 @@ class CompressedLayer:
     codes: np.ndarray
     bias: np.ndarray | None
     relu: bool
+    module: str | None = None
+    """Qualified name of the module the layer belongs to in its source model (default: ``name``)."""
+    module_type: str | None = None
+    """Class name of that module, e.g. ``Linear`` or ``Conv2d`` (default: from ``kind``)."""
+
+    def __post_init__(self) -> None:
+        if self.module is None:
+            self.module = self.name
+        if self.module_type is None:
+            self.module_type = MODULE_TYPES.get(self.kind, self.kind)
 
     def weight(self) -> np.ndarray:
         return self.codebook[self.codes].reshape(self.shape).astype(np.float32)
@@ -99,73 +117,145 @@ class CompressedModel:
     # Files ----------------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
+        """Write the model as a ``deep-compression-model`` version 2 archive."""
         arrays: dict[str, np.ndarray] = {}
         layers_meta = []
         for index, layer in enumerate(self.layers):
             weight_stream, index_stream, entry_codes, _ = layer.streams()
-            own = {f"codebook{index}": layer.codebook.astype(np.float32)}
+            arrays[f"codebook{index}"] = layer.codebook.astype(np.float32)
             if layer.bias is not None:
-                own[f"bias{index}"] = layer.bias.astype(np.float32)
+                arrays[f"bias{index}"] = layer.bias.astype(np.float32)
             for stream_name, stream in zip(STREAMS, (weight_stream, index_stream)):
-                own[f"{stream_name}{index}_lengths"] = stream.lengths.astype(np.uint8)
-                own[f"{stream_name}{index}_data"] = stream.data
-            arrays.update(own)
-            layers_meta.append({"name": layer.name, "kind": layer.kind, "shape": list(layer.shape), "bits": layer.bits,
-                                "index_bits": layer.index_bits, "relu": layer.relu, "entries": int(entry_codes.size),
-                                "crc32": {key: zlib.crc32(value.tobytes()) for key, value in own.items()}})
+                arrays[f"{stream_name}{index}_lengths"] = stream.lengths.astype(np.uint8)
+                arrays[f"{stream_name}{index}_data"] = stream.data.astype(np.uint8)
+            layers_meta.append({"name": layer.name, "module": layer.module, "module_type": layer.module_type,
+                                "kind": layer.kind, "shape": [int(v) for v in layer.shape], "bits": int(layer.bits),
+                                "index_bits": int(layer.index_bits), "relu": bool(layer.relu),
+                                "entries": int(entry_codes.size), "bias": layer.bias is not None})
         meta = {"format": FORMAT, "version": VERSION, "network": self.network, "layers": layers_meta}
-
-        def write(file: io.BufferedIOBase) -> None:
-            np.savez_compressed(file, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
-
-        return write_atomic(path, write)
+        return save_npz(path, meta, arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> "CompressedModel":
-        arrays = load_npz(path, required=("meta",))
-        meta = read_meta(arrays["meta"], path, FORMAT, VERSION)
-        try:
-            return cls(network=meta.get("network"),
-                       layers=[_load_layer(arrays, index, entry) for index, entry in enumerate(meta["layers"])])
-        except (KeyError, TypeError, ValueError) as error:
-            raise UserError(f"{path}: malformed compressed model ({error!s}); re-export it") from None
-        except UserError as error:
-            raise UserError(f"{path}: {error}") from None
+        meta, arrays = load_npz(path, FORMAT, VERSION, older=_older_version)
+        where = f"{path}: metadata"
+        schema = Schema(meta, where).only("format", "version", "network", "layers", MEMBERS_KEY, DIGEST_KEY)
+        network = schema.get("network", str, optional=True)
+        entries = schema.get("layers", list)
+        expected = set()
+        layers = []
+        for index, entry in enumerate(entries):
+            layer, names = _load_layer(path, arrays, index, Schema(entry, f"{where} layer {index}"))
+            layers.append(layer)
+            expected |= names
+        if set(arrays) != expected:
+            raise UserError(f"{path}: arrays {sorted(set(arrays) ^ expected)} do not belong to the layers listed; re-export it")
+        return cls(network=network, layers=layers)
 
 
-def _load_layer(arrays: dict[str, np.ndarray], index: int, entry: dict) -> CompressedLayer:
-    for key, crc in entry["crc32"].items():
-        if key not in arrays:
-            raise UserError(f"layer {entry['name']!r}: array {key} is missing")
-        if zlib.crc32(arrays[key].tobytes()) != crc:
-            raise UserError(f"layer {entry['name']!r}: array {key} is corrupted (CRC-32 mismatch)")
-    name = entry["name"]
-    shape = tuple(int(v) for v in entry["shape"])
-    bits, index_bits = int(entry["bits"]), int(entry["index_bits"])
-    if entry["kind"] not in KINDS or len(shape) != (2 if entry["kind"] == "linear" else 4) or min(shape) < 1:
-        raise UserError(f"layer {name!r}: a {entry['kind']} layer cannot have shape {shape}")
-    if not 1 <= bits <= 16 or not 1 <= index_bits <= 16:
-        raise UserError(f"layer {name!r}: {bits} weight bits and {index_bits} index bits are out of range 1..16")
-    codebook = arrays[f"codebook{index}"].astype(np.float64)
-    if codebook.shape != (1 << bits,) or not np.all(np.isfinite(codebook)):
-        raise UserError(f"layer {name!r}: codebook must hold {1 << bits} finite values, has shape {codebook.shape}")
-    bias = arrays.get(f"bias{index}")
-    if bias is not None and (bias.shape != (shape[0],) or not np.all(np.isfinite(bias))):
-        raise UserError(f"layer {name!r}: bias must hold {shape[0]} finite values, has shape {bias.shape}")
-    entries = int(entry["entries"])
-    if not 0 <= entries <= int(np.prod(shape)):
-        raise UserError(f"layer {name!r}: {entries} stored entries cannot fit a layer of shape {shape}")
+def _older_version(version: int) -> str:
+    return (f"deep-compression-model version {version} has no integrity check over its metadata; convert it with "
+            "`python -m models.compressed_file upgrade FILE` (it checks the file's CRC-32s and schema first) or re-export it")
+
+
+def _load_layer(path: str | Path, arrays: dict[str, np.ndarray], index: int, entry: Schema
+                ) -> tuple[CompressedLayer, set[str]]:
+    """One layer from its metadata entry and arrays, every field typed and bounded; also the array names it owns."""
+    entry.only("name", "module", "module_type", "kind", "shape", "bits", "index_bits", "relu", "entries", "bias")
+    name = entry.get("name", str)
+    where = f"{path}: layer {name!r}"
+    kind = entry.get("kind", str)
+    if kind not in KINDS:
+        raise UserError(f"{where}: kind must be one of {', '.join(KINDS)}, found {kind!r}")
+    shape = entry.shape("shape", (2,) if kind == "linear" else (4,))
+    weights = int(np.prod(shape, dtype=object))
+    if weights > MAX_LAYER_WEIGHTS:
+        raise UserError(f"{where}: shape {shape} has {weights} weights, more than the limit of {MAX_LAYER_WEIGHTS}")
+    bits, index_bits = entry.integer("bits", 1, MAX_BITS), entry.integer("index_bits", 1, MAX_BITS)
+    count = entry.integer("entries", 0, weights)
+    names = {f"codebook{index}"} | {f"{stream}{index}_{part}" for stream in STREAMS for part in ("lengths", "data")}
+    if entry.get("bias", bool):
+        names.add(f"bias{index}")
+    missing = sorted(names - set(arrays))
+    if missing:
+        raise UserError(f"{where}: arrays {missing} are missing")
+    codebook = check_array(where, f"codebook{index}", arrays[f"codebook{index}"], FLOAT_DTYPES, (1 << bits,))
+    bias = arrays.get(f"bias{index}") if f"bias{index}" in names else None
+    if bias is not None:
+        bias = check_array(where, f"bias{index}", bias, FLOAT_DTYPES, (shape[0],))
     streams = []
     for stream_name, alphabet in zip(STREAMS, (1 << bits, 1 << index_bits)):
-        lengths = arrays[f"{stream_name}{index}_lengths"].astype(np.int64)
-        if lengths.shape != (alphabet,):
-            raise UserError(f"layer {name!r}: {stream_name} code lengths must have {alphabet} entries, has {lengths.shape}")
-        streams.append(huffman.HuffmanStream(lengths, arrays[f"{stream_name}{index}_data"], entries))
-    entry_codes, relative = (huffman.decode(stream) for stream in streams)
-    codes = decode_relative(entry_codes, relative, int(np.prod(shape))).reshape(shape)
-    return CompressedLayer(name=name, kind=entry["kind"], shape=shape, bits=bits, index_bits=index_bits,
-                           codebook=codebook, codes=codes, bias=None if bias is None else bias.astype(np.float64),
-                           relu=bool(entry["relu"]))
+        lengths = check_array(where, f"{stream_name}{index}_lengths", arrays[f"{stream_name}{index}_lengths"],
+                              ("|u1",), (alphabet,))
+        data = check_array(where, f"{stream_name}{index}_data", arrays[f"{stream_name}{index}_data"], ("|u1",), None, ndim=1)
+        streams.append(huffman.HuffmanStream(lengths.astype(np.int64), data, count))
+    try:
+        entry_codes, relative = (huffman.decode(stream) for stream in streams)
+        codes = decode_relative(entry_codes, relative, weights).reshape(shape)
+    except UserError as error:
+        raise UserError(f"{where}: {error}") from None
+    layer = CompressedLayer(name=name, kind=kind, shape=shape, bits=bits, index_bits=index_bits,
+                            codebook=codebook.astype(np.float64), codes=codes,
+                            bias=None if bias is None else bias.astype(np.float64), relu=entry.get("relu", bool),
+                            module=entry.get("module", str), module_type=entry.get("module_type", str))
+    return layer, names
+
+
+# Version 1 ----------------------------------------------------------------------------------------
+
+def upgrade(source: str | Path, target: str | Path) -> Path:
+    """Rewrite a version 1 file as version 2 once its CRC-32s and a strict reading of its metadata agree."""
+    arrays = read_members(source)
+    try:
+        meta = parse_json(arrays.pop("meta").tobytes().decode("utf-8"))
+    except (KeyError, UnicodeDecodeError, ValueError, RecursionError):
+        raise UserError(f"{source}: its metadata is missing or corrupted; re-export the model") from None
+    schema = Schema(meta, f"{source}: metadata").only("format", "version", "network", "layers")
+    if schema.get("format", str) != FORMAT or schema.get("version", int) != 1:
+        raise UserError(f"{source} is not a {FORMAT} version 1 file")
+    renamed = {}
+    layers = []
+    for index, entry in enumerate(schema.get("layers", list)):
+        entry = Schema(entry, f"{source}: metadata layer {index}")
+        crcs = Schema(entry.get("crc32", dict), f"{source}: layer {index} crc32").data
+        owned = {f"codebook{index}", f"bias{index}"} | {f"{s}{index}_{p}" for s in STREAMS for p in ("lengths", "data")}
+        required = owned - {f"bias{index}"}
+        present = {key for key in owned if key in arrays}
+        if set(crcs) != present or not required <= present:
+            raise UserError(f"{source}: layer {index} lists CRC-32s for {sorted(crcs)} but holds {sorted(present)}; re-export it")
+        for key, crc in crcs.items():
+            if type(crc) is not int or zlib.crc32(arrays[key].tobytes()) != crc:
+                raise UserError(f"{source}: array {key} fails its CRC-32; re-export the model")
+        renamed.update({key: arrays[key] for key in present})
+        fields = {key: entry.data[key] for key in ("name", "kind", "shape", "bits", "index_bits", "relu", "entries")
+                  if key in entry.data}
+        layers.append({**fields, "module": entry.get("name", str),
+                       "module_type": MODULE_TYPES.get(entry.get("kind", str), "?"), "bias": f"bias{index}" in present})
+    if set(arrays) != set(renamed):
+        raise UserError(f"{source}: arrays {sorted(set(arrays) - set(renamed))} belong to no layer; re-export it")
+    arrays = {key: value.astype(np.float32) if key.startswith(("codebook", "bias")) else value for key, value in renamed.items()}
+    meta = {"format": FORMAT, "version": VERSION, "network": meta.get("network"), "layers": layers}
+    staged = save_npz(Path(target).with_name(f".{Path(target).name}.check.npz"), meta, arrays)
+    try:
+        model = CompressedModel.load(staged)
+    finally:
+        staged.unlink(missing_ok=True)
+    return model.save(target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models.compressed_file",
+                                     description="Convert a version 1 compressed model file to version 2.")
+    parser.add_argument("command", choices=("upgrade",))
+    parser.add_argument("source", type=Path, help="version 1 file")
+    parser.add_argument("target", type=Path, nargs="?", help="output file (default: overwrite SOURCE)")
+    args = parser.parse_args(argv)
+    try:
+        print(upgrade(args.source, args.target or args.source))
+    except UserError as error:
+        print(f"upgrade: error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def compress_module(model: nn.Module, network: str | None, index_bits: int = 5) -> CompressedModel:
@@ -179,5 +269,10 @@ def compress_module(model: nn.Module, network: str | None, index_bits: int = 5) 
         layers.append(CompressedLayer(name=name, kind="linear" if isinstance(module, nn.Linear) else "conv2d",
                                       shape=tuple(codes.shape), bits=bits, index_bits=index_bits,
                                       codebook=codebook.double().numpy(), codes=codes.numpy().astype(np.int64),
-                                      bias=bias, relu=relus.get(name, False)))
+                                      bias=bias, relu=relus.get(name, False), module=name,
+                                      module_type=parametrize.type_before_parametrizations(module).__name__))
     return CompressedModel(network, layers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ DEFAULT_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
          "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
 MAX_CLASSES = 100
+MAX_IDX_BYTES = 1 << 30
+"""Largest IDX file read (1 GiB after decompression)."""
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -36,10 +39,14 @@ class Dataset:
 def read_idx(path: Path) -> np.ndarray:
     """Read one IDX file (optionally gzip-compressed) into an array of its declared shape."""
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise UserError(f"{path} cannot be read ({error}); reinstall the data set "
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as file:
+            raw = file.read(MAX_IDX_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as error:
+        raise UserError(f"{path} cannot be read ({type(error).__name__}: {str(error)[:60]}); reinstall the data set "
                         "(apt-get install --reinstall dataset-fashion-mnist) or pass --data DIR") from None
+    if len(raw) > MAX_IDX_BYTES:
+        raise UserError(f"{path} holds more than {MAX_IDX_BYTES} bytes (uncompressed); is it an IDX file of images?")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
         raise UserError(f"{path} is not an IDX file (bad magic number); pass --data with a folder of MNIST-format files")
     dims = raw[3]
@@ -72,7 +79,7 @@ def load_idx_dataset(folder: str | Path = DEFAULT_DATA_DIR) -> Dataset:
     paths = {key: find_file(folder, stem) for key, stem in FILES.items()}
     arrays = {key: read_idx(path) for key, path in paths.items()}
     for key, array in arrays.items():
-        if array.dtype != np.uint8 or array.ndim != (3 if key.endswith("images") else 1):
+        if array.dtype != np.uint8 or array.ndim != (3 if key.endswith("images") else 1) or 0 in array.shape[1:]:
             raise UserError(f"{paths[key]} must hold unsigned bytes with {3 if key.endswith('images') else 1} "
                             f"dimensions (MNIST layout), found {array.dtype} {array.shape}")
     for split in ("train", "test"):

@@ -78,20 +78,27 @@ def encode(symbols: np.ndarray, alphabet: int) -> HuffmanStream:
 
 
 def decode(stream: HuffmanStream) -> np.ndarray:
-    """Decode ``stream.count`` symbols with the canonical code's first-code-per-length rule.
+    """Decode exactly ``stream.count`` symbols with the canonical code's first-code-per-length rule.
+
+    The stream must end with them: at most seven zero bits of padding may follow.
 
     Every bit position is decoded at once (the code that would start there), then the chain of
     code starts is followed from position 0.
     """
     lengths = np.asarray(stream.lengths, dtype=np.int64)
+    data = np.asarray(stream.data, dtype=np.uint8)
     if stream.count == 0:
+        if data.size:
+            raise UserError("corrupt Huffman stream: it holds bits but no symbols")
         return np.zeros(0, dtype=np.int64)
+    if not 0 < stream.count <= 8 * data.size:
+        raise UserError(f"corrupt Huffman stream: {stream.count} symbols cannot fit in {data.size} bytes")
     if lengths.min() < 0 or lengths.max() > MAX_LENGTH or not lengths.any():
         raise UserError("corrupt Huffman table: code lengths out of range")
     if sum(2.0 ** -int(length) for length in lengths[lengths > 0]) > 1.0 + 1e-12:
         raise UserError("corrupt Huffman table: code lengths violate the Kraft inequality")
     longest = int(lengths.max())
-    bits = np.unpackbits(np.asarray(stream.data, dtype=np.uint8)).astype(np.int64)
+    bits = np.unpackbits(data).astype(np.int64)
     total = bits.size
     padded = np.concatenate([bits, np.zeros(longest, dtype=np.int64)])
     order = sorted(np.flatnonzero(lengths), key=lambda s: (lengths[s], s))
@@ -117,6 +124,9 @@ def decode(stream: HuffmanStream) -> np.ndarray:
             raise UserError("corrupt Huffman stream: no code matches")
         output[index] = symbol[position]
         position = following[position]
+    if total - position >= 8 or bits[position:].any():
+        raise UserError(f"corrupt Huffman stream: {total - position} bits are left after {stream.count} symbols "
+                        "(only zero padding up to the next byte may follow)")
     return output
 
 

@@ -7,12 +7,29 @@ lives here. The timing rules that use these numbers are written down in ``accel/
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from accel.arch.errors import UserError
 from accel.arch.files import read_json
+
+
+MAX_CLOCK_MHZ = 100_000.0
+MAX_PRODUCT_BITS = 40
+"""act_bits + weight_bits: with acc_bits <= 48 every unsaturated running sum of a row of up to
+MAX_LAYER_INPUTS products stays below 2**63, so int64 arithmetic is exact (accel/arch/TIMING.md)."""
+MAX_LAYER_INPUTS = 1 << 24
+BOUNDS = {
+    "n_pes": (1, 4096), "fifo_depth": (1, 4096), "line_bits": (2, 4096), "code_bits": (1, 8), "index_bits": (1, 8),
+    "act_bits": (2, 24), "act_frac": (0, 23), "weight_bits": (2, 24), "weight_frac": (0, 23), "acc_bits": (2, 48),
+    "regfile_entries": (1, 1 << 16), "ptr_bits": (1, 32), "spmat_sram_bytes": (1, 1 << 30),
+    "ptr_sram_bytes": (1, 1 << 30), "act_sram_bytes": (1, 1 << 30), "pipeline_latency": (0, 64),
+    "broadcast_latency": (0, 16), "empty_column_cycles": (0, 1),
+}
+"""Inclusive range of every integer field; the datapath widths keep the integer models exact."""
 
 
 @dataclass(frozen=True)
@@ -62,26 +79,36 @@ class ArchConfig:
 
     def __post_init__(self) -> None:
         problems = []
-        if not 1 <= self.n_pes <= 4096:
-            problems.append(f"n_pes={self.n_pes} must be between 1 and 4096")
-        if not 1 <= self.fifo_depth <= 4096:
-            problems.append(f"fifo_depth={self.fifo_depth} must be between 1 and 4096")
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if spec.name == "clock_mhz":
+                if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                    problems.append(f"clock_mhz must be a number, got {value!r}")
+                else:
+                    object.__setattr__(self, spec.name, float(value))
+            elif isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                problems.append(f"{spec.name} must be an integer, got {value!r}")
+            else:
+                object.__setattr__(self, spec.name, int(value))
+        if problems:
+            raise UserError("invalid architecture config: " + "; ".join(problems))
+        for name, (low, high) in BOUNDS.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                problems.append(f"{name}={value} must lie between {low} and {high}")
+        if not (math.isfinite(self.clock_mhz) and 0 < self.clock_mhz <= MAX_CLOCK_MHZ):
+            problems.append(f"clock_mhz={self.clock_mhz} must be a finite number above 0 and at most {MAX_CLOCK_MHZ:g}")
         if self.line_bits % self.entry_bits or self.line_bits < self.entry_bits:
             problems.append(f"line_bits={self.line_bits} must be a multiple of the entry width {self.entry_bits}")
-        if not 1 <= self.code_bits <= 8 or not 1 <= self.index_bits <= 8:
-            problems.append("code_bits and index_bits must be between 1 and 8")
         if not 0 <= self.act_frac < self.act_bits or not 0 <= self.weight_frac < self.weight_bits:
             problems.append("fractional bits must be smaller than the value width")
         if self.acc_bits < self.act_bits:
             problems.append(f"acc_bits={self.acc_bits} must be at least act_bits={self.act_bits}")
-        if self.regfile_entries < 1 or self.ptr_bits < 1 or self.pipeline_latency < 0:
-            problems.append("regfile_entries and ptr_bits must be positive, pipeline_latency non-negative")
-        if not 0 <= self.broadcast_latency <= 16:
-            problems.append(f"broadcast_latency={self.broadcast_latency} must be between 0 and 16")
         if self.empty_column_cycles not in (0, 1):
             problems.append(f"empty_column_cycles={self.empty_column_cycles} must be 0 or 1")
-        if self.clock_mhz <= 0:
-            problems.append(f"clock_mhz={self.clock_mhz} must be positive")
+        if self.act_bits + self.weight_bits > MAX_PRODUCT_BITS:
+            problems.append(f"act_bits + weight_bits = {self.act_bits + self.weight_bits} must be at most {MAX_PRODUCT_BITS} "
+                            "(the bound that keeps the integer models exact, see TIMING.md)")
         if problems:
             raise UserError("invalid architecture config: " + "; ".join(problems))
 
@@ -168,8 +195,10 @@ class ArchConfig:
         values: dict[str, Any] = {}
         for key, value in data.items():
             want = float if key == "clock_mhz" else int
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (want is int and value != int(value)):
-                raise UserError(f"architecture config key {key!r} must be a number{' (integer)' if want is int else ''}, got {value!r}")
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                    or (want is int and value != int(value))):
+                raise UserError(f"architecture config key {key!r} must be a finite number{' (integer)' if want is int else ''}, "
+                                f"got {value!r}")
             values[key] = want(value)
         return cls(**values)
 

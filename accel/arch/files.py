@@ -1,10 +1,16 @@
-"""Files in and out: atomic writing (an output is complete or absent) and the one JSON reader for user files."""
+"""Atomic file writing (an output is either complete or absent, never half-written) and strict JSON reading.
+
+The temporary file is created with mode 0666 less the umask (as ``open`` would create the output),
+removed when writing fails or is interrupted, and named after the writing process so that a
+later write can remove what a killed process left behind.
+"""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -13,20 +19,59 @@ from accel.arch.errors import UserError
 
 
 def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Write ``path`` through ``write(file)`` into a temporary file, then rename it into place."""
+    """Write ``path`` through ``write(file)`` into a temporary file, then rename it into place.
+
+    An output path that cannot be written (a folder, under a file, read-only, disk full) raises
+    UserError naming the path and the problem.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a folder; give a file name")
+    blocking = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise UserError(f"cannot write {path}: {blocking} is a file, not a folder; choose another output path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create the folder {path.parent} for {path} ({error.strerror or error}); "
+                        "choose another output path") from None
+    _remove_stale(path)
+    temporary = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        raise UserError(f"cannot write {path} ({error.strerror or error}); choose a writable output path") from None
     try:
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path} ({error.strerror or error}); choose a writable output path") from None
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return path
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove temporary files of ``path`` left by processes that no longer exist (killed with SIGKILL)."""
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*-*.tmp"):
+        pid = leftover.name[len(path.name) + 2:].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
@@ -46,16 +91,45 @@ def write_csv_atomic(path: str | Path, rows: list[dict], columns: list[str] | No
     return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(text: bytes | str) -> Any:
+    """Strict JSON: no duplicate keys, no NaN/Infinity; ValueError (or RecursionError) otherwise."""
+    return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+
+
+MAX_JSON_BYTES = 1 << 24
+"""Largest JSON file a user hands in (16 MiB)."""
+
+
 def read_json(path: str | Path, what: str, hint: str) -> Any:
     """Parse a JSON file a user hands in; every way it can be unreadable is one UserError naming ``hint``."""
     path = Path(path)
     try:
-        return json.loads(path.read_bytes())
+        with path.open("rb") as file:
+            raw = file.read(MAX_JSON_BYTES + 1)
     except FileNotFoundError:
         raise UserError(f"{what} {path} does not exist; {hint}") from None
     except IsADirectoryError:
         raise UserError(f"{what} {path} is a folder, not a JSON file; {hint}") from None
     except OSError as error:
         raise UserError(f"{what} {path} cannot be read ({error.strerror}); {hint}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+    if len(raw) > MAX_JSON_BYTES:
+        raise UserError(f"{what} {path} is larger than {MAX_JSON_BYTES} bytes; {hint}")
+    try:
+        return parse_json(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(f"{what} {path} is not UTF-8 text; {hint}") from None
+    except RecursionError:
+        raise UserError(f"{what} {path} nests too deeply to be read; {hint}") from None
+    except ValueError as error:
         raise UserError(f"{what} {path} is not valid JSON ({str(error)[:120]}); {hint}") from None

@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from accel.arch.config import ArchConfig
+from accel.arch.errors import UserError
 
 
 def to_fixed(values: np.ndarray, frac_bits: int, value_range: tuple[int, int]) -> np.ndarray:
     """Round to nearest (halves up) at ``frac_bits`` fractional bits, then saturate."""
     scaled = np.floor(np.asarray(values, dtype=np.float64) * (1 << frac_bits) + 0.5)
+    if np.isnan(scaled).any():
+        raise UserError("a value to convert to fixed point is NaN; check the inputs, codebook and bias for NaN")
     return np.clip(scaled, *value_range).astype(np.int64)
 
 

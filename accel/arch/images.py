@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.arch.config import ArchConfig
+from accel.arch.config import MAX_LAYER_INPUTS, ArchConfig
+from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_bias, quantize_codebook
 from accel.arch.layer import QuantizedLayer
 
@@ -149,6 +150,9 @@ class LayerImage:
 def build_layer_image(layer: QuantizedLayer, config: ArchConfig) -> LayerImage:
     """Lay a quantized layer out over the PEs of ``config``."""
     layer.validate(config.code_bits)
+    if layer.cols > MAX_LAYER_INPUTS:
+        raise UserError(f"layer {layer.name!r} has {layer.cols} inputs; at most {MAX_LAYER_INPUTS} keep the integer "
+                        "models exact (accel/arch/TIMING.md): split the layer by columns")
     bias = np.zeros(layer.rows) if layer.bias is None else layer.bias
     bias_fixed = quantize_bias(bias, config)
     batches = []

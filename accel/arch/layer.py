@@ -7,19 +7,16 @@ Files are ``.npz`` archives read with ``allow_pickle=False`` and validated on lo
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from accel.arch.errors import UserError
-from accel.arch.files import write_atomic
+from accel.arch.npz import DIGEST_KEY, FLOAT_DTYPES, MEMBERS_KEY, Schema, check_array, load_npz, save_npz
 
 LAYER_FORMAT = "eie-layer"
-LAYER_VERSION = 1
+LAYER_VERSION = 2
 
 
 @dataclass
@@ -35,9 +32,9 @@ class QuantizedLayer:
 
     def __post_init__(self) -> None:
         self.codes = np.asarray(self.codes)
-        self.codebook = np.asarray(self.codebook, dtype=np.float64)
+        self.codebook = _real_values(self.codebook, f"layer {self.name!r}: codebook")
         if self.bias is not None:
-            self.bias = np.asarray(self.bias, dtype=np.float64)
+            self.bias = _real_values(self.bias, f"layer {self.name!r}: bias")
         self.validate()
 
     @property
@@ -92,52 +89,46 @@ class QuantizedLayer:
     # Files ----------------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
-        meta = {"format": LAYER_FORMAT, "version": LAYER_VERSION, "name": self.name, "relu": self.relu, "notes": self.notes}
+        """Write the layer as an ``eie-layer`` version 2 archive (integrity-checked, see models/FORMAT.md)."""
+        meta = {"format": LAYER_FORMAT, "version": LAYER_VERSION, "name": self.name, "relu": bool(self.relu),
+                "notes": {str(key): str(value) for key, value in self.notes.items()}}
         arrays = {"codes": self.codes.astype(np.uint8 if self.codebook.size <= 256 else np.uint16), "codebook": self.codebook}
         if self.bias is not None:
             arrays["bias"] = self.bias
-
-        def write(file: io.BufferedIOBase) -> None:
-            np.savez_compressed(file, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
-
-        return write_atomic(path, write)
+        return save_npz(path, meta, arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> "QuantizedLayer":
-        arrays = load_npz(path, required=("meta", "codes", "codebook"))
-        meta = read_meta(arrays["meta"], path, LAYER_FORMAT, LAYER_VERSION)
+        meta, arrays = load_npz(path, LAYER_FORMAT, LAYER_VERSION, older=_older_layer)
+        where = f"{path}: metadata"
+        schema = Schema(meta, where).only("format", "version", "name", "relu", "notes", MEMBERS_KEY, DIGEST_KEY)
+        notes = Schema(schema.get("notes", dict), f"{where} notes").data
+        if any(type(value) is not str for value in notes.values()):
+            raise UserError(f"{where}: notes must map names to strings")
+        unlisted = sorted(set(arrays) - {"codes", "codebook", "bias"})
+        if unlisted or not {"codes", "codebook"} <= set(arrays):
+            raise UserError(f"{path}: an eie-layer file holds codes, codebook and optionally bias, found {sorted(arrays)}")
+        codes = check_array(str(path), "codes", arrays["codes"], ("|u1", "<u2"), None, ndim=2)
+        codebook = check_array(str(path), "codebook", arrays["codebook"], FLOAT_DTYPES, None, ndim=1)
+        bias = arrays.get("bias")
+        if bias is not None:
+            bias = check_array(str(path), "bias", bias, FLOAT_DTYPES, (codes.shape[0],))
         try:
-            return cls(codes=arrays["codes"], codebook=arrays["codebook"], bias=arrays.get("bias"),
-                       relu=bool(meta.get("relu", True)), name=str(meta.get("name", Path(path).stem)),
-                       notes=dict(meta.get("notes", {})))
+            return cls(codes=codes, codebook=codebook, bias=bias, relu=schema.get("relu", bool),
+                       name=schema.get("name", str), notes=dict(notes))
         except UserError as error:
             raise UserError(f"{path}: {error}") from None
 
 
-def load_npz(path: str | Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Read every array of an ``.npz`` file without pickle; clear errors for missing or broken files."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path} does not exist; check the path")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
-        raise UserError(f"{path} is not a readable .npz file (truncated or corrupted?): {error}") from None
-    missing = [name for name in required if name not in arrays]
-    if missing:
-        raise UserError(f"{path} lacks the arrays {missing}; was it written by this tool?")
-    return arrays
+def _real_values(values: object, what: str) -> np.ndarray:
+    """Real numbers as float64; booleans, strings, complex numbers and dates are refused, not converted."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "fiu":
+        raise UserError(f"{what} must hold real numbers, got dtype {array.dtype}")
+    return array.astype(np.float64)
 
 
-def read_meta(raw: np.ndarray, path: str | Path, fmt: str, version: int) -> dict:
-    """Decode and check the JSON metadata stored as a byte array in an ``.npz`` file."""
-    try:
-        meta = json.loads(raw.tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise UserError(f"{path}: its metadata is corrupted") from None
-    if not isinstance(meta, dict) or meta.get("format") != fmt:
-        raise UserError(f"{path} is not an {fmt} file (format {meta.get('format') if isinstance(meta, dict) else None!r})")
-    if meta.get("version") != version:
-        raise UserError(f"{path} has {fmt} version {meta.get('version')}, this tool reads version {version}; re-export it")
-    return meta
+def _older_layer(version: int) -> str:
+    return (f"eie-layer version {version} files are no longer read: their metadata and member list were covered by "
+            "no integrity check, so a damaged file could load as a different layer; re-export the layer "
+            "(accel compress, or QuantizedLayer.save)")

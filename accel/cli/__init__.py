@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+from typing import NoReturn
 
 from accel.arch.errors import UserError
 from accel.cli.common import tool_version
@@ -19,8 +21,15 @@ cycle by cycle with an energy breakdown, generate Verilog of the PE array, plot 
 Run `accel COMMAND --help` for each command's options and examples."""
 
 
+class Parser(argparse.ArgumentParser):
+    """Argument errors in one line, with where to look, and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="accel", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="accel", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
@@ -28,11 +37,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that temporary files are removed on the way out."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_info:  # an argument error, already printed in one line (--help and --version exit)
+        if not exit_info.code:
+            raise
+        return int(exit_info.code)
     args.argv = list(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.run(args) or 0)
     except UserError as error:
@@ -41,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"accel {args.command}: interrupted; outputs already written are complete", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"accel {args.command}: terminated; outputs already written are complete", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from tqdm import tqdm
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.arch.files import write_csv_atomic, write_text_atomic
-from accel.cli.common import add_architecture_options, add_energy_option, architecture_from, energy_table_from, provenance
+from accel.cli.common import (add_architecture_options, add_energy_option, architecture_from, energy_table_from,
+                              provenance, seed)
 from accel.explore import sweeps
 from accel.report.sim import write_sim_pages
 from accel.report.tables import format_table
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="example:\n  accel bench                      # writes reports/sim/\n  accel bench --quick --out /tmp/b",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("reports/sim"), help="output folder (default reports/sim)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic layers (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the synthetic layers (default 0)")
     parser.add_argument("--quick", action="store_true", help="fewer sweep points (FIFO 1/8/64, PEs 1/16/64)")
     add_architecture_options(parser)
     add_energy_option(parser)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import shlex
 from importlib.metadata import PackageNotFoundError, version
@@ -14,12 +15,48 @@ from accel.arch.energy import DEFAULT_TABLE, EnergyTable
 from accel.arch.files import write_text_atomic
 
 
+MAX_SEED = (1 << 32) - 1
+
+
+def seed(text: str) -> int:
+    """argparse type of a seed: an integer 0..2**32-1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed must be an integer from 0 to {MAX_SEED}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type of a count: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type of a real number (no NaN or infinity)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
 def add_architecture_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("architecture (defaults: the 64-PE EIE chip)")
     group.add_argument("--config", type=Path, metavar="JSON", help="architecture config file (any ArchConfig fields)")
     group.add_argument("--pes", type=int, metavar="N", help="number of processing elements (default 64)")
     group.add_argument("--fifo", type=int, metavar="D", help="activation FIFO depth per PE (default 8)")
-    group.add_argument("--clock-mhz", type=float, metavar="F", help="clock frequency in MHz (default 800)")
+    group.add_argument("--clock-mhz", type=finite_float, metavar="F", help="clock frequency in MHz (default 800)")
 
 
 def architecture_from(args: argparse.Namespace) -> ArchConfig:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from accel.arch.errors import UserError
-from accel.cli.common import provenance
+from accel.cli.common import positive_int, provenance, seed
 from accel.report.tables import format_table
 
 EXAMPLES = """\
@@ -40,11 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bits", default="hardware",
                         help="weight bits: 'hardware' (conv 8 / fc 4, EIE-ready), 'paper' (conv 8 / fc 5) or a number")
     parser.add_argument("--init", default="linear", choices=("linear", "density", "random"), help="centroid initialisation")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, default=Path("runs/compress"), help="output folder (default runs/compress)")
     parser.add_argument("--sensitivity", action="store_true",
                         help="also write sensitivity.csv/png: accuracy vs fraction pruned, one layer at a time")
-    parser.add_argument("--threads", type=int, default=1,
+    parser.add_argument("--threads", type=positive_int, default=1,
                         help="CPU threads for torch (default 1: small nets train fastest on one thread, "
                              "and far slower with more threads than idle cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -12,7 +12,8 @@ from tqdm import tqdm
 
 from accel.arch.files import write_text_atomic
 from accel.arch.fixed_point import from_fixed
-from accel.cli.common import add_architecture_options, add_energy_option, architecture_from, energy_table_from, provenance
+from accel.cli.common import (add_architecture_options, add_energy_option, architecture_from, energy_table_from,
+                              positive_int, provenance, seed)
 from accel.report.compression import write_compression_pages
 from accel.report.demo import short_table, write_demo_pages
 
@@ -27,9 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                "  accel demo --images 50 --pes 16 --out /tmp/demo",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, help="folder of IDX files (default /usr/share/datasets/fashion-mnist)")
-    parser.add_argument("--images", type=int, default=20, help="test images to run on the simulator (default 20)")
+    parser.add_argument("--images", type=positive_int, default=20, help="test images to run on the simulator (default 20)")
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="report folder (default runs/demo)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     add_architecture_options(parser)
     add_energy_option(parser)
     parser.set_defaults(run=run)

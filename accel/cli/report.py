@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from accel.arch.files import write_csv_atomic, write_text_atomic
+from accel.cli.common import positive_int
 from accel.explore.baselines import measure_baselines
 from accel.report.compression import write_compression_pages
 from accel.report.hdl import write_hdl_page
@@ -29,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="examples:\n  accel report            # baselines + index\n  accel report --all      # everything in reports/",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--all", action="store_true", help="rerun accel bench, the compression benchmarks and the RTL speed first")
-    parser.add_argument("--repeats", type=int, default=20, help="timed runs per product (median reported)")
+    parser.add_argument("--repeats", type=positive_int, default=20, help="timed runs per product (median reported)")
     parser.add_argument("--render", action="store_true",
                         help="measure nothing: re-render every page and figure from the recorded JSON/CSV results")
     parser.set_defaults(run=run)

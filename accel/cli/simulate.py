@@ -6,22 +6,29 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS, benchmark_layer, synthetic_input_values, synthetic_layer
 from accel.arch.errors import UserError
-from accel.arch.layer import QuantizedLayer
+from accel.arch.layer import LAYER_FORMAT, QuantizedLayer
+from accel.arch.npz import file_format, read_npy
 from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
     add_json_option,
     architecture_from,
     energy_table_from,
+    finite_float,
     provenance,
+    seed,
     write_json,
 )
 from accel.report.tables import format_table
+
+if TYPE_CHECKING:
+    from models.export import ModelImport
 from sim.energy import COMPONENTS
 from sim.network import LayerRun, network_totals, run_network
 
@@ -33,6 +40,11 @@ examples:
   accel simulate fc1.npz --input x.npy       # a layer file written by `accel compress` or QuantizedLayer.save
   accel simulate model.eie.npz               # every fully connected layer of a compressed model, chained
   accel simulate weights.pt                  # the Linear layers of a torch state_dict, quantized to 4 bits
+  accel simulate weights.pt --prune 1.0      # ... pruned first: |w| < 1.0 x std of the layer set to zero
+
+A torch state_dict or compressed model prints which tensors became which EIE layers and what was
+left out and why (also recorded under "import" in --json/--out). Convolution or normalisation
+between Linear layers is refused unless --skip-unsupported accepts leaving it out.
 
 benchmark layers: {', '.join(layer.name for layer in BENCHMARK_LAYERS)}
 """
@@ -48,9 +60,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help="benchmark layer name, layer .npz, compressed model .npz, or torch state_dict .pt")
     parser.add_argument("--input", type=Path, metavar="NPY", help="float input vector (.npy); default: random, seeded")
-    parser.add_argument("--act-density", type=float, metavar="P",
+    parser.add_argument("--act-density", type=finite_float, metavar="P",
                         help="non-zero fraction of a random input (default: a benchmark's own inputs, else 1.0)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    parser.add_argument("--prune", type=finite_float, metavar="QUALITY",
+                        help="torch state_dict only: prune each Linear layer where |w| < QUALITY x std before 4-bit "
+                             "quantization (default: no pruning; the density column shows what is left)")
+    parser.add_argument("--skip-unsupported", action="store_true",
+                        help="simulate the Linear layers of a model that has convolution or normalisation between "
+                             "them, leaving those out (recorded as an approximation)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed for synthetic weights and inputs (default 0)")
     parser.add_argument("--compare-dram", action="store_true",
                         help="also print the energy with the weights in DRAM: compressed (EIE's own accesses) and dense float32")
     parser.add_argument("--out", type=Path, metavar="JSON", help="also write the full result (every counter, per PE) here")
@@ -63,12 +81,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     config = architecture_from(args)
     table = energy_table_from(args)
-    layers, inputs = load_layers(args.source, args.seed)
+    layers, inputs, imported = load_layers(args.source, args.seed, args.prune, args.skip_unsupported)
     if args.input is not None or args.act_density is not None or inputs is None:
         density = 1.0 if args.act_density is None else args.act_density
         inputs = load_inputs(args.input, layers[0].cols, density, args.seed)
     runs = run_network(layers, inputs, config, table, check=True)
-    data = {"provenance": provenance(args, config), "config": config.to_dict(), "energy_table": table.name, "input": str(args.input or "random (synthetic)"),
+    data = {"provenance": provenance(args, config), "config": config.to_dict(), "energy_table": table.name,
+            "input": str(args.input or "random (synthetic)"),
+            **({"import": imported.report()} if imported is not None else {}),
             "layers": [run.to_dict() for run in runs], "total": network_totals(runs)}
     if args.out:
         write_json(args.out, data)
@@ -76,6 +96,11 @@ def run(args: argparse.Namespace) -> int:
         json.dump(data, sys.stdout, indent=2, default=float)
         print()
         return 0
+    if imported is not None:
+        print(f"import of {args.source}:")
+        for line in imported.lines():
+            print(f"  {line}")
+        print()
     print(f"EIE: {config.n_pes} PEs, FIFO depth {config.fifo_depth}, {config.clock_mhz:g} MHz; energy table: {table.name}")
     print(summary_table(runs, args.compare_dram))
     print()
@@ -96,13 +121,15 @@ def run(args: argparse.Namespace) -> int:
 
 def summary_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
     """Cycles, latency, load balance and energy per layer (and the chain's total)."""
-    headers = ["layer", "shape", "cycles", "latency us", "efficiency", "utilisation", "padding %", "EIE uJ", "pJ/op"]
+    headers = ["layer", "shape", "density %", "cycles", "latency us", "efficiency", "utilisation", "padding %", "EIE uJ",
+               "pJ/op"]
     if compare_dram:
         headers += ["dense DRAM uJ", "dense / EIE"]
     rows = []
     for run in runs:
-        row = [run.layer.name, f"{run.layer.rows}x{run.layer.cols}", run.result.cycles, run.result.latency_us,
-               run.result.efficiency, run.result.utilisation, 100 * run.padding_entries / max(1, run.stored_entries),
+        row = [run.layer.name, f"{run.layer.rows}x{run.layer.cols}", 100 * run.layer.density, run.result.cycles,
+               run.result.latency_us, run.result.efficiency, run.result.utilisation,
+               100 * run.padding_entries / max(1, run.stored_entries),
                run.eie.total_pj / 1e6, run.eie.pj_per_op]
         if compare_dram:
             row += [run.energies[-1].total_pj / 1e6, f"{run.energies[-1].total_pj / max(run.eie.total_pj, 1e-9):,.0f}x"]
@@ -110,7 +137,7 @@ def summary_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
     if len(runs) > 1:
         total = network_totals(runs)
         eie, dense = total["energy"][runs[0].eie.label], total["energy"][runs[0].energies[-1].label]
-        row = ["total", "", total["cycles"], total["latency_us"], "", "", "", eie["total_pJ"] / 1e6, eie["pJ_per_op"]]
+        row = ["total", "", "", total["cycles"], total["latency_us"], "", "", "", eie["total_pJ"] / 1e6, eie["pJ_per_op"]]
         if compare_dram:
             row += [dense["total_pJ"] / 1e6, f"{dense['total_pJ'] / max(eie['total_pJ'], 1e-9):,.0f}x"]
         rows.append(row)
@@ -142,30 +169,30 @@ def energy_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
     return format_table(["energy component", *(f"{label} uJ" for label in labels), "share of EIE"], rows)
 
 
-def load_layers(source: str, seed: int) -> tuple[list[QuantizedLayer], np.ndarray | None]:
-    """Layers to simulate and, for a benchmark layer, its synthetic input vector."""
+def load_layers(source: str, seed: int, prune: float | None = None, skip_unsupported: bool = False
+                ) -> tuple[list[QuantizedLayer], np.ndarray | None, "ModelImport | None"]:
+    """Layers to simulate, a benchmark layer's synthetic input vector, and a model's import record."""
     path = Path(source)
+    if prune is not None and path.suffix not in (".pt", ".pth"):
+        raise UserError("--prune applies to a torch state_dict (.pt); benchmark layers, layer files and compressed "
+                        "models are already pruned: leave it out")
     if not path.exists():
         if source.endswith((".npz", ".pt", ".pth")):
             raise UserError(f"{source} does not exist; check the path")
         spec = benchmark_layer(source)
-        return [synthetic_layer(spec, seed=seed)], synthetic_input_values(spec, seed)
+        return [synthetic_layer(spec, seed=seed)], synthetic_input_values(spec, seed), None
+    if path.is_dir():
+        raise UserError(f"{source} is a folder; pass a layer .npz, compressed model .npz or state_dict .pt file")
     if path.suffix in (".pt", ".pth"):
-        from models.export import layers_from_state_dict
-        return layers_from_state_dict(path), None
-    if _npz_format(path) == "eie-layer":
-        return [QuantizedLayer.load(path)], None
-    from models.export import layers_from_compressed_file
-    return layers_from_compressed_file(path), None
-
-
-def _npz_format(path: Path) -> str | None:
-    from accel.arch.layer import load_npz
-    arrays = load_npz(path, required=("meta",))
-    try:
-        return json.loads(arrays["meta"].tobytes().decode()).get("format")
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        raise UserError(f"{path}: its metadata is corrupted") from None
+        from models.export import import_state_dict
+        imported = import_state_dict(path, prune, skip_unsupported, seed=seed)
+        return imported.layers, None, imported
+    if file_format(path) == LAYER_FORMAT:
+        return [QuantizedLayer.load(path)], None, None
+    from models.compressed_file import CompressedModel
+    from models.export import import_compressed
+    imported = import_compressed(CompressedModel.load(path), skip_unsupported)
+    return imported.layers, None, imported
 
 
 def load_inputs(path: Path | None, length: int, density: float, seed: int) -> np.ndarray:
@@ -174,13 +201,11 @@ def load_inputs(path: Path | None, length: int, density: float, seed: int) -> np
             raise UserError(f"--act-density must lie between 0 and 1, got {density}")
         rng = np.random.default_rng([seed, 7])
         return rng.uniform(0.05, 1.0, length) * (rng.random(length) < density)
-    try:
-        values = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise UserError(f"input file {path} does not exist") from None
-    except (ValueError, OSError) as error:
-        raise UserError(f"input file {path} is not a .npy array: {error}") from None
-    values = np.asarray(values, dtype=np.float64).ravel()
+    values = read_npy(path)
+    if values.dtype.kind not in "iuf" or values.size == 0:
+        raise UserError(f"input file {path} must hold real numbers, found {values.size} values of dtype {values.dtype}; "
+                        "save one with numpy.save(path, vector)")
+    values = values.astype(np.float64).ravel()
     if values.size != length:
         raise UserError(f"input file {path} holds {values.size} values; the first layer takes {length}")
     if not np.all(np.isfinite(values)):

@@ -65,3 +65,60 @@ def test_fixed_point_rules():
     assert scaled_product(np.array([384, 1, -1]), np.array([2048, 2048, 2048]), config).tolist() == [192, 1, 0]
     assert write_back(np.array([-5, 40000, 7]), relu=True, config=config).tolist() == [0, 32767, 7]
     assert write_back(np.array([-40000]), relu=False, config=config).tolist() == [-32768]
+
+
+def test_layer_files_check_members_dtypes_and_integrity(tmp_path):
+    path = QuantizedLayer(codes=np.eye(4, dtype=int), codebook=CODEBOOK, bias=np.ones(4)).save(tmp_path / "l.npz")
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    without_bias = {key: value for key, value in arrays.items() if key != "bias"}
+    np.savez(tmp_path / "nobias.npz", **without_bias)
+    with pytest.raises(UserError, match="do not match its member list"):
+        QuantizedLayer.load(tmp_path / "nobias.npz")
+    for codebook in (CODEBOOK.astype(bool), CODEBOOK.astype(complex), CODEBOOK.astype(str),
+                     np.arange(16).astype("datetime64[s]")):
+        np.savez(tmp_path / "odd.npz", **{**arrays, "codebook": codebook})
+        with pytest.raises(UserError):
+            QuantizedLayer.load(tmp_path / "odd.npz")
+        with pytest.raises(UserError, match="real numbers"):
+            QuantizedLayer(codes=np.eye(4, dtype=int), codebook=codebook)
+    meta = json.loads(arrays["meta"].tobytes())
+    meta["version"] = 1
+    np.savez(tmp_path / "v1.npz", **{**arrays, "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)})
+    with pytest.raises(UserError, match="version 1 files are no longer read"):
+        QuantizedLayer.load(tmp_path / "v1.npz")
+
+
+def test_nan_through_the_python_api_raises():
+    config = ArchConfig()
+    with pytest.raises(UserError, match="NaN"):
+        quantize_activations(np.array([1.0, np.nan]), config)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"clock_mhz": NaN}', "not valid JSON"),
+    ('{"clock_mhz": 1e999}', "finite"),
+    ('{"spmat_sram_bytes": 0}', "spmat_sram_bytes=0"),
+    ('{"act_bits": 40, "acc_bits": 48}', "at most 40"),
+    ('{"n_pes": "4"}', "must be a finite number"),
+    ('[' * 100000 + ']' * 100000, "nests too deeply|not valid JSON"),
+    ('{"n_pes": 4, "n_pes": 8}', "duplicate key"),
+])
+def test_config_fields_are_finite_positive_and_bounded(tmp_path, text, message):
+    path = tmp_path / "arch.json"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
+        ArchConfig.load(path)
+
+
+def test_config_python_api_and_unreadable_files(tmp_path):
+    for changes in ({"clock_mhz": float("nan")}, {"clock_mhz": float("inf")}, {"ptr_sram_bytes": -1},
+                    {"n_pes": 2.5}, {"weight_bits": 30}):
+        with pytest.raises(UserError, match="invalid architecture config"):
+            ArchConfig(**changes)
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe{")
+    with pytest.raises(UserError, match="not UTF-8"):
+        ArchConfig.load(tmp_path / "binary.json")
+    with pytest.raises(UserError, match="is a folder"):
+        ArchConfig.load(tmp_path)
+    assert ArchConfig(n_pes=np.int64(8)).n_pes == 8 and type(ArchConfig(n_pes=np.int64(8)).n_pes) is int

@@ -1,6 +1,8 @@
 """The compressed model file (round trip, damaged files) and the export to EIE layers."""
 
 import json
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,11 +11,15 @@ from torch import nn
 
 from accel.arch.errors import UserError
 from accel.arch.layer import QuantizedLayer
-from models.compressed_file import CompressedModel, compress_module
+from accel.arch.npz import read_members, save_npz
+from models.compressed_file import CompressedModel, compress_module, upgrade
 from models.export import layers_from_compressed, layers_from_compressed_file, layers_from_state_dict, quantize_linear_layers
 from models.networks import LeNet5, LeNet300100, compressible_layers
 from models.pruning import make_permanent, prune_by_std
 from models.quantization import quantize_model
+
+
+REPORTED_MODEL = Path(__file__).resolve().parents[2] / "reports" / "compression" / "lenet300" / "model.dc.npz"
 
 
 def quantized(model: nn.Module, bits="hardware", seed: int = 0) -> nn.Module:
@@ -63,8 +69,23 @@ def rewrite(path, target, change):
     return target
 
 
+def resealed(path, target, change):
+    """Edit the arrays and metadata, then write them with a fresh member list and digest (as a forger would)."""
+    arrays = read_members(path)
+    meta = json.loads(arrays.pop("meta").tobytes())
+    for key in ("arrays", "sha256"):
+        meta.pop(key)
+    arrays["meta"] = meta
+    change(arrays)
+    meta = arrays.pop("meta")
+    return save_npz(target, meta, arrays)
+
+
 def edit_meta(edit):
     def change(arrays):
+        if isinstance(arrays["meta"], dict):
+            edit(arrays["meta"])
+            return
         meta = json.loads(arrays["meta"].tobytes())
         edit(meta)
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
@@ -77,20 +98,66 @@ def flip_first_byte(arrays):
 
 
 @pytest.mark.parametrize("change, message", [
-    (flip_first_byte, "CRC-32 mismatch"),
-    (lambda arrays: arrays.pop("index1_data"), "index1_data is missing"),
+    (flip_first_byte, "integrity check failed"),
+    (lambda arrays: arrays.pop("index1_data"), "do not match its member list"),
+    (lambda arrays: arrays.pop("bias0"), "do not match its member list"),
     (lambda arrays: arrays.update(meta=np.frombuffer(b"{not json", dtype=np.uint8)), "metadata is corrupted"),
     (edit_meta(lambda meta: meta.update(version=99)), "version 99"),
+    (edit_meta(lambda meta: meta.update(version=1)), "models.compressed_file upgrade"),
     (edit_meta(lambda meta: meta.update(format="other")), "not an deep-compression-model file"),
-    (edit_meta(lambda meta: meta["layers"][0].update(shape=[300, 600])), "lands at position"),
-    (edit_meta(lambda meta: meta["layers"][0].update(bits=5)), "codebook must hold 32"),
-    (edit_meta(lambda meta: meta["layers"][0].update(entries=10**9)), "cannot fit"),
-    (edit_meta(lambda meta: meta["layers"][0].pop("relu")), "malformed"),
+    (edit_meta(lambda meta: meta["layers"][0].update(entries=100)), "integrity check failed"),
+    (edit_meta(lambda meta: meta["layers"][0].update(relu="false")), "integrity check failed"),
+    (lambda arrays: arrays.update(codebook0=arrays["codebook0"].view(np.int32)), "member list says"),
 ])
 def test_damaged_files_give_clear_errors(lenet300_file, tmp_path, change, message):
     _, path = lenet300_file
     with pytest.raises(UserError, match=message):
         CompressedModel.load(rewrite(path, tmp_path / "bad.npz", change))
+
+
+@pytest.mark.parametrize("change, message", [
+    (edit_meta(lambda meta: meta["layers"][0].update(shape=[300, 600])), "lands at position"),
+    (edit_meta(lambda meta: meta["layers"][0].update(bits=5)), "codebook0 must have shape"),
+    (edit_meta(lambda meta: meta["layers"][0].update(entries=10**9)), "must lie in 0..235200"),
+    (edit_meta(lambda meta: meta["layers"][0].update(entries=100)), "bits are left after 100 symbols"),
+    (edit_meta(lambda meta: meta["layers"][0].update(shape=[10**6, 10**6])), "more than the limit"),
+    (edit_meta(lambda meta: meta["layers"][0].update(relu="false")), "'relu' must be bool"),
+    (edit_meta(lambda meta: meta["layers"][0].update(bits=4.0)), "'bits' must be int"),
+    (edit_meta(lambda meta: meta["layers"][0].update(bias=False)), "do not belong to the layers"),
+    (edit_meta(lambda meta: meta["layers"][0].update(extra=1)), "unknown keys"),
+    (edit_meta(lambda meta: meta["layers"][0].pop("relu")), "'relu' is missing"),
+    (lambda arrays: arrays.update(codebook0=arrays["codebook0"].view(np.int32)), "must be of dtype <f4 or <f8"),
+])
+def test_resealed_files_meet_the_typed_schema(lenet300_file, tmp_path, change, message):
+    _, path = lenet300_file
+    with pytest.raises(UserError, match=message):
+        CompressedModel.load(resealed(path, tmp_path / "bad.npz", change))
+
+
+def test_modules_are_recorded_and_version_1_files_upgrade(lenet300_file, tmp_path):
+    _, path = lenet300_file
+    model = CompressedModel.load(path)
+    assert [(layer.module, layer.module_type) for layer in model.layers] == \
+        [("classifier.2", "Linear"), ("classifier.5", "Linear"), ("classifier.8", "Linear")]
+    assert CompressedModel.load(REPORTED_MODEL).network == "lenet300"
+    arrays = read_members(path)
+    meta = json.loads(arrays.pop("meta").tobytes())
+    for index, layer in enumerate(meta["layers"]):
+        owned = [f"codebook{index}", f"bias{index}"] + [f"{s}{index}_{p}" for s in ("weight", "index") for p in ("lengths", "data")]
+        for key in ("module", "module_type", "bias"):
+            layer.pop(key)
+        layer["crc32"] = {key: zlib.crc32(arrays[key].tobytes()) for key in owned}
+    version1 = {"format": meta["format"], "version": 1, "network": meta["network"], "layers": meta["layers"]}
+    np.savez(tmp_path / "v1.npz", meta=np.frombuffer(json.dumps(version1).encode(), dtype=np.uint8), **arrays)
+    with pytest.raises(UserError, match="upgrade"):
+        CompressedModel.load(tmp_path / "v1.npz")
+    upgrade(tmp_path / "v1.npz", tmp_path / "v2.npz")
+    for old, new in zip(model.layers, CompressedModel.load(tmp_path / "v2.npz").layers):
+        assert np.array_equal(old.codes, new.codes) and np.array_equal(old.codebook, new.codebook) and old.name == new.name
+    arrays["codebook0"][1] += 1
+    np.savez(tmp_path / "v1bad.npz", meta=np.frombuffer(json.dumps(version1).encode(), dtype=np.uint8), **arrays)
+    with pytest.raises(UserError, match="fails its CRC-32"):
+        upgrade(tmp_path / "v1bad.npz", tmp_path / "v2bad.npz")
 
 
 def test_truncated_missing_and_mismatched_files(lenet300_file, tmp_path):

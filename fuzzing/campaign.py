@@ -1,0 +1,157 @@
+"""Fuzz campaign: drive every reader with mutated inputs and tabulate what each input got.
+
+    python -m fuzzing.campaign --inputs 100000 --out reports/reliability
+
+Each input is classified (see fuzzing.targets): clean error, accepted-identical, accepted-different,
+invalid (accepted but breaks an invariant), uncaught, slow. Inputs that were uncaught, slow,
+invalid, or accepted-different where the format promises integrity are kept under
+``OUT/findings/`` to reproduce. The table goes to ``OUT/fuzz.json`` and ``OUT/fuzz.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from accel.arch.errors import UserError
+from fuzzing.targets import Target, targets
+
+KINDS = ("clean error", "accepted-identical", "accepted-different", "invalid", "uncaught", "slow")
+TIME_LIMIT_S = 10
+MEMORY_LIMIT_BYTES = 6 << 30
+
+
+class Slow(BaseException):
+    """Raised by the alarm when one input takes longer than the time limit."""
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise Slow()
+
+
+def classify(target: Target, original: object, path: Path) -> tuple[str, str]:
+    """(kind, detail) of reading ``path`` with the target's reader."""
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(TIME_LIMIT_S)
+    try:
+        result = target.read(path)
+        signal.alarm(0)
+        if target.fingerprint(result) == original:
+            return "accepted-identical", ""
+        if target.check is not None:
+            try:
+                target.check(result)
+            except (AssertionError, UserError) as error:
+                return "invalid", f"{type(error).__name__}: {str(error)[:200]}"
+        return "accepted-different", ""
+    except UserError:
+        return "clean error", ""
+    except Slow:
+        return "slow", ""
+    except Exception as error:  # noqa: BLE001 - what the campaign is looking for
+        return "uncaught", f"{type(error).__name__}: {str(error)[:200]}"
+    finally:
+        signal.alarm(0)
+
+
+def failure(target: Target, kind: str) -> bool:
+    return kind in ("uncaught", "slow", "invalid") or (kind == "accepted-different" and not target.different_allowed)
+
+
+def run_target(target: Target, inputs: int, seed: int, work: Path, findings: Path, progress_every: int,
+               report: Callable[[dict], None]) -> dict:
+    """Classify ``inputs`` mutated inputs; ``report`` receives the row so far at every progress step."""
+    folder = work / target.name.replace(" ", "_").replace(",", "")
+    folder.mkdir(parents=True)
+    seed_path = target.seed(folder)
+    original = target.fingerprint(target.read(seed_path))
+    rng = random.Random(f"{target.name}/{seed}")
+    counts: Counter[str] = Counter()
+    details: Counter[str] = Counter()
+    slowest = 0.0
+    start = time.monotonic()
+    data = seed_path.read_bytes() if seed_path.is_file() else b""
+    for index in range(inputs):
+        if target.mutate_path is not None:
+            case = target.mutate_path(rng, seed_path, folder / "case")
+        else:
+            mutator = rng.choice(target.mutators)
+            mutated = data
+            for _ in range(rng.choice([1, 1, 1, 2, 3])):
+                mutated = mutator(rng, mutated)
+            case = folder / f"case{seed_path.suffix}"
+            case.write_bytes(mutated)
+        began = time.monotonic()
+        kind, detail = classify(target, original, case)
+        slowest = max(slowest, time.monotonic() - began)
+        counts[kind] += 1
+        if failure(target, kind):
+            details[f"{kind}: {detail}"] += 1
+            if sum(details.values()) <= 50:
+                keep = findings / f"{folder.name}-{index}-{kind.replace(' ', '_')}{seed_path.suffix}"
+                keep.parent.mkdir(parents=True, exist_ok=True)
+                (shutil.copytree if case.is_dir() else shutil.copy)(case, keep)
+        if case.is_dir():
+            shutil.rmtree(case)
+        if (index + 1) % progress_every == 0 or index + 1 == inputs:
+            row = {"reader": target.name, "inputs": index + 1, **{kind: counts[kind] for kind in KINDS},
+                   "different_allowed": target.different_allowed, "slowest_s": round(slowest, 3),
+                   "seconds": round(time.monotonic() - start, 1), "failures": dict(details.most_common(20))}
+            report(row)
+            print(f"{target.name}: {index + 1}/{inputs} {dict(counts)} ({row['seconds']:.0f} s)", flush=True)
+    return row
+
+
+def markdown(rows: list[dict], command: str) -> str:
+    lines = ["| reader | inputs | " + " | ".join(KINDS) + " | different allowed | slowest s |",
+             "|---|---:|" + "---:|" * len(KINDS) + "---|---:|"]
+    for row in rows:
+        lines.append(f"| {row['reader']} | {row['inputs']:,} | " + " | ".join(f"{row[k]:,}" for k in KINDS) +
+                     f" | {'yes' if row['different_allowed'] else 'no'} | {row['slowest_s']:.2f} |")
+    failures = [f"- {row['reader']}: {text} (x{count})" for row in rows for text, count in row["failures"].items()]
+    return (f"Generated by `{command}`.\n\n" + "\n".join(lines) + "\n\n" +
+            ("Failures:\n\n" + "\n".join(failures) + "\n" if failures else "No failures.\n"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fuzzing.campaign", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--inputs", type=int, default=1000, help="mutated inputs per reader (default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="campaign seed (default 0)")
+    parser.add_argument("--only", action="append", help="run only readers whose name contains this (repeatable)")
+    parser.add_argument("--out", type=Path, default=Path("runs/fuzz"), help="output folder (default runs/fuzz)")
+    args = parser.parse_args(argv)
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    chosen = [t for t in targets() if not args.only or any(part in t.name for part in args.only)]
+    command = "python -m fuzzing.campaign " + " ".join(argv if argv is not None else sys.argv[1:])
+    rows: list[dict] = []
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def report(row: dict) -> None:
+        """Record the finished rows and the current one (so a stopped campaign still leaves its counts)."""
+        shown = rows + [row] if row["inputs"] < args.inputs else rows
+        record = {"command": command, "time_limit_s": TIME_LIMIT_S, "inputs_per_reader": args.inputs, "rows": shown}
+        (args.out / "fuzz.json").write_text(json.dumps(record, indent=2) + "\n")
+        (args.out / "fuzz.md").write_text(markdown(shown, command))
+
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as work:
+        for target in chosen:
+            rows.append(run_target(target, args.inputs, args.seed, Path(work), args.out / "findings",
+                                   max(1, args.inputs // 100), report))
+            report(rows[-1])
+    print(markdown(rows, command))
+    return 1 if any(failure(t, k) and row[k] for t, row in zip(chosen, rows) for k in KINDS) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -40,4 +40,4 @@ clean:
 # Fuzz campaign over every reader (see reports/reliability/README.md); FUZZ_INPUTS per reader.
 FUZZ_INPUTS ?= 100000
 fuzz: install-test
-	nice -n 10 $(BIN)/python -m fuzzing.campaign --inputs $(FUZZ_INPUTS) --out reports/reliability
+	nice -n 10 $(BIN)/python -m accel.explore.fuzzing.campaign --inputs $(FUZZ_INPUTS) --out reports/reliability

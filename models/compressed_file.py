@@ -21,8 +21,7 @@ from torch.nn.utils import parametrize
 
 from accel.arch.errors import UserError
 from accel.arch.files import parse_json
-from accel.arch.npz import (DIGEST_KEY, FLOAT_DTYPES, MEMBERS_KEY, Schema, check_array, load_npz, read_members,
-                             save_npz)
+from accel.arch.npz import DIGEST_KEY, FLOAT_DTYPES, MEMBERS_KEY, Schema, check_array, load_npz, read_members, save_npz
 from models import huffman
 from models.networks import build_network, compressible_layers, relu_follows
 from models.quantization import codebook_and_codes

@@ -16,7 +16,6 @@ from typing import Any
 from accel.arch.errors import UserError
 from accel.arch.files import read_json
 
-
 MAX_CLOCK_MHZ = 100_000.0
 MAX_PRODUCT_BITS = 40
 """act_bits + weight_bits: with acc_bits <= 48 every unsaturated running sum of a row of up to

@@ -146,6 +146,20 @@ def read_npy(path: str | Path) -> np.ndarray:
         raise UserError(f"{path} cannot be read ({error.strerror or error})") from None
 
 
+def read_input_vector(path: str | Path, length: int) -> np.ndarray:
+    """A float input vector of ``length`` finite values from a ``.npy`` file a user hands in."""
+    values = read_npy(path)
+    if values.dtype.kind not in "iuf" or values.size == 0:
+        raise UserError(f"input file {path} must hold real numbers, found {values.size} values of dtype {values.dtype}; "
+                        "save one with numpy.save(path, vector)")
+    values = values.astype(np.float64).ravel()
+    if values.size != length:
+        raise UserError(f"input file {path} holds {values.size} values; the first layer takes {length}")
+    if not np.all(np.isfinite(values)):
+        raise UserError(f"input file {path} holds NaN or infinity")
+    return values
+
+
 def read_json_member(path: str | Path, raw: np.ndarray | None) -> Any:
     """The strict JSON held by a ``meta`` member (a 1-D uint8 array)."""
     if raw is None or raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_META_BYTES:

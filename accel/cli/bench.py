@@ -10,8 +10,7 @@ from tqdm import tqdm
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.arch.files import write_csv_atomic, write_text_atomic
-from accel.cli.common import (add_architecture_options, add_energy_option, architecture_from, energy_table_from,
-                              provenance, seed)
+from accel.cli.common import add_architecture_options, add_energy_option, architecture_from, energy_table_from, provenance, seed
 from accel.explore import sweeps
 from accel.report.sim import write_sim_pages
 from accel.report.tables import format_table

@@ -14,7 +14,6 @@ from accel.arch.config import ArchConfig
 from accel.arch.energy import DEFAULT_TABLE, EnergyTable
 from accel.arch.files import write_text_atomic
 
-
 MAX_SEED = (1 << 32) - 1
 
 

@@ -12,8 +12,15 @@ from tqdm import tqdm
 
 from accel.arch.files import write_text_atomic
 from accel.arch.fixed_point import from_fixed
-from accel.cli.common import (add_architecture_options, add_energy_option, architecture_from, energy_table_from,
-                              positive_int, provenance, seed)
+from accel.cli.common import (
+    add_architecture_options,
+    add_energy_option,
+    architecture_from,
+    energy_table_from,
+    positive_int,
+    provenance,
+    seed,
+)
 from accel.report.compression import write_compression_pages
 from accel.report.demo import short_table, write_demo_pages
 

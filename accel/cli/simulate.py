@@ -13,7 +13,7 @@ import numpy as np
 from accel.arch.benchmarks import BENCHMARK_LAYERS, benchmark_layer, synthetic_input_values, synthetic_layer
 from accel.arch.errors import UserError
 from accel.arch.layer import LAYER_FORMAT, QuantizedLayer
-from accel.arch.npz import file_format, read_npy
+from accel.arch.npz import file_format, read_input_vector
 from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
@@ -201,13 +201,4 @@ def load_inputs(path: Path | None, length: int, density: float, seed: int) -> np
             raise UserError(f"--act-density must lie between 0 and 1, got {density}")
         rng = np.random.default_rng([seed, 7])
         return rng.uniform(0.05, 1.0, length) * (rng.random(length) < density)
-    values = read_npy(path)
-    if values.dtype.kind not in "iuf" or values.size == 0:
-        raise UserError(f"input file {path} must hold real numbers, found {values.size} values of dtype {values.dtype}; "
-                        "save one with numpy.save(path, vector)")
-    values = values.astype(np.float64).ravel()
-    if values.size != length:
-        raise UserError(f"input file {path} holds {values.size} values; the first layer takes {length}")
-    if not np.all(np.isfinite(values)):
-        raise UserError(f"input file {path} holds NaN or infinity")
-    return values
+    return read_input_vector(path, length)

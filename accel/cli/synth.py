@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from accel.arch.files import write_text_atomic
 from accel.arch.errors import UserError
+from accel.arch.files import write_text_atomic
 from accel.cli.common import add_architecture_options, architecture_from, provenance
 from accel.report.hdl import write_hdl_page
 from accel.report.tables import format_table

@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 
 from accel.arch import files
-from accel.cli import main
-from accel.cli import simulate
 from accel.arch.errors import UserError
 from accel.arch.files import write_atomic
+from accel.cli import main, simulate
 from models.datasets import read_idx
 
 

@@ -18,7 +18,6 @@ from models.networks import LeNet5, LeNet300100, compressible_layers
 from models.pruning import make_permanent, prune_by_std
 from models.quantization import quantize_model
 
-
 REPORTED_MODEL = Path(__file__).resolve().parents[2] / "reports" / "compression" / "lenet300" / "model.dc.npz"
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from accel.cli import main
 from accel.arch.errors import UserError
+from accel.cli import main
 from models.compressed_file import compress_module
 from models.export import import_compressed, import_state_dict
 from models.networks import LeNet5, compressible_layers

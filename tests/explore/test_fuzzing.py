@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzzing.campaign import classify, failure
-from fuzzing.targets import targets
+from accel.explore.fuzzing.campaign import classify, failure
+from accel.explore.fuzzing.targets import targets
 
 TARGETS = {target.name: target for target in targets()}
 

@@ -1,8 +1,8 @@
 """Fuzz campaign: drive every reader with mutated inputs and tabulate what each input got.
 
-    python -m fuzzing.campaign --inputs 100000 --out reports/reliability
+    python -m accel.explore.fuzzing.campaign --inputs 100000 --out reports/reliability
 
-Each input is classified (see fuzzing.targets): clean error, accepted-identical, accepted-different,
+Each input is classified (see accel.explore.fuzzing.targets): clean error, accepted-identical, accepted-different,
 invalid (accepted but breaks an invariant), uncaught, slow. Inputs that were uncaught, slow,
 invalid, or accepted-different where the format promises integrity are kept under
 ``OUT/findings/`` to reproduce. The table goes to ``OUT/fuzz.json`` and ``OUT/fuzz.md``.
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from accel.arch.errors import UserError
-from fuzzing.targets import Target, targets
+from accel.explore.fuzzing.targets import Target, targets
 
 KINDS = ("clean error", "accepted-identical", "accepted-different", "invalid", "uncaught", "slow")
 TIME_LIMIT_S = 10
@@ -124,7 +124,7 @@ def markdown(rows: list[dict], command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fuzzing.campaign", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m accel.explore.fuzzing.campaign", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inputs", type=int, default=1000, help="mutated inputs per reader (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="campaign seed (default 0)")
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
     chosen = [t for t in targets() if not args.only or any(part in t.name for part in args.only)]
-    command = "python -m fuzzing.campaign " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m accel.explore.fuzzing.campaign " + " ".join(argv if argv is not None else sys.argv[1:])
     rows: list[dict] = []
     args.out.mkdir(parents=True, exist_ok=True)
 

@@ -30,7 +30,8 @@ from torch import nn
 
 from accel.arch.config import ArchConfig
 from accel.arch.layer import QuantizedLayer
-from fuzzing import mutate
+from accel.arch.npz import read_input_vector
+from accel.explore.fuzzing import mutate
 from models.compressed_file import CompressedModel, compress_module
 from models.datasets import FILES, load_idx_dataset
 from models.export import import_state_dict
@@ -144,8 +145,7 @@ def input_seed(folder: Path) -> Path:
 
 
 def read_input(path: Path) -> np.ndarray:
-    from accel.cli.simulate import load_inputs
-    return load_inputs(path, INPUT_LENGTH, 1.0, 0)
+    return read_input_vector(path, INPUT_LENGTH)
 
 
 def input_check(values: np.ndarray) -> None:

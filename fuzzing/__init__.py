@@ -1,1 +1,0 @@
-"""Fuzzing the readers: mutators, targets and the campaign command (python -m fuzzing.campaign)."""

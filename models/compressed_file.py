@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import prune
 
 from accel.arch.errors import UserError
 from accel.arch.files import write_atomic
@@ -78,13 +79,18 @@ class CompressedModel:
         return [layer.size() for layer in self.layers]
 
     def load_into(self, model: nn.Module) -> nn.Module:
-        """Copy the decoded weights and biases into ``model`` (same layer names and shapes)."""
+        """Copy the decoded weights and biases into ``model``, each layer into the module of its qualified name.
+
+        Every layer is checked (module present, kind, shape, bias) before any weight is written.
+        """
         modules = dict(compressible_layers(model))
         for layer in self.layers:
-            module = modules.get(layer.name)
-            if module is None or tuple(module.weight.shape) != layer.shape:
-                raise UserError(f"the model has no layer {layer.name!r} of shape {layer.shape}; pass the matching network")
-            with torch.no_grad():
+            _check_target(layer, modules.get(layer.name), modules)
+        with torch.no_grad():
+            for layer in self.layers:
+                module = modules[layer.name]
+                if hasattr(module, "weight_mask"):
+                    prune.remove(module, "weight")
                 module.weight.copy_(torch.from_numpy(layer.weight()))
                 if layer.bias is not None:
                     module.bias.copy_(torch.from_numpy(layer.bias.astype(np.float32)))
@@ -131,6 +137,22 @@ class CompressedModel:
             raise UserError(f"{path}: malformed compressed model ({error!s}); re-export it") from None
         except UserError as error:
             raise UserError(f"{path}: {error}") from None
+
+
+def _check_target(layer: CompressedLayer, module: nn.Module | None, modules: dict[str, nn.Module]) -> None:
+    """One line naming what does not match between a file's layer and the module meant to receive it."""
+    if module is None:
+        raise UserError(f"the model has no Linear/Conv2d module {layer.name!r} for the file's layer; its modules: "
+                        f"{list(modules)}; pass the model the file was compressed from")
+    kind = "linear" if isinstance(module, nn.Linear) else "conv2d"
+    if kind != layer.kind:
+        raise UserError(f"module {layer.name!r} is {type(module).__name__} but the file's layer is {layer.kind}")
+    if tuple(module.weight.shape) != layer.shape:
+        raise UserError(f"module {layer.name!r} has weight shape {tuple(module.weight.shape)} but the file's layer "
+                        f"has {layer.shape}; pass the model the file was compressed from")
+    if (layer.bias is None) != (module.bias is None):
+        raise UserError(f"module {layer.name!r} {'has' if module.bias is not None else 'lacks'} a bias but the "
+                        f"file's layer {'lacks' if layer.bias is None else 'has'} one")
 
 
 def _load_layer(arrays: dict[str, np.ndarray], index: int, entry: dict) -> CompressedLayer:

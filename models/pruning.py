@@ -17,6 +17,14 @@ from accel.arch.errors import UserError
 from models.networks import compressible_layers, leaf_modules
 
 
+def current_weight(module: nn.Module, name: str = "weight") -> torch.Tensor:
+    """The layer's weight now: ``weight_orig x weight_mask`` under a prune mask (the attribute lags one step)."""
+    mask = getattr(module, f"{name}_mask", None)
+    if mask is None:
+        return getattr(module, name).detach()
+    return (getattr(module, f"{name}_orig") * mask).detach()
+
+
 def std_threshold(weight: torch.Tensor, quality: float, mask: torch.Tensor | None = None) -> float:
     """Pruning threshold of one layer: ``quality`` x std of its (surviving) weights."""
     values = weight if mask is None else weight[mask.bool()]
@@ -26,7 +34,7 @@ def std_threshold(weight: torch.Tensor, quality: float, mask: torch.Tensor | Non
 def prune_by_std(module: nn.Module, quality: float, name: str = "weight") -> float:
     """Prune ``module.<name>`` where |w| < quality x std; returns the threshold used."""
     mask = getattr(module, f"{name}_mask", None)
-    weight = getattr(module, name).detach()
+    weight = current_weight(module, name)
     threshold = std_threshold(weight, quality, mask)
     new_mask = (weight.abs() >= threshold).to(weight.dtype)
     if mask is not None:
@@ -43,7 +51,7 @@ def quality_for_kept(module: nn.Module, kept: float, name: str = "weight") -> fl
     pruning itself stays the paper's rule: |w| < quality x std of the surviving weights.
     """
     mask = getattr(module, f"{name}_mask", None)
-    weight = getattr(module, name).detach()
+    weight = current_weight(module, name)
     magnitudes = weight.abs().flatten().float()
     if not 0.0 < kept <= 1.0:
         raise UserError(f"a kept fraction must lie in (0, 1], got {kept}")
@@ -65,8 +73,7 @@ def prune_to_kept(model: nn.Module, kept: dict[str, float]) -> dict[str, float]:
 
 
 def kept_fraction(module: nn.Module) -> float:
-    weight = module.weight.detach()
-    return float((weight != 0).float().mean())
+    return float((current_weight(module) != 0).float().mean())
 
 
 def kept_fractions(model: nn.Module) -> dict[str, float]:
@@ -102,16 +109,20 @@ def rescale_dropout(model: nn.Module, original: float, kept: dict[str, float]) -
 def sensitivity(model: nn.Module, evaluate, fractions: Iterable[float]) -> list[dict]:
     """Accuracy when each layer alone has its smallest-magnitude ``fraction`` of weights pruned.
 
-    Run it on an unpruned model; each layer's weights are restored after its sweep.
+    Fractions count the layer's original weights; a layer already pruned (a ``torch.nn.utils.prune``
+    mask) keeps its mask and loses more. Each layer is restored after its sweep.
     """
     rows = []
     for name, module in compressible_layers(model):
-        original = module.weight.detach().clone()
+        masked = hasattr(module, "weight_mask")
+        target = module.weight_mask if masked else module.weight
+        saved = target.detach().clone()
+        magnitudes = current_weight(module).abs()
         for fraction in fractions:
             with torch.no_grad():
                 if fraction > 0:
-                    cutoff = torch.quantile(original.abs().flatten().float(), min(fraction, 1.0))
-                    module.weight.copy_(torch.where(original.abs() > cutoff, original, torch.zeros_like(original)))
+                    cutoff = torch.quantile(magnitudes.flatten().float(), min(fraction, 1.0))
+                    target.copy_(torch.where(magnitudes > cutoff, saved, torch.zeros_like(saved)))
                 rows.append({"layer": name, "fraction_pruned": fraction, "accuracy": evaluate(model)})
-                module.weight.copy_(original)
+                target.copy_(saved)
     return rows

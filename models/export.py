@@ -21,15 +21,20 @@ EIE_BITS = 4
 
 
 def layers_from_compressed(model: CompressedModel) -> list[QuantizedLayer]:
-    """The fully connected layers of a compressed model, in order (conv layers do not run on EIE)."""
+    """The fully connected layers of a compressed model, in order (conv layers do not run on EIE).
+
+    Codes of fewer than 4 bits run as 4-bit codes: the codebook is padded with unused zero entries.
+    """
     layers = []
     for layer in model.layers:
         if layer.kind != "linear":
             continue
-        if layer.bits != EIE_BITS or layer.codebook[0] != 0.0:
-            raise UserError(f"layer {layer.name!r} has {layer.bits}-bit weights without a reserved zero; EIE needs "
-                            f"4-bit codes with entry 0 = 0: compress with --bits hardware")
-        layers.append(QuantizedLayer(codes=layer.codes.astype(np.uint8), codebook=layer.codebook, bias=layer.bias,
+        if layer.bits > EIE_BITS or layer.codebook[0] != 0.0:
+            raise UserError(f"layer {layer.name!r} has {layer.bits}-bit weights"
+                            f"{'' if layer.codebook[0] == 0.0 else ' without a reserved zero'}; EIE needs codes of "
+                            f"at most {EIE_BITS} bits with entry 0 = 0: compress with --bits hardware")
+        codebook = np.concatenate([layer.codebook, np.zeros((1 << EIE_BITS) - layer.codebook.size)])
+        layers.append(QuantizedLayer(codes=layer.codes.astype(np.uint8), codebook=codebook, bias=layer.bias,
                                      relu=layer.relu, name=layer.name))
     if not layers:
         raise UserError("the compressed model has no fully connected layers to run on EIE")

@@ -16,7 +16,7 @@ from models.compression import SENSITIVITY_FRACTIONS, CompressionResult, Schedul
 from models.datasets import Dataset
 from models.networks import build_network, compressible_layers
 from models.size_report import bytes_rows, total_row
-from models.training import TrainSettings, accuracy, train
+from models.training import TrainSettings, accuracy, dataset_trainer, train
 
 
 @dataclass
@@ -106,12 +106,8 @@ def compress(settings: CompressionSettings, data: Dataset, progress: bool = True
           desc="dense training", progress=progress)
     dense_seconds, dense_cpu = time.perf_counter() - start, time.process_time() - cpu_start
 
-    def trainer(model: torch.nn.Module, epochs: int, stage: str) -> None:
-        retrain = stage == "retrain"
-        train(model, data, TrainSettings(epochs, settings.lr * settings.retrain_lr_factor,
-                                         l2=settings.l2 if retrain else 0.0, l1=settings.l1 if retrain else 0.0,
-                                         seed=settings.seed), desc=stage, progress=progress)
-
+    trainer = dataset_trainer(data, settings.lr * settings.retrain_lr_factor, l2=settings.l2, l1=settings.l1,
+                              seed=settings.seed, progress=progress)
     result = deep_compress(model, trainer, lambda net: accuracy(net, data.test_images, data.test_labels),
                            schedule_of(settings), name=settings.network, network=settings.network,
                            sensitivity_fractions=SENSITIVITY_FRACTIONS if settings.sensitivity else (),

@@ -1,7 +1,8 @@
 """Magnitude pruning after Han et al. 2015: threshold = quality x std of the layer's weights.
 
-Masks use ``torch.nn.utils.prune`` (``weight_orig`` x ``weight_mask``), so pruned weights stay
-at zero through retraining and repeated pruning combines masks.
+Masks use ``torch.nn.utils.prune`` (``weight_orig`` x ``weight_mask``; the rule is the pruning
+method ``StdUnstructured``), so pruned weights stay at zero through retraining and repeated pruning
+combines masks, with a model pruned by torch's own methods too.
 """
 
 from __future__ import annotations
@@ -31,16 +32,29 @@ def std_threshold(weight: torch.Tensor, quality: float, mask: torch.Tensor | Non
     return quality * float(values.std()) if values.numel() > 1 else 0.0
 
 
+class StdUnstructured(prune.BasePruningMethod):
+    """Prune the entries with |w| < quality x std of the surviving entries (the papers' rule), as a torch method."""
+
+    PRUNING_TYPE = "unstructured"
+
+    def __init__(self, quality: float) -> None:
+        self.quality = quality
+
+    def compute_mask(self, t: torch.Tensor, default_mask: torch.Tensor) -> torch.Tensor:
+        threshold = std_threshold(t.detach() * default_mask, self.quality, default_mask)
+        return default_mask * (t.detach().abs() >= threshold).to(default_mask.dtype)
+
+
+def std_unstructured(module: nn.Module, name: str, quality: float) -> nn.Module:
+    """Like ``torch.nn.utils.prune.l1_unstructured``, with the std rule; masks combine with earlier ones."""
+    StdUnstructured.apply(module, name, quality=quality)
+    return module
+
+
 def prune_by_std(module: nn.Module, quality: float, name: str = "weight") -> float:
-    """Prune ``module.<name>`` where |w| < quality x std; returns the threshold used."""
-    mask = getattr(module, f"{name}_mask", None)
-    weight = current_weight(module, name)
-    threshold = std_threshold(weight, quality, mask)
-    new_mask = (weight.abs() >= threshold).to(weight.dtype)
-    if mask is not None:
-        new_mask = new_mask * mask
-        prune.remove(module, name)
-    prune.custom_from_mask(module, name, new_mask)
+    """Prune ``module.<name>`` where |w| < quality x std of its surviving weights; returns the threshold used."""
+    threshold = std_threshold(current_weight(module, name), quality, getattr(module, f"{name}_mask", None))
+    std_unstructured(module, name, quality)
     return threshold
 
 

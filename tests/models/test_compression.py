@@ -15,7 +15,7 @@ from accel.arch.errors import UserError
 from accel.cli import main
 from models.compressed_file import CompressedModel, compress_module
 from models.compression import Schedule, deep_compress
-from models.pruning import sensitivity
+from models.pruning import sensitivity, std_unstructured
 from models.quantization import quantize_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -228,3 +228,15 @@ def test_the_command_line_names_what_is_wrong(user_files, capsys, change, messag
                  "--schedule", "schedule.json", "--out", "out", "--quiet"]) == 2
     error = capsys.readouterr().err.strip()
     assert re.search(message, error) and "\n" not in error and "Traceback" not in error
+
+
+def test_the_std_rule_is_a_torch_pruning_method():
+    torch.manual_seed(0)
+    layer = nn.Linear(40, 30)
+    prune.l1_unstructured(layer, "weight", amount=0.3)
+    first = layer.weight_mask.bool().clone()
+    survivors = layer.weight_orig[first].detach()
+    std_unstructured(layer, "weight", quality=0.5)
+    assert isinstance(next(iter(layer._forward_pre_hooks.values())), prune.PruningContainer)
+    assert torch.equal(layer.weight_mask.bool(), first & (layer.weight_orig.abs() >= 0.5 * survivors.std()))
+    assert float(layer.weight_mask.mean()) < float(first.float().mean()) == pytest.approx(0.7)

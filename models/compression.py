@@ -57,12 +57,14 @@ class Schedule:
     """Weight bits: a number, "hardware" (conv 8 / fc 4), "paper" (conv 8 / fc 5), or per layer name
     (layers not named take ``"*"``, else "hardware")."""
     index_bits: int | str | dict[str, int] = 5
-    """Relative-index bits in the file: a number, per layer name, or "auto" (the width among 3..8 that
-    codes the layer smallest after Huffman coding)."""
+    """Relative-index bits in the file: a number, per layer name (default 5), or "auto" (the width among
+    3..8 that codes the layer smallest after Huffman coding)."""
     init: str = "linear"
     retrain_epochs: int = 3
     finetune_epochs: int = 2
     lr: float = 0.005
+    finetune_lr: float | None = None
+    """Learning rate of the centroid fine-tuning (default: ``lr``); each centroid sums its weights' gradients."""
     momentum: float = 0.9
     weight_decay: float = 1e-4
     """L2 while retraining after pruning; centroid fine-tuning runs without it."""
@@ -102,12 +104,16 @@ class Schedule:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise UserError(f"{source}: {key} must be a whole number >= 0, got {value!r}")
-        for key in ("lr", "momentum", "weight_decay", "dropout"):
+        for key in ("lr", "finetune_lr", "momentum", "weight_decay", "dropout"):
             value = getattr(self, key)
+            if key == "finetune_lr" and value is None:
+                continue
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                 raise UserError(f"{source}: {key} must be a number >= 0, got {value!r}")
-        if isinstance(self.index_bits, str) and self.index_bits != "auto":
-            raise UserError(f"{source}: index_bits must be a number, per-layer numbers or \"auto\", got {self.index_bits!r}")
+        widths = self.index_bits.values() if isinstance(self.index_bits, dict) else [self.index_bits]
+        if not all(width == "auto" or (isinstance(width, int) and 1 <= width <= 16) for width in widths):
+            raise UserError(f"{source}: index_bits must be 1..16 or \"auto\", one for all layers or per layer, "
+                            f"got {self.index_bits!r}")
 
     def layer_names(self) -> set[str]:
         """Every layer name the schedule mentions (``"*"`` excluded)."""
@@ -136,8 +142,10 @@ def loader_trainer(loader: Iterable, schedule: Schedule, loss_fn: Callable | Non
 
     def trainer(model: nn.Module, epochs: int, stage: str) -> None:
         parameters = [p for p in model.parameters() if p.requires_grad]
-        decay = schedule.weight_decay if stage == "retrain" else 0.0
-        optimizer = torch.optim.SGD(parameters, lr=schedule.lr, momentum=schedule.momentum, weight_decay=decay)
+        retrain = stage == "retrain"
+        lr = schedule.lr if retrain or schedule.finetune_lr is None else schedule.finetune_lr
+        optimizer = torch.optim.SGD(parameters, lr=lr, momentum=schedule.momentum,
+                                    weight_decay=schedule.weight_decay if retrain else 0.0)
         cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, epochs))
         for epoch in range(epochs):
             model.train()
@@ -178,7 +186,7 @@ def prune_round(model: nn.Module, step: dict[str, float], by: str) -> dict[str, 
 def choose_index_bits(layer: CompressedLayer, choice: int | str | dict[str, int]) -> None:
     """Set the layer's relative-index width: fixed, per layer, or the smallest after Huffman coding."""
     if isinstance(choice, dict):
-        choice = per_layer(choice, layer.name, layer.index_bits)
+        choice = per_layer(choice, layer.name, 5)
     if choice != "auto":
         layer.index_bits = int(choice)
         return

@@ -31,6 +31,8 @@ class CompressionSettings:
     pruned by the std rule, its quality chosen so that about that fraction survives (summary: qualities)."""
     retrain_epochs: int = 3
     retrain_lr_factor: float = 0.1
+    finetune_lr_factor: float | None = None
+    """Learning rate of centroid fine-tuning / ``lr`` (default: ``retrain_lr_factor``)."""
     l1: float = 0.0
     l2: float = 1e-4
     dropout: float = 0.0
@@ -82,12 +84,16 @@ def preset(network: str, name: str) -> CompressionSettings:
     return dataclasses.replace(PRESETS[network][name])
 
 
+def finetune_lr(settings: CompressionSettings) -> float | None:
+    return None if settings.finetune_lr_factor is None else settings.lr * settings.finetune_lr_factor
+
+
 def schedule_of(settings: CompressionSettings) -> Schedule:
     """The preset's prune rounds, bits and epochs as a Schedule of the general API."""
     return Schedule(prune=settings.prune_schedule, prune_by="kept", bits=settings.bits, index_bits=settings.index_bits,
                     init=settings.init, retrain_epochs=settings.retrain_epochs, finetune_epochs=settings.finetune_epochs,
-                    lr=settings.lr * settings.retrain_lr_factor, weight_decay=settings.l2, dropout=settings.dropout,
-                    seed=settings.seed)
+                    lr=settings.lr * settings.retrain_lr_factor, finetune_lr=finetune_lr(settings),
+                    weight_decay=settings.l2, dropout=settings.dropout, seed=settings.seed)
 
 
 def compress(settings: CompressionSettings, data: Dataset, progress: bool = True,
@@ -107,7 +113,7 @@ def compress(settings: CompressionSettings, data: Dataset, progress: bool = True
     dense_seconds, dense_cpu = time.perf_counter() - start, time.process_time() - cpu_start
 
     trainer = dataset_trainer(data, settings.lr * settings.retrain_lr_factor, l2=settings.l2, l1=settings.l1,
-                              seed=settings.seed, progress=progress)
+                              seed=settings.seed, progress=progress, finetune_lr=finetune_lr(settings))
     result = deep_compress(model, trainer, lambda net: accuracy(net, data.test_images, data.test_labels),
                            schedule_of(settings), name=settings.network, network=settings.network,
                            sensitivity_fractions=SENSITIVITY_FRACTIONS if settings.sensitivity else (),

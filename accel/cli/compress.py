@@ -27,7 +27,7 @@ your own model from its trained weights: a factory that builds it, its state_dic
   --schedule FILE.json               e.g. {"prune": [{"fc1": 0.3, "*": 0.5}, {"fc1": 0.1, "*": 0.3}],
                                      "prune_by": "kept" or "quality", "bits": {"fc1": 4, "*": 4} or "hardware",
                                      "index_bits": 5 or "auto", "retrain_epochs": 3, "finetune_epochs": 2,
-                                     "lr": 0.005, "momentum": 0.9, "weight_decay": 1e-4, "init": "linear", "seed": 0}
+                                     "lr": 0.005, "finetune_lr": 0.001, "momentum": 0.9, "weight_decay": 1e-4, "init": "linear", "seed": 0}
                                      layers are named by their qualified module names ("*": every other layer)
 
 outputs (in --out, each written atomically): model.dc.npz (the compressed model file, see
@@ -130,7 +130,8 @@ def compress_own_model(args: argparse.Namespace, bits):
                             f"{tuple(data.test_images.shape[1:])} ({str(error).splitlines()[0]})") from None
 
     trainer = dataset_trainer(data, schedule.lr, l2=schedule.weight_decay, momentum=schedule.momentum,
-                              batch_size=args.batch_size, seed=schedule.seed, progress=not args.quiet)
+                              batch_size=args.batch_size, seed=schedule.seed, progress=not args.quiet,
+                              finetune_lr=schedule.finetune_lr)
     result = deep_compress(model, trainer, evaluate, schedule, name=args.model.partition(":")[2],
                            sensitivity_fractions=SENSITIVITY_FRACTIONS if args.sensitivity else (),
                            progress=not args.quiet, inplace=True)

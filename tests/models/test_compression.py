@@ -160,6 +160,7 @@ def test_a_step_function_trains_each_stage():
     (Schedule(bits={"conv": 4}), r"names layers \['conv'\]"),
     (Schedule(prune=[{"1": 1.5}]), r"kept fraction of '1' must lie in \(0, 1\]"),
     (Schedule(prune_by="size"), "prune_by must be one of kept, quality"),
+    (Schedule(index_bits={"1": 0}), r"index_bits must be 1..16 or \"auto\""),
 ])
 def test_bad_schedules_get_one_line(schedule, message):
     images, labels = tiny_data()

@@ -10,10 +10,13 @@ it with the schedule of ``examples/mlp500_schedule.json`` and writes the same ou
 
 import argparse
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import torch
 
+from accel.report.compression import write_compression_pages
 from examples.small_nets import mlp_784_500_200_10
 from models.compression import SENSITIVITY_FRACTIONS, Schedule, deep_compress
 from models.datasets import DEFAULT_DATA_DIR, load_dataset
@@ -51,7 +54,9 @@ def main() -> None:
                            lambda net: accuracy(net, data.test_images, data.test_labels), schedule,
                            name="mlp_784_500_200_10", sensitivity_fractions=SENSITIVITY_FRACTIONS)
     result.data_name = data.name
-    write_outputs(result, args.out)
+    command = shlex.join(["python", "-m", "examples.compress_mlp", *sys.argv[1:]])
+    write_outputs(result, args.out, {"tool": "eie-accel", "command": command, "seed": schedule.seed})
+    write_compression_pages(args.out)
     summary = result.summary()
     print(f"top-1 accuracy: dense {summary['accuracy_dense']:.2f} %, compressed {summary['accuracy_quantized']:.2f} %; "
           f"P+Q+H {summary['rate_PQH']:.1f}x; wrote {args.out}")

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from accel.errors import UserError
+from accel.arch.errors import UserError
 from models.compression import Schedule
 
 

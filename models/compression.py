@@ -118,9 +118,9 @@ class Schedule:
     def layer_names(self) -> set[str]:
         """Every layer name the schedule mentions (``"*"`` excluded)."""
         names = {name for step in self.prune for name in step}
-        for per_layer in (self.bits, self.index_bits):
-            if isinstance(per_layer, dict):
-                names |= set(per_layer)
+        for values in (self.bits, self.index_bits):
+            if isinstance(values, dict):
+                names |= set(values)
         return names - {ALL}
 
 
@@ -256,11 +256,11 @@ class CompressionResult:
 
 def deep_compress(model: nn.Module, trainer: Trainer | Iterable, evaluate: Evaluate, schedule: Schedule, *,
                   name: str | None = None, sensitivity_fractions: Iterable[float] = (), network: str | None = None,
-                  progress: bool = True, inplace: bool = False) -> CompressionResult:
+                  loss_fn: Callable | None = None, progress: bool = True, inplace: bool = False) -> CompressionResult:
     """Prune and retrain, share weights and fine-tune the centroids, Huffman-code; the model's own weights are the start.
 
-    ``trainer`` is a ``Trainer`` or an iterable of ``(inputs, targets)`` batches (then SGD on cross-entropy
-    with the schedule's learning rate). ``sensitivity_fractions`` also sweeps each layer alone before
+    ``trainer`` is a ``Trainer`` or an iterable of ``(inputs, targets)`` batches (then SGD on ``loss_fn``,
+    cross-entropy by default, with the schedule's learning rates). ``sensitivity_fractions`` also sweeps each layer alone before
     pruning. ``network`` names a built-in network in the file. The model is copied unless ``inplace``.
     """
     schedule.validate()
@@ -269,7 +269,7 @@ def deep_compress(model: nn.Module, trainer: Trainer | Iterable, evaluate: Evalu
     if not names:
         raise UserError("the model has no nn.Linear or nn.Conv2d layers to compress")
     check_layers(schedule, names)
-    train = trainer if _is_trainer(trainer) else loader_trainer(trainer, schedule, progress=progress)
+    train = trainer if _is_trainer(trainer) else loader_trainer(trainer, schedule, loss_fn, progress)
     seconds: dict[str, float] = {}
     cpu_start = time.process_time()
 

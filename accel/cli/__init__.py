@@ -8,7 +8,7 @@ import sys
 
 from accel.arch.errors import UserError
 
-COMMAND_MODULES = ("demo", "compress", "simulate", "bench", "verilog", "synth", "plot", "report")
+COMMAND_MODULES = ("demo", "compress", "simulate", "bench", "sweep", "verilog", "synth", "plot", "report")
 
 DESCRIPTION = """\
 Deep Compression and the EIE sparse inference accelerator.

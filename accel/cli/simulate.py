@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from accel.arch.benchmarks import BENCHMARK_LAYERS, benchmark_layer, synthetic_input_values, synthetic_layer
+from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.arch.errors import UserError
-from accel.arch.layer import QuantizedLayer
 from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
@@ -20,6 +19,7 @@ from accel.cli.common import (
     energy_table_from,
     write_json,
 )
+from accel.explore.workloads import load_layers, random_inputs
 from accel.report.tables import format_table
 from sim.energy import COMPONENTS
 from sim.network import LayerRun, network_totals, run_network
@@ -141,38 +141,11 @@ def energy_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
     return format_table(["energy component", *(f"{label} uJ" for label in labels), "share of EIE"], rows)
 
 
-def load_layers(source: str, seed: int) -> tuple[list[QuantizedLayer], np.ndarray | None]:
-    """Layers to simulate and, for a benchmark layer, its synthetic input vector."""
-    path = Path(source)
-    if not path.exists():
-        if source.endswith((".npz", ".pt", ".pth")):
-            raise UserError(f"{source} does not exist; check the path")
-        spec = benchmark_layer(source)
-        return [synthetic_layer(spec, seed=seed)], synthetic_input_values(spec, seed)
-    if path.suffix in (".pt", ".pth"):
-        from models.export import layers_from_state_dict
-        return layers_from_state_dict(path), None
-    if _npz_format(path) == "eie-layer":
-        return [QuantizedLayer.load(path)], None
-    from models.export import layers_from_compressed_file
-    return layers_from_compressed_file(path), None
-
-
-def _npz_format(path: Path) -> str | None:
-    from accel.arch.layer import load_npz
-    arrays = load_npz(path, required=("meta",))
-    try:
-        return json.loads(arrays["meta"].tobytes().decode()).get("format")
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        raise UserError(f"{path}: its metadata is corrupted") from None
-
-
 def load_inputs(path: Path | None, length: int, density: float, seed: int) -> np.ndarray:
     if path is None:
         if not 0.0 <= density <= 1.0:
             raise UserError(f"--act-density must lie between 0 and 1, got {density}")
-        rng = np.random.default_rng([seed, 7])
-        return rng.uniform(0.05, 1.0, length) * (rng.random(length) < density)
+        return random_inputs(length, density, seed)
     try:
         values = np.load(path, allow_pickle=False)
     except FileNotFoundError:

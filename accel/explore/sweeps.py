@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections.abc import Iterable
@@ -11,9 +10,12 @@ import numpy as np
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS, BenchmarkLayer, synthetic_inputs, synthetic_layer, work_matched_layer
 from accel.arch.config import ArchConfig
+from accel.arch.errors import UserError
 from accel.arch.energy import EnergyTable
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
+from accel.explore.sweep import Executor, run_sweep
+from accel.explore.sweep_spec import SweepSpec, parse_spec
 from sim.fast import simulate_layer
 from sim.network import run_layer
 
@@ -58,35 +60,46 @@ def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress
     return rows
 
 
-def fifo_sweep(config: ArchConfig, seed: int = 0, depths: Iterable[int] = FIFO_DEPTHS, progress=None) -> list[dict]:
-    """Load-balance efficiency of each layer for each FIFO depth (the image does not change)."""
-    rows = []
-    for spec, layer in _layers(BENCHMARK_LAYERS, seed):
-        image = build_layer_image(layer, config)
-        inputs = synthetic_inputs(spec, config, seed)
-        for depth in depths:
-            result = simulate_layer(dataclasses.replace(image, config=config.replace(fifo_depth=depth)), inputs)
-            rows.append({"layer": spec.name, "fifo_depth": depth, "efficiency": result.efficiency,
-                         "cycles": result.cycles, "stall_cycles": result.stall_cycles})
-            if progress is not None:
-                progress.update(1)
-    return rows
+def fifo_spec(config: ArchConfig, seed: int = 0, depths: Iterable[int] = FIFO_DEPTHS) -> SweepSpec:
+    """The FIFO sweep as a sweep spec: every benchmark layer at every depth, the rest of ``config`` fixed."""
+    return _bench_spec(config, seed, "fifo_depth", depths, ["efficiency", "cycles", "stall_cycles"])
 
 
-def pe_sweep(config: ArchConfig, seed: int = 0, counts: Iterable[int] = PE_COUNTS, progress=None) -> list[dict]:
-    """Cycles of each layer for each PE count, and the speedup over one PE."""
-    rows = []
-    for spec, layer in _layers(BENCHMARK_LAYERS, seed):
-        base = None
-        for n_pes in counts:
-            pes_config = config.replace(n_pes=n_pes)
-            result = simulate_layer(build_layer_image(layer, pes_config), synthetic_inputs(spec, pes_config, seed))
-            base = base or result.cycles
-            rows.append({"layer": spec.name, "n_pes": n_pes, "cycles": result.cycles, "speedup": base / result.cycles,
-                         "efficiency": result.efficiency})
-            if progress is not None:
-                progress.update(1)
-    return rows
+def pe_spec(config: ArchConfig, seed: int = 0, counts: Iterable[int] = PE_COUNTS) -> SweepSpec:
+    """The PE-count sweep as a sweep spec: every benchmark layer at every PE count."""
+    return _bench_spec(config, seed, "n_pes", counts, ["cycles", "efficiency"])
+
+
+def _bench_spec(config: ArchConfig, seed: int, axis: str, values: Iterable[int], metrics: list[str]) -> SweepSpec:
+    base = {name: value for name, value in config.to_dict().items() if name != axis}
+    return parse_spec({"metrics": metrics, "seed": seed, "base": base,
+                       "axes": {"workload": [spec.name for spec in BENCHMARK_LAYERS], axis: list(values)}},
+                      where=f"the {axis} sweep")
+
+
+def fifo_sweep(config: ArchConfig, seed: int = 0, depths: Iterable[int] = FIFO_DEPTHS,
+               executor: Executor | None = None, progress: bool = True) -> list[dict]:
+    """Load-balance efficiency of each layer for each FIFO depth."""
+    rows = _bench_rows(fifo_spec(config, seed, depths), executor, progress)
+    return [{"layer": r["workload"], "fifo_depth": r["fifo_depth"], "efficiency": r["efficiency"], "cycles": r["cycles"],
+             "stall_cycles": r["stall_cycles"]} for r in rows]
+
+
+def pe_sweep(config: ArchConfig, seed: int = 0, counts: Iterable[int] = PE_COUNTS,
+             executor: Executor | None = None, progress: bool = True) -> list[dict]:
+    """Cycles of each layer for each PE count, and the speedup over the first count."""
+    rows = _bench_rows(pe_spec(config, seed, counts), executor, progress)
+    first = {r["workload"]: r["cycles"] for r in reversed(rows)}
+    return [{"layer": r["workload"], "n_pes": r["n_pes"], "cycles": r["cycles"], "speedup": first[r["workload"]] / r["cycles"],
+             "efficiency": r["efficiency"]} for r in rows]
+
+
+def _bench_rows(spec: SweepSpec, executor: Executor | None, progress: bool) -> list[dict]:
+    outcome = run_sweep(spec, executor, progress=progress)
+    failed = [row for row in outcome.rows if row["status"] != "ok"]
+    if failed:
+        raise UserError(f"{len(failed)} benchmark points failed, the first: {failed[0]['error']}")
+    return outcome.rows
 
 
 def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, repeats: int = 5) -> dict:

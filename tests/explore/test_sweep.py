@@ -133,3 +133,24 @@ def test_bad_specs_are_one_line_naming_the_fix(data, message):
     with pytest.raises(UserError, match=message) as raised:
         parse_spec(data)
     assert "\n" not in str(raised.value)
+
+
+def test_bench_sweeps_are_specs_whose_points_match_the_simulator():
+    from accel.arch.benchmarks import BENCHMARK_LAYERS, benchmark_layer, synthetic_inputs, synthetic_layer
+    from accel.arch.config import ArchConfig
+    from accel.arch.images import build_layer_image
+    from accel.explore.sweep_tasks import run_point
+    from accel.explore.sweeps import fifo_spec, pe_spec
+    from sim.fast import simulate_layer
+
+    config = ArchConfig(n_pes=16, clock_mhz=500.0)
+    spec = fifo_spec(config, seed=3, depths=(1, 8))
+    assert spec.axes == {"workload": [layer.name for layer in BENCHMARK_LAYERS], "fifo_depth": [1, 8]}
+    assert spec.base["n_pes"] == 16 and spec.base["seed"] == 3 and "n_pes" in pe_spec(config).axes
+    task = next(t for t in tasks_of(spec) if t["values"]["workload"] == "NT-We" and t["values"]["fifo_depth"] == 1)
+    layer = benchmark_layer("NT-We")
+    direct = simulate_layer(build_layer_image(synthetic_layer(layer, seed=3), config.replace(fifo_depth=1)),
+                            synthetic_inputs(layer, config, 3))
+    metrics = run_point(task)["metrics"]
+    assert (metrics["cycles"], metrics["efficiency"], metrics["stall_cycles"]) == (direct.cycles, direct.efficiency,
+                                                                                   direct.stall_cycles)

@@ -7,15 +7,16 @@ With ``c_k`` the broadcast cycle of the k-th non-zero input, ``s_pk`` the cycle 
     s_pk = max(c_k + 1, f_p(k-1))                       (pop when visible and the PE is on its last cycle)
     f_pk = s_pk + max(n_pk, 1)
 
-Outputs come from exact integer sums; rows whose running sum would leave the accumulator range
-are replayed in broadcast order with saturation. Agreement with sim/reference.py is tested.
+Outputs: each PE adds its entries' products in broadcast order with saturation, in a loop compiled
+by numba. Agreement with sim/reference.py is tested.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from accel.arch.fixed_point import saturating_add, scaled_product, write_back
+from accel.arch.fixed_point import write_back
 from accel.arch.images import BatchImage, LayerImage
 from sim.results import BatchResult, LayerResult, empty_counters, simulate_batches
 
@@ -33,14 +34,16 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
     counts = ends - starts
     finish, stall = _schedule(np.maximum(counts, 1), config.fifo_depth)
     t_issue = int(finish[:, -1].max()) + 1 if columns.size else 0
-    counters = _count(image, batch, columns, starts, ends, finish)
+    outputs, first_row, last_row = _outputs(image, batch, inputs, columns)
+    counters = _count(image, batch, starts, ends, finish, first_row, last_row)
     cycles = t_issue + config.pipeline_latency + batch.writeback_cycles
     busy = np.maximum(counts, 1).sum(axis=1) if columns.size else np.zeros(config.n_pes, dtype=np.int64)
     result = BatchResult(row_start=batch.row_start, n_rows=batch.n_rows, cycles=cycles, t_issue=t_issue,
                          stall_cycles=stall, busy=busy.astype(np.int64), counters=counters)
-    return result, _outputs(image, batch, inputs, columns)
+    return result, outputs
 
 
+@njit(cache=True)
 def _schedule(cost: np.ndarray, depth: int) -> tuple[np.ndarray, int]:
     """Finish cycles ``f`` (pes x K) of every column and the broadcast stall cycles."""
     n_pes, k_total = cost.shape
@@ -61,8 +64,8 @@ def _schedule(cost: np.ndarray, depth: int) -> tuple[np.ndarray, int]:
     return finish, stall
 
 
-def _count(image: LayerImage, batch: BatchImage, columns: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-           finish: np.ndarray) -> dict[str, int]:
+def _count(image: LayerImage, batch: BatchImage, starts: np.ndarray, ends: np.ndarray, finish: np.ndarray,
+           first_row: np.ndarray, last_row: np.ndarray) -> dict[str, int]:
     config = image.config
     n_pes, k_total = starts.shape
     counts = ends - starts
@@ -73,7 +76,7 @@ def _count(image: LayerImage, batch: BatchImage, columns: np.ndarray, starts: np
     for name in ("codebook_reads", "multiplies", "adds", "acc_reads", "acc_writes"):
         counters[name] = entries
     counters["spmat_line_reads"] = _line_reads(starts, ends, config.entries_per_line)
-    counters["bypasses"] = _bypasses(image, batch, columns, counts, finish)
+    counters["bypasses"] = _bypasses(counts, finish, first_row, last_row)
     return counters
 
 
@@ -89,83 +92,58 @@ def _line_reads(starts: np.ndarray, ends: np.ndarray, per_line: int) -> int:
     return total
 
 
-def _bypasses(image: LayerImage, batch: BatchImage, columns: np.ndarray, counts: np.ndarray, finish: np.ndarray) -> int:
+def _bypasses(counts: np.ndarray, finish: np.ndarray, first_row: np.ndarray, last_row: np.ndarray) -> int:
     """Entries whose row equals the row the same PE updated in the previous cycle.
 
     Rows rise within a column, so this only happens between the last entry of one column and
     the first entry of the next, when the next column is popped on the last cycle of the first.
     """
-    config = image.config
-    total = 0
-    for pe, image_pe in enumerate(batch.pes):
-        count = counts[pe]
-        both = (count[:-1] > 0) & (count[1:] > 0)
-        pops_next = finish[pe, 1:] - count[1:]
-        adjacent = both & (pops_next == finish[pe, :-1])
-        if not adjacent.any():
-            continue
-        rows = np.cumsum(image_pe.relative_indices(config).astype(np.int64) + 1)  # row + 1 + offset per column
-        pointers = image_pe.pointers
-        index = np.flatnonzero(adjacent)
-        first_col, second_col = columns[index], columns[index + 1]
-        last_row = _row_at(rows, pointers, first_col, pointers[first_col + 1] - 1)
-        first_row = _row_at(rows, pointers, second_col, pointers[second_col])
-        total += int(np.count_nonzero(last_row == first_row))
-    return total
+    both = (counts[:, :-1] > 0) & (counts[:, 1:] > 0)
+    adjacent = both & (finish[:, 1:] - counts[:, 1:] == finish[:, :-1])
+    return int(np.count_nonzero(adjacent & (last_row[:, :-1] == first_row[:, 1:])))
 
 
-def _row_at(prefix: np.ndarray, pointers: np.ndarray, column: np.ndarray, address: np.ndarray) -> np.ndarray:
-    """Local row of the entry at ``address`` of ``column``, from prefix sums of ``rel + 1``."""
-    start = pointers[column]
-    before = np.where(start > 0, prefix[np.maximum(start - 1, 0)], 0)
-    return prefix[address] - before - 1
-
-
-def _outputs(image: LayerImage, batch: BatchImage, inputs: np.ndarray, columns: np.ndarray) -> np.ndarray:
+def _outputs(image: LayerImage, batch: BatchImage, inputs: np.ndarray,
+             columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outputs of the batch, and the local rows of the first and last entry of each (PE, broadcast column)."""
     config = image.config
     n_pes = config.n_pes
-    outputs = np.zeros(batch.n_rows, dtype=np.int64)
     low, high = config.acc_range
+    accumulators = np.zeros(batch.n_rows, dtype=np.int64)
+    first_row = np.zeros((n_pes, columns.size), dtype=np.int64)
+    last_row = np.zeros((n_pes, columns.size), dtype=np.int64)
+    activations = inputs[columns].astype(np.int64)
+    codebook = image.codebook.astype(np.int64)
     for pe, image_pe in enumerate(batch.pes):
-        pointers = image_pe.pointers
-        lengths = pointers[columns + 1] - pointers[columns]
-        addresses = _ranges(pointers[columns], lengths)
-        activation = np.repeat(inputs[columns], lengths)
-        column_of = np.repeat(np.arange(columns.size), lengths)
-        rel = image_pe.relative_indices(config)[addresses].astype(np.int64) + 1
-        starts_at = np.repeat(np.cumsum(lengths) - lengths, lengths)
-        prefix = np.cumsum(rel)
-        rows = prefix - np.where(starts_at > 0, prefix[np.maximum(starts_at - 1, 0)], 0) - 1
-        products = scaled_product(activation, image.codebook[image_pe.codes(config)[addresses]], config)
-        accumulator = image_pe.bias.astype(np.int64).copy()
-        order = np.lexsort((column_of, rows))
-        sorted_rows, sorted_products = rows[order], products[order]
-        running = _segment_cumsum(sorted_products, sorted_rows) + accumulator[sorted_rows]
-        overflow = np.unique(sorted_rows[(running < low) | (running > high)])
-        np.add.at(accumulator, rows, products)
-        for row in overflow:  # replay rows that saturate, in broadcast order
-            value = int(image_pe.bias[row])
-            for product in sorted_products[sorted_rows == row]:
-                value = int(saturating_add(value, product, config))
-            accumulator[row] = value
-        outputs[pe::n_pes] = write_back(accumulator, image.relu, config)
-    return outputs
+        accumulator = image_pe.bias.astype(np.int64)
+        _accumulate(image_pe.entries, image_pe.pointers, columns, activations, codebook, accumulator, first_row[pe],
+                    last_row[pe], config.code_bits, config.weight_frac, low, high)
+        accumulators[pe::n_pes] = accumulator
+    return write_back(accumulators, image.relu, config), first_row, last_row
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + n)`` for each start and length."""
-    total = int(lengths.sum())
-    offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.repeat(starts, lengths) + offsets
+@njit(cache=True)
+def _accumulate(entries: np.ndarray, pointers: np.ndarray, columns: np.ndarray, activations: np.ndarray,
+                codebook: np.ndarray, accumulator: np.ndarray, first_row: np.ndarray, last_row: np.ndarray,
+                code_bits: int, weight_frac: int, low: int, high: int) -> None:
+    """One PE's columns in broadcast order: each entry's product (``scaled_product``) added to its row with
+    saturation (``saturating_add``), and the row of each column's first and last entry."""
+    mask = (1 << code_bits) - 1
+    half = (1 << (weight_frac - 1)) if weight_frac > 0 else 0
+    for k in range(columns.size):
+        begin, end = pointers[columns[k]], pointers[columns[k] + 1]
+        row = -1
+        for address in range(begin, end):
+            entry = entries[address]
+            row += (entry >> code_bits) + 1
+            if address == begin:
+                first_row[k] = row
+            code = entry & mask
+            if code != 0:
+                product = activations[k] * codebook[code]
+                if weight_frac > 0:
+                    product = (product + half) >> weight_frac
+                accumulator[row] = min(max(accumulator[row] + product, low), high)
+        last_row[k] = row
 
 
-def _segment_cumsum(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Running sums of ``values`` restarting wherever the (sorted) ``keys`` change."""
-    total = np.cumsum(values)
-    if values.size == 0:
-        return total
-    new_segment = np.ones(values.size, dtype=bool)
-    new_segment[1:] = keys[1:] != keys[:-1]
-    segment_start = np.maximum.accumulate(np.where(new_segment, np.arange(values.size), 0))
-    before = np.where(segment_start > 0, total[np.maximum(segment_start - 1, 0)], 0)
-    return total - before

@@ -102,11 +102,13 @@ def _bench_rows(spec: SweepSpec, executor: Executor | None, progress: bool) -> l
     return outcome.rows
 
 
-def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, repeats: int = 5) -> dict:
-    """Wall time of the fast simulator on one layer, and of torch CSR matrix-vector products of it.
+def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, repeats: int = 7) -> dict:
+    """Wall time of the fast simulator on one layer, end to end, and of torch CSR matrix-vector products of it.
 
-    torch runs with its default threads and with one thread (the simulator uses one); the load
-    average is recorded because the machine may be shared.
+    End to end is building the PE memory images plus simulating them; each is the median of
+    ``repeats`` runs after one untimed run (which loads the compiled loops). torch runs with its
+    default threads and with one thread (the simulator uses one); the load average is recorded
+    because the machine may be shared.
     """
     import torch
 
@@ -116,15 +118,18 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
     spec = benchmark_layer(name)
     layer = synthetic_layer(spec, seed=seed)
     inputs = synthetic_inputs(spec, config, seed)
-    start = time.perf_counter()
-    image = build_layer_image(layer, config)
-    build_s = time.perf_counter() - start
-    samples = []
+    simulate_layer(build_layer_image(layer, config), inputs)
+    builds, simulations, totals = [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
-        simulate_layer(image, inputs)
-        samples.append(time.perf_counter() - start)
-    simulate_s = float(np.median(samples))
+        image = build_layer_image(layer, config)
+        built = time.perf_counter()
+        result = simulate_layer(image, inputs)
+        done = time.perf_counter()
+        builds.append(built - start)
+        simulations.append(done - built)
+        totals.append(done - start)
+    build_s, simulate_s, end_to_end_s = (float(np.median(samples)) for samples in (builds, simulations, totals))
     weights, values = layer.dense_weights(), inputs / (1 << config.act_frac)
     threads = torch.get_num_threads()
     default = time_matvec(weights, values)
@@ -134,8 +139,11 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
     finally:
         torch.set_num_threads(threads)
     return {"layer": name, "n_pes": config.n_pes, "image_build_s": build_s, "simulate_s": simulate_s,
+            "end_to_end_s": end_to_end_s, "cycles": result.cycles, "simulated_cycles_per_s": result.cycles / simulate_s,
             "torch_csr_matvec_us": default.sparse_us, "torch_threads": threads,
             "torch_csr_matvec_1_thread_us": single.sparse_us, "torch_dense_matvec_us": default.dense_us,
             "simulate_over_torch_csr": simulate_s * 1e6 / default.sparse_us,
             "simulate_over_torch_csr_1_thread": simulate_s * 1e6 / single.sparse_us,
+            "end_to_end_over_torch_csr": end_to_end_s * 1e6 / default.sparse_us,
+            "end_to_end_over_torch_csr_1_thread": end_to_end_s * 1e6 / single.sparse_us,
             "repeats": repeats, "load_average_1min": os.getloadavg()[0], "cpu_cores": os.cpu_count()}

@@ -45,16 +45,23 @@ def load_source(source: str, seed: int = 0) -> tuple[list[QuantizedLayer], np.nd
     return layers_from_compressed_file(path), None
 
 
-def load_one_layer(source: str, seed: int = 0) -> tuple[QuantizedLayer, np.ndarray | None]:
-    """The one layer ``source`` names; a multi-layer file needs ``:NAME`` and is refused, naming its layers."""
+def load_layers(source: str, seed: int = 0) -> tuple[list[QuantizedLayer], np.ndarray | None]:
+    """The layers ``source`` names: all of its file, or with ``:NAME`` that one; and a benchmark's own inputs."""
     path, name = split_source(source)
     layers, inputs = load_source(path, seed)
-    if name is not None:
-        chosen = [layer for layer in layers if layer.name == name]
-        if not chosen:
-            raise UserError(f"{path} has no layer {name!r}; its layers: {', '.join(l.name for l in layers)}")
-        return chosen[0], inputs
+    if name is None:
+        return layers, inputs
+    chosen = [layer for layer in layers if layer.name == name]
+    if not chosen:
+        raise UserError(f"{path} has no layer {name!r}; its layers: {', '.join(layer.name for layer in layers)}")
+    return chosen, inputs
+
+
+def load_one_layer(source: str, seed: int = 0) -> tuple[QuantizedLayer, np.ndarray | None]:
+    """The one layer ``source`` names; a multi-layer file needs ``:NAME`` and is refused, naming its layers."""
+    layers, inputs = load_layers(source, seed)
     if len(layers) > 1:
+        path = split_source(source)[0]
         raise UserError(f"{path} holds {len(layers)} layers; pick one as {path}:NAME, NAME one of "
                         f"{', '.join(layer.name for layer in layers)}")
     return layers[0], inputs

@@ -11,9 +11,10 @@ from accel.cli.sources import SOURCE_HELP
 EXAMPLES = """\
 examples:
   accel verilog --pes 4 --fifo 2 --out build/eie4          # eie_array.v, config.json, README.md (ports, timing)
-  accel verilog --config small.json --layer runs/demo/model.dc.npz:fc3 --out build/fc3
-  accel verilog --config small.json --layer layers/fc3.npz --out build/fc3 && build/fc3/run_icarus.sh
-  accel verilog --config small.json --layer weights.pt:fc2 --out build/fc2
+  accel verilog --config small.json --layer runs/demo/model.dc.npz:classifier.8 --out build/fc3
+  build/fc3/run_icarus.sh                                  # PASS under Icarus Verilog, no Python
+  accel verilog --config small.json --layer layers/classifier.8.npz --out build/fc3   # from `accel export`
+  accel verilog --config small.json --layer weights.pt:fc2 --out build/fc2            # a state_dict's fc2.weight
 
 With --layer the folder also holds batchK/load.hex (every load-port write of batch K, one word per
 line) and batchK/<memory>_peP.hex ($readmemh image of each PE memory), inputs.hex, the simulator's

@@ -13,9 +13,11 @@ import numpy as np
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from accel.arch.images import BatchImage, LayerImage
+from accel.arch.images import BatchImage, LayerImage, build_layer_image
+from accel.arch.layer import QuantizedLayer
 from hdl.loading import batch_writes
 from hdl.uart_protocol import MAGIC, PROTOCOL_VERSION, BridgeProtocol, Command
+from sim import simulate_layer
 from sim.results import LayerResult
 
 
@@ -87,6 +89,58 @@ class EIEHost:
             run.outputs[batch.row_start: batch.row_start + batch.n_rows] = outputs
             run.cycles.append(cycles)
         return run
+
+
+@dataclass
+class LayerCheck:
+    """One layer run on the array beside the simulator's run on the same inputs."""
+
+    name: str
+    run: LayerRun
+    expected: LayerResult
+    problems: list[str]
+
+
+async def run_and_check(host: EIEHost, layers: list[QuantizedLayer], inputs_fixed: np.ndarray) -> list[LayerCheck]:
+    """Check the bridge, then run ``layers`` one after the other on the array (each on the array's outputs of
+    the one before) and compare every layer with the simulator on the same inputs."""
+    await host.check_bridge()
+    checks, activations = [], np.asarray(inputs_fixed, dtype=np.int64)
+    for layer in layers:
+        image = build_layer_image(layer, host.config)
+        run = await host.run_layer(image, activations)
+        expected = simulate_layer(image, activations)
+        checks.append(LayerCheck(layer.name, run, expected, differences(run, expected)))
+        activations = run.outputs
+    return checks
+
+
+class SerialLine:
+    """A ``Transport`` over a serial port (pyserial); a read that times out raises UserError."""
+
+    def __init__(self, port: str, baud: int, timeout_s: float = 2.0) -> None:
+        try:
+            import serial
+        except ImportError:
+            raise UserError("talking to a board needs pyserial: pip install pyserial") from None
+        try:
+            self.serial = serial.Serial(port, baud, timeout=timeout_s)
+        except (serial.SerialException, ValueError) as error:
+            raise UserError(f"cannot open serial port {port}: {error}") from None
+        self.port, self.timeout_s = port, timeout_s
+
+    async def write(self, data: bytes) -> None:
+        self.serial.write(data)
+
+    async def read(self, count: int) -> bytes:
+        data = self.serial.read(count)
+        if len(data) < count:
+            raise UserError(f"{self.port} answered {len(data)} of {count} bytes within {self.timeout_s:g} s; is the "
+                            f"bitstream loaded and the baud rate right?")
+        return data
+
+    def close(self) -> None:
+        self.serial.close()
 
 
 def differences(run: LayerRun, expected: LayerResult) -> list[str]:

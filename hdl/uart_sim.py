@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Awaitable, Callable, TypeVar
+
 from amaranth.sim import Simulator
 
 from accel.arch.config import ArchConfig
-from accel.arch.images import LayerImage
 from hdl.uart_bridge import UARTBridge
-from hdl.uart_host import EIEHost, LayerRun
+from hdl.uart_host import EIEHost
+
+T = TypeVar("T")
 
 
 class SimulatedLine:
@@ -47,17 +49,15 @@ class SimulatedLine:
         return bytes(received)
 
 
-def run_layer_over_uart(config: ArchConfig, image: LayerImage, inputs_fixed: np.ndarray, divisor: int = 4) -> LayerRun:
-    """Host -> UART bits -> bridge -> array -> UART bits -> host, in Amaranth's simulator."""
+def run_over_uart(config: ArchConfig, session: Callable[[EIEHost], Awaitable[T]], divisor: int = 4) -> T:
+    """Run ``session`` (e.g. ``run_and_check``) as the host of a bridge and array in Amaranth's simulator:
+    host -> UART bits -> bridge -> array -> UART bits -> host."""
     bridge = UARTBridge(config, divisor)
-    result: list[LayerRun] = []
+    result = []
 
     async def host(ctx) -> None:
-        line = SimulatedLine(ctx, bridge)
         await ctx.tick().repeat(4)
-        driver = EIEHost(line, config)
-        await driver.check_bridge()
-        result.append(await driver.run_layer(image, inputs_fixed))
+        result.append(await session(EIEHost(SimulatedLine(ctx, bridge), config)))
 
     simulator = Simulator(bridge)
     simulator.add_clock(1e-6)

@@ -10,9 +10,9 @@ from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from hdl.uart_host import EIEHost, LayerRun, differences
+from hdl.uart_host import EIEHost, LayerRun, differences, run_and_check
 from hdl.uart_protocol import BridgeProtocol, Command
-from hdl.uart_sim import run_layer_over_uart
+from hdl.uart_sim import run_over_uart
 from sim import simulate_layer
 
 # Two PEs with two rows each: a 6-row layer runs in two batches (the second one partly filled).
@@ -30,8 +30,9 @@ def test_a_layer_over_the_uart_matches_the_simulator():
     expected = simulate_layer(image, inputs)
     assert np.count_nonzero(expected.outputs) >= 3
 
-    run = run_layer_over_uart(TINY, image, inputs, divisor=4)
-    assert differences(run, expected) == []
+    [check] = run_over_uart(TINY, lambda host: run_and_check(host, [layer], inputs), divisor=4)
+    run = check.run
+    assert check.problems == [] and check.expected.outputs.tolist() == expected.outputs.tolist()
     assert run.cycles == [batch.cycles for batch in expected.batches] and run.outputs.tolist() == expected.outputs.tolist()
     wrong = LayerRun(outputs=run.outputs + np.eye(1, 6, 4, dtype=np.int64)[0], cycles=[run.cycles[0] + 1, run.cycles[1]])
     assert len(differences(wrong, expected)) == 2

@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In
 
 from hdl.pe_array import EIEArray
 
-CLOCK_PORTS = [("clk", "in", 1, "clock; everything happens on its rising edge"),
+CLOCK_PORTS: list[tuple[str, str, int | str, str]] = [("clk", "in", 1, "clock; everything happens on its rising edge"),
                ("rst", "in", 1, "synchronous reset, active high")]
 
 PORT_MEANINGS = {
@@ -36,7 +36,7 @@ PORT_MEANINGS = {
 }
 
 
-def port_table(array: EIEArray) -> list[tuple[str, str, int, str]]:
+def port_table(array: EIEArray) -> list[tuple[str, str, int | str, str]]:
     """(name, direction, width, meaning) of every top-level port of ``array``, clock and reset first."""
     rows = list(CLOCK_PORTS)
     for name, member in array.signature.members.items():

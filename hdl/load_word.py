@@ -51,10 +51,3 @@ class LoadWordLayout:
             word |= values[name] << shift
             shift += width
         return word
-
-    def unpack(self, word: int) -> dict[str, int]:
-        values, shift = {}, 0
-        for name, width in self.fields:
-            values[name] = (word >> shift) & ((1 << width) - 1)
-            shift += width
-        return values

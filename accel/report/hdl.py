@@ -106,7 +106,8 @@ def board_section(builds: list[dict]) -> str:
         "with the board's pins and clock from amaranth-boards, then yosys, nextpnr (router2) and ecppack from pip. "
         "Resources and Fmax come from nextpnr's report; the clock is the board's oscillator, without a PLL. "
         "`accel run MODEL --port DEVICE` runs layers on the loaded board and checks them against the simulator; "
-        "its host code is the one `make test` runs against the bridge in Amaranth's simulator.", "",
+        "its host code is the one `make test` runs against the bridge in Amaranth's simulator, over the simulated line "
+        "and over a pseudo-terminal. No bitstream recorded here has yet run on a physical board.", "",
         table, ""])
 
 

@@ -37,8 +37,8 @@ examples:
   accel simulate Alex-7                      # a benchmark layer (synthetic weights), 64 PEs, FIFO 8
   accel simulate Alex-7 --pes 16 --fifo 2 --json
   accel simulate NT-We --compare-dram        # energy beside the same layer with its weights in DRAM
-  accel simulate fc1.npz --input x.npy       # a layer file written by `accel compress` or QuantizedLayer.save
-  accel simulate model.eie.npz               # every fully connected layer of a compressed model, chained
+  accel simulate fc1.npz --input x.npy       # a layer file written by `accel export` or QuantizedLayer.save
+  accel simulate runs/demo/model.dc.npz      # every fully connected layer of a compressed model, chained
   accel simulate weights.pt                  # the Linear layers of a torch state_dict, quantized to 4 bits
   accel simulate weights.pt --prune 1.0      # ... pruned first: |w| < 1.0 x std of the layer set to zero
 

@@ -97,6 +97,10 @@ def rtl_bullet(reports: Path) -> list[str]:
             parts.append(f"on the {device} the largest recorded count that placed and routed is {best['n_pes']} PEs "
                          f"({resources['luts']['used']:,} LUTs, {resources['brams']['used']} block RAMs, "
                          f"{best['fmax_mhz']:.1f} MHz)")
+    for build in _load(reports / "hdl" / "board.json") or []:
+        parts.append(f"a {build['board']} bitstream of {build['config']['n_pes']} PEs behind the UART bridge "
+                     f"({build['resources']['luts']['used']:,} LUTs, {build['fmax_mhz']:.1f} MHz against its "
+                     f"{build['clock_mhz']:g} MHz clock)")
     if not parts:
         return []
     return ["- **RTL** (`make test`, `accel synth`): zero output or cycle mismatches against the simulator in every "

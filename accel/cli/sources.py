@@ -7,14 +7,16 @@ layer name (synthetic weights). ``FILE:NAME`` picks one layer of a multi-layer f
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from accel.arch.benchmarks import BENCHMARK_LAYERS, benchmark_layer, synthetic_input_values, synthetic_layer
+from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.arch.errors import UserError
-from accel.arch.layer import QuantizedLayer, load_npz
+from accel.arch.layer import QuantizedLayer
+from accel.arch.npz import read_input_vector
+from accel.explore.workloads import load_layers as load_workload
+from accel.explore.workloads import random_inputs
 
 SOURCE_HELP = ("a layer .npz, a compressed model model.dc.npz[:NAME], a torch state_dict .pt[:NAME] "
                f"(quantized to 4 bits), or a benchmark layer ({', '.join(layer.name for layer in BENCHMARK_LAYERS)})")
@@ -28,27 +30,10 @@ def split_source(source: str) -> tuple[str, str | None]:
     return path, name or None
 
 
-def load_source(source: str, seed: int = 0) -> tuple[list[QuantizedLayer], np.ndarray | None]:
-    """Every layer of ``source`` (without ``:NAME``) and, for a benchmark layer, its synthetic float inputs."""
-    path = Path(source)
-    if not path.exists():
-        if source.endswith((".npz", ".pt", ".pth")):
-            raise UserError(f"{source} does not exist; check the path")
-        spec = benchmark_layer(source)
-        return [synthetic_layer(spec, seed=seed)], synthetic_input_values(spec, seed)
-    if path.suffix in (".pt", ".pth"):
-        from models.export import layers_from_state_dict
-        return layers_from_state_dict(path), None
-    if _npz_format(path) == "eie-layer":
-        return [QuantizedLayer.load(path)], None
-    from models.export import layers_from_compressed_file
-    return layers_from_compressed_file(path), None
-
-
 def load_layers(source: str, seed: int = 0) -> tuple[list[QuantizedLayer], np.ndarray | None]:
     """The layers ``source`` names: all of its file, or with ``:NAME`` that one; and a benchmark's own inputs."""
     path, name = split_source(source)
-    layers, inputs = load_source(path, seed)
+    layers, inputs, _ = load_workload(path, seed)
     if name is None:
         return layers, inputs
     chosen = [layer for layer in layers if layer.name == name]
@@ -67,43 +52,14 @@ def load_one_layer(source: str, seed: int = 0) -> tuple[QuantizedLayer, np.ndarr
     return layers[0], inputs
 
 
-def random_inputs(length: int, seed: int, density: float = 1.0) -> np.ndarray:
-    """A seeded float input vector in [0.05, 1), each value non-zero with probability ``density``."""
-    if not 0.0 <= density <= 1.0:
-        raise UserError(f"the input density must lie between 0 and 1, got {density}")
-    rng = np.random.default_rng([seed, 7])
-    return rng.uniform(0.05, 1.0, length) * (rng.random(length) < density)
-
-
-def read_inputs(path: Path, length: int) -> np.ndarray:
-    """A float input vector of ``length`` values from a ``.npy`` file."""
-    try:
-        values = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise UserError(f"input file {path} does not exist") from None
-    except (ValueError, OSError) as error:
-        raise UserError(f"input file {path} is not a .npy array: {error}") from None
-    values = np.asarray(values, dtype=np.float64).ravel()
-    if values.size != length:
-        raise UserError(f"input file {path} holds {values.size} values; the layer takes {length}")
-    if not np.all(np.isfinite(values)):
-        raise UserError(f"input file {path} holds NaN or infinity")
-    return values
-
-
 def layer_inputs(layer: QuantizedLayer, own: np.ndarray | None, path: Path | None, density: float | None,
                  seed: int) -> np.ndarray:
     """The float input vector for ``layer``: ``path``, else a source's own inputs, else seeded random values."""
     if path is not None:
-        return read_inputs(path, layer.cols)
+        return read_input_vector(path, layer.cols)
     if own is not None and density is None:
         return own
-    return random_inputs(layer.cols, seed, 1.0 if density is None else density)
-
-
-def _npz_format(path: Path) -> str | None:
-    arrays = load_npz(path, required=("meta",))
-    try:
-        return json.loads(arrays["meta"].tobytes().decode()).get("format")
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        raise UserError(f"{path}: its metadata is corrupted") from None
+    density = 1.0 if density is None else density
+    if not 0.0 <= density <= 1.0:
+        raise UserError(f"the input density must lie between 0 and 1, got {density}")
+    return random_inputs(layer.cols, density, seed)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from amaranth import Elaboratable, Module
+from amaranth.lib import io
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
@@ -50,9 +51,11 @@ class BoardTop(Elaboratable):
     def elaborate(self, platform) -> Module:
         m = Module()
         m.submodules.bridge = bridge = UARTBridge(self.config, self.divisor)
-        uart = platform.request("uart", 0)
-        led = platform.request("led", 0)
-        m.d.comb += [bridge.rx.eq(uart.rx.i), uart.tx.o.eq(bridge.tx), led.o.eq(bridge.busy)]
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.rx = rx = io.Buffer("i", uart.rx)
+        m.submodules.tx = tx = io.Buffer("o", uart.tx)
+        m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
+        m.d.comb += [bridge.rx.eq(rx.i), tx.o.eq(bridge.tx), led.o.eq(bridge.busy)]
         return m
 
 
@@ -82,8 +85,9 @@ def build_bitstream(config: ArchConfig, board: str, work: Path, baud: int = BAUD
     platform = board_platform(board)
     clock_hz = platform.default_clk_frequency
     divisor = round(clock_hz / baud)
-    if abs(clock_hz / divisor - baud) / baud > 0.02:
-        raise UserError(f"{baud} baud is more than 2 % off any divisor of the {clock_hz / 1e6:g} MHz clock; pick another --baud")
+    if divisor < 4 or abs(clock_hz / divisor - baud) / baud > 0.02:
+        raise UserError(f"{baud} baud needs at least 4 clocks per bit within 2 % of the {clock_hz / 1e6:g} MHz "
+                        f"clock; pick another --baud (e.g. 115200)")
     work.mkdir(parents=True, exist_ok=True)
     plan = platform.prepare(BoardTop(config, divisor), name=TOP)
     plan.extract(str(work))

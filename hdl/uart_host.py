@@ -28,7 +28,7 @@ class Transport(Protocol):
 
 
 @dataclass
-class LayerRun:
+class ArrayRun:
     """What the array returned for one layer: outputs in row order and each batch's cycle count."""
 
     outputs: np.ndarray
@@ -82,8 +82,8 @@ class EIEHost:
             outputs[row] = raw - (1 << bits) if raw >> (bits - 1) else raw
         return outputs, cycles
 
-    async def run_layer(self, image: LayerImage, inputs_fixed: np.ndarray) -> LayerRun:
-        run = LayerRun(outputs=np.zeros(image.rows, dtype=np.int64))
+    async def run_layer(self, image: LayerImage, inputs_fixed: np.ndarray) -> ArrayRun:
+        run = ArrayRun(outputs=np.zeros(image.rows, dtype=np.int64))
         for batch in image.batches:
             outputs, cycles = await self.run_batch(image, batch, inputs_fixed)
             run.outputs[batch.row_start: batch.row_start + batch.n_rows] = outputs
@@ -96,7 +96,7 @@ class LayerCheck:
     """One layer run on the array beside the simulator's run on the same inputs."""
 
     name: str
-    run: LayerRun
+    run: ArrayRun
     expected: LayerResult
     problems: list[str]
 
@@ -143,7 +143,7 @@ class SerialLine:
         self.serial.close()
 
 
-def differences(run: LayerRun, expected: LayerResult) -> list[str]:
+def differences(run: ArrayRun, expected: LayerResult) -> list[str]:
     """Where the array's outputs and cycle counts differ from the simulator's (empty when they agree)."""
     problems = []
     wrong = np.flatnonzero(run.outputs != expected.outputs)

@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run", help="run layers on an FPGA board over its UART and check them against the simulator",
         description="Load compressed layers into the EIE array on a board (bitstream from `accel synth --board`), "
-                    "send inputs, read outputs and the cycle counter, and compare with the cycle-level simulator.",
+                    "send inputs, read outputs and the cycle counter, and compare with the cycle-level simulator. Without "
+                    "--config/--pes/--fifo the array is the board build's default: 4 PEs x 16 rows.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help=SOURCE_HELP + "; a model runs all its layers, chained")
     where = parser.add_mutually_exclusive_group(required=True)

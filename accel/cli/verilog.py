@@ -23,7 +23,8 @@ which passes under Icarus Verilog without Python. `accel export` writes layer fi
 model (model.dc.npz, written by `accel compress` and `accel demo`) or a torch state_dict.
 
 Memory sizes come from the config (spmat_sram_bytes, ptr_sram_bytes, regfile_entries): shrink them
-in a --config JSON file for FPGAs, e.g. {"n_pes": 4, "spmat_sram_bytes": 4096, "ptr_sram_bytes": 1024}.
+in a --config JSON file for FPGAs and quick runs, e.g. small.json holding
+{"n_pes": 4, "regfile_entries": 16, "spmat_sram_bytes": 2048, "ptr_sram_bytes": 2048}.
 The folder's README.md documents the ports, the load-target codes and the load/start/read-out timing.
 """
 
@@ -53,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
     from hdl.design_folder import write_design_folder
 
     config = architecture_from(args)
+    if args.config is None and config.n_pes * config.spmat_sram_bytes > 1 << 20:
+        print(f"note: no --config: the array has {config.n_pes} PEs with {config.spmat_sram_bytes // 1024} KB of "
+              "sparse-matrix memory each; its Verilog is tens of MB and takes minutes to write and simulate. "
+              "Give a smaller --config for FPGAs and quick runs (see --help).")
     layer = inputs = None
     if args.layer:
         layer, own = load_one_layer(args.layer, args.seed)

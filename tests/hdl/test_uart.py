@@ -10,7 +10,7 @@ from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from hdl.uart_host import EIEHost, LayerRun, differences, run_and_check
+from hdl.uart_host import EIEHost, ArrayRun, differences, run_and_check
 from hdl.uart_protocol import BridgeProtocol, Command
 from hdl.uart_sim import run_over_uart
 from sim import simulate_layer
@@ -34,7 +34,7 @@ def test_a_layer_over_the_uart_matches_the_simulator():
     run = check.run
     assert check.problems == [] and check.expected.outputs.tolist() == expected.outputs.tolist()
     assert run.cycles == [batch.cycles for batch in expected.batches] and run.outputs.tolist() == expected.outputs.tolist()
-    wrong = LayerRun(outputs=run.outputs + np.eye(1, 6, 4, dtype=np.int64)[0], cycles=[run.cycles[0] + 1, run.cycles[1]])
+    wrong = ArrayRun(outputs=run.outputs + np.eye(1, 6, 4, dtype=np.int64)[0], cycles=[run.cycles[0] + 1, run.cycles[1]])
     assert len(differences(wrong, expected)) == 2
 
 

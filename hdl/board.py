@@ -42,7 +42,8 @@ def board_platform(board: str):
 
 
 class BoardTop(Elaboratable):
-    """The bridge on the board's first UART (the USB serial port); LED 0 lights while a batch runs."""
+    """The bridge on the board's first UART (the USB serial port), multipliers in ECP5 DSP blocks; LED 0
+    lights while a batch runs."""
 
     def __init__(self, config: ArchConfig, divisor: int) -> None:
         self.config = config
@@ -50,7 +51,7 @@ class BoardTop(Elaboratable):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.submodules.bridge = bridge = UARTBridge(self.config, self.divisor)
+        m.submodules.bridge = bridge = UARTBridge(self.config, self.divisor, dsp="ecp5")
         uart = platform.request("uart", 0, dir="-")
         m.submodules.rx = rx = io.Buffer("i", uart.rx)
         m.submodules.tx = tx = io.Buffer("o", uart.tx)

@@ -33,6 +33,11 @@ PORT_MEANINGS = {
     "stat_line_reads": "sparse-matrix line reads of PE `out_pe` in the last batch (same cycle as `out_pe`)",
     "stat_bypasses": "accumulator bypasses of PE `out_pe` in the last batch",
     "stat_busy": "cycles PE `out_pe` was occupied by a column in the last batch",
+    "stat_pops": "activation FIFO pops of PE `out_pe` in the last batch",
+    "stat_ptr_reads": "pointer-bank reads of PE `out_pe` in the last batch",
+    "stat_broadcasts": "non-zero activations broadcast in the last batch (whole array)",
+    "stat_stall": "cycles the broadcast waited for a full FIFO in the last batch (whole array)",
+    "stat_t_issue": "T_issue of the last batch: cycles until the last column was done (accel/arch/TIMING.md)",
 }
 
 
@@ -42,5 +47,6 @@ def port_table(array: EIEArray) -> list[tuple[str, str, int | str, str]]:
     for name, member in array.signature.members.items():
         shape = Shape.cast(member.shape)
         width = f"{shape.width} (signed)" if shape.signed else shape.width
-        rows.append((name, "in" if member.flow == In else "out", width, PORT_MEANINGS[name]))
+        rows.append((name, "in" if member.flow == In else "out", width,
+                     PORT_MEANINGS.get(name, "activity counter (hdl/pe_array.py)")))
     return rows

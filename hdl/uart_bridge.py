@@ -20,11 +20,13 @@ from hdl.uart_protocol import BridgeProtocol, Command
 
 
 class UARTBridge(wiring.Component):
-    """An ``EIEArray`` for ``config`` (without activity counters) and its UART host bridge."""
+    """An ``EIEArray`` for ``config`` (without activity counters) and its UART host bridge; ``dsp`` as for
+    ``EIEArray`` (the FPGA family whose multiplier blocks to instantiate, None for portable RTL)."""
 
-    def __init__(self, config: ArchConfig, divisor: int) -> None:
+    def __init__(self, config: ArchConfig, divisor: int, dsp: str | None = None) -> None:
         self.config = config
         self.divisor = divisor
+        self.dsp = dsp
         self.protocol = BridgeProtocol(config)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1)})
 
@@ -33,7 +35,7 @@ class UARTBridge(wiring.Component):
         m = Module()
         m.submodules.receiver = receiver = UARTReceiver(self.divisor)
         m.submodules.transmitter = transmitter = UARTTransmitter(self.divisor)
-        m.submodules.array = array = EIEArray(config, counters=False)
+        m.submodules.array = array = EIEArray(config, counters=False, dsp=self.dsp)
         m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx), self.busy.eq(array.busy)]
 
         commands = list(Command)

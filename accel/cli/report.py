@@ -15,6 +15,7 @@ from accel.report.hdl import write_hdl_page
 from accel.report.index import read_baselines, write_baseline_plot, write_index
 from accel.report.readme import update_readme
 from accel.report.sim import write_sim_pages
+from accel.report.sweep import write_sweep_page
 from accel.report.tables import format_table
 
 REPORTS = Path("reports")
@@ -65,6 +66,8 @@ def render_all(reports: Path, readme: Path | None = None) -> list[Path]:
         written.append(write_sim_pages(reports / "sim"))
     for summary in sorted((reports / "compression").glob("*/summary.json")):
         written += write_compression_pages(summary.parent).values()
+    if (reports / "sweep" / "sweep.json").exists():
+        written.append(write_sweep_page(reports / "sweep"))
     if (reports / "hdl" / "synthesis.json").exists():
         written.append(write_hdl_page(reports / "hdl"))
     written.append(write_index(reports))

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report", help="measure torch CPU/GPU baselines and rebuild reports/README.md",
         description="Time batch-1 dense and CSR matrix-vector products of the nine EIE benchmark layers with torch "
                     "(CPU, and CUDA when present), put them beside the paper's numbers and the simulated EIE, and "
-                    "rebuild the reports index. --all first reruns every benchmark (about 30 minutes on 2 cores).",
+                    "rebuild the reports index. --all first reruns every benchmark (about 40 minutes on 2 cores).",
         epilog="examples:\n  accel report            # baselines + index\n  accel report --all      # everything in reports/",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--all", action="store_true", help="rerun accel bench, the compression benchmarks and the RTL speed first")
@@ -38,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 ALL_COMMANDS = [
     ["bench"],
+    ["sweep", "reports/sweep/nine_layers.toml", "--out", "reports/sweep"],
+    ["sweep", "reports/sweep/throughput.toml", "--throughput", "--out", "reports/sweep"],
     ["compress", "--net", "lenet300", "--preset", "full", "--sensitivity", "--out", "reports/compression/lenet300"],
     ["compress", "--net", "lenet5", "--preset", "full", "--sensitivity", "--out", "reports/compression/lenet5"],
     ["synth", "--rtl-speed"],

@@ -17,6 +17,7 @@ from accel.report.hdl import write_hdl_page
 from accel.report.index import read_baselines, write_baseline_plot, write_index
 from accel.report.readme import update_readme
 from accel.report.sim import write_sim_pages
+from accel.report.sweep import write_sweep_page
 from accel.report.tables import format_table
 
 REPORTS = Path("reports")
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report", help="measure torch CPU/GPU baselines and rebuild reports/README.md",
         description="Time batch-1 dense and CSR matrix-vector products of the nine EIE benchmark layers with torch "
                     "(CPU, and CUDA when present), put them beside the paper's numbers and the simulated EIE, and "
-                    "rebuild the reports index. --all first reruns every benchmark (about 30 minutes on 2 cores).",
+                    "rebuild the reports index. --all first reruns every benchmark (about 40 minutes on 2 cores).",
         epilog="examples:\n  accel report            # baselines + index\n  accel report --all      # everything in reports/",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--all", action="store_true", help="rerun accel bench, the compression benchmarks and the RTL speed first")
@@ -40,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 ALL_COMMANDS = [
     ["bench"],
     ["energy"],
+    ["sweep", "reports/sweep/nine_layers.toml", "--out", "reports/sweep"],
+    ["sweep", "reports/sweep/throughput.toml", "--throughput", "--out", "reports/sweep"],
     ["compress", "--net", "lenet300", "--preset", "full", "--sensitivity", "--out", "reports/compression/lenet300"],
     ["compress", "--net", "lenet5", "--preset", "full", "--sensitivity", "--out", "reports/compression/lenet5"],
     ["synth", "--rtl-speed"],
@@ -70,6 +73,8 @@ def render_all(reports: Path, readme: Path | None = None) -> list[Path]:
         written.append(write_energy_pages(reports / "energy"))
     for summary in sorted((reports / "compression").glob("*/summary.json")):
         written += write_compression_pages(summary.parent).values()
+    if (reports / "sweep" / "sweep.json").exists():
+        written.append(write_sweep_page(reports / "sweep"))
     if (reports / "hdl" / "synthesis.json").exists():
         written.append(write_hdl_page(reports / "hdl"))
     written.append(write_index(reports))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 from pathlib import Path
 
 from accel.arch.errors import UserError
-from accel.explore.sweep import DaskExecutor, ProcessExecutor, SerialExecutor, run_sweep, write_results
-from accel.explore.sweep_spec import load_spec
-from accel.report.sweep import write_sweep_page
+from accel.arch.files import write_text_atomic
+from accel.explore.sweep import RECORD_JSON, DaskExecutor, ProcessExecutor, SerialExecutor, run_sweep, write_results
+from accel.explore.sweep_spec import SweepSpec, load_spec
+from accel.explore.sweep_throughput import measure_throughput
+from accel.report.sweep import THROUGHPUT_JSON, write_sweep_page
 
 EXAMPLE_SPEC = """\
 spec (TOML; JSON or YAML with the same keys):
@@ -46,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--serial", action="store_true", help="run every point in this process")
     where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://HOST:8786 (needs eie-accel[dask])")
     parser.add_argument("--retry-failed", action="store_true", help="recompute points that failed before")
+    parser.add_argument("--throughput", action="store_true",
+                        help="measure instead: run every point serially, on --workers local processes (default 2) and on a "
+                             "local Dask cluster of as many workers, with no cache, and write throughput.json to --out")
     parser.set_defaults(run=run)
 
 
@@ -54,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
     out = args.out or Path("sweeps") / args.spec.stem
+    if args.throughput:
+        return measure(spec, args, out)
     if args.serial:
         executor = SerialExecutor()
     elif args.scheduler:
@@ -68,4 +76,20 @@ def run(args: argparse.Namespace) -> int:
           f"({outcome.points_per_s:.2f} points/s on {outcome.executor}), {outcome.cached} from the cache, "
           f"{outcome.failed} failed")
     print(f"wrote {out}/results.csv, sweep.json and README.md")
+    return 0
+
+
+def measure(spec: SweepSpec, args: argparse.Namespace, out: Path) -> int:
+    """``--throughput``: the spec three ways, recorded in ``throughput.json`` (the page shows it)."""
+    if args.serial or args.scheduler:
+        raise UserError("--throughput runs its own serial, local and Dask runs; leave out --serial and --scheduler")
+    record = measure_throughput(spec, args.workers or 2)
+    record["command"] = shlex.join(["accel", "sweep", str(args.spec), "--throughput"] + (["--out", str(args.out)] if args.out else []))
+    write_text_atomic(out / THROUGHPUT_JSON, json.dumps(record, indent=2) + "\n")
+    for run in record["runs"]:
+        print(f"{run['executor']} ({run['workers']} workers): {record['points']} points in {run['wall_s']:.1f} s, "
+              f"{run['points_per_s']:.2f} points/s")
+    if (out / RECORD_JSON).exists():
+        write_sweep_page(out)
+    print(f"wrote {out}/{THROUGHPUT_JSON} (load average {record['load_average_1min']:.1f} on {record['cpu_cores']} cores)")
     return 0

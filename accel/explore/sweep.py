@@ -34,6 +34,7 @@ RECORD_JSON = "sweep.json"
 
 class Executor(Protocol):
     name: str
+    workers: int
 
     def run(self, tasks: list[dict[str, Any]]) -> Iterator[tuple[int, dict[str, Any]]]:
         """Yield ``(index into tasks, result)`` as each task finishes."""
@@ -43,6 +44,7 @@ class SerialExecutor:
     """Every point in this process, one after another."""
 
     name = "serial"
+    workers = 1
 
     def run(self, tasks: list[dict[str, Any]]) -> Iterator[tuple[int, dict[str, Any]]]:
         for index, task in enumerate(tasks):
@@ -85,7 +87,8 @@ class DaskExecutor:
             except (OSError, TimeoutError, ValueError) as error:
                 raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({' '.join(str(error).split())[:160]}); "
                                 "start one with `dask scheduler` and workers with `dask worker ADDRESS`") from None
-        self.name = f"Dask cluster at {self.client.scheduler.address}"
+        self.workers = max(1, len(self.client.scheduler_info()["workers"]))
+        self.name = f"Dask cluster at {self.client.scheduler.address} ({self.workers} workers)"
 
     def run(self, tasks: list[dict[str, Any]]) -> Iterator[tuple[int, dict[str, Any]]]:
         import distributed
@@ -120,6 +123,7 @@ class SweepOutcome:
     failed: int
     wall_s: float
     executor: str
+    workers: int
 
     @property
     def points_per_s(self) -> float:
@@ -201,7 +205,7 @@ def run_sweep(spec: SweepSpec, executor: Executor | None = None, cache: Path | N
     rows = [table_row(spec, number, point, result) for number, (point, result)
             in enumerate(zip(spec.point_values(), results))]
     failed = sum(row["status"] != "ok" for row in rows)
-    return SweepOutcome(spec, rows, len(missing), len(tasks) - len(missing), failed, wall, executor.name)
+    return SweepOutcome(spec, rows, len(missing), len(tasks) - len(missing), failed, wall, executor.name, executor.workers)
 
 
 def table_row(spec: SweepSpec, number: int, point: dict[str, Any], result: dict[str, Any] | None) -> dict[str, Any]:
@@ -223,6 +227,7 @@ def write_results(folder: Path, outcome: SweepOutcome, name: str, command: str) 
     record = {"name": name, "command": command, "spec": outcome.spec.to_dict(), "code_version": code_version(), "points": len(outcome.rows),
               "computed": outcome.computed, "cached": outcome.cached, "failed": outcome.failed,
               "wall_s": outcome.wall_s, "points_per_s": outcome.points_per_s, "executor": outcome.executor,
+              "workers": outcome.workers,
               "load_average_1min": os.getloadavg()[0], "cpu_cores": os.cpu_count()}
     return write_text_atomic(folder / RECORD_JSON, json.dumps(record, indent=2) + "\n")
 

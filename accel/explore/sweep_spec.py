@@ -200,7 +200,7 @@ def _number(value: Any, name: str, where: str, low: float, high: float | None) -
 
 
 def _check_value(name: str, value: Any, kind: str, folder: str | Path, where: str) -> Any:
-    """One axis or base value, checked (paths made absolute)."""
+    """One axis or base value, checked (files must exist; they stay as written, relative to the spec)."""
     if name in CONFIG_FIELDS:  # the type here; each point's whole config below
         want_int = name != "clock_mhz"
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (want_int and value != int(value)):

@@ -133,23 +133,26 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
     layer = synthetic_layer(spec, seed=seed)
     inputs = synthetic_inputs(spec, config, seed)
     simulate_layer(build_layer_image(layer, config), inputs)
-    builds, simulations, totals = [], [], []
+    builds, simulations, totals, cpu = [], [], [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         image = build_layer_image(layer, config)
         built = time.perf_counter()
         result = simulate_layer(image, inputs)
-        done = time.perf_counter()
+        done, done_cpu = time.perf_counter(), time.process_time()
         builds.append(built - start)
         simulations.append(done - built)
         totals.append(done - start)
-    build_s, simulate_s, end_to_end_s = (float(np.median(samples)) for samples in (builds, simulations, totals))
+        cpu.append(done_cpu - start_cpu)
+    build_s, simulate_s, end_to_end_s, end_to_end_cpu_s = (float(np.median(samples))
+                                                           for samples in (builds, simulations, totals, cpu))
     weights, values = layer.dense_weights(), inputs / (1 << config.act_frac)
     threads = torch.get_num_threads()
     default = time_matvec(weights, values)
     torch.set_num_threads(1)
     try:
         single = time_matvec(weights, values)
+        torch_cpu_s = _torch_csr_cpu_s(weights, values)
     finally:
         torch.set_num_threads(threads)
     return {"layer": name, "n_pes": config.n_pes, "image_build_s": build_s, "simulate_s": simulate_s,
@@ -160,4 +163,22 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
             "simulate_over_torch_csr_1_thread": simulate_s * 1e6 / single.sparse_us,
             "end_to_end_over_torch_csr": end_to_end_s * 1e6 / default.sparse_us,
             "end_to_end_over_torch_csr_1_thread": end_to_end_s * 1e6 / single.sparse_us,
+            "end_to_end_cpu_s": end_to_end_cpu_s, "torch_csr_matvec_1_thread_cpu_us": torch_cpu_s * 1e6,
+            "end_to_end_cpu_over_torch_csr_1_thread_cpu": end_to_end_cpu_s / torch_cpu_s,
             "repeats": repeats, "load_average_1min": os.getloadavg()[0], "cpu_cores": os.cpu_count()}
+
+
+def _torch_csr_cpu_s(weights: np.ndarray, values: np.ndarray, repeats: int = 20) -> float:
+    """Median CPU time of one torch CSR matrix-vector product (process time: less sensitive to other jobs)."""
+    import torch
+
+    sparse = torch.as_tensor(weights, dtype=torch.float32).to_sparse_csr()
+    vector = torch.as_tensor(values, dtype=torch.float32).reshape(-1, 1)
+    samples = []
+    with torch.inference_mode():
+        sparse @ vector
+        for _ in range(repeats):
+            start = time.process_time()
+            sparse @ vector
+            samples.append(time.process_time() - start)
+    return float(np.median(samples))

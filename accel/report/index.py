@@ -57,6 +57,11 @@ def index(baselines: list[dict]) -> str:
         "power per PE, energy per peak operation); sparse-matrix SRAM width 32-512 bits; padding and load efficiency vs "
         "PEs; the Table V row; arithmetic precision vs accuracy and multiplier energy.", "",
         "![shares](energy/shares.png)", "", "![width](energy/sram_width.png)", "",
+        *(["## Design-space sweeps", "",
+            "`accel sweep reports/sweep/nine_layers.toml --out reports/sweep` -> [sweep/README.md](sweep/README.md): the "
+            "nine layers over PE count, FIFO depth and SRAM line width; Pareto front of energy vs latency, each axis's "
+            "effect, sweep throughput serially, on local processes and on a Dask cluster.", "",
+            "![pareto](sweep/pareto.png)", ""] if (REPORTS / "sweep" / "README.md").exists() else []),
         "## Measured baselines: torch on this machine", "",
         "`accel report` -> `baselines/latency.csv`. Batch 1, float32, median of repeated runs; "
         f"device: {baselines[0]['device'] if baselines else '-'}; no GPU here unless a CUDA column is shown; "

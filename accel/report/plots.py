@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -215,6 +216,7 @@ def effect_plot(path: Path, labels: list[str], panels: dict[str, dict[str, list[
             axes.plot(x, values, marker="o", markersize=3, label=name)
         axes.set_xticks(x, labels, rotation=30 if max(len(label) for label in labels) > 6 else 0)
         axes.set_yscale("log", base=2)
+        axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}x"))
         axes.set_xlabel(xlabel)
         axes.set_ylabel(f"{metric} relative to {xlabel} = {labels[0]}")
         axes.grid(alpha=0.3, which="both")

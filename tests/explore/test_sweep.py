@@ -154,3 +154,25 @@ def test_bench_sweeps_are_specs_whose_points_match_the_simulator():
     metrics = run_point(task)["metrics"]
     assert (metrics["cycles"], metrics["efficiency"], metrics["stall_cycles"]) == (direct.cycles, direct.efficiency,
                                                                                    direct.stall_cycles)
+
+
+def test_file_workloads_and_energy_tables_as_axes(tmp_path):
+    import numpy as np
+    import torch
+
+    from accel.arch.layer import QuantizedLayer
+
+    QuantizedLayer(codes=np.eye(8, dtype=np.uint8) * 3, codebook=np.r_[0.0, np.linspace(-1, 1, 15)], name="eye").save(
+        tmp_path / "eye.npz")
+    torch.save({"fc1.weight": torch.ones(6, 8), "fc2.weight": torch.ones(3, 6)}, tmp_path / "net.pt")
+    table = json.loads(Path("accel/arch/energy_45nm.json").read_text())
+    table["actions"]["dram_32"]["energy"] *= 2
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "double_dram.json").write_text(json.dumps(table))
+    spec = parse_spec({"act_density": 0.5, "metrics": ["cycles", "energy_uJ", "dense_dram_uJ"],
+                       "axes": {"workload": ["eye.npz", "net.pt"], "energy_table": ["default", "tables/double_dram.json"]}},
+                      folder=tmp_path)
+    rows = run_sweep(spec, SerialExecutor(), progress=False).rows
+    assert [row["status"] for row in rows] == ["ok"] * 4 and rows[0]["workload"] == "eye.npz"
+    assert rows[1]["dense_dram_uJ"] > rows[0]["dense_dram_uJ"] and rows[1]["energy_uJ"] == rows[0]["energy_uJ"]
+    assert rows[2]["cycles"] > rows[0]["cycles"]  # two chained layers

@@ -40,3 +40,20 @@ def test_overhead_sentence_names_the_layers_whose_overhead_differs_from_the_pape
 
 def test_every_energy_component_has_a_plot_colour():
     assert set(MODULES) == set(COMPONENT_COLORS)
+
+
+def test_pareto_front_keeps_the_points_nothing_beats_on_both_axes():
+    from accel.report.plots import pareto_front
+
+    latency, energy = [1.0, 2.0, 3.0, 2.5, 1.0], [5.0, 3.0, 1.0, 4.0, 6.0]
+    assert pareto_front(latency, energy) == [0, 1, 2]
+
+
+def test_scaling_on_paper_is_capped_by_the_scheduler():
+    from accel.report.sweep import scaling_on_paper
+
+    record = {"cpu_cores": 2, "computed": 1000, "wall_s": 500.0, "workers": 2, "load_average_1min": 1.0}
+    fast = "\n".join(scaling_on_paper(point_s=0.01, efficiency=1.0, record=record))
+    assert "| 16 nodes x 2 cores | 32 | 3,600,000 | 3,600,000 |" in fast
+    slow = "\n".join(scaling_on_paper(point_s=1.0, efficiency=0.5, record=record))
+    assert "| 16 nodes x 16 cores | 256 | 921,600 | 460,800 |" in slow

@@ -20,7 +20,7 @@ import numpy as np
 
 from accel.arch.fixed_point import saturating_add, scaled_product, write_back
 from accel.arch.images import BatchImage, LayerImage
-from sim.results import BatchResult, LayerResult, empty_counters, simulate_batches
+from sim.results import BatchResult, LayerResult, activation_sram_counts, empty_counters, simulate_batches
 
 
 def simulate_layer(image: LayerImage, inputs_fixed: np.ndarray) -> LayerResult:
@@ -83,7 +83,7 @@ def _count(image: LayerImage, batch: BatchImage, columns: np.ndarray, starts: np
     entries = int(counts.sum())
     counters = empty_counters()
     counters.update(broadcasts=k_total, lnzd_reads=image.cols, fifo_pushes=k_total * n_pes, fifo_pops=k_total * n_pes,
-                    ptr_reads=k_total * n_pes, writebacks=batch.n_rows)
+                    ptr_reads=k_total * n_pes, writebacks=batch.n_rows, **activation_sram_counts(image, batch))
     for name in ("codebook_reads", "multiplies", "adds", "acc_reads", "acc_writes"):
         counters[name] = entries
     counters["spmat_line_reads"] = _line_reads(starts, ends, config.entries_per_line)

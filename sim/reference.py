@@ -105,6 +105,12 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
     for pe, accumulator in enumerate(accumulators):
         outputs[pe::n_pes] = write_back(accumulator, image.relu, config)
     counters["writebacks"] = batch.n_rows
+    last_batch = batch.row_start + batch.n_rows >= image.rows
+    for j in range(image.cols):  # the LNZD reads inputs beyond the source register files from the activation SRAM
+        if j >= config.rows_per_batch:
+            counters["act_sram_reads"] += 1
+    if not last_batch:
+        counters["act_sram_writes"] += batch.n_rows  # the next batch reuses the destination register files
     cycles = t_issue + config.pipeline_latency + batch.writeback_cycles
     return BatchResult(row_start=batch.row_start, n_rows=batch.n_rows, cycles=cycles, t_issue=t_issue,
                        stall_cycles=stall, busy=busy, counters=counters), outputs

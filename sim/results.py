@@ -14,12 +14,25 @@ from accel.arch.images import BatchImage, LayerImage
 COUNTER_NAMES = (
     "broadcasts", "lnzd_reads", "fifo_pushes", "fifo_pops", "ptr_reads", "spmat_line_reads",
     "codebook_reads", "multiplies", "adds", "acc_reads", "acc_writes", "bypasses", "writebacks",
+    "act_sram_reads", "act_sram_writes",
 )
 """The activity counters of accel/arch/TIMING.md, in table order."""
 
 
 def empty_counters() -> dict[str, int]:
     return {name: 0 for name in COUNTER_NAMES}
+
+
+def activation_sram_counts(image: LayerImage, batch: BatchImage) -> dict[str, int]:
+    """Activation SRAM reads and writes of one batch (accel/TIMING.md, "Activity counted per batch").
+
+    Inputs beyond the source register files (``rows_per_batch`` of them) are read from the activation
+    SRAM as the leading non-zero detection examines them; the outputs of every batch but the layer's
+    last are written to it (the next batch reuses the destination register files).
+    """
+    last = batch.row_start + batch.n_rows >= image.rows
+    return {"act_sram_reads": max(0, image.cols - image.config.rows_per_batch),
+            "act_sram_writes": 0 if last else batch.n_rows}
 
 
 @dataclass

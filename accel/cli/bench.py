@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     write_csv_atomic(out / "energy_breakdown.csv", energy_rows)
     write_text_atomic(out / "speed.json", json.dumps(speed, indent=2) + "\n")
     record = {"provenance": provenance(args, config), "config": config.to_dict(),
-              "energy_table": table.name, "seed": args.seed, "fifo_depths": list(depths), "pe_counts": list(counts),
+              "energy_table": table.label, "seed": args.seed, "fifo_depths": list(depths), "pe_counts": list(counts),
               "latency": latency, "fifo": fifo, "pes": pes, "speed": speed}
     write_text_atomic(out / "bench.json", json.dumps(record, indent=2, default=float) + "\n")
 

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         "compression_pruning": summary["rate_pruning_params"], "images_simulated": args.images,
         "eie_top1_on_those_images": 100 * eie_correct, "eie_vs_torch_class_agreement": 100 * agree,
         "max_logit_error": float(np.max(np.abs(eie_logits - float_logits))),
-        "layers": rows, "config": config.to_dict(), "energy_table": table.name,
+        "layers": rows, "config": config.to_dict(), "energy_table": table.label,
         "data": data.name, "wall_seconds": time.perf_counter() - started,
     }
     write_text_atomic(args.out / "report.json", json.dumps(report, indent=2) + "\n")

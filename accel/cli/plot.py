@@ -13,8 +13,8 @@ from accel.report import plots
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "plot", help="plot the energy breakdown of a saved simulation",
-        description="Stacked bars of energy by component (DRAM, SRAM by memory, register files, arithmetic) for "
-                    "every layer of a simulation saved with `accel simulate ... --out run.json`: EIE stacked by component (linear axis), "
+        description="Stacked bars of energy by module (the PE modules of the paper's Table II, and DRAM) for "
+                    "every layer of a simulation saved with `accel simulate ... --out run.json`: EIE stacked by module (linear axis), "
                     "and the totals of EIE and of the same layers with their weights in DRAM (log axis).",
         epilog="example:\n  accel simulate Alex-7 --out alex7.json && accel plot alex7.json --out alex7.png",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -31,12 +31,12 @@ def run(args: argparse.Namespace) -> int:
         placements: dict[str, list[dict]] = {}
         for layer in layers:
             for energy in layer["energy"]:
-                placements.setdefault(energy["label"], []).append(energy["components_pJ"])
+                placements.setdefault(energy["label"], []).append(energy["by_module_pJ"])
     except (KeyError, TypeError):
         raise UserError(f"{args.result} is not a simulation result written by accel simulate --out") from None
     synthetic = any("weights" in layer.get("notes", {}) for layer in layers)
     out = args.out or args.result.with_suffix(".png")
-    plots.energy_breakdown(out, names, placements, f"Energy by component: {', '.join(names)}",
+    plots.energy_breakdown(out, names, placements, f"Energy by module: {', '.join(names)}",
                            note=("synthetic weights; " if synthetic else "") + f"{data['config']['n_pes']} PEs, "
                                 f"energy table: {data['energy_table']}")
     print(f"wrote {out}")

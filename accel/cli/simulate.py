@@ -29,7 +29,7 @@ from accel.report.tables import format_table
 
 if TYPE_CHECKING:
     from models.export import ModelImport
-from sim.energy import COMPONENTS
+from sim.energy import MODULES, TYPES
 from sim.network import LayerRun, network_totals, run_network
 
 EXAMPLES = f"""\
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         density = 1.0 if args.act_density is None else args.act_density
         inputs = load_inputs(args.input, layers[0].cols, density, args.seed)
     runs = run_network(layers, inputs, config, table, check=True)
-    data = {"provenance": provenance(args, config), "config": config.to_dict(), "energy_table": table.name,
+    data = {"provenance": provenance(args, config), "config": config.to_dict(), "energy_table": table.label,
             "input": str(args.input or "random (synthetic)"),
             **({"import": imported.report()} if imported is not None else {}),
             "layers": [run.to_dict() for run in runs], "total": network_totals(runs)}
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         for line in imported.lines():
             print(f"  {line}")
         print()
-    print(f"EIE: {config.n_pes} PEs, FIFO depth {config.fifo_depth}, {config.clock_mhz:g} MHz; energy table: {table.name}")
+    print(f"EIE: {config.n_pes} PEs, FIFO depth {config.fifo_depth}, {config.clock_mhz:g} MHz; energy table: {table.label}")
     print(summary_table(runs, args.compare_dram))
     print()
     print(counts_table(runs))
@@ -160,13 +160,14 @@ def energy_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
     labels = [runs[0].energies[index].label for index in placements]
     totals = {label: sum(run.energies[index].total_pj for run in runs) for index, label in zip(placements, labels)}
     rows = []
-    for component in COMPONENTS:
-        values = [sum(run.energies[index].components[component] for run in runs) for index in placements]
-        if any(values):
-            eie_share = f"{100 * values[0] / max(totals[labels[0]], 1e-9):.1f}%"
-            rows.append([component, *(value / 1e6 for value in values), eie_share])
+    for heading, attribute, keys in (("module", "components", MODULES), ("type", "by_type", TYPES)):
+        for key in keys:
+            values = [sum(getattr(run.energies[index], attribute)[key] for run in runs) for index in placements]
+            if any(values):
+                eie_share = f"{100 * values[0] / max(totals[labels[0]], 1e-9):.1f}%"
+                rows.append([f"{heading}: {key}", *(value / 1e6 for value in values), eie_share])
     rows.append(["total", *(totals[label] / 1e6 for label in labels), "100%"])
-    return format_table(["energy component", *(f"{label} uJ" for label in labels), "share of EIE"], rows)
+    return format_table(["energy by module and by type", *(f"{label} uJ" for label in labels), "share of EIE"], rows)
 
 
 def load_layers(source: str, seed: int, prune: float | None = None, skip_unsupported: bool = False

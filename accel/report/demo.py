@@ -40,8 +40,9 @@ def demo_markdown(report: dict, summary: dict) -> str:
         "",
         "## Compression (Deep Compression columns)", "", size_markdown(summary),
         "## Energy per image", "", "![energy](energy.png)", "",
-        f"EIE energy counts on-chip SRAM, register-file and arithmetic actions from the 45 nm table ({report['energy_table']}); "
-        "the dense comparison streams every 32-bit weight from DRAM. Leakage and control are not modelled.",
+        f"EIE energy counts on-chip SRAM, register-file and arithmetic actions, the clock network per PE-cycle and SRAM "
+        f"leakage from the energy table ({report['energy_table']}); the dense comparison streams every 32-bit weight "
+        "from DRAM. Control logic is not modelled.",
         "",
         f"Fixed point vs float: the largest logit difference over {report['images_simulated']} images is "
         f"{report['max_logit_error']:.3f}; predicted classes agree on {report['eie_vs_torch_class_agreement']:.0f} %.",

@@ -14,9 +14,8 @@ import numpy as np  # noqa: E402
 from accel.arch.files import write_bytes_atomic  # noqa: E402
 
 COMPONENT_COLORS = {
-    "DRAM": "#7f3b08", "SRAM: sparse matrix": "#2166ac", "SRAM: pointers": "#67a9cf",
-    "SRAM: activations": "#d1e5f0", "activations (LNZD, register files)": "#1b7837", "FIFOs": "#a6dba0", "codebook": "#c2a5cf",
-    "accumulators": "#762a83", "arithmetic": "#f1a340",
+    "DRAM": "#7f3b08", "sparse-matrix read": "#2166ac", "pointer read": "#67a9cf", "activation queue": "#a6dba0",
+    "activation read/write": "#1b7837", "arithmetic": "#f1a340",
 }
 
 

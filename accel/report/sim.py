@@ -157,11 +157,11 @@ def readme(record: dict) -> str:
         f"that the model leaves out); {alex7['gop_per_s']:.0f} GOP/s simulated. An operation is a multiply or an add "
         "with a non-zero weight and a non-zero input (2 per useful multiply-accumulate).",
         "",
-        format_table(["layer", "EIE uJ", "pJ/op", "sparse-matrix SRAM", "pointer SRAM", "accumulators", "arithmetic",
+        format_table(["layer", "EIE uJ", "pJ/op", "sparse-matrix read", "pointer read", "activation read/write", "arithmetic",
                       "compressed, DRAM uJ", "dense, DRAM uJ", "dense / EIE"],
                      [[r["layer"], r["eie_uJ"], r["eie_pJ_per_op"]]
                       + [f"{100 * r['components_pJ'][c] / (1e6 * r['eie_uJ']):.0f}%"
-                         for c in ("SRAM: sparse matrix", "SRAM: pointers", "accumulators", "arithmetic")]
+                         for c in ("sparse-matrix read", "pointer read", "activation read/write", "arithmetic")]
                       + [r["compressed_dram_uJ"], r["dense_dram_uJ"], f"{r['dense_dram_uJ'] / r['eie_uJ']:,.0f}x"]
                       for r in latency], markdown=True),
         "",

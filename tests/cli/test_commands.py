@@ -11,11 +11,10 @@ from accel.arch.layer import QuantizedLayer
 from accel.cli import main
 
 
-def test_sram_energy_follows_the_size_rule():
+def test_sram_energy_grows_with_size_and_width():
     table = EnergyTable.load()
-    assert table.sram_read(32 * 1024, 64) == pytest.approx(20.0)
-    assert table.sram_read(8 * 1024, 32) == pytest.approx(5.0)   # width scales linearly
-    assert 20.0 < table.sram_read(128 * 1024, 64) < 100.0       # between the 32 KB and 1 MB points
+    assert table.sram_read(8 * 1024, 64) < table.sram_read(32 * 1024, 64) < table.sram_read(128 * 1024, 64)
+    assert table.sram_read(128 * 1024, 32) < table.sram_read(128 * 1024, 64) < table.sram_read(128 * 1024, 128)
     assert table.int_mult(8) == pytest.approx(0.19375) and table.int_add(16) == pytest.approx(0.05)
 
 
@@ -24,7 +23,7 @@ def test_bad_energy_tables_are_refused(tmp_path):
     data = json.loads(DEFAULT_TABLE.read_text())
     del data["actions"]["dram_32"]["source"]
     path.write_text(json.dumps(data))
-    with pytest.raises(UserError, match="needs a 'source'"):
+    with pytest.raises(UserError, match='needs a "source"'):
         EnergyTable.load(path)
     path.write_text("{")
     with pytest.raises(UserError, match="not valid JSON"):

@@ -22,7 +22,7 @@ def layer_file(tmp_path):
 def test_text_output_has_counts_energy_and_check(layer_file, capsys):
     assert main(["simulate", str(layer_file), "--pes", "4", "--fifo", "2", "--compare-dram"]) == 0
     out = capsys.readouterr().out
-    assert "4 PEs, FIFO depth 2" in out and "stall cycles" in out and "SRAM: sparse matrix" in out
+    assert "4 PEs, FIFO depth 2" in out and "stall cycles" in out and "module: sparse-matrix read" in out and "type: clock" in out
     assert "dense, weights in DRAM uJ" in out and "compressed, weights in DRAM uJ" in out
     assert "numpy fixed-point model bit-exact" in out
 
@@ -66,3 +66,22 @@ def test_bad_energy_table_and_input_length(layer_file, tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.ones(5))
     assert main(["simulate", str(layer_file), "--input", str(tmp_path / "x.npy")]) == 2
     assert "holds 5 values; the first layer takes 24" in capsys.readouterr().err
+
+
+def test_saved_run_holds_activity_and_energies_apart_and_its_energy_can_be_recomputed(layer_file, tmp_path, capsys):
+    out = tmp_path / "run.json"
+    assert main(["simulate", str(layer_file), "--pes", "4", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["energy_table"].startswith("predicted: ")
+    layer = data["layers"][0]
+    for energy in layer["energy"]:
+        activity, terms = energy["activity"], energy["terms"]
+        assert all(isinstance(count, int) for count in activity.values())
+        assert all(set(term) == {"name", "activity", "pJ", "module", "type"} for term in terms)
+        # Recompute from the file alone: every term's activity count times its energy per action.
+        total = sum(activity[term["activity"]] * term["pJ"] for term in terms)
+        assert total == pytest.approx(energy["total_pJ"]) and total > 0
+        assert sum(energy["by_module_pJ"].values()) == pytest.approx(total) == pytest.approx(sum(energy["by_type_pJ"].values()))
+    eie = layer["energy"][0]
+    assert {name: eie["activity"][name] for name in layer["counters"]} == layer["counters"]
+    assert eie["activity"]["pe_cycles"] == 4 * layer["cycles"]

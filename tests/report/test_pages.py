@@ -1,7 +1,7 @@
 """Report pages: judged targets, embedded reports, sentences and plots built from recorded results."""
 
 from accel.report.plots import COMPONENT_COLORS
-from sim.energy import COMPONENTS
+from sim.energy import MODULES
 
 
 def test_compression_targets_are_judged_on_rate_and_accuracy_loss():
@@ -36,4 +36,4 @@ def test_overhead_sentence_names_the_layers_whose_overhead_differs_from_the_pape
 
 
 def test_every_energy_component_has_a_plot_colour():
-    assert set(COMPONENTS) == set(COMPONENT_COLORS)
+    assert set(MODULES) == set(COMPONENT_COLORS)

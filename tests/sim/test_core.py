@@ -75,7 +75,8 @@ def test_two_pes_fifo_depth_one_by_hand():
     assert batch.busy.tolist() == [5, 4] and batch.efficiency == pytest.approx(9 / 20)
     assert result.counters == {"broadcasts": 3, "lnzd_reads": 3, "fifo_pushes": 6, "fifo_pops": 6, "ptr_reads": 6,
                                "spmat_line_reads": 2, "codebook_reads": 7, "multiplies": 7, "adds": 7, "acc_reads": 7,
-                               "acc_writes": 7, "bypasses": 0, "writebacks": 6}
+                               "acc_writes": 7, "bypasses": 0, "writebacks": 6,
+                               "act_sram_reads": 0, "act_sram_writes": 0}
 
 
 def test_line_reads_skip_the_line_just_read():
@@ -96,6 +97,15 @@ def test_batches_run_one_after_the_other():
     # Each batch: pops at 2 and 3, last occupied cycle 4: T_issue 5, + 7 drain + 1 write-back.
     assert [b.cycles for b in result.batches] == [13, 13] and result.cycles == 26
     assert result.counters["broadcasts"] == 4 and result.counters["lnzd_reads"] == 4
+
+
+def test_activation_sram_accesses_are_counted_by_both_simulators():
+    # 2 PEs x 2 register-file entries hold 4 of the 10 inputs; 5 rows make two batches (4 + 1).
+    # Each batch reads the 6 other inputs from the activation SRAM; only the first batch's 4 outputs spill.
+    result = run_both(QuantizedLayer(codes=np.ones((5, 10), dtype=np.int64), codebook=CODEBOOK), np.full(10, 256),
+                      ArchConfig(n_pes=2, regfile_entries=2))
+    assert [b.counters["act_sram_reads"] for b in result.batches] == [6, 6]
+    assert [b.counters["act_sram_writes"] for b in result.batches] == [4, 0]
 
 
 def test_saturation_order_matters():

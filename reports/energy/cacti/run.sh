@@ -1,0 +1,27 @@
+#!/bin/sh
+# Regenerate grid.csv: CACTI 7 (github.com/HewlettPackard/cacti, commit 1ffd8df) for the SRAM sizes and widths
+# of the predicted energy table. Build CACTI with `make`, then: reports/energy/cacti/run.sh /path/to/cacti
+# Device choice (fixed before any comparison with the paper): ITRS 45 nm LSTP bit cells with HP periphery, the
+# lowest-leakage pair whose 128 KB array reads in one 1.25 ns cycle (800 MHz) in CACTI; 300 K; 1 read-write port.
+set -e
+CACTI_DIR=$(cd "$(dirname "$1")" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT="$HERE/grid.csv"
+TMP=$(mktemp -d)
+echo "size_bytes,width_bits,read_nJ,write_nJ,leakage_mW,access_ns,cycle_ns,area_mm2" > "$OUT.tmp"
+for size in 2048 4096 8192 16384 32768 65536 131072 262144 524288 1048576; do
+  for width in 8 16 32 64 128 256 512; do
+    "$HERE/sram.cfg.sh" "$size" "$width" itrs-lstp itrs-hp > "$TMP/sram.cfg"
+    (cd "$CACTI_DIR" && ./cacti -infile "$TMP/sram.cfg") > "$TMP/out.txt"
+    read_nj=$(grep -m1 'dynamic read energy per access' "$TMP/out.txt" | awk '{print $NF}')
+    write_nj=$(grep -m1 'dynamic write energy per access' "$TMP/out.txt" | awk '{print $NF}')
+    leak=$(grep -m1 'Total leakage power of a bank' "$TMP/out.txt" | awk '{print $NF}')
+    access=$(grep -m1 'Access time' "$TMP/out.txt" | awk '{print $NF}')
+    cycle=$(grep -m1 'Cycle time' "$TMP/out.txt" | awk '{print $NF}')
+    area=$(grep -m1 'Data array: Area' "$TMP/out.txt" | awk '{print $NF}')
+    echo "$size,$width,$read_nj,$write_nj,$leak,$access,$cycle,$area" >> "$OUT.tmp"
+  done
+done
+mv "$OUT.tmp" "$OUT"
+rm -r "$TMP"
+echo "wrote $OUT"

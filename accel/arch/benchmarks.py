@@ -73,6 +73,31 @@ def synthetic_layer(spec: BenchmarkLayer, seed: int = 0, code_bits: int = 4) -> 
                           name=spec.name, notes={"weights": SYNTHETIC_NOTE})
 
 
+STRUCTURED_NOTE = ("synthetic weights, structured: same shape and density, each row's density drawn from a gamma "
+                   "distribution of shape 2 (row lengths vary, coefficient of variation 0.71)")
+ROW_DENSITY_GAMMA_SHAPE = 2.0
+"""Fixed before any comparison with the paper: a spread of row lengths, not a fit to any latency."""
+
+
+def structured_layer(spec: BenchmarkLayer, seed: int = 0, code_bits: int = 4) -> QuantizedLayer:
+    """A stand-in with varying row lengths: row densities ~ Gamma(2) scaled to the layer's density (capped at 1).
+
+    Each row keeps ``round(density_r * inputs)`` weights at uniformly random columns, so some PEs
+    receive more work than others, as in trained, pruned layers; the layer's total stays within
+    rounding of the paper's density. Synthetic, and labelled so.
+    """
+    rng = np.random.default_rng([seed, zlib.crc32(spec.name.encode()), 3])
+    densities = rng.gamma(ROW_DENSITY_GAMMA_SHAPE, spec.weight_density / ROW_DENSITY_GAMMA_SHAPE, spec.outputs)
+    densities *= spec.weight_density / densities.mean()
+    counts = np.minimum(np.round(np.minimum(densities, 1.0) * spec.inputs).astype(np.int64), spec.inputs)
+    codes = np.zeros((spec.outputs, spec.inputs), dtype=np.uint8)
+    for row, count in enumerate(counts):
+        columns = rng.choice(spec.inputs, size=int(count), replace=False)
+        codes[row, columns] = rng.integers(1, 1 << code_bits, size=columns.size)
+    codebook = np.r_[0.0, np.linspace(-0.25, 0.25, (1 << code_bits) - 1)]
+    return QuantizedLayer(codes=codes, codebook=codebook, relu=True, name=spec.name, notes={"weights": STRUCTURED_NOTE})
+
+
 def work_matched_layer(spec: BenchmarkLayer, config: ArchConfig, seed: int = 0, code_bits: int = 4) -> QuantizedLayer:
     """A stand-in whose broadcast columns hold the paper's theoretical work.
 
@@ -127,3 +152,13 @@ def synthetic_input_values(spec: BenchmarkLayer, seed: int = 0) -> np.ndarray:
 def synthetic_inputs(spec: BenchmarkLayer, config: ArchConfig, seed: int = 0) -> np.ndarray:
     """The synthetic input activations in fixed point (none of them rounds to zero)."""
     return quantize_activations(synthetic_input_values(spec, seed), config)
+
+
+TABLE_II_PE_MW = 9.157
+"""Power of one PE (EIE Table II: 45 nm, 800 MHz, post-layout)."""
+TABLE_II_MODULES_MW = {"activation queue": 0.112, "pointer read": 1.807, "sparse-matrix read": 4.955,
+                       "arithmetic": 1.162, "activation read/write": 1.122}
+TABLE_II_TYPES_MW = {"memory": 5.416, "clock": 1.874, "register": 1.026, "combinational": 0.841}
+CHIP = {"n_pes": 64, "clock_mhz": 800.0, "power_W": 0.59, "alex7_us": 12.2, "frames_per_s": 81967,
+        "frames_per_J": 138927, "area_mm2": 40.8}
+"""The chip's row of EIE Table V (Alex-7) and its configuration."""

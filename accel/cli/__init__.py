@@ -11,7 +11,7 @@ from typing import NoReturn
 from accel.arch.errors import UserError
 from accel.cli.common import tool_version
 
-COMMAND_MODULES = ("demo", "compress", "simulate", "bench", "verilog", "synth", "plot", "report")
+COMMAND_MODULES = ("demo", "compress", "simulate", "bench", "energy", "verilog", "synth", "plot", "report")
 
 DESCRIPTION = """\
 Deep Compression and the EIE sparse inference accelerator.

@@ -9,7 +9,14 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from accel.arch.benchmarks import BENCHMARK_LAYERS, BenchmarkLayer, synthetic_inputs, synthetic_layer, work_matched_layer
+from accel.arch.benchmarks import (
+    BENCHMARK_LAYERS,
+    BenchmarkLayer,
+    structured_layer,
+    synthetic_inputs,
+    synthetic_layer,
+    work_matched_layer,
+)
 from accel.arch.config import ArchConfig
 from accel.arch.energy import EnergyTable
 from accel.arch.images import build_layer_image
@@ -33,6 +40,7 @@ def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress
         run = run_layer(layer, inputs, config, table)
         matched = work_matched_layer(spec, config, seed)
         matched_us = simulate_layer(build_layer_image(matched, config), inputs).latency_us
+        structured = simulate_layer(build_layer_image(structured_layer(spec, seed), config), inputs)
         eie, dense = run.energies[0], run.energies[-1]
         balanced_us = run.result.counters["multiplies"] / config.n_pes * config.cycle_ns / 1e3
         rows.append({
@@ -47,11 +55,16 @@ def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress
             "work_matched_us": matched_us,
             "work_matched_difference_pct": 100 * (matched_us / spec.eie_actual_us - 1),
             "work_matched_density": float(np.count_nonzero(matched.codes) / matched.codes.size),
+            "structured_us": structured.latency_us,
+            "structured_difference_pct": 100 * (structured.latency_us / spec.eie_actual_us - 1),
+            "structured_efficiency": structured.efficiency,
             "efficiency": run.result.efficiency, "utilisation": run.result.utilisation, "padding_pct": 100 * run.padding_entries / max(1, run.stored_entries),
             "fits_on_chip": not run.capacity_problems, "eie_uJ": eie.total_pj / 1e6, "eie_pJ_per_op": eie.pj_per_op,
             "compressed_dram_uJ": run.energies[1].total_pj / 1e6, "dense_dram_uJ": dense.total_pj / 1e6,
             "components_pJ": eie.components, "dense_components_pJ": dense.components,
             "gop_per_s": eie.operations / (run.result.latency_us * 1e3),
+            "power_per_pe_mW": eie.total_pj / (run.result.latency_us * 1e3) / config.n_pes,
+            "pJ_per_peak_op": eie.total_pj / (run.result.latency_us * 1e-6) / (config.n_pes * config.clock_mhz * 1e6 * 2),
         })
         if progress is not None:
             progress.update(1)

@@ -135,3 +135,40 @@ def energy_breakdown(path: Path, layers: list[str], placements: dict[str, list[d
     if note:
         figure.text(0.01, -0.16, note, fontsize=8, style="italic", va="top")
     return save(figure, path)
+
+
+def panels(path: Path, x_values: list[float], panels_series: list[tuple[str, dict[str, list[float]]]], xlabel: str,
+           title: str, note: str = "") -> Path:
+    """Side-by-side line plots over the same x values (log2 x axis), one (ylabel, series) per panel."""
+    figure, axes_list = plt.subplots(1, len(panels_series), figsize=(4.2 * len(panels_series), 4.0))
+    for axes, (ylabel, series) in zip(np.atleast_1d(axes_list), panels_series):
+        for name, values in series.items():
+            axes.plot(x_values, values, marker="o", markersize=3, label=name)
+        axes.set_xscale("log", base=2)
+        axes.set_xticks(x_values, [str(int(v)) for v in x_values])
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel(ylabel)
+        axes.grid(alpha=0.3)
+    np.atleast_1d(axes_list)[-1].legend(fontsize=7)
+    figure.suptitle(title, fontsize=10)
+    if note:
+        figure.text(0.01, -0.02, note, fontsize=8, style="italic", va="top")
+    return save(figure, path)
+
+
+def panels_bars(path: Path, labels: list[str], panels_values: list[tuple[str, list[float]]], title: str,
+                note: str = "") -> Path:
+    """Side-by-side bar charts over the same labels, one (ylabel, values) per panel."""
+    figure, axes_list = plt.subplots(1, len(panels_values), figsize=(4.2 * len(panels_values), 3.8))
+    for axes, (ylabel, values) in zip(np.atleast_1d(axes_list), panels_values):
+        axes.bar(np.arange(len(labels)), values, 0.6)
+        axes.set_xticks(np.arange(len(labels)), labels, rotation=20, ha="right")
+        axes.set_ylabel(ylabel)
+        axes.grid(axis="y", alpha=0.3)
+        low, high = min(values), max(values)
+        if ylabel.startswith("test accuracy"):
+            axes.set_ylim(max(0.0, low - 2), min(100.0, high + 1))
+    figure.suptitle(title, fontsize=9)
+    if note:
+        figure.text(0.01, -0.02, note, fontsize=8, style="italic", va="top")
+    return save(figure, path)

@@ -1,0 +1,102 @@
+"""The energy studies: like-for-like metrics, Table II shares, line-span what-if, precision formats, the command."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from accel.arch.benchmarks import benchmark_layer, structured_layer, TABLE_II_MODULES_MW, TABLE_II_PE_MW, TABLE_II_TYPES_MW
+from accel.cli import main
+from accel.arch.config import ArchConfig
+from accel.arch.energy import EnergyTable
+from accel.arch.images import build_layer_image
+from accel.arch.layer import QuantizedLayer
+from accel.explore.precision import FixedFormat, integer_bits, precision_study
+from sim.energy import EnergyBreakdown, EnergyTerm
+from accel.explore.energy_studies import chip_metrics, like_for_like, lines_spanned, width_minima
+
+CODEBOOK = np.r_[0.0, np.linspace(-1, 1, 15)]
+
+
+def test_table_ii_parts_add_up_to_the_pe():
+    assert sum(TABLE_II_MODULES_MW.values()) == pytest.approx(TABLE_II_PE_MW, abs=0.01)
+    assert sum(TABLE_II_TYPES_MW.values()) == pytest.approx(TABLE_II_PE_MW, abs=0.01)
+
+
+def test_chip_metrics_are_the_papers_like_for_like_numbers():
+    chip = chip_metrics()
+    assert chip["energy_uJ"] == pytest.approx(7.198)                       # 0.59 W x 12.2 us
+    assert chip["pJ_per_peak_op"] == pytest.approx(5.76, abs=0.01)         # 0.59 W / (64 x 800 MHz x 2)
+    assert chip["pJ_per_pe_cycle"] == pytest.approx(11.45, abs=0.01)       # 9.157 mW / 800 MHz
+
+
+def test_like_for_like_metrics_of_a_known_energy():
+    # 64 PEs x 1000 cycles at 800 MHz = 1.25 us; 64 pJ per PE-cycle -> 4.096 uJ, 51.2 mW per PE.
+    breakdown = EnergyBreakdown("x", {"pe_cycles": 64_000}, [EnergyTerm("t", "pe_cycles", 64.0, "arithmetic", "clock")], 10)
+    metrics = like_for_like(breakdown, 1000, ArchConfig())
+    assert metrics["energy_uJ"] == pytest.approx(4.096) and metrics["power_per_pe_mW"] == pytest.approx(51.2)
+    assert metrics["pJ_per_pe_cycle"] == pytest.approx(64.0) and metrics["pJ_per_peak_op"] == pytest.approx(32.0)
+    assert metrics["frames_per_s"] == pytest.approx(800_000) and metrics["frames_per_J"] == pytest.approx(1 / 4.096e-6)
+
+
+def test_lines_spanned_counts_every_columns_lines_without_reuse():
+    # One PE, two entries per line: column 0 spans addresses 0..4 (lines 0-2), column 1 address 5 (line 2 again).
+    codes = np.zeros((6, 2), dtype=np.int64)
+    codes[:5, 0] = 1
+    codes[5, 1] = 2
+    image = build_layer_image(QuantizedLayer(codes=codes, codebook=CODEBOOK), ArchConfig(n_pes=1, line_bits=16))
+    assert lines_spanned(image, np.array([256, 256])) == 4   # the simulator, reusing line 2, counts 3
+    assert lines_spanned(image, np.array([0, 256])) == 1
+
+
+def test_width_minimum_per_layer():
+    rows = [{"layer": "a", "width_bits": w, "read_energy_uJ": e} for w, e in ((32, 3.0), (64, 2.0), (128, 2.5))]
+    assert width_minima(rows) == {"a": 64}
+
+
+def test_structured_layer_keeps_the_density_and_varies_row_lengths():
+    spec = benchmark_layer("NT-We")
+    layer = structured_layer(spec, seed=1)
+    lengths = np.count_nonzero(layer.codes, axis=1)
+    assert np.count_nonzero(layer.codes) / layer.codes.size == pytest.approx(spec.weight_density, rel=0.02)
+    assert lengths.std() / lengths.mean() > 0.5 and "structured" in layer.notes["weights"]
+    assert np.array_equal(layer.codes, structured_layer(spec, seed=1).codes)
+
+
+def test_fixed_formats_round_half_up_and_saturate():
+    q = FixedFormat(bits=8, frac=4)
+    assert q.quantize(np.array([0.03125, -0.03125, 100.0, -100.0])).tolist() == [0.0625, 0.0, 127 / 16, -8.0]
+    assert (integer_bits(0.83), integer_bits(1.0), integer_bits(40.0), integer_bits(0.0)) == (1, 2, 7, 1)
+
+
+def test_precision_study_on_a_small_network():
+    rng = np.random.default_rng(0)
+    layers = [QuantizedLayer(codes=rng.integers(0, 16, (20, 30)), codebook=CODEBOOK * 0.3, relu=True, name="fc1"),
+              QuantizedLayer(codes=rng.integers(0, 16, (4, 20)), codebook=CODEBOOK * 0.3, name="fc2")]
+    train, test = rng.normal(size=(200, 30)), rng.normal(size=(100, 30))
+    from accel.explore.precision import float_forward
+    labels = np.argmax(float_forward(layers, test), axis=1)   # labels the float network gets all right
+    rows = precision_study(layers, train, test, labels, EnergyTable.load())
+    assert [r["format"] for r in rows] == ["32-bit float", "32-bit fixed", "16-bit fixed", "8-bit fixed"]
+    assert rows[0]["accuracy_pct"] == 100.0 and rows[1]["accuracy_pct"] == 100.0
+    assert rows[3]["accuracy_loss_points"] >= rows[2]["accuracy_loss_points"] >= 0
+    assert rows[0]["multiply_pJ"] == 3.7 and rows[3]["multiply_pJ"] < rows[2]["multiply_pJ"] < rows[1]["multiply_pJ"]
+
+
+def test_energy_command_writes_labelled_reports(tmp_path, capsys):
+    assert main(["energy", "--quick", "--no-precision", "--out", str(tmp_path)]) == 0
+    readme = (tmp_path / "README.md").read_text()
+    assert "kind **predicted**" in readme and "### Targets" in readme and "synthetic" in readme.lower()
+    comparison = json.loads((tmp_path / "alex7.json").read_text())
+    assert comparison["outputs_equal_with_32_bit_accumulators"] is True
+    for model in comparison["models"].values():
+        energy = model["energy"]
+        total = sum(energy["activity"][term["activity"]] * term["pJ"] for term in energy["terms"])
+        assert total == pytest.approx(model["metrics"]["energy_uJ"] * 1e6)
+        assert sum(model["module_share_pct"].values()) == pytest.approx(100)
+    with (tmp_path / "sram_width.csv").open() as handle:
+        widths = sorted({int(row["width_bits"]) for row in csv.DictReader(handle)})
+    assert widths == [32, 64, 128, 256, 512]
+    for name in ("shares.png", "sram_width.png", "pe_padding.png", "metrics.csv", "table_v.csv"):
+        assert (tmp_path / name).stat().st_size > 0

@@ -67,7 +67,7 @@ def architecture_from(args: argparse.Namespace) -> ArchConfig:
 
 def add_energy_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--energy-table", type=Path, metavar="JSON",
-                        help=f"per-action energy table in pJ (default: the 45 nm table, {DEFAULT_TABLE.name})")
+                        help=f"per-action energy table in pJ (default: the predicted 45 nm table, {DEFAULT_TABLE.name})")
 
 
 def energy_table_from(args: argparse.Namespace) -> EnergyTable:

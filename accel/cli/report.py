@@ -12,6 +12,7 @@ from accel.arch.files import write_csv_atomic, write_text_atomic
 from accel.cli.common import positive_int
 from accel.explore.baselines import measure_baselines
 from accel.report.compression import write_compression_pages
+from accel.report.energy import write_energy_pages
 from accel.report.hdl import write_hdl_page
 from accel.report.index import read_baselines, write_baseline_plot, write_index
 from accel.report.readme import update_readme
@@ -38,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 ALL_COMMANDS = [
     ["bench"],
+    ["energy"],
     ["compress", "--net", "lenet300", "--preset", "full", "--sensitivity", "--out", "reports/compression/lenet300"],
     ["compress", "--net", "lenet5", "--preset", "full", "--sensitivity", "--out", "reports/compression/lenet5"],
     ["synth", "--rtl-speed"],
@@ -64,6 +66,8 @@ def render_all(reports: Path, readme: Path | None = None) -> list[Path]:
     written = [write_baseline_plot(read_baselines(reports / "baselines"), reports / "baselines")]
     if (reports / "sim" / "bench.json").exists():
         written.append(write_sim_pages(reports / "sim"))
+    if (reports / "energy" / "energy.json").exists():
+        written.append(write_energy_pages(reports / "energy"))
     for summary in sorted((reports / "compression").glob("*/summary.json")):
         written += write_compression_pages(summary.parent).values()
     if (reports / "hdl" / "synthesis.json").exists():

@@ -51,6 +51,12 @@ def index(baselines: list[dict]) -> str:
         "energy breakdown, simulator speed.", "",
         "![latency](sim/latency_vs_paper.png)", "", "![energy](sim/energy_breakdown.png)", "",
         "![fifo](sim/fifo_efficiency.png) ![pes](sim/pe_speedup.png)", "",
+        "## Energy model vs the chip (Table II, Table V) and design-space studies", "",
+        "`accel energy` -> [energy/README.md](energy/README.md): the predicted energy table (published 45 nm sources, "
+        "nothing fitted to the paper) on Alex-7 beside Table II's power breakdown, like for like (energy per inference, "
+        "power per PE, energy per peak operation); sparse-matrix SRAM width 32-512 bits; padding and load efficiency vs "
+        "PEs; the Table V row; arithmetic precision vs accuracy and multiplier energy.", "",
+        "![shares](energy/shares.png)", "", "![width](energy/sram_width.png)", "",
         "## Measured baselines: torch on this machine", "",
         "`accel report` -> `baselines/latency.csv`. Batch 1, float32, median of repeated runs; "
         f"device: {baselines[0]['device'] if baselines else '-'}; no GPU here unless a CUDA column is shown; "

@@ -111,7 +111,7 @@ def readme(record: dict) -> str:
         "",
         "### Structured synthetic workload (row lengths vary)",
         "",
-        f"Still synthetic ({STRUCTURED_NOTE}; `accel.benchmarks.structured_layer`). Its one parameter, the gamma shape "
+        f"Still synthetic ({STRUCTURED_NOTE}; `accel.arch.benchmarks.structured_layer`). Its one parameter, the gamma shape "
         f"{ROW_DENSITY_GAMMA_SHAPE:g}, was fixed before any comparison with the paper: it stands for the uneven row "
         "lengths of trained, pruned layers, not for any measured layer.",
         "",

@@ -55,6 +55,23 @@ def figures(out: Path, record: dict) -> None:
             note=f"energy table: {table_label}")
 
 
+def device_section(record: dict) -> list[str]:
+    """The CACTI device pairs for the 128 KB sparse-matrix SRAM, when ``cacti/devices.csv`` was recorded."""
+    devices = record.get("cacti_devices")
+    if not devices:
+        return []
+    return [
+        "",
+        "The SRAM device pair was chosen by a rule fixed before any comparison: the lowest-leakage pair whose 128 KB "
+        "array reads within one 1.25 ns cycle (EIE reads its SRAMs in one pipeline stage at 800 MHz). CACTI 7, 45 nm, "
+        "`cacti/devices.sh`:",
+        "",
+        format_table(["bit cells", "periphery", "read pJ (64 bits)", "leakage mW", "access ns", "fits one cycle"],
+                     [[d["cell_type"], d["peripheral_type"], 1000 * float(d["read_nJ"]), float(d["leakage_mW"]),
+                       float(d["access_ns"]), d["fits_one_800MHz_cycle"]] for d in devices], markdown=True),
+    ]
+
+
 def _target(value: float, limit: float) -> str:
     return "met" if abs(value) <= limit else "not met"
 
@@ -86,9 +103,10 @@ def readme(record: dict) -> str:
         "",
         "## Alex-7 against Table II, like for like",
         "",
-        "Two readings of the same predicted table: *with leakage* adds CACTI's SRAM leakage for every PE-cycle; "
-        "*dynamic only* leaves it out. CACTI's leakage depends on a device choice that spans four orders of magnitude "
-        "for the same array (ITRS LSTP to HP periphery, see `cacti/`); the chip's foundry SRAM is not public.",
+        "Two readings of the same table: *with leakage* adds CACTI's SRAM leakage for every PE-cycle; *dynamic only* "
+        "leaves it out. CACTI's leakage depends on the device choice, which spans four orders of magnitude for the same "
+        "array (table below); the chip's foundry SRAM is not public.",
+        *device_section(record),
         "",
         format_table(["metric", "paper (chip)", *[f"{kind}, {m}" for m in models], *[f"difference, {m}" for m in models]],
                      [[r["metric"], r["paper"], *[r[m] for m in models], *[f"{r[f'{m}_difference_pct']:+.0f} %" for m in models]]
@@ -98,9 +116,11 @@ def readme(record: dict) -> str:
         "(64 x simulated latency), against Table II's 9.157 mW. Energy per peak operation = power / (64 x 800 MHz x 2), "
         "the chip's 5.8 pJ. `pJ_per_pe_cycle` = energy / (64 x cycles), the chip's 9.157 mW / 800 MHz.",
         "",
-        format_table(["Table II part", "paper %", *[f"{m} %" for m in models], *[f"{m}: points" for m in models]],
+        format_table(["Table II part", "paper %", *[f"{m} %" for m in models], *[f"{m}: points" for m in models],
+                      "paper mW per PE", *[f"{m}: mW per PE" for m in models]],
                      [[f"{r['group']}: {r['part']}", r["paper_pct"], *[r[f"{m}_pct"] for m in models],
-                       *[f"{r[f'{m}_points']:+.1f}" for m in models]] for r in shares], markdown=True),
+                       *[f"{r[f'{m}_points']:+.1f}" for m in models], r["paper_mW"], *[r[f"{m}_mW"] for m in models]]
+                      for r in shares], markdown=True),
         "",
         "![shares](shares.png)",
         "",
@@ -117,6 +137,10 @@ def readme(record: dict) -> str:
             f"({_target(metric['power_per_pe_mW'][f'{m}_difference_pct'], TARGET_PCT)}, target within {TARGET_PCT:g} %); "
             f"energy per inference {metric['energy_uJ'][f'{m}_difference_pct']:+.0f} % "
             f"({_target(metric['energy_uJ'][f'{m}_difference_pct'], TARGET_PCT)}).")
+    for m in models:
+        gaps = sorted(shares, key=lambda r: -abs(r[f"{m}_mW"] - r["paper_mW"]))[:3]
+        lines.append(f"- {m}, largest gaps in mW per PE: " + ", ".join(
+            f"{r['group']} {r['part']} {r[f'{m}_mW']:.2f} vs {r['paper_mW']:.2f}" for r in gaps) + ".")
     lines += [
         "",
         "The simulated latency is part of every comparison: the model's per-inference energy includes the clock and "

@@ -95,6 +95,11 @@ def test_energy_command_writes_labelled_reports(tmp_path, capsys):
         total = sum(energy["activity"][term["activity"]] * term["pJ"] for term in energy["terms"])
         assert total == pytest.approx(model["metrics"]["energy_uJ"] * 1e6)
         assert sum(model["module_share_pct"].values()) == pytest.approx(100)
+    with (tmp_path / "shares.csv").open() as handle:
+        modules = [row for row in csv.DictReader(handle) if row["group"] == "module"]
+    assert sum(float(row["paper_mW"]) for row in modules) == pytest.approx(TABLE_II_PE_MW, abs=0.01)
+    power = comparison["models"]["dynamic only"]["metrics"]["power_per_pe_mW"]
+    assert sum(float(row["dynamic only_mW"]) for row in modules) == pytest.approx(power)
     with (tmp_path / "sram_width.csv").open() as handle:
         widths = sorted({int(row["width_bits"]) for row in csv.DictReader(handle)})
     assert widths == [32, 64, 128, 256, 512]

@@ -58,7 +58,6 @@ def run(args: argparse.Namespace) -> int:
     shares, metrics = studies.share_rows(comparison), studies.metric_rows(comparison)
     table_v = studies.table_v_rows(comparison, measured_baselines())
 
-    write_json(out / "alex7.json", comparison)
     write_csv_atomic(out / "shares.csv", shares)
     write_csv_atomic(out / "metrics.csv", metrics)
     write_csv_atomic(out / "sram_width.csv", widths)

@@ -144,7 +144,7 @@ def readme(record: dict) -> str:
     lines += [
         "",
         "The simulated latency is part of every comparison: the model's per-inference energy includes the clock and "
-        "leakage of all its cycles. Where the shares miss: see the term list in `alex7.json` (activity, pJ per action, "
+        "leakage of all its cycles. Where the shares miss: see the term list under `alex7` in `energy.json` (activity, pJ per action, "
         "module and type of every term), from which any total here can be recomputed.",
         "",
         "## Sparse-matrix SRAM width (32-512 bits)",
@@ -214,6 +214,6 @@ def readme(record: dict) -> str:
             "![precision](precision.png)",
             "",
         ]
-    lines += ["Files: `alex7.json` (every energy term with its activity), `metrics.csv`, `shares.csv`, `sram_width.csv`, "
+    lines += ["Files: `energy.json` (the record this page is rendered from, every energy term with its activity), `metrics.csv`, `shares.csv`, `sram_width.csv`, "
               "`pe_padding.csv`, `table_v.csv`" + (", `precision.csv`" if precision is not None else "") + ".", ""]
     return "\n".join(lines)

@@ -88,7 +88,7 @@ def test_energy_command_writes_labelled_reports(tmp_path, capsys):
     assert main(["energy", "--quick", "--no-precision", "--out", str(tmp_path)]) == 0
     readme = (tmp_path / "README.md").read_text()
     assert "kind **predicted**" in readme and "### Targets" in readme and "synthetic" in readme.lower()
-    comparison = json.loads((tmp_path / "alex7.json").read_text())
+    comparison = json.loads((tmp_path / "energy.json").read_text())["alex7"]
     assert comparison["outputs_equal_with_32_bit_accumulators"] is True
     for model in comparison["models"].values():
         energy = model["energy"]

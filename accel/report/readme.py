@@ -67,7 +67,8 @@ def bench_bullets(reports: Path) -> list[str]:
         f"- **Simulator speed** (`accel bench`): {speed['layer']} at {speed['n_pes']} PEs in "
         f"{(speed['image_build_s'] + speed['simulate_s']) * 1e3:.0f} ms end to end ({speed['image_build_s'] * 1e3:.0f} ms to "
         f"build the PE memory images, {speed['simulate_s'] * 1e3:.0f} ms to simulate); a torch CSR product of the same layer "
-        f"takes {speed['torch_csr_matvec_us'] / 1e3:.1f} ms here.",
+        f"takes {speed['torch_csr_matvec_us'] / 1e3:.1f} ms here (1-minute load average {speed['load_average_1min']:.1f} on "
+        f"{speed['cpu_cores']} cores while timing).",
     ]
 
 

@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e '.[test,synth]'
+	$(BIN)/pip install --quiet -e '.[test,synth,dask]'
 	touch $(VENV)/.installed $@
 
 # iverilog runs the cocotb tests; dataset-fashion-mnist is the default data set.

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
+from torch.nn.utils import parametrize, prune
 
 from accel.arch.errors import UserError
 from accel.arch.files import parse_json
@@ -95,13 +95,18 @@ class CompressedModel:
         return [layer.size() for layer in self.layers]
 
     def load_into(self, model: nn.Module) -> nn.Module:
-        """Copy the decoded weights and biases into ``model`` (same layer names and shapes)."""
+        """Copy the decoded weights and biases into ``model``, each layer into the module of its qualified name.
+
+        Every layer is checked (module present, kind, shape, bias) before any weight is written.
+        """
         modules = dict(compressible_layers(model))
         for layer in self.layers:
-            module = modules.get(layer.name)
-            if module is None or tuple(module.weight.shape) != layer.shape:
-                raise UserError(f"the model has no layer {layer.name!r} of shape {layer.shape}; pass the matching network")
-            with torch.no_grad():
+            _check_target(layer, modules.get(layer.name), modules)
+        with torch.no_grad():
+            for layer in self.layers:
+                module = modules[layer.name]
+                if hasattr(module, "weight_mask"):
+                    prune.remove(module, "weight")
                 module.weight.copy_(torch.from_numpy(layer.weight()))
                 if layer.bias is not None:
                     module.bias.copy_(torch.from_numpy(layer.bias.astype(np.float32)))
@@ -150,6 +155,22 @@ class CompressedModel:
         if set(arrays) != expected:
             raise UserError(f"{path}: arrays {sorted(set(arrays) ^ expected)} do not belong to the layers listed; re-export it")
         return cls(network=network, layers=layers)
+
+
+def _check_target(layer: CompressedLayer, module: nn.Module | None, modules: dict[str, nn.Module]) -> None:
+    """One line naming what does not match between a file's layer and the module meant to receive it."""
+    if module is None:
+        raise UserError(f"the model has no Linear/Conv2d module {layer.name!r} for the file's layer; its modules: "
+                        f"{list(modules)}; pass the model the file was compressed from")
+    kind = "linear" if isinstance(module, nn.Linear) else "conv2d"
+    if kind != layer.kind:
+        raise UserError(f"module {layer.name!r} is {type(module).__name__} but the file's layer is {layer.kind}")
+    if tuple(module.weight.shape) != layer.shape:
+        raise UserError(f"module {layer.name!r} has weight shape {tuple(module.weight.shape)} but the file's layer "
+                        f"has {layer.shape}; pass the model the file was compressed from")
+    if (layer.bias is None) != (module.bias is None):
+        raise UserError(f"module {layer.name!r} {'has' if module.bias is not None else 'lacks'} a bias but the "
+                        f"file's layer {'lacks' if layer.bias is None else 'has'} one")
 
 
 def _older_version(version: int) -> str:

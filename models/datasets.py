@@ -1,8 +1,9 @@
-"""IDX data sets (MNIST format) read from a folder; nothing is ever downloaded."""
+"""Data sets from IDX folders (MNIST format) or ``.npz`` arrays; nothing is ever downloaded."""
 
 from __future__ import annotations
 
 import gzip
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +22,12 @@ MAX_IDX_BYTES = 1 << 30
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
+NPZ_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
+
+
 @dataclass
 class Dataset:
-    """Images as float tensors (N, 1, H, W) normalised to zero mean and unit variance, labels as int64."""
+    """Images as float tensors, labels as int64. From IDX: (N, 1, H, W) normalised to zero mean and unit variance."""
 
     train_images: torch.Tensor
     train_labels: torch.Tensor
@@ -105,3 +109,56 @@ def load_idx_dataset(folder: str | Path = DEFAULT_DATA_DIR) -> Dataset:
 
     return Dataset(tensor(arrays["train_images"]), torch.from_numpy(arrays["train_labels"].astype(np.int64)),
                    tensor(arrays["test_images"]), torch.from_numpy(arrays["test_labels"].astype(np.int64)), folder.name)
+
+
+def load_npz_dataset(path: str | Path) -> Dataset:
+    """Arrays ``train_images``, ``train_labels``, ``test_images``, ``test_labels`` from an ``.npz`` (no pickle).
+
+    Images keep their stored shape (N, ...); unsigned-byte images are normalised as IDX images are,
+    float images are taken as they are. Labels are whole numbers 0..classes-1.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise UserError(f"data file {path} does not exist; check --data") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        raise UserError(f"{path} is not an .npz of plain arrays (no pickled objects); save one with numpy.savez(path, "
+                        "train_images=..., train_labels=..., test_images=..., test_labels=...)") from None
+    missing = [key for key in NPZ_KEYS if key not in arrays]
+    if missing:
+        raise UserError(f"{path} lacks arrays {missing}; it needs {', '.join(NPZ_KEYS)} "
+                        "(numpy.savez(path, train_images=..., train_labels=..., ...))")
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.dtype.kind not in "uif" or images.ndim < 2 or not np.all(np.isfinite(images)):
+            raise UserError(f"{path}: {split}_images must be finite numbers of shape (N, ...), found {images.dtype} {images.shape}")
+        if labels.dtype.kind not in "ui" or labels.ndim != 1:
+            raise UserError(f"{path}: {split}_labels must be whole numbers of shape (N,), found {labels.dtype} {labels.shape}")
+        if images.shape[0] != labels.shape[0] or images.shape[0] == 0:
+            raise UserError(f"{path}: {split}_images holds {images.shape[0]} images but {split}_labels holds "
+                            f"{labels.shape[0]} labels; they must match and not be empty")
+        if labels.min() < 0:
+            raise UserError(f"{path}: {split}_labels must be 0 or more, found {labels.min()}")
+    if arrays["train_images"].shape[1:] != arrays["test_images"].shape[1:]:
+        raise UserError(f"{path}: train images are {arrays['train_images'].shape[1:]}, test images "
+                        f"{arrays['test_images'].shape[1:]}; they must have one shape")
+    classes = int(arrays["train_labels"].max()) + 1
+    if int(arrays["test_labels"].max()) >= classes:
+        raise UserError(f"{path}: test_labels must lie in 0..{classes - 1} (the classes seen in training), "
+                        f"found {int(arrays['test_labels'].max())}")
+    train, test = arrays["train_images"], arrays["test_images"]
+    if train.dtype == np.uint8:
+        mean, std = float((train / 255.0).mean()), float((train / 255.0).std()) or 1.0
+        train, test = ((images / 255.0 - mean) / std for images in (train, test))
+    return Dataset(torch.from_numpy(np.asarray(train, dtype=np.float32)),
+                   torch.from_numpy(arrays["train_labels"].astype(np.int64)),
+                   torch.from_numpy(np.asarray(test, dtype=np.float32)),
+                   torch.from_numpy(arrays["test_labels"].astype(np.int64)), path.stem)
+
+
+def load_dataset(path: str | Path = DEFAULT_DATA_DIR) -> Dataset:
+    """A folder of IDX files or an ``.npz`` of arrays."""
+    path = Path(path)
+    return load_npz_dataset(path) if path.suffix == ".npz" or path.is_file() else load_idx_dataset(path)

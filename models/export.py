@@ -74,10 +74,13 @@ def import_compressed(model: CompressedModel, skip_unsupported: bool = False) ->
             if inside:
                 between.append(source)
             continue
-        if layer.bits != EIE_BITS or layer.codebook[0] != 0.0:
-            raise UserError(f"layer {layer.name!r} has {layer.bits}-bit weights without a reserved zero; EIE needs "
-                            f"4-bit codes with entry 0 = 0: compress with --bits hardware")
-        result.layers.append(QuantizedLayer(codes=layer.codes.astype(np.uint8), codebook=layer.codebook, bias=layer.bias,
+        if layer.bits > EIE_BITS or layer.codebook[0] != 0.0:
+            raise UserError(f"layer {layer.name!r} has {layer.bits}-bit weights"
+                            f"{'' if layer.codebook[0] == 0.0 else ' without a reserved zero'}; EIE needs codes of "
+                            f"at most {EIE_BITS} bits with entry 0 = 0: compress with --bits hardware")
+        # Codes of fewer than 4 bits run as 4-bit codes: the codebook is padded with unused zero entries.
+        codebook = np.concatenate([layer.codebook, np.zeros((1 << EIE_BITS) - layer.codebook.size)])
+        result.layers.append(QuantizedLayer(codes=layer.codes.astype(np.uint8), codebook=codebook, bias=layer.bias,
                                             relu=layer.relu, name=layer.name))
         result.mapping.append({"layer": layer.name, "source": source, "shape": list(layer.shape), "relu": layer.relu})
     _check_between(result, between, skip_unsupported)

@@ -1,4 +1,4 @@
-"""Deep Compression end to end: train, prune and retrain, quantize and fine-tune, Huffman-code, save."""
+"""The LeNet presets: train dense, then Deep Compression through ``models.compression``; write the reports."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ import torch
 
 from accel.arch.errors import UserError
 from accel.arch.files import write_csv_atomic, write_text_atomic
-from models.compressed_file import CompressedModel, compress_module
+from models.compression import SENSITIVITY_FRACTIONS, CompressionResult, Schedule, check_layers, deep_compress
 from models.datasets import Dataset
 from models.networks import build_network, compressible_layers
-from models.pruning import kept_fractions, make_permanent, prune_to_kept, rescale_dropout, sensitivity
-from models.quantization import quantize_model
-from models.size_report import LayerSize, bytes_rows, total_row
-from models.training import TrainSettings, accuracy, train
+from models.size_report import bytes_rows, total_row
+from models.training import TrainSettings, accuracy, dataset_trainer, train
 
 
 @dataclass
@@ -33,13 +31,16 @@ class CompressionSettings:
     pruned by the std rule, its quality chosen so that about that fraction survives (summary: qualities)."""
     retrain_epochs: int = 3
     retrain_lr_factor: float = 0.1
+    finetune_lr_factor: float | None = None
+    """Learning rate of centroid fine-tuning / ``lr`` (default: ``retrain_lr_factor``)."""
     l1: float = 0.0
     l2: float = 1e-4
     dropout: float = 0.0
     bits: str | int = "hardware"
     init: str = "linear"
     finetune_epochs: int = 2
-    index_bits: int = 5
+    index_bits: int | str | dict[str, int] = 5
+    """Relative-index bits in the file: a number, per layer, or "auto" (smallest after Huffman coding)."""
     seed: int = 0
     sensitivity: bool = False
     """Also sweep each layer's pruning sensitivity on the dense model."""
@@ -51,27 +52,28 @@ def _schedule(names: tuple[str, ...], **kept: list[float]) -> list[dict[str, flo
     return [{name: kept[f"l{index}"][step] for index, name in enumerate(names)} for step in range(steps)]
 
 
-SENSITIVITY_FRACTIONS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 LENET300 = ("classifier.2", "classifier.5", "classifier.8")
 LENET5 = ("features.0", "features.2", "classifier.2", "classifier.5")
 PRESETS: dict[str, dict[str, CompressionSettings]] = {
     "lenet300": {
         "quick": CompressionSettings("lenet300", dense_epochs=3, retrain_epochs=2, finetune_epochs=2,
                                      prune_schedule=_schedule(LENET300, l0=[0.25, 0.08], l1=[0.3, 0.1], l2=[0.5, 0.3])),
-        "full": CompressionSettings("lenet300", dense_epochs=20, retrain_epochs=5, retrain_lr_factor=0.2,
-                                    finetune_epochs=4,
-                                    prune_schedule=_schedule(LENET300, l0=[0.5, 0.3, 0.18, 0.11, 0.078],
-                                                             l1=[0.5, 0.3, 0.2, 0.13, 0.09],
-                                                             l2=[0.8, 0.6, 0.45, 0.35, 0.25])),
+        "full": CompressionSettings("lenet300", dense_epochs=20, retrain_epochs=4, retrain_lr_factor=0.2,
+                                    finetune_epochs=4, finetune_lr_factor=0.02, index_bits="auto",
+                                    prune_schedule=_schedule(LENET300, l0=[0.5, 0.3, 0.18, 0.11, 0.085, 0.072],
+                                                             l1=[0.5, 0.3, 0.2, 0.13, 0.1, 0.085],
+                                                             l2=[0.8, 0.6, 0.45, 0.35, 0.3, 0.25])),
     },
     "lenet5": {
         "quick": CompressionSettings("lenet5", dense_epochs=2, lr=0.02, retrain_epochs=1, finetune_epochs=1,
                                      prune_schedule=_schedule(LENET5, l0=[0.8, 0.7], l1=[0.5, 0.3], l2=[0.3, 0.1],
                                                               l3=[0.5, 0.3])),
         "full": CompressionSettings("lenet5", dense_epochs=6, lr=0.02, retrain_epochs=3, retrain_lr_factor=0.2,
-                                    finetune_epochs=2,
-                                    prune_schedule=_schedule(LENET5, l0=[0.9, 0.8, 0.7, 0.66], l1=[0.6, 0.35, 0.22, 0.17],
-                                                             l2=[0.4, 0.2, 0.1, 0.065], l3=[0.6, 0.4, 0.28, 0.2])),
+                                    finetune_epochs=2, index_bits="auto",
+                                    prune_schedule=_schedule(LENET5, l0=[0.9, 0.8, 0.7, 0.66, 0.62],
+                                                             l1=[0.6, 0.35, 0.22, 0.17, 0.15],
+                                                             l2=[0.4, 0.2, 0.1, 0.07, 0.055],
+                                                             l3=[0.6, 0.4, 0.28, 0.22, 0.18])),
     },
 }
 
@@ -84,50 +86,21 @@ def preset(network: str, name: str) -> CompressionSettings:
     return dataclasses.replace(PRESETS[network][name])
 
 
-@dataclass
-class CompressionResult:
-    """Accuracies (top-1 %, test set) after each stage, the compressed model, its sizes and timings."""
+def finetune_lr(settings: CompressionSettings) -> float | None:
+    return None if settings.finetune_lr_factor is None else settings.lr * settings.finetune_lr_factor
 
-    settings: CompressionSettings
-    accuracy_dense: float
-    accuracy_pruned: float
-    accuracy_quantized: float
-    kept: dict[str, float]
-    qualities: list[dict[str, float]]
-    """The std-rule quality each prune iteration used per layer."""
-    bits: dict[str, int]
-    compressed: CompressedModel
-    sizes: list[LayerSize]
-    seconds: dict[str, float]
-    """Wall-clock seconds per stage."""
-    cpu_seconds: float
-    """CPU time of this process over the whole run (below the wall time when cores are shared)."""
-    model: torch.nn.Module
-    data_name: str = ""
-    sensitivity: list[dict] = field(default_factory=list)
 
-    @property
-    def wall_seconds(self) -> float:
-        return sum(self.seconds.values())
-
-    def summary(self) -> dict:
-        total = total_row(self.sizes)
-        return {
-            "network": self.settings.network, "data": self.data_name,
-            "accuracy_dense": self.accuracy_dense, "accuracy_pruned": self.accuracy_pruned,
-            "accuracy_quantized": self.accuracy_quantized, "kept_fraction": self.kept, "bits": self.bits,
-            "rate_pruning_params": total["rate_P_params"], "rate_pruning_storage": total["rate_P_storage"],
-            "rate_PQ": total["rate_PQ"], "rate_PQH": total["rate_PQH"], "original_bytes": total["original_bytes"],
-            "compressed_bytes": total["PQH_bytes"], "seconds": self.seconds, "wall_seconds": self.wall_seconds,
-            "cpu_seconds": self.cpu_seconds,
-            "torch_threads": torch.get_num_threads(), "qualities": self.qualities,
-            "settings": dataclasses.asdict(self.settings),
-        }
+def schedule_of(settings: CompressionSettings) -> Schedule:
+    """The preset's prune rounds, bits and epochs as a Schedule of the general API."""
+    return Schedule(prune=settings.prune_schedule, prune_by="kept", bits=settings.bits, index_bits=settings.index_bits,
+                    init=settings.init, retrain_epochs=settings.retrain_epochs, finetune_epochs=settings.finetune_epochs,
+                    lr=settings.lr * settings.retrain_lr_factor, finetune_lr=finetune_lr(settings),
+                    weight_decay=settings.l2, dropout=settings.dropout, seed=settings.seed)
 
 
 def compress(settings: CompressionSettings, data: Dataset, progress: bool = True,
              out: str | Path | None = None) -> CompressionResult:
-    """Train, prune and retrain, quantize and fine-tune, Huffman-code; deterministic for a given seed.
+    """Train the network dense, then ``deep_compress`` it; deterministic for a given seed.
 
     With ``out`` the outputs of ``write_outputs`` are written there too.
     """
@@ -135,56 +108,21 @@ def compress(settings: CompressionSettings, data: Dataset, progress: bool = True
         raise UserError(f"{settings.network} takes 28x28 grey images; {data.name} has {tuple(data.train_images.shape[1:])}")
     torch.manual_seed(settings.seed)
     model = build_network(settings.network, data.classes, settings.dropout)
-    names = [name for name, _ in compressible_layers(model)]
-    for kept_targets in settings.prune_schedule:
-        unknown = set(kept_targets) - set(names)
-        if unknown:
-            raise UserError(f"prune schedule names layers {sorted(unknown)} that {settings.network} lacks; layers: {names}")
-    seconds: dict[str, float] = {}
-    cpu_start = time.process_time()
-
-    def evaluate() -> float:
-        return accuracy(model, data.test_images, data.test_labels)
-
-    start = time.perf_counter()
+    check_layers(schedule_of(settings), [name for name, _ in compressible_layers(model)])
+    start, cpu_start = time.perf_counter(), time.process_time()
     train(model, data, TrainSettings(settings.dense_epochs, settings.lr, l2=settings.l2, l1=settings.l1, seed=settings.seed),
           desc="dense training", progress=progress)
-    accuracy_dense = evaluate()
-    seconds["dense"] = time.perf_counter() - start
-    sensitivity_rows = []
-    if settings.sensitivity:
-        start = time.perf_counter()
-        sensitivity_rows = sensitivity(model, lambda _: evaluate(), SENSITIVITY_FRACTIONS)
-        seconds["sensitivity"] = time.perf_counter() - start
+    dense_seconds, dense_cpu = time.perf_counter() - start, time.process_time() - cpu_start
 
-    start = time.perf_counter()
-    retrain = TrainSettings(settings.retrain_epochs, settings.lr * settings.retrain_lr_factor, l2=settings.l2,
-                            l1=settings.l1, seed=settings.seed)
-    qualities = []
-    for iteration, kept_targets in enumerate(settings.prune_schedule, 1):
-        qualities.append(prune_to_kept(model, kept_targets))
-        if settings.dropout:
-            rescale_dropout(model, settings.dropout, kept_fractions(model))
-        train(model, data, retrain, desc=f"prune + retrain {iteration}/{len(settings.prune_schedule)}", progress=progress)
-    make_permanent(model)
-    accuracy_pruned = evaluate()
-    kept = kept_fractions(model)
-    seconds["prune"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    bits = quantize_model(model, settings.bits, settings.init, reserve_zero=True, seed=settings.seed)
-    finetune = TrainSettings(settings.finetune_epochs, settings.lr * settings.retrain_lr_factor, l2=0.0, seed=settings.seed)
-    train(model, data, finetune, desc="quantized fine-tuning", progress=progress)
-    accuracy_quantized = evaluate()
-    seconds["quantize"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    compressed = compress_module(model, settings.network, settings.index_bits)
-    sizes = compressed.sizes()
-    seconds["huffman"] = time.perf_counter() - start
-    result = CompressionResult(settings, accuracy_dense, accuracy_pruned, accuracy_quantized, kept, qualities, bits,
-                               compressed, sizes, seconds, time.process_time() - cpu_start, model,
-                               data_name=data.name, sensitivity=sensitivity_rows)
+    trainer = dataset_trainer(data, settings.lr * settings.retrain_lr_factor, l2=settings.l2, l1=settings.l1,
+                              seed=settings.seed, progress=progress, finetune_lr=finetune_lr(settings))
+    result = deep_compress(model, trainer, lambda net: accuracy(net, data.test_images, data.test_labels),
+                           schedule_of(settings), name=settings.network, network=settings.network,
+                           sensitivity_fractions=SENSITIVITY_FRACTIONS if settings.sensitivity else (),
+                           progress=progress, inplace=True)
+    result.settings, result.data_name = dataclasses.asdict(settings), data.name
+    result.seconds = {"dense": dense_seconds, **result.seconds}
+    result.cpu_seconds += dense_cpu
     if out is not None:
         write_outputs(result, Path(out))
     return result
@@ -196,7 +134,8 @@ def write_outputs(result: CompressionResult, out: Path, provenance: dict | None 
     sizes = result.sizes
     rows = [size.row() for size in sizes] + [total_row(sizes)]
     summary = {**({"provenance": provenance} if provenance else {}), **result.summary(), "sizes": rows, "bytes": bytes_rows(sizes), "sensitivity": result.sensitivity,
-               "sensitivity_fractions": list(SENSITIVITY_FRACTIONS)}
+               "sensitivity_fractions": sorted({row["fraction_pruned"] for row in result.sensitivity})
+               or list(SENSITIVITY_FRACTIONS)}
     paths = {
         "model": result.compressed.save(out / "model.dc.npz"),
         "sizes_csv": write_csv_atomic(out / "sizes.csv", rows),

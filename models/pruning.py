@@ -1,7 +1,8 @@
 """Magnitude pruning after Han et al. 2015: threshold = quality x std of the layer's weights.
 
-Masks use ``torch.nn.utils.prune`` (``weight_orig`` x ``weight_mask``), so pruned weights stay
-at zero through retraining and repeated pruning combines masks.
+Masks use ``torch.nn.utils.prune`` (``weight_orig`` x ``weight_mask``; the rule is the pruning
+method ``StdUnstructured``), so pruned weights stay at zero through retraining and repeated pruning
+combines masks, with a model pruned by torch's own methods too.
 """
 
 from __future__ import annotations
@@ -17,22 +18,43 @@ from accel.arch.errors import UserError
 from models.networks import compressible_layers, leaf_modules
 
 
+def current_weight(module: nn.Module, name: str = "weight") -> torch.Tensor:
+    """The layer's weight now: ``weight_orig x weight_mask`` under a prune mask (the attribute lags one step)."""
+    mask = getattr(module, f"{name}_mask", None)
+    if mask is None:
+        return getattr(module, name).detach()
+    return (getattr(module, f"{name}_orig") * mask).detach()
+
+
 def std_threshold(weight: torch.Tensor, quality: float, mask: torch.Tensor | None = None) -> float:
     """Pruning threshold of one layer: ``quality`` x std of its (surviving) weights."""
     values = weight if mask is None else weight[mask.bool()]
     return quality * float(values.std()) if values.numel() > 1 else 0.0
 
 
+class StdUnstructured(prune.BasePruningMethod):
+    """Prune the entries with |w| < quality x std of the surviving entries (the papers' rule), as a torch method."""
+
+    PRUNING_TYPE = "unstructured"
+
+    def __init__(self, quality: float) -> None:
+        self.quality = quality
+
+    def compute_mask(self, t: torch.Tensor, default_mask: torch.Tensor) -> torch.Tensor:
+        threshold = std_threshold(t.detach() * default_mask, self.quality, default_mask)
+        return default_mask * (t.detach().abs() >= threshold).to(default_mask.dtype)
+
+
+def std_unstructured(module: nn.Module, name: str, quality: float) -> nn.Module:
+    """Like ``torch.nn.utils.prune.l1_unstructured``, with the std rule; masks combine with earlier ones."""
+    StdUnstructured.apply(module, name, quality=quality)
+    return module
+
+
 def prune_by_std(module: nn.Module, quality: float, name: str = "weight") -> float:
-    """Prune ``module.<name>`` where |w| < quality x std; returns the threshold used."""
-    mask = getattr(module, f"{name}_mask", None)
-    weight = getattr(module, name).detach()
-    threshold = std_threshold(weight, quality, mask)
-    new_mask = (weight.abs() >= threshold).to(weight.dtype)
-    if mask is not None:
-        new_mask = new_mask * mask
-        prune.remove(module, name)
-    prune.custom_from_mask(module, name, new_mask)
+    """Prune ``module.<name>`` where |w| < quality x std of its surviving weights; returns the threshold used."""
+    threshold = std_threshold(current_weight(module, name), quality, getattr(module, f"{name}_mask", None))
+    std_unstructured(module, name, quality)
     return threshold
 
 
@@ -43,7 +65,7 @@ def quality_for_kept(module: nn.Module, kept: float, name: str = "weight") -> fl
     pruning itself stays the paper's rule: |w| < quality x std of the surviving weights.
     """
     mask = getattr(module, f"{name}_mask", None)
-    weight = getattr(module, name).detach()
+    weight = current_weight(module, name)
     magnitudes = weight.abs().flatten().float()
     if not 0.0 < kept <= 1.0:
         raise UserError(f"a kept fraction must lie in (0, 1], got {kept}")
@@ -65,8 +87,7 @@ def prune_to_kept(model: nn.Module, kept: dict[str, float]) -> dict[str, float]:
 
 
 def kept_fraction(module: nn.Module) -> float:
-    weight = module.weight.detach()
-    return float((weight != 0).float().mean())
+    return float((current_weight(module) != 0).float().mean())
 
 
 def kept_fractions(model: nn.Module) -> dict[str, float]:
@@ -102,16 +123,20 @@ def rescale_dropout(model: nn.Module, original: float, kept: dict[str, float]) -
 def sensitivity(model: nn.Module, evaluate, fractions: Iterable[float]) -> list[dict]:
     """Accuracy when each layer alone has its smallest-magnitude ``fraction`` of weights pruned.
 
-    Run it on an unpruned model; each layer's weights are restored after its sweep.
+    Fractions count the layer's original weights; a layer already pruned (a ``torch.nn.utils.prune``
+    mask) keeps its mask and loses more. Each layer is restored after its sweep.
     """
     rows = []
     for name, module in compressible_layers(model):
-        original = module.weight.detach().clone()
+        masked = hasattr(module, "weight_mask")
+        target = module.weight_mask if masked else module.weight
+        saved = target.detach().clone()
+        magnitudes = current_weight(module).abs()
         for fraction in fractions:
             with torch.no_grad():
                 if fraction > 0:
-                    cutoff = torch.quantile(original.abs().flatten().float(), min(fraction, 1.0))
-                    module.weight.copy_(torch.where(original.abs() > cutoff, original, torch.zeros_like(original)))
+                    cutoff = torch.quantile(magnitudes.flatten().float(), min(fraction, 1.0))
+                    target.copy_(torch.where(magnitudes > cutoff, saved, torch.zeros_like(saved)))
                 rows.append({"layer": name, "fraction_pruned": fraction, "accuracy": evaluate(model)})
-                module.weight.copy_(original)
+                target.copy_(saved)
     return rows

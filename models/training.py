@@ -48,6 +48,20 @@ def train(model: nn.Module, data: Dataset, settings: TrainSettings, desc: str = 
     bar.close()
 
 
+def dataset_trainer(data: Dataset, lr: float, l2: float = 0.0, l1: float = 0.0, momentum: float = 0.9,
+                    batch_size: int = 128, seed: int = 0, progress: bool = True, finetune_lr: float | None = None):
+    """A ``models.compression.Trainer`` over ``data``: L1/L2 while retraining, none while fine-tuning centroids
+    (at ``finetune_lr``, default ``lr``)."""
+
+    def trainer(model: nn.Module, epochs: int, stage: str) -> None:
+        retrain = stage == "retrain"
+        rate = lr if retrain or finetune_lr is None else finetune_lr
+        train(model, data, TrainSettings(epochs, rate, momentum, batch_size, l2 if retrain else 0.0,
+                                         l1 if retrain else 0.0, seed), desc=stage, progress=progress)
+
+    return trainer
+
+
 @torch.no_grad()
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 2000) -> float:
     """Top-1 accuracy in percent."""

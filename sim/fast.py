@@ -10,17 +10,21 @@ column the pointer stage drops):
     s_pk = max(c_k + B + V, f_p(k'))                                  (k' the PE's previous popped column)
     f_pk = s_pk + cost_pk
 
-Outputs come from exact integer sums; rows whose running sum would leave the accumulator range
-are replayed in broadcast order with saturation. Agreement with sim/reference.py is tested.
+The schedule and the outputs (each PE adds its entries' products in broadcast order with
+saturation) are loops compiled by numba. Agreement with sim/reference.py is tested.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from accel.arch.fixed_point import saturating_add, scaled_product, write_back
+from accel.arch.fixed_point import write_back
 from accel.arch.images import BatchImage, LayerImage
 from sim.results import BatchResult, LayerResult, activation_sram_counts, empty_counters, simulate_batches
+
+NEVER = np.iinfo(np.int64).min // 2
+"""A leave cycle older than any real one: the queue slots not used yet."""
 
 
 def simulate_layer(image: LayerImage, inputs_fixed: np.ndarray) -> LayerResult:
@@ -39,44 +43,49 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
     finish, last_cycle, stall = _schedule(cost, dropped, config.fifo_depth, config.broadcast_latency,
                                           config.pointer_stage_cycles)
     t_issue = last_cycle + 1 if columns.size else 0
-    counters = _count(image, batch, columns, starts, ends, finish)
+    outputs, first_row, last_row = _outputs(image, batch, inputs, columns)
+    counters = _count(image, batch, starts, ends, finish, first_row, last_row)
     cycles = t_issue + config.pipeline_latency + batch.writeback_cycles
     busy = cost.sum(axis=1) if columns.size else np.zeros(config.n_pes, dtype=np.int64)
     result = BatchResult(row_start=batch.row_start, n_rows=batch.n_rows, cycles=cycles, t_issue=t_issue,
                          stall_cycles=stall, busy=busy.astype(np.int64), counters=counters)
-    return result, _outputs(image, batch, inputs, columns)
+    return result, outputs
 
 
+@njit(cache=True)
 def _schedule(cost: np.ndarray, dropped: np.ndarray, depth: int, latency: int, visible: int) -> tuple[np.ndarray, int, int]:
     """Finish cycles ``f`` (pes x K; a dropped column keeps the previous one's), the last cycle in
     which a column occupied a PE or one was dropped, and the broadcast stall cycles."""
     n_pes, k_total = cost.shape
     finish = np.empty((n_pes, k_total), dtype=np.int64)
-    latest = np.full((n_pes, depth), np.iinfo(np.int64).min // 2, dtype=np.int64)  # the D latest leave cycles
-    rows = np.arange(n_pes)
+    latest = np.full((n_pes, depth), NEVER, dtype=np.int64)  # the D latest leave cycles of each PE's queue
     previous_finish = np.full(n_pes, -1, dtype=np.int64)
     broadcast = -1
     last_cycle = -1
-    cost_t, dropped_t = cost.T.copy(), dropped.T.copy()
     for k in range(k_total):
-        broadcast = max(broadcast + 1, int(latest.min(axis=1).max()) + 1 + latency)
+        full_until = NEVER  # the cycle until which some PE's queue is full
+        for pe in range(n_pes):
+            full_until = max(full_until, latest[pe].min())
+        broadcast = max(broadcast + 1, full_until + 1 + latency)
         push = broadcast + latency
-        pop = np.maximum(previous_finish, push + visible)
-        leave = np.where(dropped_t[k], push + visible, pop)
-        previous_finish = np.where(dropped_t[k], previous_finish, pop + cost_t[k])
-        finish[:, k] = previous_finish
-        oldest = latest.argmin(axis=1)
-        latest[rows, oldest] = np.maximum(latest[rows, oldest], leave)
-        if dropped_t[k].any():
-            last_cycle = max(last_cycle, push + visible)
+        for pe in range(n_pes):
+            if dropped[pe, k]:
+                leave = push + visible
+                last_cycle = max(last_cycle, leave)
+            else:
+                leave = max(previous_finish[pe], push + visible)
+                previous_finish[pe] = leave + cost[pe, k]
+            finish[pe, k] = previous_finish[pe]
+            oldest = latest[pe].argmin()
+            latest[pe, oldest] = max(latest[pe, oldest], leave)
     if k_total:
-        last_cycle = max(last_cycle, int(finish[:, -1].max()))
+        last_cycle = max(last_cycle, finish[:, k_total - 1].max())
     stall = broadcast - (k_total - 1) if k_total else 0
     return finish, last_cycle, stall
 
 
-def _count(image: LayerImage, batch: BatchImage, columns: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-           finish: np.ndarray) -> dict[str, int]:
+def _count(image: LayerImage, batch: BatchImage, starts: np.ndarray, ends: np.ndarray, finish: np.ndarray,
+           first_row: np.ndarray, last_row: np.ndarray) -> dict[str, int]:
     config = image.config
     n_pes, k_total = starts.shape
     counts = ends - starts
@@ -87,7 +96,7 @@ def _count(image: LayerImage, batch: BatchImage, columns: np.ndarray, starts: np
     for name in ("codebook_reads", "multiplies", "adds", "acc_reads", "acc_writes"):
         counters[name] = entries
     counters["spmat_line_reads"] = _line_reads(starts, ends, config.entries_per_line)
-    counters["bypasses"] = _bypasses(image, batch, columns, counts, finish)
+    counters["bypasses"] = _bypasses(counts, finish, first_row, last_row)
     return counters
 
 
@@ -103,85 +112,65 @@ def _line_reads(starts: np.ndarray, ends: np.ndarray, per_line: int) -> int:
     return total
 
 
-def _bypasses(image: LayerImage, batch: BatchImage, columns: np.ndarray, counts: np.ndarray, finish: np.ndarray) -> int:
+def _bypasses(counts: np.ndarray, finish: np.ndarray, first_row: np.ndarray, last_row: np.ndarray) -> int:
     """Entries whose row equals the row the same PE updated in the previous cycle.
 
     Rows rise within a column, so this only happens between the last entry of one non-empty column
     and the first entry of the next non-empty one, when the second is popped on the last cycle of
     the first (an empty column between them takes a cycle unless the pointer stage drops it).
     """
-    config = image.config
     total = 0
-    for pe, image_pe in enumerate(batch.pes):
+    for pe in range(counts.shape[0]):
         full = np.flatnonzero(counts[pe] > 0)
         if full.size < 2:
             continue
         count, ends = counts[pe, full], finish[pe, full]
         adjacent = ends[1:] - count[1:] == ends[:-1]
-        if not adjacent.any():
-            continue
-        rows = np.cumsum(image_pe.relative_indices(config).astype(np.int64) + 1)  # row + 1 + offset per column
-        pointers = image_pe.pointers
-        index = np.flatnonzero(adjacent)
-        first_col, second_col = columns[full[index]], columns[full[index + 1]]
-        last_row = _row_at(rows, pointers, first_col, pointers[first_col + 1] - 1)
-        first_row = _row_at(rows, pointers, second_col, pointers[second_col])
-        total += int(np.count_nonzero(last_row == first_row))
+        total += int(np.count_nonzero(adjacent & (last_row[pe, full[:-1]] == first_row[pe, full[1:]])))
     return total
 
 
-def _row_at(prefix: np.ndarray, pointers: np.ndarray, column: np.ndarray, address: np.ndarray) -> np.ndarray:
-    """Local row of the entry at ``address`` of ``column``, from prefix sums of ``rel + 1``."""
-    start = pointers[column]
-    before = np.where(start > 0, prefix[np.maximum(start - 1, 0)], 0)
-    return prefix[address] - before - 1
-
-
-def _outputs(image: LayerImage, batch: BatchImage, inputs: np.ndarray, columns: np.ndarray) -> np.ndarray:
+def _outputs(image: LayerImage, batch: BatchImage, inputs: np.ndarray,
+             columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outputs of the batch, and the local rows of the first and last entry of each (PE, broadcast column)."""
     config = image.config
     n_pes = config.n_pes
-    outputs = np.zeros(batch.n_rows, dtype=np.int64)
     low, high = config.acc_range
+    accumulators = np.zeros(batch.n_rows, dtype=np.int64)
+    first_row = np.zeros((n_pes, columns.size), dtype=np.int64)
+    last_row = np.zeros((n_pes, columns.size), dtype=np.int64)
+    activations = inputs[columns].astype(np.int64)
+    codebook = image.codebook.astype(np.int64)
     for pe, image_pe in enumerate(batch.pes):
-        pointers = image_pe.pointers
-        lengths = pointers[columns + 1] - pointers[columns]
-        addresses = _ranges(pointers[columns], lengths)
-        activation = np.repeat(inputs[columns], lengths)
-        column_of = np.repeat(np.arange(columns.size), lengths)
-        rel = image_pe.relative_indices(config)[addresses].astype(np.int64) + 1
-        starts_at = np.repeat(np.cumsum(lengths) - lengths, lengths)
-        prefix = np.cumsum(rel)
-        rows = prefix - np.where(starts_at > 0, prefix[np.maximum(starts_at - 1, 0)], 0) - 1
-        products = scaled_product(activation, image.codebook[image_pe.codes(config)[addresses]], config)
-        accumulator = image_pe.bias.astype(np.int64).copy()
-        order = np.lexsort((column_of, rows))
-        sorted_rows, sorted_products = rows[order], products[order]
-        running = _segment_cumsum(sorted_products, sorted_rows) + accumulator[sorted_rows]
-        overflow = np.unique(sorted_rows[(running < low) | (running > high)])
-        np.add.at(accumulator, rows, products)
-        for row in overflow:  # replay rows that saturate, in broadcast order
-            value = int(image_pe.bias[row])
-            for product in sorted_products[sorted_rows == row]:
-                value = int(saturating_add(value, product, config))
-            accumulator[row] = value
-        outputs[pe::n_pes] = write_back(accumulator, image.relu, config)
-    return outputs
+        accumulator = image_pe.bias.astype(np.int64)
+        _accumulate(image_pe.entries, image_pe.pointers, columns, activations, codebook, accumulator, first_row[pe],
+                    last_row[pe], config.code_bits, config.weight_frac, low, high)
+        accumulators[pe::n_pes] = accumulator
+    return write_back(accumulators, image.relu, config), first_row, last_row
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + n)`` for each start and length."""
-    total = int(lengths.sum())
-    offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.repeat(starts, lengths) + offsets
+@njit(cache=True)
+def _accumulate(entries: np.ndarray, pointers: np.ndarray, columns: np.ndarray, activations: np.ndarray,
+                codebook: np.ndarray, accumulator: np.ndarray, first_row: np.ndarray, last_row: np.ndarray,
+                code_bits: int, weight_frac: int, low: int, high: int) -> None:
+    """One PE's columns in broadcast order: each entry's product (``scaled_product``) added to its row with
+    saturation (``saturating_add``), and the row of each column's first and last entry."""
+    mask = (1 << code_bits) - 1
+    half = (1 << (weight_frac - 1)) if weight_frac > 0 else 0
+    for k in range(columns.size):
+        begin, end = pointers[columns[k]], pointers[columns[k] + 1]
+        row = -1
+        for address in range(begin, end):
+            entry = entries[address]
+            row += (entry >> code_bits) + 1
+            if address == begin:
+                first_row[k] = row
+            code = entry & mask
+            if code != 0:
+                product = activations[k] * codebook[code]
+                if weight_frac > 0:
+                    product = (product + half) >> weight_frac
+                accumulator[row] = min(max(accumulator[row] + product, low), high)
+        last_row[k] = row
 
 
-def _segment_cumsum(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Running sums of ``values`` restarting wherever the (sorted) ``keys`` change."""
-    total = np.cumsum(values)
-    if values.size == 0:
-        return total
-    new_segment = np.ones(values.size, dtype=bool)
-    new_segment[1:] = keys[1:] != keys[:-1]
-    segment_start = np.maximum.accumulate(np.where(new_segment, np.arange(values.size), 0))
-    before = np.where(segment_start > 0, total[np.maximum(segment_start - 1, 0)], 0)
-    return total - before

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from accel.arch.config import MAX_LAYER_INPUTS, ArchConfig
 from accel.arch.errors import UserError
@@ -164,31 +165,71 @@ def build_layer_image(layer: QuantizedLayer, config: ArchConfig) -> LayerImage:
 
 
 def _build_batch(codes: np.ndarray, bias: np.ndarray, row_start: int, config: ArchConfig) -> BatchImage:
-    n_pes, (rows, cols) = config.n_pes, codes.shape
-    step = config.max_relative_index + 1
-    local_rows = -(-rows // n_pes)
-    if rows % n_pes:
-        codes = np.concatenate([codes, np.zeros((local_rows * n_pes - rows, cols), dtype=codes.dtype)])
-    # [pe, col, local row]; codes fit in a byte (validated above)
-    by_pe = np.ascontiguousarray(codes.reshape(local_rows, n_pes, cols).transpose(1, 2, 0), dtype=np.uint8)
-    flat = np.flatnonzero(by_pe)  # sorted by PE, then column, then local row
-    code = by_pe.ravel()[flat].astype(np.int64)
-    pe_col, local = np.divmod(flat, local_rows)
-    first_of_column = np.ones(flat.size, dtype=bool)
-    first_of_column[1:] = pe_col[1:] != pe_col[:-1]
-    previous = np.where(first_of_column, -1, np.roll(local, 1))
-    gap = local - previous - 1
-    pads = gap // step
-    rel = gap - pads * step
-    # Each non-zero becomes `pads` padding entries followed by itself.
-    per_nonzero = pads + 1
-    real_positions = np.cumsum(per_nonzero) - 1
-    entries = np.full(int(per_nonzero.sum()), config.max_relative_index << config.code_bits, dtype=np.int64)
-    entries[real_positions] = code | (rel << config.code_bits)
-    counts = np.bincount(pe_col, weights=per_nonzero, minlength=n_pes * cols).astype(np.int64)
-    pointers = np.zeros((n_pes, cols + 1), dtype=np.int64)
-    np.cumsum(counts.reshape(n_pes, cols), axis=1, out=pointers[:, 1:])
+    n_pes = config.n_pes
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)  # codes fit in a byte (validated above)
+    entries, pointers = _layout(codes, n_pes, config.index_bits, config.code_bits, np.count_nonzero(codes))
     offsets = np.concatenate([[0], np.cumsum(pointers[:, -1])])
     pes = [PEImage(entries=entries[offsets[index]:offsets[index + 1]], pointers=pointers[index],
                    bias=bias[index::n_pes].copy()) for index in range(n_pes)]
-    return BatchImage(row_start=row_start, n_rows=rows, pes=pes)
+    return BatchImage(row_start=row_start, n_rows=codes.shape[0], pes=pes)
+
+
+@njit(cache=True)
+def _layout(codes: np.ndarray, n_pes: int, index_bits: int, code_bits: int, nonzeros: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every PE's entries, one after another, and its ``cols + 1`` pointers.
+
+    The non-zeros are listed row by row; each PE then walks its own rows in order, so every column
+    sees its non-zeros by rising local row and knows the gap since the previous one. A first walk
+    sizes the columns, a second places the entries, PE by PE.
+    """
+    rows, cols = codes.shape
+    flat = codes.ravel()
+    found = np.empty(nonzeros + 1, dtype=np.int32)
+    row_begin = np.empty(rows + 1, dtype=np.int64)
+    count = 0
+    for row in range(rows):
+        row_begin[row] = count
+        base = row * cols
+        for col in range(cols):  # branch-free: always write, advance on a non-zero
+            found[count] = col
+            count += flat[base + col] != 0
+    row_begin[rows] = count
+    local_rows = (rows + n_pes - 1) // n_pes
+    last = np.empty(cols, dtype=np.int64)
+    pointers = np.zeros((n_pes, cols + 1), dtype=np.int64)
+    for pe in range(n_pes):
+        last[:] = -1
+        counts = pointers[pe, 1:]
+        for local in range(local_rows):
+            row = local * n_pes + pe
+            if row >= rows:
+                break
+            for index in range(row_begin[row], row_begin[row + 1]):
+                col = found[index]
+                counts[col] += ((local - last[col] - 1) >> index_bits) + 1  # padding entries, then the entry
+                last[col] = local
+        for col in range(cols):
+            counts[col] += pointers[pe, col]
+    entries = np.empty(pointers[:, cols].sum(), dtype=np.int64)
+    max_index = (1 << index_bits) - 1
+    padding = max_index << code_bits
+    offset = 0
+    for pe in range(n_pes):
+        last[:] = -1
+        at_col = pointers[pe, :cols] + offset
+        for local in range(local_rows):
+            row = local * n_pes + pe
+            if row >= rows:
+                break
+            for index in range(row_begin[row], row_begin[row + 1]):
+                col = found[index]
+                gap = local - last[col] - 1  # zeros skipped; a padding entry stands for 2**index_bits of them
+                last[col] = local
+                at = at_col[col]
+                for _ in range(gap >> index_bits):
+                    entries[at] = padding
+                    at += 1
+                entries[at] = flat[row * cols + col] | ((gap & max_index) << code_bits)
+                at_col[col] = at + 1
+        offset += pointers[pe, cols]
+    return entries, pointers

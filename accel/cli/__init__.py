@@ -11,13 +11,15 @@ from typing import NoReturn
 from accel.arch.errors import UserError
 from accel.cli.common import tool_version
 
-COMMAND_MODULES = ("demo", "compress", "simulate", "bench", "energy", "verilog", "synth", "plot", "report")
+COMMAND_MODULES = ("demo", "compress", "export", "simulate", "bench", "sweep", "energy", "verilog", "synth", "run", "plot",
+                   "report")
 
 DESCRIPTION = """\
 Deep Compression and the EIE sparse inference accelerator.
 
-Jobs: compress a network (prune, quantize, Huffman-code), simulate compressed layers on EIE
-cycle by cycle with an energy breakdown, generate Verilog of the PE array, plot and report.
+Jobs: compress a network (prune, quantize, Huffman-code), export its layers, simulate compressed
+layers on EIE cycle by cycle with an energy breakdown, generate Verilog of the PE array with a
+self-checking testbench, synthesise it, plot and report.
 Run `accel COMMAND --help` for each command's options and examples."""
 
 

@@ -1,4 +1,4 @@
-"""``accel compress``: Deep Compression of a LeNet on an IDX data set."""
+"""``accel compress``: Deep Compression of a LeNet preset, or of your own model from its trained weights."""
 
 from __future__ import annotations
 
@@ -18,6 +18,18 @@ examples:
   accel compress --net lenet5 --preset full --sensitivity --out reports/compression/lenet5
   accel compress --data /path/to/mnist --bits paper # any MNIST-format IDX folder; conv 8 / fc 5 bits
 
+your own model from its trained weights: a factory that builds it, its state_dict, data, a schedule
+  accel compress --model mynets:mlp --weights mlp.pt --data train_test.npz --schedule schedule.json --out out/
+  --model package.module:function   called without arguments, must return the torch.nn.Module
+  --weights FILE                     torch.save(model.state_dict(), FILE); masks of torch.nn.utils.prune are kept
+  --data DIR or FILE.npz             IDX folder, or arrays train_images, train_labels, test_images, test_labels
+                                     (uint8 images are normalised like IDX images; float images used as stored)
+  --schedule FILE.json               e.g. {"prune": [{"fc1": 0.3, "*": 0.5}, {"fc1": 0.1, "*": 0.3}],
+                                     "prune_by": "kept" or "quality", "bits": {"fc1": 4, "*": 4} or "hardware",
+                                     "index_bits": 5 or "auto", "retrain_epochs": 3, "finetune_epochs": 2,
+                                     "lr": 0.005, "finetune_lr": 0.001, "momentum": 0.9, "weight_decay": 1e-4, "init": "linear", "seed": 0}
+                                     layers are named by their qualified module names ("*": every other layer)
+
 outputs (in --out, each written atomically): model.dc.npz (the compressed model file, see
 models/FORMAT.md), sizes.md and sizes.csv (per-layer table in the Deep Compression paper's columns),
 bytes.csv (bytes by component: codes, indices, fillers, Huffman tables, codebooks, biases),
@@ -29,16 +41,27 @@ layers on EIE (needs --bits hardware, the default).
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "compress", help="prune, quantize and Huffman-code a LeNet (Deep Compression)",
-        description="Train a network, prune and retrain it (threshold = quality x std), quantize its weights by "
-                    "k-means weight sharing with centroid fine-tuning, Huffman-code the result and report sizes.",
+        "compress", help="prune, quantize and Huffman-code a LeNet or your own model (Deep Compression)",
+        description="Train a LeNet (or start from your own model's trained weights), prune and retrain it "
+                    "(threshold = quality x std), quantize its weights by k-means weight sharing with centroid "
+                    "fine-tuning, Huffman-code the result and report sizes. Linear and Conv2d layers are "
+                    "compressed; other layers are kept as they are and listed.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--net", default="lenet300", choices=("lenet300", "lenet5"), help="network (default lenet300)")
+    parser.add_argument("--net", default="lenet300", choices=("lenet300", "lenet5"),
+                        help="built-in network, trained from scratch (default lenet300; ignored with --model)")
+    own = parser.add_argument_group("your own model (instead of --net)")
+    own.add_argument("--model", metavar="MODULE:FUNCTION", help="importable factory that returns your nn.Module")
+    own.add_argument("--weights", type=Path, metavar="FILE", help="its trained state_dict (torch.save)")
+    own.add_argument("--schedule", type=Path, metavar="JSON",
+                     help="prune rounds, bits, epochs (default: no pruning, hardware bits)")
+    own.add_argument("--batch-size", type=int, default=128, help="training batch size (default 128)")
     parser.add_argument("--preset", default="quick", choices=("quick", "full"),
                         help="training budget: quick (the demo's: about 30 s of CPU for lenet300) or full (the benchmarks)")
-    parser.add_argument("--data", type=Path, help="folder of IDX files (default /usr/share/datasets/fashion-mnist)")
-    parser.add_argument("--bits", default="hardware",
-                        help="weight bits: 'hardware' (conv 8 / fc 4, EIE-ready), 'paper' (conv 8 / fc 5) or a number")
+    parser.add_argument("--data", type=Path,
+                        help="folder of IDX files or an .npz of arrays (default /usr/share/datasets/fashion-mnist)")
+    parser.add_argument("--bits",
+                        help="weight bits: 'hardware' (conv 8 / fc 4, EIE-ready; the default), 'paper' (conv 8 / fc 5) "
+                             "or a number; overrides the schedule's")
     parser.add_argument("--init", default="linear", choices=("linear", "density", "random"), help="centroid initialisation")
     parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, default=Path("runs/compress"), help="output folder (default runs/compress)")
@@ -55,18 +78,73 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from accel.report.compression import size_table, write_compression_pages
-    from models.datasets import DEFAULT_DATA_DIR, load_idx_dataset
-    from models.pipeline import compress, preset, write_outputs
+    from models.datasets import DEFAULT_DATA_DIR, load_dataset
 
     if args.threads < 1:
         raise UserError(f"--threads must be at least 1, got {args.threads}")
     torch.set_num_threads(args.threads)
+    bits = None if args.bits is None else int(args.bits) if args.bits.isdigit() else args.bits
+    if args.model is None:
+        for option in ("weights", "schedule"):
+            if getattr(args, option) is not None:
+                raise UserError(f"--{option} goes with --model (your own model); the LeNet presets train from scratch")
+        result = compress_preset(args, load_dataset(args.data or DEFAULT_DATA_DIR), bits)
+    else:
+        result = compress_own_model(args, bits)
+    return report(args, result)
+
+
+def compress_preset(args: argparse.Namespace, data, bits):
+    from models.pipeline import compress, preset
+
     settings = preset(args.net, args.preset)
-    settings.bits = int(args.bits) if args.bits.isdigit() else args.bits
+    settings.bits = bits or settings.bits
     settings.init, settings.seed, settings.sensitivity = args.init, args.seed, args.sensitivity
-    data = load_idx_dataset(args.data or DEFAULT_DATA_DIR)
-    result = compress(settings, data, progress=not args.quiet)
+    return compress(settings, data, progress=not args.quiet)
+
+
+def compress_own_model(args: argparse.Namespace, bits):
+    import dataclasses
+
+    from models.compression import SENSITIVITY_FRACTIONS, Schedule, check_layers, deep_compress
+    from models.datasets import DEFAULT_DATA_DIR, load_dataset
+    from models.networks import compressible_layers
+    from models.training import accuracy, dataset_trainer
+    from models.user_model import build_from_factory, load_schedule, load_weights
+
+    if args.weights is None:
+        raise UserError("--model needs --weights FILE, the trained state_dict (torch.save(model.state_dict(), FILE))")
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
+    schedule = load_schedule(args.schedule) if args.schedule else Schedule()
+    schedule = dataclasses.replace(schedule, bits=bits or schedule.bits, init=args.init, seed=args.seed)
+    model = load_weights(build_from_factory(args.model), args.weights)
+    check_layers(schedule, [name for name, _ in compressible_layers(model)])
+    data = load_dataset(args.data or DEFAULT_DATA_DIR)
+
+    def evaluate(net) -> float:
+        try:
+            return accuracy(net, data.test_images, data.test_labels)
+        except RuntimeError as error:
+            raise UserError(f"{args.model} cannot take the data's images of shape "
+                            f"{tuple(data.test_images.shape[1:])} ({str(error).splitlines()[0]})") from None
+
+    trainer = dataset_trainer(data, schedule.lr, l2=schedule.weight_decay, momentum=schedule.momentum,
+                              batch_size=args.batch_size, seed=schedule.seed, progress=not args.quiet,
+                              finetune_lr=schedule.finetune_lr)
+    result = deep_compress(model, trainer, evaluate, schedule, name=args.model.partition(":")[2],
+                           sensitivity_fractions=SENSITIVITY_FRACTIONS if args.sensitivity else (),
+                           progress=not args.quiet, inplace=True)
+    result.data_name = data.name
+    result.settings = {"model": args.model, "weights": str(args.weights), "data": str(args.data or DEFAULT_DATA_DIR),
+                       "batch_size": args.batch_size, **result.settings}
+    return result
+
+
+def report(args: argparse.Namespace, result) -> int:
+    from accel.report.compression import size_table, write_compression_pages
+    from models.pipeline import write_outputs
+
     paths = write_outputs(result, args.out, provenance(args))
     paths.update(write_compression_pages(args.out))
     summary = json.loads(paths["summary"].read_text())
@@ -80,5 +158,8 @@ def run(args: argparse.Namespace) -> int:
         ["dense", summary["accuracy_dense"], "1x"],
         ["pruned", summary["accuracy_pruned"], f"{summary['rate_pruning_params']:.1f}x (parameters)"],
         ["pruned + quantized + Huffman", summary["accuracy_quantized"], f"{summary['rate_PQH']:.1f}x (bytes)"]]))
+    if result.uncompressed:
+        print("\nkept as they are (not Linear/Conv2d): "
+              + ", ".join(f"{row['layer']} ({row['type']}, {row['parameters']:,} parameters)" for row in result.uncompressed))
     print(f"\nwall time {result.wall_seconds:.0f} s (CPU {result.cpu_seconds:.0f} s, {args.threads} thread(s)); wrote {paths['model']}, {paths['sizes_md']}, {paths['summary']}")
     return 0

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from accel.arch.benchmarks import BENCHMARK_LAYERS, benchmark_layer, synthetic_input_values, synthetic_layer
+from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.arch.errors import UserError
-from accel.arch.layer import LAYER_FORMAT, QuantizedLayer
-from accel.arch.npz import file_format, read_input_vector
+from accel.arch.npz import read_input_vector
 from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
@@ -25,11 +24,15 @@ from accel.cli.common import (
     seed,
     write_json,
 )
+from accel.explore.workloads import load_layers, random_inputs
 from accel.report.tables import format_table
 
 if TYPE_CHECKING:
     from models.export import ModelImport
 from sim.energy import MODULES, TYPES
+
+if TYPE_CHECKING:
+    pass
 from sim.network import LayerRun, network_totals, run_network
 
 EXAMPLES = f"""\
@@ -37,8 +40,8 @@ examples:
   accel simulate Alex-7                      # a benchmark layer (synthetic weights), 64 PEs, FIFO 8
   accel simulate Alex-7 --pes 16 --fifo 2 --json
   accel simulate NT-We --compare-dram        # energy beside the same layer with its weights in DRAM
-  accel simulate fc1.npz --input x.npy       # a layer file written by `accel compress` or QuantizedLayer.save
-  accel simulate model.eie.npz               # every fully connected layer of a compressed model, chained
+  accel simulate fc1.npz --input x.npy       # a layer file written by `accel export` or QuantizedLayer.save
+  accel simulate runs/demo/model.dc.npz      # every fully connected layer of a compressed model, chained
   accel simulate weights.pt                  # the Linear layers of a torch state_dict, quantized to 4 bits
   accel simulate weights.pt --prune 1.0      # ... pruned first: |w| < 1.0 x std of the layer set to zero
 
@@ -170,36 +173,9 @@ def energy_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
     return format_table(["energy by module and by type", *(f"{label} uJ" for label in labels), "share of EIE"], rows)
 
 
-def load_layers(source: str, seed: int, prune: float | None = None, skip_unsupported: bool = False
-                ) -> tuple[list[QuantizedLayer], np.ndarray | None, "ModelImport | None"]:
-    """Layers to simulate, a benchmark layer's synthetic input vector, and a model's import record."""
-    path = Path(source)
-    if prune is not None and path.suffix not in (".pt", ".pth"):
-        raise UserError("--prune applies to a torch state_dict (.pt); benchmark layers, layer files and compressed "
-                        "models are already pruned: leave it out")
-    if not path.exists():
-        if source.endswith((".npz", ".pt", ".pth")):
-            raise UserError(f"{source} does not exist; check the path")
-        spec = benchmark_layer(source)
-        return [synthetic_layer(spec, seed=seed)], synthetic_input_values(spec, seed), None
-    if path.is_dir():
-        raise UserError(f"{source} is a folder; pass a layer .npz, compressed model .npz or state_dict .pt file")
-    if path.suffix in (".pt", ".pth"):
-        from models.export import import_state_dict
-        imported = import_state_dict(path, prune, skip_unsupported, seed=seed)
-        return imported.layers, None, imported
-    if file_format(path) == LAYER_FORMAT:
-        return [QuantizedLayer.load(path)], None, None
-    from models.compressed_file import CompressedModel
-    from models.export import import_compressed
-    imported = import_compressed(CompressedModel.load(path), skip_unsupported)
-    return imported.layers, None, imported
-
-
 def load_inputs(path: Path | None, length: int, density: float, seed: int) -> np.ndarray:
     if path is None:
         if not 0.0 <= density <= 1.0:
             raise UserError(f"--act-density must lie between 0 and 1, got {density}")
-        rng = np.random.default_rng([seed, 7])
-        return rng.uniform(0.05, 1.0, length) * (rng.random(length) < density)
+        return random_inputs(length, density, seed)
     return read_input_vector(path, length)

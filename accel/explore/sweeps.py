@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections.abc import Iterable
@@ -19,8 +18,11 @@ from accel.arch.benchmarks import (
 )
 from accel.arch.config import ArchConfig
 from accel.arch.energy import EnergyTable
+from accel.arch.errors import UserError
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
+from accel.explore.sweep import Executor, run_sweep
+from accel.explore.sweep_spec import SweepSpec, parse_spec
 from sim.fast import simulate_layer
 from sim.network import run_layer
 
@@ -58,7 +60,8 @@ def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress
             "structured_us": structured.latency_us,
             "structured_difference_pct": 100 * (structured.latency_us / spec.eie_actual_us - 1),
             "structured_efficiency": structured.efficiency,
-            "efficiency": run.result.efficiency, "utilisation": run.result.utilisation, "padding_pct": 100 * run.padding_entries / max(1, run.stored_entries),
+            "efficiency": run.result.efficiency, "utilisation": run.result.utilisation,
+            "padding_pct": 100 * run.padding_entries / max(1, run.stored_entries),
             "fits_on_chip": not run.capacity_problems, "eie_uJ": eie.total_pj / 1e6, "eie_pJ_per_op": eie.pj_per_op,
             "compressed_dram_uJ": run.energies[1].total_pj / 1e6, "dense_dram_uJ": dense.total_pj / 1e6,
             "components_pJ": eie.components, "dense_components_pJ": dense.components,
@@ -71,42 +74,55 @@ def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress
     return rows
 
 
-def fifo_sweep(config: ArchConfig, seed: int = 0, depths: Iterable[int] = FIFO_DEPTHS, progress=None) -> list[dict]:
-    """Load-balance efficiency of each layer for each FIFO depth (the image does not change)."""
-    rows = []
-    for spec, layer in _layers(BENCHMARK_LAYERS, seed):
-        image = build_layer_image(layer, config)
-        inputs = synthetic_inputs(spec, config, seed)
-        for depth in depths:
-            result = simulate_layer(dataclasses.replace(image, config=config.replace(fifo_depth=depth)), inputs)
-            rows.append({"layer": spec.name, "fifo_depth": depth, "efficiency": result.efficiency,
-                         "cycles": result.cycles, "stall_cycles": result.stall_cycles})
-            if progress is not None:
-                progress.update(1)
-    return rows
+def fifo_spec(config: ArchConfig, seed: int = 0, depths: Iterable[int] = FIFO_DEPTHS) -> SweepSpec:
+    """The FIFO sweep as a sweep spec: every benchmark layer at every depth, the rest of ``config`` fixed."""
+    return _bench_spec(config, seed, "fifo_depth", depths, ["efficiency", "cycles", "stall_cycles"])
 
 
-def pe_sweep(config: ArchConfig, seed: int = 0, counts: Iterable[int] = PE_COUNTS, progress=None) -> list[dict]:
-    """Cycles of each layer for each PE count, and the speedup over one PE."""
-    rows = []
-    for spec, layer in _layers(BENCHMARK_LAYERS, seed):
-        base = None
-        for n_pes in counts:
-            pes_config = config.replace(n_pes=n_pes)
-            result = simulate_layer(build_layer_image(layer, pes_config), synthetic_inputs(spec, pes_config, seed))
-            base = base or result.cycles
-            rows.append({"layer": spec.name, "n_pes": n_pes, "cycles": result.cycles, "speedup": base / result.cycles,
-                         "efficiency": result.efficiency, "utilisation": result.utilisation})
-            if progress is not None:
-                progress.update(1)
-    return rows
+def pe_spec(config: ArchConfig, seed: int = 0, counts: Iterable[int] = PE_COUNTS) -> SweepSpec:
+    """The PE-count sweep as a sweep spec: every benchmark layer at every PE count."""
+    return _bench_spec(config, seed, "n_pes", counts, ["cycles", "efficiency", "utilisation"])
 
 
-def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, repeats: int = 5) -> dict:
-    """Wall time of the fast simulator on one layer, and of torch CSR matrix-vector products of it.
+def _bench_spec(config: ArchConfig, seed: int, axis: str, values: Iterable[int], metrics: list[str]) -> SweepSpec:
+    base = {name: value for name, value in config.to_dict().items() if name != axis}
+    return parse_spec({"metrics": metrics, "seed": seed, "base": base,
+                       "axes": {"workload": [spec.name for spec in BENCHMARK_LAYERS], axis: list(values)}},
+                      where=f"the {axis} sweep")
 
-    torch runs with its default threads and with one thread (the simulator uses one); the load
-    average is recorded because the machine may be shared.
+
+def fifo_sweep(config: ArchConfig, seed: int = 0, depths: Iterable[int] = FIFO_DEPTHS,
+               executor: Executor | None = None, progress: bool = True) -> list[dict]:
+    """Load-balance efficiency of each layer for each FIFO depth."""
+    rows = _bench_rows(fifo_spec(config, seed, depths), executor, progress)
+    return [{"layer": r["workload"], "fifo_depth": r["fifo_depth"], "efficiency": r["efficiency"], "cycles": r["cycles"],
+             "stall_cycles": r["stall_cycles"]} for r in rows]
+
+
+def pe_sweep(config: ArchConfig, seed: int = 0, counts: Iterable[int] = PE_COUNTS,
+             executor: Executor | None = None, progress: bool = True) -> list[dict]:
+    """Cycles of each layer for each PE count, and the speedup over the first count."""
+    rows = _bench_rows(pe_spec(config, seed, counts), executor, progress)
+    first = {r["workload"]: r["cycles"] for r in reversed(rows)}
+    return [{"layer": r["workload"], "n_pes": r["n_pes"], "cycles": r["cycles"], "speedup": first[r["workload"]] / r["cycles"],
+             "efficiency": r["efficiency"], "utilisation": r["utilisation"]} for r in rows]
+
+
+def _bench_rows(spec: SweepSpec, executor: Executor | None, progress: bool) -> list[dict]:
+    outcome = run_sweep(spec, executor, progress=progress)
+    failed = [row for row in outcome.rows if row["status"] != "ok"]
+    if failed:
+        raise UserError(f"{len(failed)} benchmark points failed, the first: {failed[0]['error']}")
+    return outcome.rows
+
+
+def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, repeats: int = 7) -> dict:
+    """Wall time of the fast simulator on one layer, end to end, and of torch CSR matrix-vector products of it.
+
+    End to end is building the PE memory images plus simulating them; each is the median of
+    ``repeats`` runs after one untimed run (which loads the compiled loops). torch runs with its
+    default threads and with one thread (the simulator uses one); the load average is recorded
+    because the machine may be shared.
     """
     import torch
 
@@ -116,15 +132,18 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
     spec = benchmark_layer(name)
     layer = synthetic_layer(spec, seed=seed)
     inputs = synthetic_inputs(spec, config, seed)
-    start = time.perf_counter()
-    image = build_layer_image(layer, config)
-    build_s = time.perf_counter() - start
-    samples = []
+    simulate_layer(build_layer_image(layer, config), inputs)
+    builds, simulations, totals = [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
-        simulate_layer(image, inputs)
-        samples.append(time.perf_counter() - start)
-    simulate_s = float(np.median(samples))
+        image = build_layer_image(layer, config)
+        built = time.perf_counter()
+        result = simulate_layer(image, inputs)
+        done = time.perf_counter()
+        builds.append(built - start)
+        simulations.append(done - built)
+        totals.append(done - start)
+    build_s, simulate_s, end_to_end_s = (float(np.median(samples)) for samples in (builds, simulations, totals))
     weights, values = layer.dense_weights(), inputs / (1 << config.act_frac)
     threads = torch.get_num_threads()
     default = time_matvec(weights, values)
@@ -134,8 +153,11 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
     finally:
         torch.set_num_threads(threads)
     return {"layer": name, "n_pes": config.n_pes, "image_build_s": build_s, "simulate_s": simulate_s,
+            "end_to_end_s": end_to_end_s, "cycles": result.cycles, "simulated_cycles_per_s": result.cycles / simulate_s,
             "torch_csr_matvec_us": default.sparse_us, "torch_threads": threads,
             "torch_csr_matvec_1_thread_us": single.sparse_us, "torch_dense_matvec_us": default.dense_us,
             "simulate_over_torch_csr": simulate_s * 1e6 / default.sparse_us,
             "simulate_over_torch_csr_1_thread": simulate_s * 1e6 / single.sparse_us,
+            "end_to_end_over_torch_csr": end_to_end_s * 1e6 / default.sparse_us,
+            "end_to_end_over_torch_csr_1_thread": end_to_end_s * 1e6 / single.sparse_us,
             "repeats": repeats, "load_average_1min": os.getloadavg()[0], "cpu_cores": os.cpu_count()}

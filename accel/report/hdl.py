@@ -86,8 +86,39 @@ def hdl_markdown(entries: list[dict], speed: list[dict] | None) -> str:
     return "\n".join(lines)
 
 
+def board_section(builds: list[dict]) -> str:
+    """The bitstreams built for boards (``board.json``): the array behind its UART bridge."""
+    rows = []
+    for build in builds:
+        resources = build["resources"]
+        cell = lambda key: f"{resources[key]['used']}/{resources[key]['available']}" if key in resources else "-"  # noqa: E731
+        config = build["config"]
+        rows.append([build["board"], build["device"], f"{config['n_pes']} x {config['regfile_entries']}",
+                     f"{build['baud']} ({build['divisor']} clocks per bit)", cell("luts"), cell("ffs"), cell("brams"),
+                     cell("multipliers"), f"{build['fmax_mhz']:.1f}" if build["fmax_mhz"] else "-",
+                     f"{build['clock_mhz']:g} ({'met' if build['meets_clock'] else 'NOT met'})",
+                     f"{build['bitstream_bytes']:,}", " + ".join(f"{v:.0f}" for v in build["seconds"].values()),
+                     f"`{build['provenance']['command']}`"])
+    table = format_table(["board", "device", "PEs x rows", "baud", "LUTs", "FFs", "block RAMs", "multipliers",
+                          "Fmax MHz", "board clock MHz", "bitstream bytes", "tool s (yosys + nextpnr + ecppack)",
+                          "command"], rows, markdown=True)
+    return "\n".join([
+        "## A board: bitstream of the array behind its UART bridge", "",
+        "`accel synth --board` builds the array behind its UART host bridge (byte protocol in `hdl/uart_protocol.py`) "
+        "with the board's pins and clock from amaranth-boards, then yosys, nextpnr (router2) and ecppack from pip. "
+        "Resources and Fmax come from nextpnr's report; the clock is the board's oscillator, without a PLL. "
+        "`accel run MODEL --port DEVICE` runs layers on the loaded board and checks them against the simulator; "
+        "its host code is the one `make test` runs against the bridge in Amaranth's simulator, over the simulated line "
+        "and over a pseudo-terminal. No bitstream recorded here has yet run on a physical board.", "",
+        table, ""])
+
+
 def write_hdl_page(folder: Path) -> Path:
     entries = json.loads((folder / "synthesis.json").read_text())
     speed_file = folder / "rtl_speed.json"
     speed = json.loads(speed_file.read_text()) if speed_file.exists() else None
-    return write_text_atomic(folder / "README.md", hdl_markdown(entries, speed))
+    text = hdl_markdown(entries, speed)
+    board_file = folder / "board.json"
+    if board_file.exists():
+        text += "\n" + board_section(json.loads(board_file.read_text()))
+    return write_text_atomic(folder / "README.md", text)

@@ -75,8 +75,9 @@ def index(baselines: list[dict]) -> str:
     return "\n".join(lines)
 
 
-COMPRESSION_TARGETS = {"lenet300": (12.0, 40.0), "lenet5": (None, 39.0)}
-"""(pruning rate, P+Q+H rate) each network must reach within 0.5 points of its dense accuracy."""
+COMPRESSION_TARGETS = {"lenet300": (12.0, 40.0, 45.0), "lenet5": (None, 39.0, 42.0)}
+"""(pruning rate, the papers' P+Q+H rate, this project's P+Q+H rate past the papers) each network must
+reach within 0.5 points of its dense accuracy."""
 
 
 def compression_section() -> list[str]:
@@ -113,15 +114,16 @@ def demoted(markdown: str) -> list[str]:
 
 
 def compression_row(net: str, summary: dict) -> list[str]:
-    pruning_target, pqh_target = COMPRESSION_TARGETS[net]
+    pruning_target, pqh_target, past_target = COMPRESSION_TARGETS[net]
     loss = summary["accuracy_dense"] - summary["accuracy_quantized"]
     checks = []
     if pruning_target is not None:
         pruned_loss = summary["accuracy_dense"] - summary["accuracy_pruned"]
         met = summary["rate_pruning_params"] >= pruning_target and pruned_loss <= 0.5
         checks.append(f"pruning >= {pruning_target:.0f}x: {'met' if met else 'missed'}")
-    met = summary["rate_PQH"] >= pqh_target and loss <= 0.5
-    checks.append(f"P+Q+H >= {pqh_target:.0f}x within 0.5 pt: {'met' if met else 'missed'}")
+    for target, whose in ((pqh_target, "paper"), (past_target, "past the paper")):
+        met = summary["rate_PQH"] >= target and loss <= 0.5
+        checks.append(f"P+Q+H >= {target:.0f}x ({whose}) within 0.5 pt: {'met' if met else 'missed'}")
     return [net, f"{summary['accuracy_dense']:.2f} %", f"{summary['accuracy_pruned']:.2f} %",
             f"{summary['accuracy_quantized']:.2f} %", f"{summary['rate_pruning_params']:.1f}x",
             f"{summary['rate_PQ']:.1f}x", f"{summary['rate_PQH']:.1f}x", f"{summary['compressed_bytes']:,.0f}",

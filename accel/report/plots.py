@@ -172,3 +172,54 @@ def panels_bars(path: Path, labels: list[str], panels_values: list[tuple[str, li
     if note:
         figure.text(0.01, -0.02, note, fontsize=8, style="italic", va="top")
     return save(figure, path)
+
+
+def pareto_plot(path: Path, groups: dict[str, tuple[list[float], list[float]]], xlabel: str, ylabel: str, title: str,
+                note: str = "") -> Path:
+    """Every point of each group as a dot, and the group's Pareto front (lower is better on both axes) as a line."""
+    figure, axes = plt.subplots(figsize=(7.5, 5))
+    for index, (name, (x, y)) in enumerate(groups.items()):
+        colour = f"C{index % 10}"
+        axes.scatter(x, y, s=10, alpha=0.35, color=colour)
+        front = pareto_front(x, y)
+        axes.plot([x[i] for i in front], [y[i] for i in front], marker="o", markersize=4, color=colour, label=name)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(alpha=0.3, which="both")
+    axes.legend(fontsize=8, ncol=2)
+    if note:
+        figure.text(0.01, -0.02, note, fontsize=8, style="italic", va="top")
+    return save(figure, path)
+
+
+def pareto_front(x: list[float], y: list[float]) -> list[int]:
+    """Indices of the points no other point beats on both ``x`` and ``y`` (lower is better), by rising ``x``."""
+    front, best = [], float("inf")
+    for index in sorted(range(len(x)), key=lambda i: (x[i], y[i])):
+        if y[index] < best:
+            front.append(index)
+            best = y[index]
+    return front
+
+
+def effect_plot(path: Path, labels: list[str], panels: dict[str, dict[str, list[float]]], xlabel: str, title: str,
+                note: str = "") -> Path:
+    """One panel per metric: each series' value at each axis value, relative to its value at the first."""
+    figure, axes_list = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    x = np.arange(len(labels))
+    for axes, (metric, series) in zip(axes_list[0], panels.items()):
+        for name, values in series.items():
+            axes.plot(x, values, marker="o", markersize=3, label=name)
+        axes.set_xticks(x, labels, rotation=30 if max(len(label) for label in labels) > 6 else 0)
+        axes.set_yscale("log", base=2)
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel(f"{metric} relative to {xlabel} = {labels[0]}")
+        axes.grid(alpha=0.3, which="both")
+    axes_list[0][0].legend(fontsize=7, ncol=2)
+    figure.suptitle(title)
+    if note:
+        figure.text(0.01, -0.02, note, fontsize=8, style="italic", va="top")
+    return save(figure, path)

@@ -98,6 +98,10 @@ def rtl_bullet(reports: Path) -> list[str]:
             parts.append(f"on the {device} the largest recorded count that placed and routed is {best['n_pes']} PEs "
                          f"({resources['luts']['used']:,} LUTs, {resources['brams']['used']} block RAMs, "
                          f"{best['fmax_mhz']:.1f} MHz)")
+    for build in _load(reports / "hdl" / "board.json") or []:
+        parts.append(f"a {build['board']} bitstream of {build['config']['n_pes']} PEs behind the UART bridge "
+                     f"({build['resources']['luts']['used']:,} LUTs, {build['fmax_mhz']:.1f} MHz against its "
+                     f"{build['clock_mhz']:g} MHz clock)")
     if not parts:
         return []
     return ["- **RTL** (`make test`, `accel synth`): zero output or cycle mismatches against the simulator in every "
@@ -124,7 +128,7 @@ def energy_bullets(reports: Path) -> list[str]:
             minima[row["layer"]] = (row["read_energy_uJ"], row["width_bits"])
     widths = sorted({width for _, width in minima.values()})
     bullets = [f"- **Energy vs the chip** (`accel energy`, {table['kind']} table, synthetic Alex-7 at 64 PEs, 800 MHz, "
-               f"like for like): " + "; ".join(readings) + f". Sparse-matrix SRAM read energy is lowest at "
+               f"like for like): " + "; ".join(readings) + ". Sparse-matrix SRAM read energy is lowest at "
                + "/".join(f"{width}" for width in widths) + " bits across the nine layers (paper: 64; the reasons are in "
                "[reports/energy](reports/energy/README.md))."]
     if record.get("precision"):

@@ -6,15 +6,15 @@ import json
 import numpy as np
 import pytest
 
-from accel.arch.benchmarks import benchmark_layer, structured_layer, TABLE_II_MODULES_MW, TABLE_II_PE_MW, TABLE_II_TYPES_MW
-from accel.cli import main
+from accel.arch.benchmarks import TABLE_II_MODULES_MW, TABLE_II_PE_MW, TABLE_II_TYPES_MW, benchmark_layer, structured_layer
 from accel.arch.config import ArchConfig
 from accel.arch.energy import EnergyTable
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
+from accel.cli import main
+from accel.explore.energy_studies import chip_metrics, like_for_like, lines_spanned, width_minima
 from accel.explore.precision import FixedFormat, integer_bits, precision_study
 from sim.energy import EnergyBreakdown, EnergyTerm
-from accel.explore.energy_studies import chip_metrics, like_for_like, lines_spanned, width_minima
 
 CODEBOOK = np.r_[0.0, np.linspace(-1, 1, 15)]
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Regenerate devices.csv: the 128 KB, 64-bit sparse-matrix SRAM under every ITRS 45 nm device pair CACTI 7 offers,
 # the evidence for the device choice of run.sh (the lowest-leakage pair whose access fits one 1.25 ns cycle).
-# Usage: reports/energy/cacti/devices.sh /path/to/cacti   (CACTI 7, github.com/HewlettPackard/cacti, commit 1ffd8df)
+# Usage: reports/energy/cacti/devices.sh /path/to/cacti   (CACTI 7: Balasubramonian et al., ACM TACO 14(2), 2017; release 7.0)
 set -e
 CACTI_DIR=$(cd "$(dirname "$1")" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Regenerate grid.csv: CACTI 7 (github.com/HewlettPackard/cacti, commit 1ffd8df) for the SRAM sizes and widths
-# of the predicted energy table. Build CACTI with `make`, then: reports/energy/cacti/run.sh /path/to/cacti
+# Regenerate grid.csv: CACTI 7 (Balasubramonian et al., ACM TACO 14(2), 2017; release 7.0) for the SRAM sizes and widths
+# of the predicted energy table, with a CACTI 7 binary the user provides: reports/energy/cacti/run.sh /path/to/cacti
 # Device choice (fixed before any comparison with the paper): ITRS 45 nm LSTP bit cells with HP periphery, the
 # lowest-leakage pair whose 128 KB array reads in one 1.25 ns cycle (800 MHz) in CACTI; 300 K; 1 read-write port.
 set -e

@@ -1,0 +1,50 @@
+"""``accel export``: layer files (one ``.npz`` per fully connected layer) from a compressed model or a state_dict."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from accel.cli.sources import SOURCE_HELP, load_layers
+from accel.report.tables import format_table
+
+EXAMPLES = """\
+examples:
+  accel export runs/demo/model.dc.npz --out layers          # layers/classifier.2.npz, classifier.5.npz, ...
+  accel export runs/demo/model.dc.npz:classifier.8 --out layers
+  accel export weights.pt --out layers                      # the Linear layers of a state_dict, quantized to 4 bits
+  accel export Alex-8 --out layers                          # a benchmark layer's synthetic stand-in
+
+model.dc.npz is the compressed model `accel compress` (OUT/model.dc.npz) and `accel demo` write; it needs
+4-bit fully connected weights with a zero code (compress --bits hardware, the default). The layer files
+feed `accel simulate LAYER.npz` and `accel verilog --layer LAYER.npz` (both also read MODEL:NAME directly).
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export", help="write layer files from a compressed model (model.dc.npz) or a torch state_dict",
+        description="Write each fully connected layer of a compressed model or a torch state_dict (its 2-D weights "
+                    "quantized to 4-bit codes with a zero entry) as an EIE layer file: codes, codebook, bias, ReLU.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", help=SOURCE_HELP)
+    parser.add_argument("--seed", type=int, default=0, help="seed of a benchmark layer's synthetic weights (default 0)")
+    parser.add_argument("--out", type=Path, default=Path("layers"), help="output folder (default layers)")
+    parser.set_defaults(run=run)
+
+
+def file_name(layer_name: str) -> str:
+    """A layer's file name: its name with anything but letters, digits, '.', '-' and '_' replaced."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", layer_name) + ".npz"
+
+
+def run(args: argparse.Namespace) -> int:
+    layers, _ = load_layers(args.source, args.seed)
+    rows = []
+    for layer in layers:
+        written = layer.save(args.out / file_name(layer.name))
+        rows.append([layer.name, f"{layer.rows}x{layer.cols}", f"{100 * layer.density:.1f}%",
+                     "yes" if layer.bias is not None else "no", "yes" if layer.relu else "no", str(written)])
+    print(format_table(["layer", "shape", "non-zero", "bias", "ReLU", "file"], rows))
+    return 0

@@ -1,0 +1,75 @@
+"""``accel run``: run layers on the array behind its UART bridge (a board, or the simulated line) and check them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+
+from accel.cli.common import add_architecture_options, architecture_from
+from accel.cli.sources import SOURCE_HELP
+from accel.report.tables import format_table
+
+EXAMPLES = """\
+examples:
+  accel run runs/demo/model.dc.npz --port /dev/ttyUSB0        # every FC layer, chained, on the board
+  accel run runs/demo/model.dc.npz:classifier.8 --port COM3 --input x.npy
+  accel run layers/classifier.8.npz --simulated --config small.json   # no board: Amaranth's simulator
+
+The board runs the bitstream of `accel synth --board NAME` (4 PEs x 16 rows unless built with --config;
+give the same --config here: build/board/NAME/config.json). Each layer is loaded over the UART batch by
+batch, its inputs sent, its outputs and cycle counter read back and compared with the simulator run on
+the same inputs; a model's layers run one after the other on the array's own outputs. Exit status 1 if
+any output or cycle count differs. --simulated runs the same host code against the bridge and array in
+Amaranth's simulator (4 clocks per bit; slow: small layers only).
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run layers on an FPGA board over its UART and check them against the simulator",
+        description="Load compressed layers into the EIE array on a board (bitstream from `accel synth --board`), "
+                    "send inputs, read outputs and the cycle counter, and compare with the cycle-level simulator.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", help=SOURCE_HELP + "; a model runs all its layers, chained")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", metavar="DEVICE", help="serial port of the board, e.g. /dev/ttyUSB0 or COM3")
+    where.add_argument("--simulated", action="store_true", help="run against the bridge in Amaranth's simulator")
+    parser.add_argument("--baud", type=int, default=115200, help="baud rate of the bitstream (default 115200)")
+    parser.add_argument("--timeout", type=float, default=2.0, metavar="S",
+                        help="seconds to wait for each answer of the board (default 2)")
+    parser.add_argument("--input", type=Path, metavar="NPY", help="float input vector (.npy); default: random, seeded")
+    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    add_architecture_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from accel.arch.fixed_point import quantize_activations
+    from accel.cli.sources import layer_inputs, load_layers
+    from hdl.board import BOARD_CONFIG
+    from hdl.uart_host import EIEHost, SerialLine, run_and_check
+
+    config = architecture_from(args) if args.config or args.pes or args.fifo else BOARD_CONFIG
+    layers, own = load_layers(args.source, args.seed)
+    inputs = quantize_activations(layer_inputs(layers[0], own, args.input, None, args.seed), config)
+    started = time.perf_counter()
+    if args.simulated:
+        from hdl.uart_sim import run_over_uart
+        checks = run_over_uart(config, lambda host: run_and_check(host, layers, inputs))
+    else:
+        line = SerialLine(args.port, args.baud, args.timeout)
+        try:
+            checks = asyncio.run(run_and_check(EIEHost(line, config), layers, inputs))
+        finally:
+            line.close()
+    wall = time.perf_counter() - started
+    rows = [[check.name, check.run.outputs.size, sum(check.run.cycles), sum(b.cycles for b in check.expected.batches),
+             "yes" if not check.problems else "NO"] for check in checks]
+    print(format_table(["layer", "outputs", "array cycles", "simulator cycles", "match"], rows))
+    for check in checks:
+        for problem in check.problems:
+            print(f"{check.name}: {problem}")
+    print(f"{'simulated UART' if args.simulated else args.port}: {len(checks)} layer(s) in {wall:.1f} s")
+    return 0 if all(not check.problems for check in checks) else 1

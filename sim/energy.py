@@ -101,9 +101,9 @@ def recompute_total(energy: dict) -> float:
 
 
 def pipeline_register_bits(config: ArchConfig) -> int:
-    """Bits of the arithmetic pipeline's registers (accel/arch/TIMING.md, "Pipeline").
+    """Bits of the arithmetic pipeline's registers, in the paper's four-stage pipeline.
 
-    After stage 1 (codebook lookup, row address): weight, activation, row, valid; after stage 2
+    (The RTL's deeper pipeline for FPGA timing, ``pipeline_latency``, is not priced.) After stage 1 (codebook lookup, row address): weight, activation, row, valid; after stage 2
     (accumulator read, multiply): product, accumulator value, row, valid; after stage 3 (shift and
     add): sum, row, valid. Stage 4 writes the destination register file.
     """

@@ -16,6 +16,7 @@ from accel.report.energy import write_energy_pages
 from accel.report.tables import format_table
 
 BASELINES = Path("reports/baselines/latency.csv")
+CACTI_DEVICES = Path("reports/energy/cacti/devices.csv")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,7 +58,6 @@ def run(args: argparse.Namespace) -> int:
     shares, metrics = studies.share_rows(comparison), studies.metric_rows(comparison)
     table_v = studies.table_v_rows(comparison, measured_baselines())
 
-    write_json(out / "alex7.json", comparison)
     write_csv_atomic(out / "shares.csv", shares)
     write_csv_atomic(out / "metrics.csv", metrics)
     write_csv_atomic(out / "sram_width.csv", widths)
@@ -68,13 +68,21 @@ def run(args: argparse.Namespace) -> int:
     record = {"provenance": provenance(args), "table": {"label": table.label, "kind": table.kind, "fit": table.fit},
               "seed": args.seed, "layers": names, "pe_counts": list(counts), "model": str(args.model),
               "data_dir": str(args.data_dir), "alex7": comparison, "sram_width": widths, "pe_padding": pes,
-              "table_v": table_v, "precision": precision}
+              "table_v": table_v, "precision": precision, "cacti_devices": recorded_devices()}
     write_json(out / "energy.json", record)
     write_energy_pages(out)
     print(format_table(["metric", "paper", "with leakage", "dynamic only"],
                        [[r["metric"], r["paper"], r["with leakage"], r["dynamic only"]] for r in metrics]))
     print(f"wrote {out}/README.md and its tables and plots")
     return 0
+
+
+def recorded_devices() -> list[dict]:
+    """The CACTI device comparison recorded by ``reports/energy/cacti/devices.sh``, when present."""
+    if not CACTI_DEVICES.exists():
+        return []
+    with CACTI_DEVICES.open() as handle:
+        return list(csv.DictReader(handle))
 
 
 def measured_baselines() -> list[dict]:

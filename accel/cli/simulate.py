@@ -26,6 +26,9 @@ from accel.cli.common import (
 )
 from accel.explore.workloads import load_layers, random_inputs
 from accel.report.tables import format_table
+
+if TYPE_CHECKING:
+    from models.export import ModelImport
 from sim.energy import MODULES, TYPES
 
 if TYPE_CHECKING:

@@ -91,14 +91,17 @@ def alex7_comparison(table: EnergyTable, seed: int = 0) -> dict:
 
 
 def share_rows(comparison: dict) -> list[dict]:
-    """One row per Table II module and type: the paper's share and each model's, in percent, and the gap in points."""
+    """One row per Table II module and type: the paper's share and each model's (percent), the gap in points,
+    and the power per PE behind each share (mW)."""
     rows = []
+    paper_mw = comparison["paper"]["metrics"]["power_per_pe_mW"]
     for group, key in (("module", "module_share_pct"), ("type", "type_share_pct")):
         for part, paper in comparison["paper"][key].items():
-            row = {"group": group, "part": part, "paper_pct": paper}
+            row = {"group": group, "part": part, "paper_pct": paper, "paper_mW": paper * paper_mw / 100}
             for name, model in comparison["models"].items():
                 row[f"{name}_pct"] = model[key][part]
                 row[f"{name}_points"] = model[key][part] - paper
+                row[f"{name}_mW"] = model[key][part] * model["metrics"]["power_per_pe_mW"] / 100
             rows.append(row)
     return rows
 

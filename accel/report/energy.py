@@ -55,6 +55,23 @@ def figures(out: Path, record: dict) -> None:
             note=f"energy table: {table_label}")
 
 
+def device_section(record: dict) -> list[str]:
+    """The CACTI device pairs for the 128 KB sparse-matrix SRAM, when ``cacti/devices.csv`` was recorded."""
+    devices = record.get("cacti_devices")
+    if not devices:
+        return []
+    return [
+        "",
+        "The SRAM device pair was chosen by a rule fixed before any comparison: the lowest-leakage pair whose 128 KB "
+        "array reads within one 1.25 ns cycle (EIE reads its SRAMs in one pipeline stage at 800 MHz). CACTI 7, 45 nm, "
+        "`cacti/devices.sh`:",
+        "",
+        format_table(["bit cells", "periphery", "read pJ (64 bits)", "leakage mW", "access ns", "fits one cycle"],
+                     [[d["cell_type"], d["peripheral_type"], 1000 * float(d["read_nJ"]), float(d["leakage_mW"]),
+                       float(d["access_ns"]), d["fits_one_800MHz_cycle"]] for d in devices], markdown=True),
+    ]
+
+
 def _target(value: float, limit: float) -> str:
     return "met" if abs(value) <= limit else "not met"
 
@@ -71,6 +88,8 @@ def readme(record: dict) -> str:
     minima = studies.width_minima(widths)
     no_reuse_minima = studies.width_minima([{**r, "read_energy_uJ": r["what_if_no_line_reuse_uJ"]} for r in widths])
     alex7 = [r for r in widths if r["layer"] == "Alex-7"]
+    no_reuse = {(r["layer"], r["width_bits"]): r["what_if_no_line_reuse_uJ"] for r in widths}
+    no_reuse_gap = max(100 * (no_reuse[layer, 64] / no_reuse[layer, width] - 1) for layer, width in no_reuse_minima.items())
     lines = [
         "# Energy model vs the EIE chip, and the paper's design-space studies",
         "",
@@ -82,13 +101,14 @@ def readme(record: dict) -> str:
         "",
         f"**Workload: synthetic** ({SYNTHETIC_NOTE}). The chip's config: 64 PEs, 800 MHz, FIFO 8, 64-bit sparse-matrix "
         f"lines, 16-bit destination registers (`acc_bits=16`; every Alex-7 output equals the 32-bit-accumulator run's: "
-        f"{comparison['outputs_equal_with_32_bit_accumulators']}).",
+        f"{'yes' if comparison['outputs_equal_with_32_bit_accumulators'] else 'no'}).",
         "",
         "## Alex-7 against Table II, like for like",
         "",
-        "Two readings of the same predicted table: *with leakage* adds CACTI's SRAM leakage for every PE-cycle; "
-        "*dynamic only* leaves it out. CACTI's leakage depends on a device choice that spans four orders of magnitude "
-        "for the same array (ITRS LSTP to HP periphery, see `cacti/`); the chip's foundry SRAM is not public.",
+        "Two readings of the same table: *with leakage* adds CACTI's SRAM leakage for every PE-cycle; *dynamic only* "
+        "leaves it out. CACTI's leakage depends on the device choice, which spans four orders of magnitude for the same "
+        "array (table below); the chip's foundry SRAM is not public.",
+        *device_section(record),
         "",
         format_table(["metric", "paper (chip)", *[f"{kind}, {m}" for m in models], *[f"difference, {m}" for m in models]],
                      [[r["metric"], r["paper"], *[r[m] for m in models], *[f"{r[f'{m}_difference_pct']:+.0f} %" for m in models]]
@@ -98,9 +118,11 @@ def readme(record: dict) -> str:
         "(64 x simulated latency), against Table II's 9.157 mW. Energy per peak operation = power / (64 x 800 MHz x 2), "
         "the chip's 5.8 pJ. `pJ_per_pe_cycle` = energy / (64 x cycles), the chip's 9.157 mW / 800 MHz.",
         "",
-        format_table(["Table II part", "paper %", *[f"{m} %" for m in models], *[f"{m}: points" for m in models]],
+        format_table(["Table II part", "paper %", *[f"{m} %" for m in models], *[f"{m}: points" for m in models],
+                      "paper mW per PE", *[f"{m}: mW per PE" for m in models]],
                      [[f"{r['group']}: {r['part']}", r["paper_pct"], *[r[f"{m}_pct"] for m in models],
-                       *[f"{r[f'{m}_points']:+.1f}" for m in models]] for r in shares], markdown=True),
+                       *[f"{r[f'{m}_points']:+.1f}" for m in models], r["paper_mW"], *[r[f"{m}_mW"] for m in models]]
+                      for r in shares], markdown=True),
         "",
         "![shares](shares.png)",
         "",
@@ -117,10 +139,14 @@ def readme(record: dict) -> str:
             f"({_target(metric['power_per_pe_mW'][f'{m}_difference_pct'], TARGET_PCT)}, target within {TARGET_PCT:g} %); "
             f"energy per inference {metric['energy_uJ'][f'{m}_difference_pct']:+.0f} % "
             f"({_target(metric['energy_uJ'][f'{m}_difference_pct'], TARGET_PCT)}).")
+    for m in models:
+        gaps = sorted(shares, key=lambda r: -abs(r[f"{m}_mW"] - r["paper_mW"]))[:3]
+        lines.append(f"- {m}, largest gaps in mW per PE: " + ", ".join(
+            f"{r['group']} {r['part']} {r[f'{m}_mW']:.2f} vs {r['paper_mW']:.2f}" for r in gaps) + ".")
     lines += [
         "",
         "The simulated latency is part of every comparison: the model's per-inference energy includes the clock and "
-        "leakage of all its cycles. Where the shares miss: see the term list in `alex7.json` (activity, pJ per action, "
+        "leakage of all its cycles. Where the shares miss: see the term list under `alex7` in `energy.json` (activity, pJ per action, "
         "module and type of every term), from which any total here can be recomputed.",
         "",
         "## Sparse-matrix SRAM width (32-512 bits)",
@@ -142,7 +168,8 @@ def readme(record: dict) -> str:
            "same range. Without line reuse (what-if columns: every column re-reads its first line; not what the "
            "simulator counts) the minima fall at: ".format(alex7[1]["line_reads"] / alex7[-1]["line_reads"],
                                                            alex7[-1]["pJ_per_read"] / alex7[1]["pJ_per_read"])
-           + ", ".join(f"{layer} {width} bits" for layer, width in no_reuse_minima.items()) + "."
+           + ", ".join(f"{layer} {width} bits" for layer, width in no_reuse_minima.items())
+           + f"; there 64 bits costs at most {no_reuse_gap:.0f} % more than the minimum on any layer."
            if any(width != 64 for width in minima.values()) else ""),
         "",
         "![width](sram_width.png)",
@@ -190,6 +217,6 @@ def readme(record: dict) -> str:
             "![precision](precision.png)",
             "",
         ]
-    lines += ["Files: `alex7.json` (every energy term with its activity), `metrics.csv`, `shares.csv`, `sram_width.csv`, "
+    lines += ["Files: `energy.json` (the record this page is rendered from, every energy term with its activity), `metrics.csv`, `shares.csv`, `sram_width.csv`, "
               "`pe_padding.csv`, `table_v.csv`" + (", `precision.csv`" if precision is not None else "") + ".", ""]
     return "\n".join(lines)

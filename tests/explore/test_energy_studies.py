@@ -88,13 +88,18 @@ def test_energy_command_writes_labelled_reports(tmp_path, capsys):
     assert main(["energy", "--quick", "--no-precision", "--out", str(tmp_path)]) == 0
     readme = (tmp_path / "README.md").read_text()
     assert "kind **predicted**" in readme and "### Targets" in readme and "synthetic" in readme.lower()
-    comparison = json.loads((tmp_path / "alex7.json").read_text())
+    comparison = json.loads((tmp_path / "energy.json").read_text())["alex7"]
     assert comparison["outputs_equal_with_32_bit_accumulators"] is True
     for model in comparison["models"].values():
         energy = model["energy"]
         total = sum(energy["activity"][term["activity"]] * term["pJ"] for term in energy["terms"])
         assert total == pytest.approx(model["metrics"]["energy_uJ"] * 1e6)
         assert sum(model["module_share_pct"].values()) == pytest.approx(100)
+    with (tmp_path / "shares.csv").open() as handle:
+        modules = [row for row in csv.DictReader(handle) if row["group"] == "module"]
+    assert sum(float(row["paper_mW"]) for row in modules) == pytest.approx(TABLE_II_PE_MW, abs=0.01)
+    power = comparison["models"]["dynamic only"]["metrics"]["power_per_pe_mW"]
+    assert sum(float(row["dynamic only_mW"]) for row in modules) == pytest.approx(power)
     with (tmp_path / "sram_width.csv").open() as handle:
         widths = sorted({int(row["width_bits"]) for row in csv.DictReader(handle)})
     assert widths == [32, 64, 128, 256, 512]

@@ -9,7 +9,7 @@ import sys
 from accel.arch.errors import UserError
 from accel.cli.common import tool_version
 
-COMMAND_MODULES = ("demo", "compress", "simulate", "bench", "verilog", "synth", "plot", "report")
+COMMAND_MODULES = ("demo", "compress", "simulate", "bench", "verilog", "verify", "synth", "plot", "report")
 
 DESCRIPTION = """\
 Deep Compression and the EIE sparse inference accelerator.

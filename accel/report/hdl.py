@@ -76,14 +76,14 @@ def synthesis_table(entries: list[dict]) -> str:
 def largest_routed(entries: list[dict]) -> list[str]:
     """One sentence per device: the largest PE count that routed, and what happened above it."""
     lines = []
-    for device in sorted({entry["device"] for entry in entries}):
-        runs = [entry for entry in entries if entry["device"] == device]
+    for device, kind in sorted({(entry["device"], design(entry)) for entry in entries}):
+        runs = [entry for entry in entries if entry["device"] == device and design(entry) == kind]
         routed = [entry for entry in runs if entry["fits"]]
         if not routed:
             continue
         best = max(routed, key=lambda entry: entry["n_pes"])
         above = sorted({entry["n_pes"] for entry in runs if not entry["fits"] and entry["n_pes"] > best["n_pes"]})
-        sentence = f"- {device}: {best['n_pes']} PEs is the largest count that placed and routed"
+        sentence = f"- {device}, {kind} design: {best['n_pes']} PEs is the largest count that placed and routed"
         if best["fmax_mhz"]:
             sentence += f" ({best['fmax_mhz']:.1f} MHz)"
         if above:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from accel.arch.files import write_text_atomic
+from accel.report.hdl import design
 from accel.report.sim import overhead_matches
 
 BEGIN = "<!-- measured: begin (rendered by `accel report --render` from reports/; do not edit by hand) -->"
@@ -88,17 +89,22 @@ def rtl_bullet(reports: Path) -> list[str]:
         rates = " and ".join(f"{row['testbench cycles/s']:,} cycles/s at {row['PEs']} PEs" for row in speed)
         parts.append(f"Icarus runs {rates} over a whole load-compute-read-out run")
     for device in sorted({entry["device"] for entry in entries}):
-        routed = [entry for entry in entries if entry["device"] == device and entry["fits"]]
-        if routed:
-            best = max(routed, key=lambda entry: entry["n_pes"])
-            resources = best["resources"]
-            parts.append(f"on the {device} the largest recorded count that placed and routed is {best['n_pes']} PEs "
-                         f"({resources['luts']['used']:,} LUTs, {resources['brams']['used']} block RAMs, "
-                         f"{best['fmax_mhz']:.1f} MHz)")
+        for kind in ("pipelined", "single-cycle hand-over"):
+            routed = [entry for entry in entries if entry["device"] == device and entry["fits"] and design(entry) == kind]
+            if routed:
+                best = max(routed, key=lambda entry: entry["n_pes"])
+                resources = best["resources"]
+                parts.append(f"on the {device} the largest recorded count of the {kind} design that placed and routed "
+                             f"is {best['n_pes']} PEs ({resources['luts']['used']:,} LUTs, "
+                             f"{resources['brams']['used']} block RAMs, {best['fmax_mhz']:.1f} MHz)")
     if not parts:
         return []
-    return ["- **RTL** (`make test`, `accel synth`): zero output or cycle mismatches against the simulator in every "
-            f"co-simulation case; {'; '.join(parts)} ([reports/hdl](reports/hdl/README.md))."]
+    campaign = _load(reports / "hdl" / "campaign.json")
+    if campaign:
+        parts.append(f"`accel verify`: {campaign['layers']:,} random layers, {campaign['clock_cycles']:,} clock cycles under "
+                     f"Icarus, {campaign['mismatches']} mismatches")
+    return ["- **RTL** (`make test`, `accel synth`, `accel verify`): zero output, cycle or counter mismatches against the "
+            f"simulator in every co-simulation case; {'; '.join(parts)} ([reports/hdl](reports/hdl/README.md))."]
 
 
 def measured_section(reports: Path) -> str:

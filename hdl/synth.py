@@ -112,8 +112,10 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
 
 
 def critical_path(report: dict) -> dict | None:
-    """The longest register-to-register path of nextpnr's ``--report`` JSON, summarised."""
-    paths = [path["path"] for path in report.get("critical_paths", []) if path.get("path")]
+    """The longest register-to-register path of nextpnr's ``--report`` JSON (within one clock: the
+    unconstrained paths from and to the pins are left out), summarised."""
+    paths = [path["path"] for path in report.get("critical_paths", [])
+             if path.get("path") and path.get("from") == path.get("to") and "<async>" not in str(path.get("from"))]
     if not paths:
         return None
     steps = max(paths, key=lambda steps: sum(step.get("delay", 0.0) for step in steps))

@@ -27,7 +27,11 @@ NOTES = """\
   registered before the column hand-over, registered broadcast with credit flow control, MULT18X18D
   multipliers with their input and output registers, registered memory outputs; see
   accel/arch/TIMING.md); rows marked "single-cycle hand-over" are the earlier RTL, whose critical
-  path was the pointer read, the column-length compare and the pop it enabled, all in one cycle."""
+  path was the pointer read, the column-length compare and the pop it enabled, all in one cycle.
+- Next step for the ECP5: in the pipelined design at 16 PEs the slowest path runs from the registered
+  entry through the codebook lookup into the multiplier's input register, nearly all of it routing to
+  the DSP columns; a register between the lookup and the DSP block (one more pipeline cycle) would
+  let the placer keep each half short."""
 
 
 def _option(command: str, name: str) -> str | None:

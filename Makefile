@@ -4,13 +4,17 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 DATASET_DIR ?= /usr/share/datasets/fashion-mnist
 
-.PHONY: demo test install install-test system-deps reports clean fuzz
+.PHONY: demo test verify install install-test system-deps reports clean fuzz
 
 demo: install system-deps
 	$(BIN)/accel demo
 
 test: install-test system-deps
 	$(BIN)/python -m pytest
+
+# A co-simulation campaign: 1,000 random layers through the Verilog under Icarus (tens of minutes).
+verify: install-test system-deps
+	$(BIN)/accel verify --layers 1000 --record
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

@@ -56,11 +56,12 @@ class BroadcastUnit(wiring.Component):
             m.d.sync += self.nonzeros.eq(self.nonzeros + 1)
 
         # The head of the queue sits in the read port's register: read the next one on every transfer.
-        sent = Signal.like(self.nonzeros)
-        sent_next = Mux(self.restart, 0, sent + (self.broadcast.valid & self.broadcast.ready))
-        m.d.sync += sent.eq(sent_next)
+        # ``sent + 1`` and ``pending`` are registers, so a transfer only selects the next address.
+        sent, sent_plus_one = Signal.like(self.nonzeros), Signal.like(self.nonzeros)
+        sent_next = Signal.like(self.nonzeros)
+        m.d.comb += sent_next.eq(Mux(self.restart, 0, Mux(self.broadcast.valid & self.broadcast.ready, sent_plus_one, sent)))
+        m.d.sync += [sent.eq(sent_next), sent_plus_one.eq(sent_next + 1), self.pending.eq(sent_next != self.nonzeros)]
         m.d.comb += [queue_r.addr.eq(sent_next), queue_r.en.eq(1),
-                     self.pending.eq(sent != self.nonzeros),
                      self.broadcast.valid.eq(self.run & self.pending), self.broadcast.payload.eq(queue_r.data)]
         return m
 

@@ -2,7 +2,7 @@
 
 ``start`` (in I/O mode) begins a batch; cycle 0 is the next cycle. The array reports ``idle`` in
 the first cycle in which no activation is waiting to be broadcast and no PE has a column or a
-queued activation: that cycle is ``T_issue``. Then the pipeline drains for ``pipeline_latency``
+queued activation: that cycle is ``T_issue`` (seen through a register, one cycle later). Then the pipeline drains for ``pipeline_latency``
 cycles, and ``rows`` write-back cycles follow, one local row per cycle; each row's accumulator is
 read two cycles before its output is written (``hdl.arithmetic``). ``cycles`` counts exactly these
 ``T_issue + pipeline_latency + rows`` cycles (accel/arch/TIMING.md, End of a batch); ``done`` rises
@@ -36,8 +36,10 @@ class ControlUnit(wiring.Component):
         latency = self.config.pipeline_latency
         ahead = 2  # the write-back reads an accumulator two cycles before writing its output
         m = Module()
-        step = Signal(range(latency + self.config.regfile_entries + 1))  # cycles since T_issue
-        row = step - (latency - ahead)
+        step = Signal(range(latency + self.config.regfile_entries + 2))  # cycles since T_issue
+        next_row = step + 1 - (latency - ahead)
+        idle_seen = Signal()  # ``idle`` a cycle late: the reduction over every PE ends in this register
+        m.d.sync += idle_seen.eq(self.idle)
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
@@ -45,14 +47,15 @@ class ControlUnit(wiring.Component):
                     m.next = "COMPUTE"
             with m.State("COMPUTE"):
                 m.d.comb += [self.computing.eq(1), self.busy.eq(1)]
-                m.d.sync += self.cycles.eq(self.cycles + 1)
-                with m.If(self.idle):  # this cycle is T_issue, the first of the drain
-                    m.d.sync += [step.eq(1), self.t_issue.eq(self.cycles)]
+                m.d.sync += [self.cycles.eq(self.cycles + 1), self.wb_read.eq(0)]
+                with m.If(idle_seen & (self.cycles != 0)):  # the previous cycle was T_issue
+                    m.d.sync += [step.eq(2), self.t_issue.eq(self.cycles - 1)]
                     m.next = "DRAIN"
             with m.State("DRAIN"):
-                m.d.comb += [self.busy.eq(1), self.wb_read_addr.eq(row)]
-                m.d.comb += self.wb_read.eq((step >= latency - ahead) & (row < self.rows))
-                m.d.sync += [self.cycles.eq(self.cycles + 1), step.eq(step + 1)]
+                m.d.comb += self.busy.eq(1)
+                # Registered write-back controls, decided a cycle ahead for the cycle ``step + 1``.
+                m.d.sync += [self.cycles.eq(self.cycles + 1), step.eq(step + 1), self.wb_read_addr.eq(next_row),
+                             self.wb_read.eq((step + 1 >= latency - ahead) & (next_row < self.rows))]
                 with m.If(step + 1 == latency + self.rows):
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"

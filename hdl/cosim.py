@@ -31,7 +31,7 @@ def prepare_case(name: str, layer: QuantizedLayer, inputs_fixed: np.ndarray, con
     batches = []
     for batch, result in zip(image.batches, expected.batches):
         batches.append({
-            "writes": [[w.target, -1 if w.pe is None else w.pe, w.addr, str(w.data)] for w in batch_writes(image, batch)],
+            "writes": [[w.target.value, -1 if w.pe is None else w.pe, w.addr, str(w.data)] for w in batch_writes(image, batch)],
             "rows": batch.writeback_cycles, "row_start": batch.row_start,
             "pe_rows": [pe.n_rows for pe in batch.pes],
             "expected_outputs": expected.outputs[batch.row_start: batch.row_start + batch.n_rows].tolist(),

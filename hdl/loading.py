@@ -8,7 +8,7 @@ import numpy as np
 
 from accel.arch.errors import UserError
 from accel.arch.images import BatchImage, LayerImage
-from hdl.pe import LOAD_ACC, LOAD_CODEBOOK, LOAD_PTR_EVEN, LOAD_PTR_ODD, LOAD_SPMAT
+from hdl.pe import LoadTarget
 from hdl.sizes import RTLSizes
 
 
@@ -16,7 +16,7 @@ from hdl.sizes import RTLSizes
 class LoadWrite:
     """One write on the load port; ``pe`` None writes every PE."""
 
-    target: int
+    target: LoadTarget
     pe: int | None
     addr: int
     data: int
@@ -30,13 +30,13 @@ def batch_writes(image: LayerImage, batch: BatchImage) -> list[LoadWrite]:
         raise UserError(f"layer {image.name!r} does not fit the RTL's memories: {'; '.join(problems)}")
     mask = (1 << config.acc_bits) - 1
     weight_mask = (1 << config.weight_bits) - 1
-    writes = [LoadWrite(LOAD_CODEBOOK, None, index, int(value) & weight_mask) for index, value in enumerate(image.codebook)]
+    writes = [LoadWrite(LoadTarget.CODEBOOK, None, index, int(value) & weight_mask) for index, value in enumerate(image.codebook)]
     for pe, pe_image in enumerate(batch.pes):
-        writes += [LoadWrite(LOAD_SPMAT, pe, addr, word) for addr, word in enumerate(pe_image.lines(config))]
-        writes += [LoadWrite(LOAD_PTR_EVEN, pe, addr, int(v)) for addr, v in enumerate(pe_image.even_bank())]
-        writes += [LoadWrite(LOAD_PTR_ODD, pe, addr, int(v)) for addr, v in enumerate(pe_image.odd_bank())]
-        writes += [LoadWrite(LOAD_ACC, pe, addr, int(v) & mask) for addr, v in enumerate(pe_image.bias)]
-        writes += [LoadWrite(LOAD_ACC, pe, addr, 0) for addr in range(pe_image.n_rows, config.regfile_entries)]
+        writes += [LoadWrite(LoadTarget.SPMAT, pe, addr, word) for addr, word in enumerate(pe_image.lines(config))]
+        writes += [LoadWrite(LoadTarget.PTR_EVEN, pe, addr, int(v)) for addr, v in enumerate(pe_image.even_bank())]
+        writes += [LoadWrite(LoadTarget.PTR_ODD, pe, addr, int(v)) for addr, v in enumerate(pe_image.odd_bank())]
+        writes += [LoadWrite(LoadTarget.ACC, pe, addr, int(v) & mask) for addr, v in enumerate(pe_image.bias)]
+        writes += [LoadWrite(LoadTarget.ACC, pe, addr, 0) for addr in range(pe_image.n_rows, config.regfile_entries)]
     return writes
 
 
@@ -44,11 +44,13 @@ def memory_files(image: LayerImage, batch: BatchImage) -> dict[str, str]:
     """``$readmemh`` contents of every PE memory and of the codebook, by file name."""
     config = image.config
     sizes = RTLSizes(config)
-    widths = {LOAD_SPMAT: config.line_bits, LOAD_PTR_EVEN: config.ptr_bits, LOAD_PTR_ODD: config.ptr_bits,
-              LOAD_ACC: config.acc_bits, LOAD_CODEBOOK: config.weight_bits}
-    names = {LOAD_SPMAT: "spmat", LOAD_PTR_EVEN: "ptr_even", LOAD_PTR_ODD: "ptr_odd", LOAD_ACC: "bias", LOAD_CODEBOOK: "codebook"}
-    depths = {LOAD_SPMAT: sizes.spmat_lines, LOAD_PTR_EVEN: sizes.ptr_bank_depth, LOAD_PTR_ODD: sizes.ptr_bank_depth,
-              LOAD_ACC: config.regfile_entries, LOAD_CODEBOOK: config.codebook_size}
+    target = LoadTarget
+    widths = {target.SPMAT: config.line_bits, target.PTR_EVEN: config.ptr_bits, target.PTR_ODD: config.ptr_bits,
+              target.ACC: config.acc_bits, target.CODEBOOK: config.weight_bits}
+    names = {target.SPMAT: "spmat", target.PTR_EVEN: "ptr_even", target.PTR_ODD: "ptr_odd", target.ACC: "bias",
+             target.CODEBOOK: "codebook"}
+    depths = {target.SPMAT: sizes.spmat_lines, target.PTR_EVEN: sizes.ptr_bank_depth, target.PTR_ODD: sizes.ptr_bank_depth,
+              target.ACC: config.regfile_entries, target.CODEBOOK: config.codebook_size}
     contents: dict[str, np.ndarray] = {}
     for write in batch_writes(image, batch):
         name = names[write.target] + ("" if write.pe is None else f"_pe{write.pe}")

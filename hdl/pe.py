@@ -23,7 +23,7 @@ Pipeline of an entry issued in cycle ``s`` (stage S0):
 from __future__ import annotations
 
 from amaranth import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, wiring
+from amaranth.lib import data, enum, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -33,8 +33,22 @@ from hdl.arithmetic import MIN_PIPELINE_LATENCY, ArithmeticUnit
 from hdl.broadcast import fill_flags
 from hdl.sizes import RTLSizes
 
-LOAD_SPMAT, LOAD_PTR_EVEN, LOAD_PTR_ODD, LOAD_ACC, LOAD_CODEBOOK = range(5)
-__all__ = ["MIN_PIPELINE_LATENCY", "ProcessingElement", "queue_entry_layout"]
+
+class LoadTarget(enum.Enum, shape=3):
+    """What a load-port write goes to (``load_addr`` indexes it)."""
+
+    SPMAT = 0
+    """A sparse-matrix line."""
+    PTR_EVEN = 1
+    """An even-bank pointer ``p_(2i)``."""
+    PTR_ODD = 2
+    """An odd-bank pointer ``p_(2i+1)``."""
+    ACC = 3
+    """An accumulator's initial value (the row's bias)."""
+    CODEBOOK = 4
+    """A codebook value (written to every PE at once)."""
+
+__all__ = ["MIN_PIPELINE_LATENCY", "LoadTarget", "ProcessingElement", "queue_entry_layout"]
 
 
 def queue_entry_layout(config: ArchConfig) -> data.StructLayout:
@@ -58,7 +72,7 @@ class ProcessingElement(wiring.Component):
             # Control: ``start`` begins a batch (clears the line buffer and counters).
             "start": In(1),
             # Load interface (I/O mode).
-            "load_en": In(1), "load_target": In(3), "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
+            "load_en": In(1), "load_target": In(LoadTarget), "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
             # Write-back: accumulator ``wb_read_addr`` goes to output row ``wb_read_addr`` two cycles later.
             "wb_read": In(1), "wb_read_addr": In(sizes.row_bits), "relu": In(1),
             # Read-out of outputs and activity counters.
@@ -82,11 +96,11 @@ class ProcessingElement(wiring.Component):
         even_r, odd_r, spmat_r = ptr_even.read_port(), ptr_odd.read_port(), spmat.read_port()
 
         # Load mode.
-        for port, target in ((spmat_w, LOAD_SPMAT), (even_w, LOAD_PTR_EVEN), (odd_w, LOAD_PTR_ODD)):
+        for port, target in ((spmat_w, LoadTarget.SPMAT), (even_w, LoadTarget.PTR_EVEN), (odd_w, LoadTarget.PTR_ODD)):
             m.d.comb += [port.addr.eq(self.load_addr), port.data.eq(self.load_data),
                          port.en.eq(self.load_en & (self.load_target == target))]
-        m.d.comb += [arithmetic.codebook_en.eq(self.load_en & (self.load_target == LOAD_CODEBOOK)),
-                     arithmetic.acc_en.eq(self.load_en & (self.load_target == LOAD_ACC)),
+        m.d.comb += [arithmetic.codebook_en.eq(self.load_en & (self.load_target == LoadTarget.CODEBOOK)),
+                     arithmetic.acc_en.eq(self.load_en & (self.load_target == LoadTarget.ACC)),
                      arithmetic.load_addr.eq(self.load_addr), arithmetic.load_data.eq(self.load_data)]
 
         # Pointer stage: the pointers are read as the activation is pushed.

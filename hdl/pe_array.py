@@ -20,7 +20,7 @@ from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from hdl.broadcast import BroadcastUnit, CreditGate, delay_stages, registered_or
 from hdl.control import ControlUnit
-from hdl.pe import MIN_PIPELINE_LATENCY, ProcessingElement
+from hdl.pe import MIN_PIPELINE_LATENCY, LoadTarget, ProcessingElement
 from hdl.sizes import RTLSizes
 
 
@@ -38,7 +38,7 @@ class EIEArray(wiring.Component):
         stats = {name: Out(32) for name in ("stat_line_reads", "stat_bypasses", "stat_busy", "stat_pops", "stat_ptr_reads",
                                             "stat_broadcasts", "stat_stall", "stat_t_issue")} if counters else {}
         super().__init__({
-            "load_en": In(1), "load_broadcast": In(1), "load_pe": In(sizes.pe_bits), "load_target": In(3),
+            "load_en": In(1), "load_broadcast": In(1), "load_pe": In(sizes.pe_bits), "load_target": In(LoadTarget),
             "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
             "act_clear": In(1), "act_en": In(1), "act_index": In(sizes.col_bits), "act_value": In(signed(config.act_bits)),
             "relu": In(1), "rows": In(range(config.regfile_entries + 1)), "start": In(1),

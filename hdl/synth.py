@@ -47,6 +47,10 @@ class SynthesisResult:
     message: str = ""
     converged: bool = True
     """False when nextpnr was stopped at the wall-clock timeout (``fits`` is then False)."""
+    critical_path: dict | None = None
+    """nextpnr's slowest path: start and end cell, total, logic and routing delay (ns), cells on it."""
+    target_mhz: float = 50.0
+    """The clock constraint nextpnr placed and routed for."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,13 +89,15 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     seconds = time.perf_counter() - start
     if placed.returncode is None:
         return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), router, seed,
-                               f"nextpnr did not finish in the {timeout_s:.0f} s timeout (stopped)", converged=False)
+                               f"nextpnr did not finish in the {timeout_s:.0f} s timeout (stopped)", converged=False,
+                               target_mhz=target_mhz)
     if placed.returncode < 0:
         raise UserError(f"nextpnr was stopped by signal {-placed.returncode} after {seconds:.0f} s; nothing recorded "
                         "(a fit is only judged when the tool finishes)")
     if placed.returncode != 0 or not report.exists():
         reason = _last_error(placed.stderr + placed.stdout)
-        return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), router, seed, reason)
+        return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), router, seed, reason,
+                               target_mhz=target_mhz)
     data = json.loads(report.read_text())
     utilisation = data.get("utilization", {})
     resources = {}
@@ -102,7 +108,27 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
         resources["ffs"] = {"used": netlist_flip_flops(netlist), "available": resources["luts"]["available"]}
     fmax = [entry.get("achieved") for entry in data.get("fmax", {}).values()]
     return SynthesisResult(device, config.n_pes, True, resources, min(fmax) if fmax else None, seconds,
-                           config.to_dict(), router, seed)
+                           config.to_dict(), router, seed, critical_path=critical_path(data), target_mhz=target_mhz)
+
+
+def critical_path(report: dict) -> dict | None:
+    """The longest register-to-register path of nextpnr's ``--report`` JSON (within one clock: the
+    unconstrained paths from and to the pins are left out), summarised."""
+    paths = [path["path"] for path in report.get("critical_paths", [])
+             if path.get("path") and path.get("from") == path.get("to") and "<async>" not in str(path.get("from"))]
+    if not paths:
+        return None
+    steps = max(paths, key=lambda steps: sum(step.get("delay", 0.0) for step in steps))
+    delay = lambda kind: round(sum(s.get("delay", 0.0) for s in steps if s.get("type") == kind), 2)  # noqa: E731
+    cells = []
+    for step in steps:
+        for end in ("from", "to"):
+            cell = step.get(end, {}).get("cell")
+            if cell and (not cells or cells[-1] != cell):
+                cells.append(cell)
+    return {"from": cells[0] if cells else "?", "to": cells[-1] if cells else "?",
+            "total_ns": round(sum(step.get("delay", 0.0) for step in steps), 2), "logic_ns": delay("logic"),
+            "routing_ns": delay("routing"), "cells": cells}
 
 
 def netlist_flip_flops(netlist: Path) -> int:

@@ -11,8 +11,8 @@ from typing import NoReturn
 from accel.arch.errors import UserError
 from accel.cli.common import tool_version
 
-COMMAND_MODULES = ("demo", "compress", "export", "simulate", "bench", "sweep", "energy", "verilog", "synth", "run", "plot",
-                   "report")
+COMMAND_MODULES = ("demo", "compress", "export", "simulate", "bench", "sweep", "energy", "verilog", "verify",
+                   "synth", "run", "plot", "report")
 
 DESCRIPTION = """\
 Deep Compression and the EIE sparse inference accelerator.

@@ -28,7 +28,7 @@ from accel.explore.workloads import load_layers, random_inputs
 from accel.report.tables import format_table
 
 if TYPE_CHECKING:
-    from models.export import ModelImport
+    pass
 from sim.energy import MODULES, TYPES
 
 if TYPE_CHECKING:

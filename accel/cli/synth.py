@@ -15,7 +15,7 @@ from accel.report.tables import format_table
 EXAMPLES = """\
 examples:
   accel synth --device ice40-hx8k --pes 1 --config small.json   # one design, printed
-  accel synth --device ecp5-85f --pes 16 --config ecp5.json --record
+  accel synth --device ecp5-85f --pes 16 --config ecp5.json --target-mhz 100 --timeout 3600 --record
   accel synth --rtl-speed                                        # Icarus cycles/s at 4 and 16 PEs
   accel synth --board ulx3s-85f --record                         # bitstream: the array behind a UART bridge
 
@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         if result.message:
             print(f"note: {result.message}")
         if args.record:
-            record({**result.to_dict(), "outcome": "routed" if result.fits else "did not place", "provenance": provenance(args)})
+            outcome = "routed" if result.fits else "did not place" if result.converged else "not converged"
+            record({**result.to_dict(), "outcome": outcome, "provenance": provenance(args)})
     write_hdl_page(REPORTS)
     return 0
 

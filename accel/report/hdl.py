@@ -23,15 +23,29 @@ NOTES = """\
   one more holds the non-zero activation queue; the output register file and the activation FIFO map
   to distributed RAM. Rows marked "not converged" were stopped while nextpnr's router still had
   overused wires (the minimum seen and its iteration are recorded).
-- Fmax: the critical path is the PE's column control: a pointer-bank read, the column-length compare
-  that decides whether this is the column's last cycle, and the pop it enables (FIFO read and the next
-  pointer read) together with the line buffer's read enable, all in one cycle."""
+- Design: rows marked "pipelined" are the current RTL (pointers read as an activation is pushed and
+  registered before the column hand-over, registered broadcast with credit flow control, MULT18X18D
+  multipliers with their input and output registers, registered memory outputs; see
+  accel/arch/TIMING.md); rows marked "single-cycle hand-over" are the earlier RTL, whose critical
+  path was the pointer read, the column-length compare and the pop it enabled, all in one cycle.
+- Next step for the ECP5: in the pipelined design at 16 PEs the slowest path runs from the registered
+  entry through the codebook lookup into the multiplier's input register, nearly all of it routing to
+  the DSP columns; a register between the lookup and the DSP block (one more pipeline cycle) would
+  let the placer keep each half short."""
+
+
+def _option(command: str, name: str) -> str | None:
+    """The value given to ``name`` on a recorded command line, if any."""
+    words = command.split()
+    return words[words.index(name) + 1] if name in words[:-1] else None
 
 
 def synth_command(entry: dict) -> str:
     config = entry["config"]
+    target = entry.get("target_mhz") or _option(entry.get("provenance", {}).get("command", ""), "--target-mhz")
+    target = f"--target-mhz {float(target):g} " if target else ""
     return (f"`accel synth --device {entry['device']} --pes {entry['n_pes']} --fifo {config['fifo_depth']} "
-            f"--router {entry['router']} --seed {entry['seed']} --config CFG --record` with CFG = "
+            f"--router {entry['router']} --seed {entry['seed']} {target}--config CFG --record` with CFG = "
             f"`{{\"spmat_sram_bytes\": {config['spmat_sram_bytes']}, \"ptr_sram_bytes\": {config['ptr_sram_bytes']}, "
             f"\"regfile_entries\": {config['regfile_entries']}}}`")
 
@@ -46,29 +60,34 @@ def outcome(entry: dict) -> str:
     return "yes" if entry["fits"] else f"no ({entry['message']})"
 
 
+def design(entry: dict) -> str:
+    """Which RTL a recorded run synthesised (the pipelined one records its broadcast latency)."""
+    return "pipelined" if "broadcast_latency" in entry["config"] else "single-cycle hand-over"
+
+
 def synthesis_table(entries: list[dict]) -> str:
     rows = []
     for entry in sorted(entries, key=lambda e: (e["device"], e["n_pes"], str(e["router"]), e["seed"])):
         resources = entry["resources"]
         cell = lambda key: f"{resources[key]['used']}/{resources[key]['available']}" if key in resources else "-"  # noqa: E731
-        rows.append([entry["device"], entry["n_pes"], outcome(entry), cell("luts"), cell("ffs"), cell("brams"),
+        rows.append([entry["device"], entry["n_pes"], design(entry), outcome(entry), cell("luts"), cell("ffs"), cell("brams"),
                      cell("multipliers"), f"{entry['fmax_mhz']:.1f}" if entry["fmax_mhz"] else "-",
                      f"{entry['seconds']:.0f}" if entry["seconds"] else "-", synth_command(entry)])
-    return format_table(["device", "PEs", "fits", "LUTs (LCs on iCE40)", "FFs", "block RAMs", "multipliers", "Fmax MHz",
+    return format_table(["device", "PEs", "design", "fits", "LUTs (LCs on iCE40)", "FFs", "block RAMs", "multipliers", "Fmax MHz",
                          "tool s", "command"], rows, markdown=True)
 
 
 def largest_routed(entries: list[dict]) -> list[str]:
     """One sentence per device: the largest PE count that routed, and what happened above it."""
     lines = []
-    for device in sorted({entry["device"] for entry in entries}):
-        runs = [entry for entry in entries if entry["device"] == device]
+    for device, kind in sorted({(entry["device"], design(entry)) for entry in entries}):
+        runs = [entry for entry in entries if entry["device"] == device and design(entry) == kind]
         routed = [entry for entry in runs if entry["fits"]]
         if not routed:
             continue
         best = max(routed, key=lambda entry: entry["n_pes"])
         above = sorted({entry["n_pes"] for entry in runs if not entry["fits"] and entry["n_pes"] > best["n_pes"]})
-        sentence = f"- {device}: {best['n_pes']} PEs is the largest count that placed and routed"
+        sentence = f"- {device}, {kind} design: {best['n_pes']} PEs is the largest count that placed and routed"
         if best["fmax_mhz"]:
             sentence += f" ({best['fmax_mhz']:.1f} MHz)"
         if above:
@@ -77,9 +96,51 @@ def largest_routed(entries: list[dict]) -> list[str]:
     return lines
 
 
-def hdl_markdown(entries: list[dict], speed: list[dict] | None) -> str:
+def critical_paths(entries: list[dict], target_mhz: float = 100.0) -> list[str]:
+    """nextpnr's slowest path of every pipelined run below ``target_mhz``."""
+    lines = []
+    for entry in entries:
+        path = entry.get("critical_path")
+        if design(entry) != "pipelined" or not path or not entry["fmax_mhz"] or entry["fmax_mhz"] >= target_mhz:
+            continue
+        lines.append(f"- {entry['device']}, {entry['n_pes']} PEs ({entry['fmax_mhz']:.1f} MHz): {path['total_ns']} ns from "
+                     f"`{path['from']}` to `{path['to']}` ({path['logic_ns']} ns logic, {path['routing_ns']} ns routing).")
+    return ["Critical paths below 100 MHz (nextpnr's report):", "", *lines, ""] if lines else []
+
+
+def per_pe_budget(entries: list[dict]) -> list[str]:
+    """Resources one more PE costs: the difference between the smallest and largest routed pipelined runs."""
+    lines = []
+    for device in sorted({entry["device"] for entry in entries}):
+        runs = sorted((e for e in entries if e["device"] == device and e["fits"] and design(e) == "pipelined"),
+                      key=lambda e: e["n_pes"])
+        if len(runs) < 2 or runs[0]["n_pes"] == runs[-1]["n_pes"]:
+            continue
+        low, high = runs[0], runs[-1]
+        step = high["n_pes"] - low["n_pes"]
+        costs = [f"{(high['resources'][key]['used'] - low['resources'][key]['used']) / step:.0f} {label}"
+                 for key, label in (("luts", "LUTs"), ("ffs", "flip-flops"), ("brams", "block RAMs"),
+                                    ("multipliers", "multipliers")) if key in low["resources"] and key in high["resources"]]
+        lines.append(f"- {device}: one PE costs {', '.join(costs)} (from {low['n_pes']} to {high['n_pes']} PEs).")
+    return ["Per-PE budget (pipelined design):", "", *lines, ""] if lines else []
+
+
+def campaign_lines(campaign: dict | None) -> list[str]:
+    """The recorded co-simulation campaign's figures."""
+    if not campaign:
+        return []
+    return ["## Co-simulation campaign", "", f"Regenerate: `accel verify --layers {campaign['layers']} --seed "
+            f"{campaign['seed']} --record` (`make verify`).", "",
+            f"{campaign['layers']:,} random layers on {campaign['configs']} random configs ({campaign['batches']:,} batches, "
+            f"{campaign['clock_cycles']:,} clock cycles, {campaign['compute_cycles']:,} of them in compute mode) ran under "
+            f"{campaign['simulator']} in {campaign['wall_s']:.0f} s with {campaign['mismatches']} mismatches in outputs, "
+            "cycles, T_issue, stall cycles, broadcasts, line reads, bypasses, busy cycles, pops and pointer reads.", ""]
+
+
+def hdl_markdown(entries: list[dict], speed: list[dict] | None, campaign: dict | None = None) -> str:
     lines = ["# RTL: FPGA synthesis and simulation speed", "", INTRO, "", synthesis_table(entries), "",
-             *largest_routed(entries), "", "Notes:", "", NOTES, ""]
+             *largest_routed(entries), "", *per_pe_budget(entries), *critical_paths(entries), "Notes:", "", NOTES, "",
+             *campaign_lines(campaign)]
     if speed:
         lines += ["## Icarus simulation speed", "", "Regenerate: `accel synth --rtl-speed`.", "",
                   format_table(list(speed[0]), [list(row.values()) for row in speed], markdown=True), ""]
@@ -117,7 +178,9 @@ def write_hdl_page(folder: Path) -> Path:
     entries = json.loads((folder / "synthesis.json").read_text())
     speed_file = folder / "rtl_speed.json"
     speed = json.loads(speed_file.read_text()) if speed_file.exists() else None
-    text = hdl_markdown(entries, speed)
+    campaign_file = folder / "campaign.json"
+    campaign = json.loads(campaign_file.read_text()) if campaign_file.exists() else None
+    text = hdl_markdown(entries, speed, campaign)
     board_file = folder / "board.json"
     if board_file.exists():
         text += "\n" + board_section(json.loads(board_file.read_text()))

@@ -219,10 +219,16 @@ def readme(record: dict) -> str:
     return "\n".join(lines)
 
 
+def overhead_matches(row: dict, tolerance: float = 0.05) -> bool:
+    """The simulated overhead is within ``tolerance`` (relative) of the paper's actual / theoretical."""
+    return abs(row["overhead"] / row["paper_overhead"] - 1) <= tolerance
+
+
 def overhead_sentence(latency: list[dict], tolerance: float = 0.05) -> str:
-    """How the simulated overhead over perfect balance compares with the paper's actual / theoretical."""
-    far = [r for r in latency if abs(r["overhead"] - r["paper_overhead"]) > tolerance]
-    sentence = (f"Overhead over perfect balance: within {tolerance} of the paper's actual / theoretical ratio on "
+    """How the simulated overhead over perfect balance compares with the paper's actual / theoretical
+    (within ``tolerance`` of it, relative)."""
+    far = [r for r in latency if not overhead_matches(r, tolerance)]
+    sentence = (f"Overhead over perfect balance: within {tolerance:.0%} of the paper's actual / theoretical ratio on "
                 f"{len(latency) - len(far)} of {len(latency)} layers")
     if not far:
         return sentence + "."

@@ -68,3 +68,21 @@ def test_progress_lines_name_the_tool_and_its_log(tmp_path, monkeypatch, capsys)
     result = run([sys.executable, "-c", "import time; time.sleep(0.5)"], tmp_path, progress=log)
     assert result.returncode == 0
     assert "routing iteration 3" in capsys.readouterr().err
+
+
+def test_campaign_draws_configs_and_layers_that_fit_the_rtl():
+    import numpy as np
+
+    from accel.arch.images import build_layer_image
+    from hdl.campaign import random_config, random_layer
+    from hdl.loading import batch_writes
+
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        config = random_config(rng)
+        assert 1 <= config.n_pes <= 64 and 1 <= config.fifo_depth <= 16
+        layer, inputs = random_layer(rng, config)
+        image = build_layer_image(layer, config)
+        assert inputs.shape == (layer.codes.shape[1],)
+        for batch in image.batches:
+            assert batch_writes(image, batch)  # refuses a batch that does not fit the RTL's memories

@@ -10,7 +10,7 @@ from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from hdl.uart_host import EIEHost, ArrayRun, differences, run_and_check
+from hdl.uart_host import ArrayRun, EIEHost, differences, run_and_check
 from hdl.uart_protocol import BridgeProtocol, Command
 from hdl.uart_sim import run_over_uart
 from sim import simulate_layer

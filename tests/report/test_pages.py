@@ -30,12 +30,14 @@ def test_overhead_sentence_names_the_layers_whose_overhead_differs_from_the_pape
     from accel.report.sim import overhead_sentence
 
     rows = [{"layer": "A", "overhead": 1.04, "paper_overhead": 1.05}, {"layer": "B", "overhead": 1.08, "paper_overhead": 1.22}]
-    assert overhead_sentence(rows) == ("Overhead over perfect balance: within 0.05 of the paper's actual / theoretical ratio "
+    assert overhead_sentence(rows) == ("Overhead over perfect balance: within 5% of the paper's actual / theoretical ratio "
                                        "on 1 of 2 layers; further on B (1.08 vs 1.22), where the paper's layer loses more "
                                        "to imbalance than the synthetic one.")
     rows[1]["overhead"] = 1.30
     assert overhead_sentence(rows).endswith("further on B (1.30 vs 1.22).")
     assert overhead_sentence(rows[:1]).endswith("on 1 of 1 layers.")
+    # Relative: 1.60 is within 5 % of 1.538 (4 %) though 0.062 away.
+    assert overhead_sentence([{"layer": "C", "overhead": 1.60, "paper_overhead": 1.538}]).endswith("on 1 of 1 layers.")
 
 
 def test_every_energy_component_has_a_plot_colour():

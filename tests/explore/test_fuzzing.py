@@ -40,7 +40,7 @@ def test_mutated_inputs_get_a_clean_error_or_the_same_content(seeds, name, case_
 
 
 def test_the_classification_catches_careless_readers(tmp_path):
-    from fuzzing.targets import Target
+    from accel.explore.fuzzing.targets import Target
 
     path = tmp_path / "x.bin"
     path.write_bytes(b"abc")

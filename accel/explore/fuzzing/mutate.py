@@ -277,7 +277,7 @@ def json_structure(rng: random.Random, data: bytes) -> bytes:
                            b"{\"n_pes\": 4, \"n_pes\": 8}", b"null", b"[]", b"\"text\"", b"1e999", b"{\"n_pes\": 1e400}"])
     try:
         document = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return flip_bit(rng, data)
     if not isinstance(document, (dict, list)):
         return data

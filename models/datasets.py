@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 import torch
 
 from accel.arch.errors import UserError
+from accel.arch.npz import read_members
 
 DEFAULT_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
@@ -118,22 +118,18 @@ def load_npz_dataset(path: str | Path) -> Dataset:
     float images are taken as they are. Labels are whole numbers 0..classes-1.
     """
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise UserError(f"data file {path} does not exist; check --data") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
-        raise UserError(f"{path} is not an .npz of plain arrays (no pickled objects); save one with numpy.savez(path, "
-                        "train_images=..., train_labels=..., test_images=..., test_labels=...)") from None
+    if not path.exists():
+        raise UserError(f"data file {path} does not exist; check --data")
+    arrays = read_members(path)
     missing = [key for key in NPZ_KEYS if key not in arrays]
     if missing:
         raise UserError(f"{path} lacks arrays {missing}; it needs {', '.join(NPZ_KEYS)} "
                         "(numpy.savez(path, train_images=..., train_labels=..., ...))")
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if images.dtype.kind not in "uif" or images.ndim < 2 or not np.all(np.isfinite(images)):
-            raise UserError(f"{path}: {split}_images must be finite numbers of shape (N, ...), found {images.dtype} {images.shape}")
+        if images.dtype.kind not in "uif" or images.ndim < 2 or not np.all(np.isfinite(images.astype(np.float32))):
+            raise UserError(f"{path}: {split}_images must be numbers finite in float32, of shape (N, ...), found "
+                            f"{images.dtype} {images.shape}")
         if labels.dtype.kind not in "ui" or labels.ndim != 1:
             raise UserError(f"{path}: {split}_labels must be whole numbers of shape (N,), found {labels.dtype} {labels.shape}")
         if images.shape[0] != labels.shape[0] or images.shape[0] == 0:
@@ -145,6 +141,8 @@ def load_npz_dataset(path: str | Path) -> Dataset:
         raise UserError(f"{path}: train images are {arrays['train_images'].shape[1:]}, test images "
                         f"{arrays['test_images'].shape[1:]}; they must have one shape")
     classes = int(arrays["train_labels"].max()) + 1
+    if classes > MAX_CLASSES:
+        raise UserError(f"{path}: train_labels go up to {classes - 1}; at most {MAX_CLASSES} classes are supported")
     if int(arrays["test_labels"].max()) >= classes:
         raise UserError(f"{path}: test_labels must lie in 0..{classes - 1} (the classes seen in training), "
                         f"found {int(arrays['test_labels'].max())}")

@@ -98,6 +98,9 @@ def decode(stream: HuffmanStream) -> np.ndarray:
     if sum(2.0 ** -int(length) for length in lengths[lengths > 0]) > 1.0 + 1e-12:
         raise UserError("corrupt Huffman table: code lengths violate the Kraft inequality")
     longest = int(lengths.max())
+    if data.size > -(-stream.count * longest // 8):
+        raise UserError(f"corrupt Huffman stream: {data.size} bytes are more than {stream.count} symbols of at most "
+                        f"{longest} bits can fill")
     bits = np.unpackbits(data).astype(np.int64)
     total = bits.size
     padded = np.concatenate([bits, np.zeros(longest, dtype=np.int64)])

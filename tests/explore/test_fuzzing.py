@@ -37,3 +37,22 @@ def test_mutated_inputs_get_a_clean_error_or_the_same_content(seeds, name, case_
         case.write_bytes(rng.choice(target.mutators)(rng, path.read_bytes()))
     kind, detail = classify(target, original, case)
     assert not failure(target, kind), f"{name}: {kind} {detail}"
+
+
+def test_the_classification_catches_careless_readers(tmp_path):
+    from accel.explore.fuzzing.targets import Target
+
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"abc")
+
+    def careless(file):
+        data = file.read_bytes()
+        return data[0]  # IndexError on an empty file, a different value on a changed first byte
+
+    target = Target("careless", lambda folder: path, [], careless, lambda value: value, different_allowed=False)
+    assert classify(target, ord("a"), path) == ("accepted-identical", "")
+    path.write_bytes(b"xbc")
+    assert classify(target, ord("a"), path)[0] == "accepted-different" and failure(target, "accepted-different")
+    path.write_bytes(b"")
+    kind, detail = classify(target, ord("a"), path)
+    assert kind == "uncaught" and detail.startswith("IndexError") and failure(target, kind)

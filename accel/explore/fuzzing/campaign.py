@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from accel.arch.errors import UserError
+from accel.explore.fuzzing.mutate import BYTE_MUTATORS
 from accel.explore.fuzzing.targets import Target, targets
 
 KINDS = ("clean error", "accepted-identical", "accepted-different", "invalid", "uncaught", "slow")
@@ -88,7 +89,10 @@ def run_target(target: Target, inputs: int, seed: int, work: Path, findings: Pat
             mutator = rng.choice(target.mutators)
             mutated = data
             for _ in range(rng.choice([1, 1, 1, 2, 3])):
-                mutated = mutator(rng, mutated)
+                try:
+                    mutated = mutator(rng, mutated)
+                except Exception:  # noqa: BLE001 - a structure-aware mutator cannot parse an earlier mutation
+                    mutated = rng.choice(BYTE_MUTATORS)(rng, mutated)
             case = folder / f"case{seed_path.suffix}"
             case.write_bytes(mutated)
         began = time.monotonic()

@@ -195,7 +195,7 @@ def npz_dtype(rng: random.Random, data: bytes) -> bytes:
     dtype = np.dtype(rng.choice(["<i4", "<f4", "<f8", "|u1", "|b1", "<c8", "<u2", "<i8", "<M8[s]", "<U1"]))
     usable = len(raw) - len(raw) % dtype.itemsize
     members[name] = _npy(np.frombuffer(raw[:usable], dtype=dtype))
-    if rng.random() < 0.5:
+    if "meta.npy" in members and rng.random() < 0.5:
         meta = _meta(members)
         entry = meta.get(MEMBERS_KEY, {}).get(name[:-4])
         if isinstance(entry, dict):
@@ -277,7 +277,7 @@ def json_structure(rng: random.Random, data: bytes) -> bytes:
                            b"{\"n_pes\": 4, \"n_pes\": 8}", b"null", b"[]", b"\"text\"", b"1e999", b"{\"n_pes\": 1e400}"])
     try:
         document = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return flip_bit(rng, data)
     if not isinstance(document, (dict, list)):
         return data

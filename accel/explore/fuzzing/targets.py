@@ -33,7 +33,7 @@ from accel.arch.layer import QuantizedLayer
 from accel.arch.npz import read_input_vector
 from accel.explore.fuzzing import mutate
 from models.compressed_file import CompressedModel, compress_module
-from models.datasets import FILES, load_idx_dataset
+from models.datasets import FILES, load_idx_dataset, load_npz_dataset
 from models.export import import_state_dict
 from models.pruning import make_permanent, prune_by_std
 from models.quantization import quantize_model
@@ -194,10 +194,20 @@ def dataset_fingerprint(dataset) -> tuple:
 
 def dataset_check(dataset) -> None:
     for tensor in (dataset.train_images, dataset.test_images):
-        assert tensor.ndim == 4 and tensor.shape[0] > 0 and bool(torch.isfinite(tensor).all())
+        assert tensor.ndim >= 2 and tensor.shape[0] > 0 and bool(torch.isfinite(tensor).all())
     assert dataset.train_images.shape[1:] == dataset.test_images.shape[1:]
     assert dataset.train_labels.shape[0] == dataset.train_images.shape[0]
     assert int(dataset.test_labels.max()) < dataset.classes <= 100
+
+
+def npz_dataset_seed(folder: Path) -> Path:
+    rng = np.random.default_rng(0)
+    path = folder / "data.npz"
+    np.savez_compressed(path, train_images=rng.integers(0, 256, (6, 4, 4), dtype=np.uint8),
+                        train_labels=np.arange(6, dtype=np.int64) % 3,
+                        test_images=rng.integers(0, 256, (4, 4, 4), dtype=np.uint8),
+                        test_labels=np.arange(4, dtype=np.int64) % 3)
+    return path
 
 
 # State dict ------------------------------------------------------------------------------------
@@ -271,6 +281,9 @@ def targets() -> list[Target]:
                lambda config: config.to_dict(), different_allowed=True, check=config_check),
         Target("IDX folder", idx_seed, None, load_idx_dataset, dataset_fingerprint, different_allowed=True,
                check=dataset_check, mutate_path=idx_mutate_path),
+        Target("npz data set", npz_dataset_seed, BYTE_MUTATORS + [mutate.npz_member_bytes, mutate.npz_dtype,
+               mutate.npz_drop_member, mutate.npz_recompress, mutate.npz_zip_directory], load_npz_dataset,
+               dataset_fingerprint, different_allowed=True, check=dataset_check),
         Target("input vector", input_seed, BYTE_MUTATORS + [mutate.npy_header], read_input,
                lambda values: values.tobytes(), different_allowed=True, check=input_check),
         Target("state_dict", state_dict_seed, BYTE_MUTATORS + [state_dict_structure], import_state_dict,

@@ -21,6 +21,7 @@ from hdl.cosim import prepare_case
 from hdl.interface import port_table
 from hdl.load_word import LOAD_TARGETS, LoadWordLayout
 from hdl.loading import LoadWrite, memory_files
+from hdl.pe import LoadTarget
 from hdl.pe_array import EIEArray
 from hdl.sizes import RTLSizes
 from hdl.testbench import TESTBENCH, testbench_verilog
@@ -78,7 +79,7 @@ def write_design_folder(config: ArchConfig, out: Path, layer: QuantizedLayer | N
         case = prepare_case(layer.name, layer, inputs_fixed, config)
         image = build_layer_image(layer, config)
         for index, (batch, expected) in enumerate(zip(image.batches, case["batches"])):
-            words = [layout.pack(LoadWrite(t, None if pe < 0 else pe, a, int(d))) for t, pe, a, d in expected["writes"]]
+            words = [layout.pack(LoadWrite(LoadTarget(t), None if pe < 0 else pe, a, int(d))) for t, pe, a, d in expected["writes"]]
             written.append(write_text_atomic(out / f"batch{index}" / "load.hex", _hex_lines(words, layout.width)))
             for name, text in memory_files(image, batch).items():
                 written.append(write_text_atomic(out / f"batch{index}" / name, text))

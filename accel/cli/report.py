@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from accel.arch.errors import UserError
 from accel.arch.files import write_csv_atomic, write_text_atomic
 from accel.cli.common import positive_int
 from accel.explore.baselines import measure_baselines
@@ -66,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
 
 def render_all(reports: Path, readme: Path | None = None) -> list[Path]:
     """Every page and figure of ``reports/`` (and ``readme``'s measured section) from the recorded results."""
+    if not (reports / "baselines" / "latency.json").exists():
+        raise UserError(f"{reports}/baselines/latency.json is missing: run accel report from the repository root "
+                        "(without --render, it measures the baselines first)")
     written = [write_baseline_plot(read_baselines(reports / "baselines"), reports / "baselines")]
     if (reports / "sim" / "bench.json").exists():
         written.append(write_sim_pages(reports / "sim"))

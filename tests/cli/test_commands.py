@@ -84,3 +84,16 @@ def test_records_carry_their_provenance(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.strip() == f"accel {tool_version()}"
+
+
+@pytest.mark.parametrize("content", ['{"layers": []}', '{"layers": [{"layer": "a", "energy": []}]}', '[1, 2]'])
+def test_plot_refuses_what_simulate_did_not_write(tmp_path, capsys, content):
+    (tmp_path / "r.json").write_text(content)
+    assert main(["plot", str(tmp_path / "r.json")]) == 2
+    assert "is not a simulation result" in capsys.readouterr().err
+
+
+def test_render_without_records_names_the_fix(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--render"]) == 2
+    assert "latency.json is missing" in capsys.readouterr().err

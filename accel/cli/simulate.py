@@ -8,11 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from accel.arch.benchmarks import BENCHMARK_LAYERS
-from accel.arch.errors import UserError
-from accel.arch.npz import read_input_vector
 from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
@@ -24,7 +20,8 @@ from accel.cli.common import (
     seed,
     write_json,
 )
-from accel.explore.workloads import load_layers, random_inputs
+from accel.cli.sources import layer_inputs
+from accel.explore.workloads import load_layers
 from accel.report.tables import format_table
 
 if TYPE_CHECKING:
@@ -85,9 +82,7 @@ def run(args: argparse.Namespace) -> int:
     config = architecture_from(args)
     table = energy_table_from(args)
     layers, inputs, imported = load_layers(args.source, args.seed, args.prune, args.skip_unsupported)
-    if args.input is not None or args.act_density is not None or inputs is None:
-        density = 1.0 if args.act_density is None else args.act_density
-        inputs = load_inputs(args.input, layers[0].cols, density, args.seed)
+    inputs = layer_inputs(layers[0], inputs, args.input, args.act_density, args.seed)
     runs = run_network(layers, inputs, config, table, check=True)
     data = {"provenance": provenance(args, config), "config": config.to_dict(), "energy_table": table.label,
             "input": str(args.input or "random (synthetic)"),
@@ -171,11 +166,3 @@ def energy_table(runs: list[LayerRun], compare_dram: bool = False) -> str:
                 rows.append([f"{heading}: {key}", *(value / 1e6 for value in values), eie_share])
     rows.append(["total", *(totals[label] / 1e6 for label in labels), "100%"])
     return format_table(["energy by module and by type", *(f"{label} uJ" for label in labels), "share of EIE"], rows)
-
-
-def load_inputs(path: Path | None, length: int, density: float, seed: int) -> np.ndarray:
-    if path is None:
-        if not 0.0 <= density <= 1.0:
-            raise UserError(f"--act-density must lie between 0 and 1, got {density}")
-        return random_inputs(length, density, seed)
-    return read_input_vector(path, length)

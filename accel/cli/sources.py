@@ -61,5 +61,5 @@ def layer_inputs(layer: QuantizedLayer, own: np.ndarray | None, path: Path | Non
         return own
     density = 1.0 if density is None else density
     if not 0.0 <= density <= 1.0:
-        raise UserError(f"the input density must lie between 0 and 1, got {density}")
+        raise UserError(f"--act-density must lie between 0 and 1, got {density}")
     return random_inputs(layer.cols, density, seed)

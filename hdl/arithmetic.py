@@ -46,9 +46,12 @@ def saturate(value, bits: int):
 class ArithmeticUnit(wiring.Component):
     """Accumulates ``act * codebook[code]`` into the row each entry addresses (accel/arch/TIMING.md rules 2-5)."""
 
-    def __init__(self, config: ArchConfig, dsp: str | None = None) -> None:
+    def __init__(self, config: ArchConfig, dsp: str | None = None, acc_init: tuple[int, ...] = (),
+                 codebook_init: tuple[int, ...] = ()) -> None:
         self.config = config
         self.dsp = dsp
+        self.acc_init, self.codebook_init = acc_init, codebook_init
+        """Accumulator and codebook values at configuration (missing ones are zero)."""
         sizes = RTLSizes(config)
         super().__init__({
             # One entry per cycle: ``first`` marks the first entry of a column (row address restarts).
@@ -66,12 +69,14 @@ class ArithmeticUnit(wiring.Component):
         config = self.config
         row_bits = len(self.wb_read_addr)
         m = Module()
-        m.submodules.acc = acc = Memory(shape=signed(config.acc_bits), depth=config.regfile_entries, init=[])
+        m.submodules.acc = acc = Memory(shape=signed(config.acc_bits), depth=config.regfile_entries,
+                                        init=list(self.acc_init))
         m.submodules.out = out = Memory(shape=signed(config.act_bits), depth=config.regfile_entries, init=[])
         acc_r, acc_w = acc.read_port(), acc.write_port()
         out_r, out_w = out.read_port(), out.write_port()
 
-        codebook = [Signal(signed(config.weight_bits), name=f"codebook{i}") for i in range(config.codebook_size)]
+        initial = list(self.codebook_init) + [0] * (config.codebook_size - len(self.codebook_init))
+        codebook = [Signal(signed(config.weight_bits), name=f"codebook{i}", init=initial[i]) for i in range(config.codebook_size)]
         with m.If(self.codebook_en):
             with m.Switch(self.load_addr):
                 for index, value in enumerate(codebook):

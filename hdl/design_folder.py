@@ -17,6 +17,7 @@ from accel.arch.config import ArchConfig
 from accel.arch.files import write_text_atomic
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
+from hdl.contents import batch_contents
 from hdl.cosim import prepare_case
 from hdl.interface import port_table
 from hdl.load_word import LOAD_TARGETS, LoadWordLayout
@@ -66,7 +67,8 @@ def _hex_lines(values, bits: int) -> str:
 def write_design_folder(config: ArchConfig, out: Path, layer: QuantizedLayer | None = None,
                         inputs_fixed: np.ndarray | None = None, record: dict | None = None) -> list[Path]:
     """Write the folder; ``record`` (e.g. provenance) is added to ``design.json``."""
-    array = EIEArray(config)
+    image = build_layer_image(layer, config) if layer is not None else None
+    array = EIEArray(config, contents=batch_contents(image, image.batches[0]) if image is not None else None)
     sizes = RTLSizes(config)
     layout = LoadWordLayout(config)
     design = {"top": TOP, "rtl": {"spmat_lines": sizes.spmat_lines, "ptr_bank_depth": sizes.ptr_bank_depth,
@@ -77,7 +79,6 @@ def write_design_folder(config: ArchConfig, out: Path, layer: QuantizedLayer | N
     case = None
     if layer is not None:
         case = prepare_case(layer.name, layer, inputs_fixed, config)
-        image = build_layer_image(layer, config)
         for index, (batch, expected) in enumerate(zip(image.batches, case["batches"])):
             words = [layout.pack(LoadWrite(LoadTarget(t), None if pe < 0 else pe, a, int(d))) for t, pe, a, d in expected["writes"]]
             written.append(write_text_atomic(out / f"batch{index}" / "load.hex", _hex_lines(words, layout.width)))
@@ -111,6 +112,14 @@ def design_readme(array: EIEArray, layout: LoadWordLayout, case: dict | None) ->
         fields.append(f"| `{name}` | {low + width - 1}:{low} |")
         low += width
     kit = ""
+    boot = ""
+    if array.contents is not None:
+        boot = f"""
+**This design boots holding layer `{case['name']}`.** Every memory and the codebook are declared with
+the contents of batch 0 (block RAM initialisation in synthesis, `initial` values in simulation), so
+after configuration steps 2-5 below compute batch 0 with no load-port writes. The load port is needed
+for the other batches, and to run batch 0 again once its accumulators have been used.
+"""
     if case is not None:
         batches = case["batches"]
         kit = f"""
@@ -154,7 +163,7 @@ sparse-matrix memory {RTLSizes(config).spmat_lines} lines of {config.line_bits} 
 Before a batch the host writes every memory of every PE: the codebook (broadcast), then per PE the
 sparse-matrix lines, both pointer banks, and the bias of every accumulator row (0 for rows without one:
 the accumulators are not cleared by `start`).
-
+{boot}
 ## Load word (`batchK/load.hex`, one per line)
 
 | field | bits |

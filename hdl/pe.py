@@ -31,6 +31,7 @@ from amaranth.lib.wiring import In, Out
 from accel.arch.config import ArchConfig
 from hdl.arithmetic import MIN_PIPELINE_LATENCY, ArithmeticUnit
 from hdl.broadcast import fill_flags
+from hdl.contents import PEContents
 from hdl.sizes import RTLSizes
 
 
@@ -61,9 +62,11 @@ def queue_entry_layout(config: ArchConfig) -> data.StructLayout:
 class ProcessingElement(wiring.Component):
     """A PE: activation FIFO, pointer banks, column control, sparse-matrix SRAM and arithmetic unit."""
 
-    def __init__(self, config: ArchConfig, dsp: str | None = None) -> None:
+    def __init__(self, config: ArchConfig, dsp: str | None = None, contents: PEContents | None = None) -> None:
         self.config = config
         self.dsp = dsp
+        self.contents = contents
+        """What the memories hold at configuration (None: zeros; the host loads them)."""
         self.sizes = sizes = RTLSizes(config)
         super().__init__({
             # Broadcast from the central unit.
@@ -87,10 +90,15 @@ class ProcessingElement(wiring.Component):
 
         layout = queue_entry_layout(config)
         m.submodules.fifo = fifo = SyncFIFO(width=layout.size, depth=config.fifo_depth)
-        m.submodules.ptr_even = ptr_even = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth, init=[])
-        m.submodules.ptr_odd = ptr_odd = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth, init=[])
-        m.submodules.spmat = spmat = Memory(shape=unsigned(config.line_bits), depth=sizes.spmat_lines, init=[])
-        m.submodules.arithmetic = arithmetic = ArithmeticUnit(config, self.dsp)
+        contents = self.contents
+        m.submodules.ptr_even = ptr_even = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth,
+                                                  init=contents.ptr_even if contents else [])
+        m.submodules.ptr_odd = ptr_odd = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth,
+                                                init=contents.ptr_odd if contents else [])
+        m.submodules.spmat = spmat = Memory(shape=unsigned(config.line_bits), depth=sizes.spmat_lines,
+                                            init=contents.spmat if contents else [])
+        m.submodules.arithmetic = arithmetic = ArithmeticUnit(config, self.dsp, contents.acc if contents else (),
+                                                              contents.codebook if contents else ())
 
         even_w, odd_w, spmat_w = ptr_even.write_port(), ptr_odd.write_port(), spmat.write_port()
         even_r, odd_r, spmat_r = ptr_even.read_port(), ptr_odd.read_port(), spmat.read_port()

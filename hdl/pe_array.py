@@ -12,6 +12,8 @@ family whose DSP blocks build the multipliers (``"ecp5"``), or None for portable
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from amaranth import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -19,6 +21,7 @@ from amaranth.lib.wiring import In, Out
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from hdl.broadcast import BroadcastUnit, CreditGate, delay_stages, registered_or
+from hdl.contents import PEContents
 from hdl.control import ControlUnit
 from hdl.pe import MIN_PIPELINE_LATENCY, LoadTarget, ProcessingElement
 from hdl.sizes import RTLSizes
@@ -27,12 +30,17 @@ from hdl.sizes import RTLSizes
 class EIEArray(wiring.Component):
     """``n_pes`` processing elements behind one broadcast unit and one control unit."""
 
-    def __init__(self, config: ArchConfig, counters: bool = True, dsp: str | None = None) -> None:
+    def __init__(self, config: ArchConfig, counters: bool = True, dsp: str | None = None,
+                 contents: Sequence[PEContents] | None = None) -> None:
         if config.pipeline_latency < MIN_PIPELINE_LATENCY:
             raise UserError(f"the RTL's arithmetic pipeline and write-back take {MIN_PIPELINE_LATENCY} cycles; "
                             f"set pipeline_latency to {MIN_PIPELINE_LATENCY} or more (got {config.pipeline_latency})")
+        if contents is not None and len(contents) != config.n_pes:
+            raise ValueError(f"contents for {len(contents)} PEs given to an array of {config.n_pes}")
         self.config = config
         self.counters = counters
+        self.contents = contents
+        """Every PE's memories at configuration (``hdl.contents``), or None for empty memories."""
         self.dsp = dsp
         self.sizes = sizes = RTLSizes(config)
         stats = {name: Out(32) for name in ("stat_line_reads", "stat_bypasses", "stat_busy", "stat_pops", "stat_ptr_reads",
@@ -52,7 +60,8 @@ class EIEArray(wiring.Component):
         m = Module()
         m.submodules.broadcast = broadcast = BroadcastUnit(config)
         m.submodules.control = control = ControlUnit(config)
-        pes = [ProcessingElement(config, self.dsp) for _ in range(config.n_pes)]
+        pes = [ProcessingElement(config, self.dsp, None if self.contents is None else self.contents[index])
+               for index in range(config.n_pes)]
         for index, pe in enumerate(pes):
             m.submodules[f"pe{index}"] = pe
 

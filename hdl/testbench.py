@@ -1,6 +1,7 @@
 """A self-checking plain-Verilog testbench of the array for one layer and input vector.
 
-It reads everything it drives and expects from ``$readmemh`` files written beside it (the load-port
+When the array was built with initial memory contents (``hdl.contents``) it first runs batch 0
+with no load-port writes, as the design boots. It reads everything it drives and expects from ``$readmemh`` files written beside it (the load-port
 writes of each batch, the input vector, the simulator's outputs and cycle counts), runs every batch
 as described in the folder's README, and prints ``PASS`` (then ``$finish``) or ``FAIL`` with each
 mismatch (then ``$fatal(1)``, a non-zero exit status). Verilog-2005 plus ``$fatal``.
@@ -36,7 +37,13 @@ def testbench_verilog(array: EIEArray, case: dict) -> str:
     declarations = "\n".join(_declaration(name, width, output) for name, (width, output) in ports.items())
     connections = ",\n    ".join(f".{name}({name})" for name in ["clk", "rst", *ports])
     fields = ", ".join(f"load_{name}" for name, _ in reversed(layout.fields))
-    runs = "\n".join(
+    boot = ""
+    if array.contents is not None:
+        first = batches[0]
+        boot = ('    $display("boot: batch 0 as configured, with no load-port writes");\n'
+                f'    run_batch(0, 0, {first["rows"]}, {first["row_start"]}, {len(first["expected_outputs"])});\n'
+                '    $display("boot: %0d mismatch(es); now every batch through the load port", errors);\n')
+    runs = boot + "\n".join(
         f'    $readmemh("batch{index}/load.hex", load_words, 0, {len(batch["writes"]) - 1});\n'
         f'    run_batch({index}, {len(batch["writes"])}, {batch["rows"]}, {batch["row_start"]}, '
         f'{len(batch["expected_outputs"])});'

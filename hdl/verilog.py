@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from amaranth.back import verilog
 
 from accel.arch.config import ArchConfig
+from hdl.contents import PEContents
 from hdl.pe_array import EIEArray
 
 TOP = "eie_array"
 
 
 def generate_verilog(config: ArchConfig, name: str = TOP, for_simulation: bool = False, counters: bool = True,
-                     dsp: str | None = None) -> str:
+                     dsp: str | None = None, contents: Sequence[PEContents] | None = None) -> str:
     """Synthesisable Verilog of an ``EIEArray`` built for ``config`` (multipliers in ``dsp`` blocks,
-    see ``hdl.multiplier``, or in portable logic)."""
-    return array_verilog(EIEArray(config, counters, dsp), name, for_simulation)
+    see ``hdl.multiplier``, or in portable logic; memories holding ``contents`` at configuration)."""
+    return array_verilog(EIEArray(config, counters, dsp, contents), name, for_simulation)
 
 
 def array_verilog(array: EIEArray, name: str = TOP, for_simulation: bool = False) -> str:

@@ -60,11 +60,11 @@ def _remove_stale(path: Path) -> None:
     """Remove temporary files of ``path`` left by processes that no longer exist (killed with SIGKILL)."""
     for leftover in path.parent.glob(f".{glob.escape(path.name)}.*-*.tmp"):
         pid = leftover.name[len(path.name) + 2:].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             leftover.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

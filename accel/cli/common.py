@@ -89,6 +89,13 @@ def tool_version() -> str:
         return "unknown (not installed)"
 
 
+def output_folder(args: argparse.Namespace, folder: Path):
+    """Stage the command's outputs for ``folder`` and commit them together (``accel.arch.run_folder``)."""
+    from accel.arch.run_folder import run_folder
+
+    return run_folder(folder, shlex.join(["accel", *args.argv]))
+
+
 def provenance(args: argparse.Namespace, config: ArchConfig | None = None) -> dict:
     """What made a record: the tool and its version, the command line, the seed and the architecture config."""
     record = {"tool": "eie-accel", "version": tool_version(), "command": shlex.join(["accel", *args.argv]),

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from accel.arch.errors import UserError
-from accel.cli.common import positive_int, provenance, seed
+from accel.cli.common import output_folder, positive_int, provenance, seed
 from accel.report.tables import format_table
 
 EXAMPLES = """\
@@ -30,7 +30,8 @@ your own model from its trained weights: a factory that builds it, its state_dic
                                      "lr": 0.005, "finetune_lr": 0.001, "momentum": 0.9, "weight_decay": 1e-4, "init": "linear", "seed": 0}
                                      layers are named by their qualified module names ("*": every other layer)
 
-outputs (in --out, each written atomically): model.dc.npz (the compressed model file, see
+outputs (in --out, committed together when the run finishes and listed in manifest.json; files of an
+earlier run there that this one does not write are removed): model.dc.npz (the compressed model file, see
 models/FORMAT.md), sizes.md and sizes.csv (per-layer table in the Deep Compression paper's columns),
 bytes.csv (bytes by component: codes, indices, fillers, Huffman tables, codebooks, biases),
 summary.json (accuracies, rates, prune qualities, wall and CPU time), with --sensitivity also
@@ -145,9 +146,11 @@ def report(args: argparse.Namespace, result) -> int:
     from accel.report.compression import size_table, write_compression_pages
     from models.pipeline import write_outputs
 
-    paths = write_outputs(result, args.out, provenance(args))
-    paths.update(write_compression_pages(args.out))
-    summary = json.loads(paths["summary"].read_text())
+    with output_folder(args, args.out) as staged:
+        paths = write_outputs(result, staged, provenance(args))
+        paths.update(write_compression_pages(staged))
+        summary = json.loads(paths["summary"].read_text())
+    paths = {key: args.out / path.relative_to(staged) for key, path in paths.items()}
     if args.json:
         json.dump(result.summary(), sys.stdout, indent=2)
         print()

@@ -17,6 +17,7 @@ from accel.cli.common import (
     add_energy_option,
     architecture_from,
     energy_table_from,
+    output_folder,
     positive_int,
     provenance,
     seed,
@@ -60,8 +61,6 @@ def run(args: argparse.Namespace) -> int:
     settings = preset("lenet300", "quick")
     settings.seed = args.seed
     result = compress(settings, data)
-    write_outputs(result, args.out, provenance(args))
-    write_compression_pages(args.out)
     summary = result.summary()
     layers = layers_from_compressed(result.compressed)
 
@@ -88,8 +87,11 @@ def run(args: argparse.Namespace) -> int:
         "layers": rows, "config": config.to_dict(), "energy_table": table.label,
         "data": data.name, "wall_seconds": time.perf_counter() - started,
     }
-    write_text_atomic(args.out / "report.json", json.dumps(report, indent=2) + "\n")
-    write_demo_pages(args.out)
+    with output_folder(args, args.out) as staged:
+        write_outputs(result, staged, provenance(args))
+        write_compression_pages(staged)
+        write_text_atomic(staged / "report.json", json.dumps(report, indent=2) + "\n")
+        write_demo_pages(staged)
     print()
     print(short_table(report))
     print(f"\nreport: {args.out / 'report.md'} (also report.json, energy.png, sizes.md, model.dc.npz); "

@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.arch.files import write_csv_atomic
-from accel.cli.common import add_energy_option, energy_table_from, provenance, write_json
+from accel.cli.common import add_energy_option, energy_table_from, output_folder, provenance, write_json
 from accel.explore import energy_studies as studies
 from accel.report.energy import write_energy_pages
 from accel.report.tables import format_table
@@ -44,7 +44,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     table = energy_table_from(args)
-    out = args.out
     names = ["Alex-7", "NT-We"] if args.quick else [spec.name for spec in BENCHMARK_LAYERS]
     counts = (1, 16, 64, 256) if args.quick else studies.PE_COUNTS
     comparison = studies.alex7_comparison(table, args.seed)
@@ -58,22 +57,23 @@ def run(args: argparse.Namespace) -> int:
     shares, metrics = studies.share_rows(comparison), studies.metric_rows(comparison)
     table_v = studies.table_v_rows(comparison, measured_baselines())
 
-    write_csv_atomic(out / "shares.csv", shares)
-    write_csv_atomic(out / "metrics.csv", metrics)
-    write_csv_atomic(out / "sram_width.csv", widths)
-    write_csv_atomic(out / "pe_padding.csv", pes)
-    write_csv_atomic(out / "table_v.csv", table_v)
-    if precision is not None:
-        write_csv_atomic(out / "precision.csv", precision)
-    record = {"provenance": provenance(args), "table": {"label": table.label, "kind": table.kind, "fit": table.fit},
-              "seed": args.seed, "layers": names, "pe_counts": list(counts), "model": str(args.model),
-              "data_dir": str(args.data_dir), "alex7": comparison, "sram_width": widths, "pe_padding": pes,
-              "table_v": table_v, "precision": precision, "cacti_devices": recorded_devices()}
-    write_json(out / "energy.json", record)
-    write_energy_pages(out)
+    with output_folder(args, args.out) as out:
+        write_csv_atomic(out / "shares.csv", shares)
+        write_csv_atomic(out / "metrics.csv", metrics)
+        write_csv_atomic(out / "sram_width.csv", widths)
+        write_csv_atomic(out / "pe_padding.csv", pes)
+        write_csv_atomic(out / "table_v.csv", table_v)
+        if precision is not None:
+            write_csv_atomic(out / "precision.csv", precision)
+        record = {"provenance": provenance(args), "table": {"label": table.label, "kind": table.kind, "fit": table.fit},
+                  "seed": args.seed, "layers": names, "pe_counts": list(counts), "model": str(args.model),
+                  "data_dir": str(args.data_dir), "alex7": comparison, "sram_width": widths, "pe_padding": pes,
+                  "table_v": table_v, "precision": precision, "cacti_devices": recorded_devices()}
+        write_json(out / "energy.json", record)
+        write_energy_pages(out)
     print(format_table(["metric", "paper", "with leakage", "dynamic only"],
                        [[r["metric"], r["paper"], r["with leakage"], r["dynamic only"]] for r in metrics]))
-    print(f"wrote {out}/README.md and its tables and plots")
+    print(f"wrote {args.out}/README.md and its tables and plots")
     return 0
 
 

@@ -6,6 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
+from accel.cli.common import output_folder
 from accel.cli.sources import SOURCE_HELP, load_layers
 from accel.report.tables import format_table
 
@@ -42,9 +43,11 @@ def file_name(layer_name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     layers, _ = load_layers(args.source, args.seed)
     rows = []
-    for layer in layers:
-        written = layer.save(args.out / file_name(layer.name))
-        rows.append([layer.name, f"{layer.rows}x{layer.cols}", f"{100 * layer.density:.1f}%",
-                     "yes" if layer.bias is not None else "no", "yes" if layer.relu else "no", str(written)])
+    with output_folder(args, args.out) as staged:
+        for layer in layers:
+            layer.save(staged / file_name(layer.name))
+            rows.append([layer.name, f"{layer.rows}x{layer.cols}", f"{100 * layer.density:.1f}%",
+                         "yes" if layer.bias is not None else "no", "yes" if layer.relu else "no",
+                         str(args.out / file_name(layer.name))])
     print(format_table(["layer", "shape", "non-zero", "bias", "ReLU", "file"], rows))
     return 0

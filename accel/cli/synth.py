@@ -18,6 +18,10 @@ examples:
   accel synth --device ecp5-85f --pes 16 --config ecp5.json --target-mhz 100 --timeout 3600 --record
   accel synth --rtl-speed                                        # Icarus cycles/s at 4 and 16 PEs
   accel synth --board ulx3s-85f --record                         # bitstream: the array behind a UART bridge
+  accel synth --device ecp5-85f --config small.json --layer runs/demo/model.dc.npz:classifier.8
+                                            # the placed design boots holding the layer (block RAM init)
+  accel verilog --config small.json --layer runs/demo/model.dc.npz:classifier.8 --out build/fc3
+  accel synth --gate-sim build/fc3          # its tb_eie.v on yosys's iCE40 netlist of the folder, under Icarus
 
 --board builds a bitstream (build/board/BOARD/eie_board.bit) of the array behind its UART host bridge
 (115200 baud on the board's USB serial port; protocol in hdl/uart_protocol.py), with the board's pins
@@ -53,12 +57,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rtl-speed", action="store_true", help="measure Icarus simulation speed instead")
     parser.add_argument("--board", choices=BOARD_NAMES,
                         help="build a bitstream for this board: the array behind a UART bridge (instead of --device)")
+    parser.add_argument("--layer", metavar="SOURCE",
+                        help="initialise the memories with this layer's first batch, so the synthesised design boots "
+                             "holding it (same sources as accel verilog --layer)")
+    parser.add_argument("--gate-sim", type=Path, metavar="FOLDER",
+                        help="synthesise FOLDER's eie_array.v (from accel verilog --layer) for iCE40 and run its "
+                             "tb_eie.v on the gate-level netlist under Icarus; exit 0 only on PASS")
     parser.add_argument("--baud", type=int, default=115200, help="UART baud rate of the --board build (default 115200)")
     add_architecture_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.gate_sim:
+        return run_gate_sim(args.gate_sim, args.timeout)
     if args.board:
         return run_board(args)
     if args.rtl_speed:
@@ -72,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         if args.timeout is not None and args.timeout <= 0:
             raise UserError(f"--timeout {args.timeout} must be a positive number of seconds")
         result = synthesize(config, args.device, args.work / f"{args.device}_{config.n_pes}pe", args.target_mhz,
-                             args.router, args.seed, args.timeout, progress=True)
+                             args.router, args.seed, args.timeout, progress=True, contents=layer_contents(args, config))
         print(format_table(["device", "PEs", "fits", "Fmax MHz"] + list(result.resources),
                            [[result.device, result.n_pes, "yes" if result.fits else "no", f"{result.fmax_mhz:.1f}" if result.fmax_mhz else "-"]
                             + [f"{v['used']}/{v['available']}" for v in result.resources.values()]]))
@@ -83,6 +95,32 @@ def run(args: argparse.Namespace) -> int:
             record({**result.to_dict(), "outcome": outcome, "provenance": provenance(args)})
     write_hdl_page(REPORTS)
     return 0
+
+
+def layer_contents(args: argparse.Namespace, config):
+    """The memories' initial contents for ``--layer`` (its first batch), or None."""
+    if not args.layer:
+        return None
+    from accel.arch.images import build_layer_image
+    from accel.cli.sources import load_one_layer
+    from hdl.contents import batch_contents
+
+    layer, _ = load_one_layer(args.layer, 0)  # synthetic weights seeded as in accel verilog (--seed is nextpnr's)
+    image = build_layer_image(layer, config)
+    if len(image.batches) > 1:
+        print(f"note: layer {layer.name} runs in {len(image.batches)} batches; the design boots holding batch 0, "
+              "the host loads the others")
+    return batch_contents(image, image.batches[0])
+
+
+def run_gate_sim(folder: Path, timeout_s: float | None) -> int:
+    from hdl.gate_level import run_gate_level
+
+    print(f"synthesising {folder} for iCE40 and simulating the netlist under Icarus ...", flush=True)
+    outcome = run_gate_level(folder, timeout_s=timeout_s)
+    print(outcome.log or "the testbench printed no result")
+    print(f"gate-level netlist: {outcome.netlist}")
+    return 0 if outcome.passed else 1
 
 
 def board_config(args: argparse.Namespace):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from accel.cli.common import add_architecture_options, architecture_from, provenance
+from accel.cli.common import add_architecture_options, architecture_from, output_folder, provenance
 from accel.cli.sources import SOURCE_HELP
 
 EXAMPLES = """\
@@ -66,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
         if problems:
             raise UserError(f"layer {layer.name!r} has a batch that does not fit the memories of this config: {'; '.join(problems)}")
         inputs = quantize_activations(layer_inputs(layer, own, args.input, args.act_density, args.seed), config)
-    written = write_design_folder(config, args.out, layer, inputs, {"provenance": provenance(args, config)})
-    print(f"wrote {len(written)} files to {args.out}: {', '.join(p.name for p in written[:3])}{' ...' if len(written) > 3 else ''}")
+    with output_folder(args, args.out) as staged:
+        written = write_design_folder(config, staged, layer, inputs, {"provenance": provenance(args, config)})
+    print(f"wrote {len(written)} files to {args.out}: {', '.join(p.name for p in written[:3])}{' ...' if len(written) > 3 else ''} "
+          "(listed in manifest.json; files of an earlier run that this one did not write were removed)")
     if layer is not None:
         print(f"layer {layer.name} ({layer.rows}x{layer.cols}); run the testbench: {args.out / 'run_icarus.sh'}")
     return 0

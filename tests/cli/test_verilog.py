@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from accel.arch.config import ArchConfig
 from accel.cli import main
+from hdl.pe_array import EIEArray
+from hdl.verilog import array_verilog
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "reports" / "compression" / "lenet300" / "model.dc.npz"
@@ -57,6 +60,20 @@ def test_a_wrong_cycle_count_fails(tmp_path, small_config):
     assert failed.returncode != 0 and f"{cycles} cycles, the simulator says {cycles + 1}" in failed.stdout
 
 
+@needs_icarus
+def test_the_design_boots_holding_the_layer(tmp_path, small_config):
+    out = tmp_path / "fc"
+    assert main(["verilog", "--config", str(small_config), "--layer", f"{MODEL}:classifier.8", "--out", str(out)]) == 0
+    assert "boots holding layer `classifier.8`" in (out / "README.md").read_text()
+    passed = run_icarus(out)
+    assert "boot: 0 mismatch(es)" in passed.stdout and passed.returncode == 0
+    # The same testbench on the array with empty memories: the run without loads fails, the loaded one passes.
+    empty = EIEArray(ArchConfig.load(out / "config.json"))
+    (out / "eie_array.v").write_text(array_verilog(empty, for_simulation=True))
+    failed = run_icarus(out)
+    assert failed.returncode != 0 and "boot: 0 mismatch" not in failed.stdout and "FAIL output row" in failed.stdout
+
+
 def test_sources_state_dicts_and_multi_layer_refusal(tmp_path, small_config, capsys):
     torch.manual_seed(0)
     state = {"hidden.weight": torch.randn(12, 6), "hidden.bias": torch.randn(12), "out.weight": torch.randn(4, 12)}
@@ -70,3 +87,11 @@ def test_sources_state_dicts_and_multi_layer_refusal(tmp_path, small_config, cap
     assert main(["verilog", "--layer", f"{MODEL}:fc9", "--out", str(tmp_path / "x")]) == 2
     assert "no layer 'fc9'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_later_run_without_a_layer_leaves_no_testbench_behind(tmp_path, small_config):
+    out = tmp_path / "v"
+    assert main(["verilog", "--config", str(small_config), "--layer", f"{MODEL}:classifier.8", "--out", str(out)]) == 0
+    assert (out / "tb_eie.v").exists() and (out / "batch0").is_dir()
+    assert main(["verilog", "--config", str(small_config), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "design.json", "eie_array.v", "manifest.json"]

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from accel.arch.config import ArchConfig
+from accel.arch.energy import DEFAULT_TABLE, EnergyTable
 from accel.arch.layer import QuantizedLayer
 from accel.arch.npz import read_input_vector
 from accel.explore.fuzzing import mutate
@@ -131,6 +132,28 @@ def config_check(config: ArchConfig) -> None:
     assert np.isfinite(config.cycle_ns) and config.cycle_ns > 0
     assert config.act_bits + config.weight_bits <= 40 and config.acc_bits <= 48
     assert all(getattr(config, key) > 0 for key in ("spmat_sram_bytes", "ptr_sram_bytes", "act_sram_bytes"))
+
+
+# Energy table ----------------------------------------------------------------------------------
+
+def energy_seed(folder: Path) -> Path:
+    path = folder / "energy.json"
+    path.write_bytes(DEFAULT_TABLE.read_bytes())
+    return path
+
+
+def energy_fingerprint(table: EnergyTable) -> tuple:
+    return (table.name, table.kind, table.source, table.fit, tuple(sorted(table.actions.items())), table.sram_sizes,
+            table.sram_widths, tuple((what, grid.tobytes()) for what, grid in sorted(table.sram_grids.items())))
+
+
+def energy_check(table: EnergyTable) -> None:
+    """Every price the energy model asks for is a finite, positive number, inside and outside the SRAM grid."""
+    prices = [table.int_add(16), table.int_mult(16), table.register_file(16), table.dram(32)]
+    for size in (64, 8192, 131072, 1 << 24):
+        for bits in (1, 16, 64, 512):
+            prices += [table.sram_read(size, bits), table.sram_write(size, bits), table.sram_leakage_mw(size, bits)]
+    assert all(np.isfinite(price) and price > 0 for price in prices), prices
 
 
 # Input vector ----------------------------------------------------------------------------------
@@ -279,6 +302,8 @@ def targets() -> list[Target]:
                different_allowed=False),
         Target("architecture config", config_seed, BYTE_MUTATORS + [mutate.json_structure], ArchConfig.load,
                lambda config: config.to_dict(), different_allowed=True, check=config_check),
+        Target("energy table", energy_seed, BYTE_MUTATORS + [mutate.json_structure], EnergyTable.load,
+               energy_fingerprint, different_allowed=True, check=energy_check),
         Target("IDX folder", idx_seed, None, load_idx_dataset, dataset_fingerprint, different_allowed=True,
                check=dataset_check, mutate_path=idx_mutate_path),
         Target("npz data set", npz_dataset_seed, BYTE_MUTATORS + [mutate.npz_member_bytes, mutate.npz_dtype,

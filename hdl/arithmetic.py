@@ -1,9 +1,13 @@
 """The arithmetic unit of a PE: codebook, multiply, rounding shift, saturating accumulate, write-back.
 
-An entry presented in cycle ``c`` (three cycles after its issue slot, from a register) flows through:
+An entry presented in cycle ``c - 1`` (two cycles after its issue slot, straight from the line
+register it is picked out of) flows through:
 
-* c:   codebook lookup into the multiplier's input registers; the row address accumulates the
-  entry's relative index and addresses the accumulator's read port.
+* c-1: codebook lookup of its code into a weight register, beside the registered entry (so the
+  path into the multiplier's input registers starts at a flip-flop: on an FPGA the DSP block may
+  sit far from the codebook's logic).
+* c:   the weight into the multiplier's input registers; the row address accumulates the entry's
+  relative index and addresses the accumulator's read port.
 * c+1: multiply (between the multiplier's input and output registers); the accumulator word is
   registered.
 * c+2: rounding shift, saturating add and accumulator write (at the end of the cycle), in one
@@ -54,7 +58,7 @@ class ArithmeticUnit(wiring.Component):
         """Accumulator and codebook values at configuration (missing ones are zero)."""
         sizes = RTLSizes(config)
         super().__init__({
-            # One entry per cycle: ``first`` marks the first entry of a column (row address restarts).
+            # One entry per cycle, one cycle before it is used: ``first`` marks a column's first entry.
             "valid": In(1), "first": In(1), "entry": In(config.entry_bits), "act": In(signed(config.act_bits)),
             # Load mode: codebook entry or accumulator initial value (bias) at ``load_addr``.
             "codebook_en": In(1), "acc_en": In(1), "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
@@ -83,15 +87,18 @@ class ArithmeticUnit(wiring.Component):
                     with m.Case(index):
                         m.d.sync += value.eq(self.load_data[:config.weight_bits].as_signed())
 
-        valid1, first1, entry1, act1 = self.valid, self.first, self.entry, self.act
-        # c: codebook lookup into the multiplier; row-address accumulation addresses the accumulator.
-        m.submodules.multiplier = multiplier = Multiplier(config.act_bits, config.weight_bits, self.dsp)
-        code, relative = entry1[:config.code_bits], entry1[config.code_bits:]
-        with m.Switch(code):
+        # c-1: the entry is registered and its code looked up in the codebook into the weight register.
+        valid1, first1 = Signal(), Signal()
+        entry1, act1, weight1 = Signal(config.entry_bits), Signal(signed(config.act_bits)), Signal(signed(config.weight_bits))
+        m.d.sync += [valid1.eq(self.valid), first1.eq(self.first), entry1.eq(self.entry), act1.eq(self.act)]
+        with m.Switch(self.entry[:config.code_bits]):
             for index, value in enumerate(codebook):
                 with m.Case(index):
-                    m.d.comb += multiplier.b.eq(value)
-        m.d.comb += multiplier.a.eq(act1)
+                    m.d.sync += weight1.eq(value)
+        # c: the multiplier's inputs come from registers; row-address accumulation addresses the accumulator.
+        m.submodules.multiplier = multiplier = Multiplier(config.act_bits, config.weight_bits, self.dsp)
+        relative = entry1[config.code_bits:]
+        m.d.comb += [multiplier.a.eq(act1), multiplier.b.eq(weight1)]
         # Padding entries only precede a real entry of their column, so every row address is in range.
         row, next_row = Signal(row_bits), Signal(row_bits)
         m.d.comb += next_row.eq(Mux(first1, 0, row + 1) + relative)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -19,6 +20,7 @@ from amaranth.lib import io
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
+from hdl.contents import PEContents
 from hdl.synth import CELLS, _last_error, run, tool
 from hdl.uart_bridge import UARTBridge
 
@@ -45,13 +47,14 @@ class BoardTop(Elaboratable):
     """The bridge on the board's first UART (the USB serial port), multipliers in ECP5 DSP blocks; LED 0
     lights while a batch runs."""
 
-    def __init__(self, config: ArchConfig, divisor: int) -> None:
+    def __init__(self, config: ArchConfig, divisor: int, contents: Sequence[PEContents] | None = None) -> None:
         self.config = config
         self.divisor = divisor
+        self.contents = contents
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.submodules.bridge = bridge = UARTBridge(self.config, self.divisor, dsp="ecp5")
+        m.submodules.bridge = bridge = UARTBridge(self.config, self.divisor, dsp="ecp5", contents=self.contents)
         uart = platform.request("uart", 0, dir="-")
         m.submodules.rx = rx = io.Buffer("i", uart.rx)
         m.submodules.tx = tx = io.Buffer("o", uart.tx)
@@ -81,8 +84,9 @@ class BoardBuild:
 
 
 def build_bitstream(config: ArchConfig, board: str, work: Path, baud: int = BAUD, seed: int = 1,
-                    progress: Callable[[str], None] = print) -> BoardBuild:
-    """Synthesise, place, route and pack ``config``'s array behind the UART bridge for ``board``."""
+                    progress: Callable[[str], None] = print, contents: Sequence[PEContents] | None = None) -> BoardBuild:
+    """Synthesise, place, route and pack ``config``'s array behind the UART bridge for ``board`` (its
+    memories holding ``contents`` at configuration, when given)."""
     platform = board_platform(board)
     clock_hz = platform.default_clk_frequency
     divisor = round(clock_hz / baud)
@@ -90,7 +94,7 @@ def build_bitstream(config: ArchConfig, board: str, work: Path, baud: int = BAUD
         raise UserError(f"{baud} baud needs at least 4 clocks per bit within 2 % of the {clock_hz / 1e6:g} MHz "
                         f"clock; pick another --baud (e.g. 115200)")
     work.mkdir(parents=True, exist_ok=True)
-    plan = platform.prepare(BoardTop(config, divisor), name=TOP)
+    plan = platform.prepare(BoardTop(config, divisor, contents), name=TOP)
     plan.extract(str(work))
     seconds = {}
 

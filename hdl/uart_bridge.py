@@ -7,11 +7,14 @@ ports from registers for one cycle (load, activation, clear and start pulses; ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from amaranth import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
+from hdl.contents import PEContents
 from hdl.load_word import LoadWordLayout
 from hdl.pe_array import EIEArray
 from hdl.sizes import RTLSizes
@@ -23,10 +26,13 @@ class UARTBridge(wiring.Component):
     """An ``EIEArray`` for ``config`` (without activity counters) and its UART host bridge; ``dsp`` as for
     ``EIEArray`` (the FPGA family whose multiplier blocks to instantiate, None for portable RTL)."""
 
-    def __init__(self, config: ArchConfig, divisor: int, dsp: str | None = None) -> None:
+    def __init__(self, config: ArchConfig, divisor: int, dsp: str | None = None,
+                 contents: Sequence[PEContents] | None = None) -> None:
         self.config = config
         self.divisor = divisor
         self.dsp = dsp
+        self.contents = contents
+        """The array's memories at configuration (``hdl.contents``), or None for empty ones."""
         self.protocol = BridgeProtocol(config)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1)})
 
@@ -35,7 +41,7 @@ class UARTBridge(wiring.Component):
         m = Module()
         m.submodules.receiver = receiver = UARTReceiver(self.divisor)
         m.submodules.transmitter = transmitter = UARTTransmitter(self.divisor)
-        m.submodules.array = array = EIEArray(config, counters=False, dsp=self.dsp)
+        m.submodules.array = array = EIEArray(config, counters=False, dsp=self.dsp, contents=self.contents)
         m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx), self.busy.eq(array.busy)]
 
         commands = list(Command)

@@ -35,142 +35,148 @@ def simulate_layer(image: LayerImage, inputs_fixed: np.ndarray) -> LayerResult:
 def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> tuple[BatchResult, np.ndarray]:
     config = image.config
     columns = np.flatnonzero(inputs)
-    pointers = np.stack([pe.pointers for pe in batch.pes])          # (pes, cols + 1)
-    starts, ends = pointers[:, columns], pointers[:, columns + 1]   # (pes, K)
-    counts = ends - starts
+    starts = np.ascontiguousarray(batch.pointers[:, columns].T)       # (K, pes)
+    counts = np.ascontiguousarray(batch.pointers[:, columns + 1].T) - starts
     cost = np.maximum(counts, config.empty_column_cycles)
-    dropped = cost == 0
-    finish, last_cycle, stall = _schedule(cost, dropped, config.fifo_depth, config.broadcast_latency,
+    finish, last_cycle, stall = _schedule(cost, cost == 0, config.fifo_depth, config.broadcast_latency,
                                           config.pointer_stage_cycles)
     t_issue = last_cycle + 1 if columns.size else 0
-    outputs, first_row, last_row = _outputs(image, batch, inputs, columns)
-    counters = _count(image, batch, starts, ends, finish, first_row, last_row)
+    accumulators = np.zeros((config.n_pes, max(pe.n_rows for pe in batch.pes)), dtype=np.int64)
+    for pe, pe_image in enumerate(batch.pes):
+        accumulators[pe, :pe_image.n_rows] = pe_image.bias
+    low, high = config.acc_range
+    first_row, last_row = _accumulate(batch.entries, batch.entry_offsets, starts, counts, inputs[columns].astype(np.int64),
+                                      image.codebook.astype(np.int64), accumulators, config.code_bits, config.weight_frac,
+                                      low, high)
+    line_reads, bypasses = _activity(starts, counts, finish, first_row, last_row, config.entries_per_line)
+    sums = np.empty(batch.n_rows, dtype=np.int64)
+    for pe, pe_image in enumerate(batch.pes):
+        sums[pe::config.n_pes] = accumulators[pe, :pe_image.n_rows]
+    counters = _counters(image, batch, columns.size, int(counts.sum()), line_reads, bypasses)
     cycles = t_issue + config.pipeline_latency + batch.writeback_cycles
-    busy = cost.sum(axis=1) if columns.size else np.zeros(config.n_pes, dtype=np.int64)
+    busy = cost.sum(axis=0) if columns.size else np.zeros(config.n_pes, dtype=np.int64)
     result = BatchResult(row_start=batch.row_start, n_rows=batch.n_rows, cycles=cycles, t_issue=t_issue,
                          stall_cycles=stall, busy=busy.astype(np.int64), counters=counters)
-    return result, outputs
+    return result, write_back(sums, image.relu, config)
 
 
 @njit(cache=True)
 def _schedule(cost: np.ndarray, dropped: np.ndarray, depth: int, latency: int, visible: int) -> tuple[np.ndarray, int, int]:
-    """Finish cycles ``f`` (pes x K; a dropped column keeps the previous one's), the last cycle in
-    which a column occupied a PE or one was dropped, and the broadcast stall cycles."""
-    n_pes, k_total = cost.shape
-    finish = np.empty((n_pes, k_total), dtype=np.int64)
-    latest = np.full((n_pes, depth), NEVER, dtype=np.int64)  # the D latest leave cycles of each PE's queue
+    """Finish cycles ``f`` (K x pes; a dropped column keeps the previous one's), the last cycle in
+    which a column occupied a PE or one was dropped, and the broadcast stall cycles.
+
+    Each PE keeps its queue's ``depth`` latest leave cycles. Without dropped columns the leave cycles
+    of a PE never decrease, so the oldest is the one ``depth`` broadcasts back (a ring); a dropped
+    column may leave before a column queued ahead of it, so then the smallest is searched.
+    """
+    k_total, n_pes = cost.shape
+    finish = np.empty((k_total, n_pes), dtype=np.int64)
+    latest = np.full((depth, n_pes), NEVER, dtype=np.int64)
     previous_finish = np.full(n_pes, -1, dtype=np.int64)
+    any_dropped = dropped.any()
     broadcast = -1
     last_cycle = -1
     for k in range(k_total):
+        ring = k % depth
         full_until = NEVER  # the cycle until which some PE's queue is full
         for pe in range(n_pes):
-            full_until = max(full_until, latest[pe].min())
+            if any_dropped:
+                oldest = latest[0, pe]
+                for slot in range(1, depth):
+                    oldest = min(oldest, latest[slot, pe])
+            else:
+                oldest = latest[ring, pe]
+            full_until = max(full_until, oldest)
         broadcast = max(broadcast + 1, full_until + 1 + latency)
         push = broadcast + latency
         for pe in range(n_pes):
-            if dropped[pe, k]:
+            if dropped[k, pe]:
                 leave = push + visible
                 last_cycle = max(last_cycle, leave)
             else:
                 leave = max(previous_finish[pe], push + visible)
-                previous_finish[pe] = leave + cost[pe, k]
-            finish[pe, k] = previous_finish[pe]
-            oldest = latest[pe].argmin()
-            latest[pe, oldest] = max(latest[pe, oldest], leave)
+                previous_finish[pe] = leave + cost[k, pe]
+            finish[k, pe] = previous_finish[pe]
+            slot = ring
+            if any_dropped:
+                for other in range(depth):
+                    if latest[other, pe] < latest[slot, pe]:
+                        slot = other
+            latest[slot, pe] = max(latest[slot, pe], leave)
     if k_total:
-        last_cycle = max(last_cycle, finish[:, k_total - 1].max())
+        last_cycle = max(last_cycle, finish[k_total - 1].max())
     stall = broadcast - (k_total - 1) if k_total else 0
     return finish, last_cycle, stall
 
 
-def _count(image: LayerImage, batch: BatchImage, starts: np.ndarray, ends: np.ndarray, finish: np.ndarray,
-           first_row: np.ndarray, last_row: np.ndarray) -> dict[str, int]:
-    config = image.config
-    n_pes, k_total = starts.shape
-    counts = ends - starts
-    entries = int(counts.sum())
-    counters = empty_counters()
-    counters.update(broadcasts=k_total, lnzd_reads=image.cols, fifo_pushes=k_total * n_pes, fifo_pops=k_total * n_pes,
-                    ptr_reads=k_total * n_pes, writebacks=batch.n_rows, **activation_sram_counts(image, batch))
-    for name in ("codebook_reads", "multiplies", "adds", "acc_reads", "acc_writes"):
-        counters[name] = entries
-    counters["spmat_line_reads"] = _line_reads(starts, ends, config.entries_per_line)
-    counters["bypasses"] = _bypasses(counts, finish, first_row, last_row)
-    return counters
-
-
-def _line_reads(starts: np.ndarray, ends: np.ndarray, per_line: int) -> int:
-    """Lines read: each non-empty column spans some lines; the first is free if the PE just read it."""
-    total = 0
-    for start, end in zip(starts, ends):
-        full = end > start
-        first, last = start[full] // per_line, (end[full] - 1) // per_line
-        spans = last - first + 1
-        repeated = int(np.count_nonzero(first[1:] == last[:-1]))
-        total += int(spans.sum()) - repeated
-    return total
-
-
-def _bypasses(counts: np.ndarray, finish: np.ndarray, first_row: np.ndarray, last_row: np.ndarray) -> int:
-    """Entries whose row equals the row the same PE updated in the previous cycle.
-
-    Rows rise within a column, so this only happens between the last entry of one non-empty column
-    and the first entry of the next non-empty one, when the second is popped on the last cycle of
-    the first (an empty column between them takes a cycle unless the pointer stage drops it).
-    """
-    total = 0
-    for pe in range(counts.shape[0]):
-        full = np.flatnonzero(counts[pe] > 0)
-        if full.size < 2:
-            continue
-        count, ends = counts[pe, full], finish[pe, full]
-        adjacent = ends[1:] - count[1:] == ends[:-1]
-        total += int(np.count_nonzero(adjacent & (last_row[pe, full[:-1]] == first_row[pe, full[1:]])))
-    return total
-
-
-def _outputs(image: LayerImage, batch: BatchImage, inputs: np.ndarray,
-             columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Outputs of the batch, and the local rows of the first and last entry of each (PE, broadcast column)."""
-    config = image.config
-    n_pes = config.n_pes
-    low, high = config.acc_range
-    accumulators = np.zeros(batch.n_rows, dtype=np.int64)
-    first_row = np.zeros((n_pes, columns.size), dtype=np.int64)
-    last_row = np.zeros((n_pes, columns.size), dtype=np.int64)
-    activations = inputs[columns].astype(np.int64)
-    codebook = image.codebook.astype(np.int64)
-    for pe, image_pe in enumerate(batch.pes):
-        accumulator = image_pe.bias.astype(np.int64)
-        _accumulate(image_pe.entries, image_pe.pointers, columns, activations, codebook, accumulator, first_row[pe],
-                    last_row[pe], config.code_bits, config.weight_frac, low, high)
-        accumulators[pe::n_pes] = accumulator
-    return write_back(accumulators, image.relu, config), first_row, last_row
+@njit(cache=True)
+def _accumulate(entries: np.ndarray, offsets: np.ndarray, starts: np.ndarray, counts: np.ndarray,
+                activations: np.ndarray, codebook: np.ndarray, accumulators: np.ndarray, code_bits: int,
+                weight_frac: int, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each PE's columns in broadcast order: each entry's product (``scaled_product``) added to its row
+    with saturation (``saturating_add``); returns the local rows of each (broadcast, PE) column's first
+    and last entry."""
+    k_total, n_pes = starts.shape
+    first_row = np.zeros((k_total, n_pes), dtype=np.int64)
+    last_row = np.zeros((k_total, n_pes), dtype=np.int64)
+    mask = (1 << code_bits) - 1
+    half = (1 << (weight_frac - 1)) if weight_frac > 0 else 0
+    for k in range(k_total):
+        activation = activations[k]
+        for pe in range(n_pes):
+            begin = offsets[pe] + starts[k, pe]
+            end = begin + counts[k, pe]
+            if begin == end:
+                continue
+            row = -1
+            first_row[k, pe] = entries[begin] >> code_bits
+            for address in range(begin, end):  # padding (code 0, weight 0) adds 0: no branch needed
+                entry = entries[address]
+                row += (entry >> code_bits) + 1
+                product = (activation * codebook[entry & mask] + half) >> weight_frac
+                accumulators[pe, row] = min(max(accumulators[pe, row] + product, low), high)
+            last_row[k, pe] = row
+    return first_row, last_row
 
 
 @njit(cache=True)
-def _accumulate(entries: np.ndarray, pointers: np.ndarray, columns: np.ndarray, activations: np.ndarray,
-                codebook: np.ndarray, accumulator: np.ndarray, first_row: np.ndarray, last_row: np.ndarray,
-                code_bits: int, weight_frac: int, low: int, high: int) -> None:
-    """One PE's columns in broadcast order: each entry's product (``scaled_product``) added to its row with
-    saturation (``saturating_add``), and the row of each column's first and last entry."""
-    mask = (1 << code_bits) - 1
-    half = (1 << (weight_frac - 1)) if weight_frac > 0 else 0
-    for k in range(columns.size):
-        begin, end = pointers[columns[k]], pointers[columns[k] + 1]
-        row = -1
-        for address in range(begin, end):
-            entry = entries[address]
-            row += (entry >> code_bits) + 1
-            if address == begin:
-                first_row[k] = row
-            code = entry & mask
-            if code != 0:
-                product = activations[k] * codebook[code]
-                if weight_frac > 0:
-                    product = (product + half) >> weight_frac
-                accumulator[row] = min(max(accumulator[row] + product, low), high)
-        last_row[k] = row
+def _activity(starts: np.ndarray, counts: np.ndarray, finish: np.ndarray, first_row: np.ndarray, last_row: np.ndarray,
+              per_line: int) -> tuple[int, int]:
+    """Sparse-matrix lines read and bypasses, PE by PE over its non-empty columns.
+
+    Each non-empty column spans some lines; the first is free if the PE just read it. A bypass is an
+    entry whose row equals the row the same PE updated in the previous cycle: rows rise within a
+    column, so only the first entry of a column popped on the last cycle of the previous non-empty
+    one can (an empty column between them takes a cycle unless the pointer stage drops it).
+    """
+    k_total, n_pes = starts.shape
+    line_reads = 0
+    bypasses = 0
+    previous = np.full(n_pes, -1, dtype=np.int64)  # each PE's previous non-empty column (broadcast index)
+    for k in range(k_total):
+        for pe in range(n_pes):
+            count = counts[k, pe]
+            if count == 0:
+                continue
+            first, last = starts[k, pe] // per_line, (starts[k, pe] + count - 1) // per_line
+            line_reads += last - first + 1
+            before = previous[pe]
+            if before >= 0:
+                if first == (starts[before, pe] + counts[before, pe] - 1) // per_line:
+                    line_reads -= 1
+                if finish[k, pe] - count == finish[before, pe] and last_row[before, pe] == first_row[k, pe]:
+                    bypasses += 1
+            previous[pe] = k
+    return line_reads, bypasses
 
 
+def _counters(image: LayerImage, batch: BatchImage, broadcasts: int, entries: int, line_reads: int,
+              bypasses: int) -> dict[str, int]:
+    n_pes = image.config.n_pes
+    counters = empty_counters()
+    counters.update(broadcasts=broadcasts, lnzd_reads=image.cols, fifo_pushes=broadcasts * n_pes,
+                    fifo_pops=broadcasts * n_pes, ptr_reads=broadcasts * n_pes, writebacks=batch.n_rows,
+                    spmat_line_reads=int(line_reads), bypasses=int(bypasses), **activation_sram_counts(image, batch))
+    for name in ("codebook_reads", "multiplies", "adds", "acc_reads", "acc_writes"):
+        counters[name] = entries
+    return counters

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from accel.arch.config import MAX_LAYER_INPUTS, ArchConfig
 from accel.arch.errors import UserError
@@ -76,6 +76,13 @@ class BatchImage:
     row_start: int
     n_rows: int
     pes: list[PEImage]
+    """Each PE's image: views into the three arrays below."""
+    pointers: np.ndarray
+    """Every PE's pointers, shape (pes, cols + 1)."""
+    entries: np.ndarray
+    """Every PE's entries, PE after PE."""
+    entry_offsets: np.ndarray
+    """Where each PE's entries begin in ``entries`` (pes + 1 values)."""
 
     @property
     def writeback_cycles(self) -> int:
@@ -167,69 +174,100 @@ def build_layer_image(layer: QuantizedLayer, config: ArchConfig) -> LayerImage:
 def _build_batch(codes: np.ndarray, bias: np.ndarray, row_start: int, config: ArchConfig) -> BatchImage:
     n_pes = config.n_pes
     codes = np.ascontiguousarray(codes, dtype=np.uint8)  # codes fit in a byte (validated above)
-    entries, pointers = _layout(codes, n_pes, config.index_bits, config.code_bits, np.count_nonzero(codes))
+    entries, pointers = _layout(codes, n_pes, config.index_bits, config.code_bits)
     offsets = np.concatenate([[0], np.cumsum(pointers[:, -1])])
     pes = [PEImage(entries=entries[offsets[index]:offsets[index + 1]], pointers=pointers[index],
                    bias=bias[index::n_pes].copy()) for index in range(n_pes)]
-    return BatchImage(row_start=row_start, n_rows=codes.shape[0], pes=pes)
+    return BatchImage(row_start=row_start, n_rows=codes.shape[0], pes=pes, pointers=pointers, entries=entries,
+                      entry_offsets=offsets)
 
 
-@njit(cache=True)
-def _layout(codes: np.ndarray, n_pes: int, index_bits: int, code_bits: int, nonzeros: int) -> tuple[np.ndarray, np.ndarray]:
+@njit(cache=True, parallel=True)
+def _layout(codes: np.ndarray, n_pes: int, index_bits: int, code_bits: int) -> tuple[np.ndarray, np.ndarray]:
     """Every PE's entries, one after another, and its ``cols + 1`` pointers.
 
     The non-zeros are listed row by row; each PE then walks its own rows in order, so every column
     sees its non-zeros by rising local row and knows the gap since the previous one. A first walk
-    sizes the columns, a second places the entries, PE by PE.
+    sizes the columns, a second places the entries. Rows, then PEs, are shared among threads; each
+    writes only its own part of every array, so the result does not depend on the thread count.
     """
     rows, cols = codes.shape
-    flat = codes.ravel()
-    found = np.empty(nonzeros + 1, dtype=np.int32)
-    row_begin = np.empty(rows + 1, dtype=np.int64)
-    count = 0
+    row_begin = np.zeros(rows + 1, dtype=np.int64)
+    for row in prange(rows):
+        row_begin[row + 1] = _row_nonzeros(codes[row])
     for row in range(rows):
-        row_begin[row] = count
-        base = row * cols
-        for col in range(cols):  # branch-free: always write, advance on a non-zero
-            found[count] = col
-            count += flat[base + col] != 0
-    row_begin[rows] = count
-    local_rows = (rows + n_pes - 1) // n_pes
-    last = np.empty(cols, dtype=np.int64)
+        row_begin[row + 1] += row_begin[row]
+    nonzeros = row_begin[rows]
+    found = np.empty(nonzeros + rows, dtype=np.int32)  # the non-zeros' columns, then one spare slot per row
+    for row in prange(rows):
+        _row_columns(codes[row], found, row_begin[row], nonzeros + row)
+    gaps = np.empty(nonzeros, dtype=np.int32)
     pointers = np.zeros((n_pes, cols + 1), dtype=np.int64)
+    for pe in prange(n_pes):
+        _pe_sizes(pe, n_pes, found, row_begin, index_bits, gaps, pointers)
+    offsets = np.zeros(n_pes + 1, dtype=np.int64)
     for pe in range(n_pes):
-        last[:] = -1
-        counts = pointers[pe, 1:]
-        for local in range(local_rows):
-            row = local * n_pes + pe
-            if row >= rows:
-                break
-            for index in range(row_begin[row], row_begin[row + 1]):
-                col = found[index]
-                counts[col] += ((local - last[col] - 1) >> index_bits) + 1  # padding entries, then the entry
-                last[col] = local
-        for col in range(cols):
-            counts[col] += pointers[pe, col]
-    entries = np.empty(pointers[:, cols].sum(), dtype=np.int64)
+        offsets[pe + 1] = offsets[pe] + pointers[pe, cols]
+    entries = np.empty(offsets[n_pes], dtype=np.int64)
+    for pe in prange(n_pes):
+        _pe_entries(pe, n_pes, codes, found, gaps, row_begin, pointers, offsets[pe], index_bits, code_bits, entries)
+    return entries, pointers
+
+
+@njit(cache=True)
+def _row_nonzeros(row_codes: np.ndarray) -> int:
+    count = 0
+    for value in row_codes:
+        count += value != 0
+    return count
+
+
+@njit(cache=True)
+def _row_columns(row_codes: np.ndarray, found: np.ndarray, at: int, spare: int) -> None:
+    """The row's non-zero columns from ``at`` on; branch-free: a zero's column goes to the spare slot."""
+    for col in range(row_codes.size):
+        nonzero = row_codes[col] != 0
+        found[at if nonzero else spare] = col
+        at += nonzero
+
+
+@njit(cache=True)
+def _pe_sizes(pe: int, n_pes: int, found: np.ndarray, row_begin: np.ndarray, index_bits: int, gaps: np.ndarray,
+              pointers: np.ndarray) -> None:
+    """PE ``pe``'s pointers, and the gap (zeros skipped) before each of its non-zeros."""
+    rows, cols = row_begin.size - 1, pointers.shape[1] - 1
+    last = np.full(cols, -1, dtype=np.int32)
+    counts = np.zeros(cols, dtype=np.int64)
+    for row in range(pe, rows, n_pes):
+        local = row // n_pes
+        for index in range(row_begin[row], row_begin[row + 1]):
+            col = found[index]
+            gap = local - last[col] - 1  # a padding entry stands for 2**index_bits of the zeros skipped
+            gaps[index] = gap
+            counts[col] += (gap >> index_bits) + 1
+            last[col] = local
+    total = 0
+    for col in range(cols):
+        pointers[pe, col] = total
+        total += counts[col]
+    pointers[pe, cols] = total
+
+
+@njit(cache=True)
+def _pe_entries(pe: int, n_pes: int, codes: np.ndarray, found: np.ndarray, gaps: np.ndarray, row_begin: np.ndarray,
+                pointers: np.ndarray, offset: int, index_bits: int, code_bits: int, entries: np.ndarray) -> None:
+    """PE ``pe``'s entries (padding, then the entry) at ``offset`` on, column by column."""
+    rows, cols = codes.shape
     max_index = (1 << index_bits) - 1
     padding = max_index << code_bits
-    offset = 0
-    for pe in range(n_pes):
-        last[:] = -1
-        at_col = pointers[pe, :cols] + offset
-        for local in range(local_rows):
-            row = local * n_pes + pe
-            if row >= rows:
-                break
-            for index in range(row_begin[row], row_begin[row + 1]):
-                col = found[index]
-                gap = local - last[col] - 1  # zeros skipped; a padding entry stands for 2**index_bits of them
-                last[col] = local
-                at = at_col[col]
-                for _ in range(gap >> index_bits):
-                    entries[at] = padding
-                    at += 1
-                entries[at] = flat[row * cols + col] | ((gap & max_index) << code_bits)
-                at_col[col] = at + 1
-        offset += pointers[pe, cols]
-    return entries, pointers
+    at_col = pointers[pe, :cols] + offset
+    for row in range(pe, rows, n_pes):
+        for index in range(row_begin[row], row_begin[row + 1]):
+            col = found[index]
+            gap = gaps[index]
+            at = at_col[col]
+            for _ in range(gap >> index_bits):
+                entries[at] = padding
+                at += 1
+            entries[at] = codes[row, col] | ((gap & max_index) << code_bits)
+            at_col[col] = at + 1

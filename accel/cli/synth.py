@@ -137,7 +137,7 @@ def run_board(args: argparse.Namespace) -> int:
 
     config = board_config(args)
     work = args.work if args.work != Path("build/synth") else Path("build/board") / args.board
-    build = build_bitstream(config, args.board, work, args.baud, args.seed)
+    build = build_bitstream(config, args.board, work, args.baud, args.seed, contents=layer_contents(args, config))
     write_text_atomic(work / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
     resources = [f"{name} {v['used']}/{v['available']}" for name, v in build.resources.items()]
     print(f"bitstream: {build.bitstream} ({build.bitstream_bytes:,} bytes) for {build.board} ({build.device}), "

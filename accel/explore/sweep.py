@@ -62,13 +62,21 @@ class ProcessExecutor:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        pool = ProcessPoolExecutor(min(self.workers, max(1, len(tasks))), mp_context=multiprocessing.get_context("forkserver"))
+        pool = ProcessPoolExecutor(min(self.workers, max(1, len(tasks))), mp_context=multiprocessing.get_context("forkserver"),
+                                   initializer=_one_thread_per_process)
         try:
             futures = {pool.submit(run_point, task): index for index, task in enumerate(tasks)}
             for future in as_completed(futures):
                 yield futures[future], _result_of(future)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _one_thread_per_process() -> None:
+    """The workers already share the cores: the compiled loops run on one thread each."""
+    import numba
+
+    numba.set_num_threads(1)
 
 
 class DaskExecutor:

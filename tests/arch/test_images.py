@@ -88,3 +88,21 @@ def test_images_decode_to_the_dense_codes(rows, cols, n_pes, density, regfile, s
         for pe in batch.pes:
             assert pe.pointers[0] == 0 and pe.pointers[-1] == pe.entries.size
             assert np.all(np.diff(pe.pointers) >= 0)
+
+
+def test_layout_does_not_depend_on_the_thread_count():
+    import numba
+
+    rng = np.random.default_rng(1)
+    codes = (rng.random((700, 333)) < 0.1) * rng.integers(1, 16, (700, 333))
+    config = ArchConfig(n_pes=16, regfile_entries=64)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        single = build_layer_image(layer_from_codes(codes), config)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        shared = build_layer_image(layer_from_codes(codes), config)
+    finally:
+        numba.set_num_threads(threads)
+    for one, many in zip(single.batches, shared.batches):
+        assert np.array_equal(one.entries, many.entries) and np.array_equal(one.pointers, many.pointers)

@@ -31,7 +31,7 @@ def test_commit_lists_every_file_with_its_digest(tmp_path):
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert manifest["command"] == "first"
     assert manifest["files"] == {"a.csv": hashlib.sha256(b"1").hexdigest(), "batch0/load.hex": hashlib.sha256(b"2").hexdigest()}
-    assert listing(tmp_path) == ["a.csv", "batch0", "batch0/load.hex", MANIFEST]
+    assert listing(tmp_path) == sorted(["a.csv", "batch0", "batch0/load.hex", MANIFEST])
 
 
 def test_a_failed_run_leaves_the_previous_one_and_a_smaller_run_removes_its_leftovers(tmp_path):
@@ -44,7 +44,7 @@ def test_a_failed_run_leaves_the_previous_one_and_a_smaller_run_removes_its_left
     assert (tmp_path / "a.csv").read_text() == "1" and json.loads((tmp_path / MANIFEST).read_text())["command"] == "first"
     with run_folder(tmp_path, "second") as staged:
         write(staged, {"a.csv": "3"})
-    assert listing(tmp_path) == ["a.csv", "notes.txt", MANIFEST]
+    assert listing(tmp_path) == sorted(["a.csv", "notes.txt", MANIFEST])
     assert (tmp_path / "a.csv").read_text() == "3"
 
 
@@ -52,7 +52,7 @@ def test_staging_left_by_a_killed_process_is_removed(tmp_path):
     (tmp_path / ".staging-999999999-abcd").mkdir()
     with run_folder(tmp_path, "next") as staged:
         write(staged, {"a.csv": "1"})
-    assert listing(tmp_path) == ["a.csv", MANIFEST]
+    assert listing(tmp_path) == sorted(["a.csv", MANIFEST])
 
 
 def test_sigterm_during_accel_verilog_keeps_the_previous_folder(tmp_path, capsys, monkeypatch):

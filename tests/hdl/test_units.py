@@ -17,7 +17,8 @@ from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
 from hdl.arithmetic import ArithmeticUnit
 from hdl.broadcast import BroadcastUnit
-from hdl.loading import batch_writes
+from hdl.cosim import prepare_case
+from hdl.host_driver import AmaranthBackend, ArrayDriver, scoreboard
 from hdl.pe_array import EIEArray
 from sim import reference
 
@@ -131,70 +132,21 @@ def test_broadcast_unit_sends_non_zeros_in_order_when_ready():
     simulate(dut, bench)
 
 
-def run_batches(config, image, inputs):
-    """Load and run every batch in the Amaranth simulator; return outputs, cycles and PE counters."""
+def check_against_simulator(layer, inputs, config):
+    """Every batch through the host driver in Amaranth's simulator; the scoreboard must find nothing."""
+    case = prepare_case(layer.name, layer, inputs, config)
     dut = EIEArray(config)
-    outputs = np.zeros(image.rows, dtype=np.int64)
-    report = []
+    problems = []
 
     async def bench(ctx):
-        for batch in image.batches:
-            for write in batch_writes(image, batch):
-                ctx.set(dut.load_en, 1)
-                ctx.set(dut.load_broadcast, write.pe is None)
-                ctx.set(dut.load_pe, write.pe or 0)
-                ctx.set(dut.load_target, write.target)
-                ctx.set(dut.load_addr, write.addr)
-                ctx.set(dut.load_data, write.data)
-                await ctx.tick()
-            ctx.set(dut.load_en, 0)
-            ctx.set(dut.act_clear, 1)
-            await ctx.tick()
-            ctx.set(dut.act_clear, 0)
-            for index, value in enumerate(inputs):
-                ctx.set(dut.act_en, 1)
-                ctx.set(dut.act_index, index)
-                ctx.set(dut.act_value, int(value))
-                await ctx.tick()
-            ctx.set(dut.act_en, 0)
-            ctx.set(dut.relu, image.relu)
-            ctx.set(dut.rows, batch.writeback_cycles)
-            ctx.set(dut.start, 1)
-            await ctx.tick()
-            ctx.set(dut.start, 0)
-            for _ in range(100_000):
-                if ctx.get(dut.done):
-                    break
-                await ctx.tick()
-            stats = []
-            for pe in range(config.n_pes):
-                ctx.set(dut.out_pe, pe)
-                for row in range(batch.pes[pe].n_rows):
-                    ctx.set(dut.out_addr, row)
-                    await ctx.tick()
-                    outputs[batch.row_start + row * config.n_pes + pe] = ctx.get(dut.out_data)
-                stats.append((ctx.get(dut.stat_line_reads), ctx.get(dut.stat_bypasses), ctx.get(dut.stat_busy),
-                              ctx.get(dut.stat_pops), ctx.get(dut.stat_ptr_reads)))
-            central = {name: ctx.get(getattr(dut, f"stat_{name}")) for name in ("t_issue", "stall", "broadcasts")}
-            report.append((ctx.get(dut.cycles), central, stats))
+        driver = ArrayDriver(AmaranthBackend(ctx, dut), config.n_pes)
+        for batch in case["batches"]:
+            problems.extend(scoreboard(case, batch, await driver.run_batch(case, batch)))
 
     simulate(dut, bench)
-    return outputs, report
-
-
-def check_against_simulator(layer, inputs, config):
-    image = build_layer_image(layer, config)
-    expected = reference.simulate_layer(image, inputs)
-    outputs, report = run_batches(config, image, inputs)
-    assert np.array_equal(outputs, expected.outputs)
-    for batch, (cycles, central, stats) in zip(expected.batches, report):
-        assert cycles == batch.cycles
-        assert central == {"t_issue": batch.t_issue, "stall": batch.stall_cycles, "broadcasts": batch.counters["broadcasts"]}
-        assert sum(s[3] for s in stats) == batch.counters["fifo_pops"]
-        assert sum(s[4] for s in stats) == batch.counters["ptr_reads"]
-        assert sum(s[0] for s in stats) == batch.counters["spmat_line_reads"]
-        assert sum(s[1] for s in stats) == batch.counters["bypasses"]
-        assert [s[2] for s in stats] == batch.busy.tolist()
+    assert problems == []
+    expected = reference.simulate_layer(build_layer_image(layer, config), inputs)
+    assert expected.outputs.tolist() == [value for batch in case["batches"] for value in batch["expected_outputs"]]
     return expected
 
 
@@ -252,3 +204,25 @@ def test_most_negative_operands_multiply_exactly():
     assert inputs[0] == config.act_range[0]
     result = check_against_simulator(layer, inputs, config)
     assert result.outputs.tolist() == [config.act_range[1], config.act_range[0], 0]
+
+
+def test_scoreboard_names_the_first_wrong_output_and_counter():
+    config = ArchConfig(n_pes=2, fifo_depth=2, **SMALL)
+    rng = np.random.default_rng(5)
+    layer = QuantizedLayer(codes=(rng.random((6, 5)) < 0.6) * rng.integers(1, 16, (6, 5)), codebook=CODEBOOK, name="fc")
+    case = prepare_case("fc", layer, quantize_activations(rng.standard_normal(5), config), config)
+    batch = case["batches"][0]
+    batch["expected_outputs"][3] += 1
+    batch["expected_outputs"][5] += 1
+    batch["expected_pops"] += 1
+    batch["expected_busy"][1] += 1
+    dut = EIEArray(config)
+    found = []
+
+    async def bench(ctx):
+        seen = await ArrayDriver(AmaranthBackend(ctx, dut), config.n_pes).run_batch(case, batch)
+        found.extend(scoreboard(case, batch, seen))
+
+    simulate(dut, bench)
+    assert found[0].startswith("output row 3 (PE 1, local row 1): expected ") and "1 more outputs differ" in found[0]
+    assert found[1].startswith("busy cycles of PE 1: RTL ") and len(found) == 2  # busy comes before pops

@@ -1,7 +1,7 @@
 """The arithmetic unit of a PE: codebook, multiply, rounding shift, saturating accumulate, write-back.
 
-An entry presented in cycle ``c - 1`` (two cycles after its issue slot, straight from the line
-register it is picked out of) flows through:
+An entry presented in cycle ``c - 1`` (three cycles after its issue slot, from a register) flows
+through:
 
 * c-1: codebook lookup of its code into a weight register, beside the registered entry (so the
   path into the multiplier's input registers starts at a flip-flop: on an FPGA the DSP block may
@@ -35,8 +35,8 @@ from accel.arch.config import ArchConfig
 from hdl.multiplier import Multiplier
 from hdl.sizes import RTLSizes
 
-MIN_PIPELINE_LATENCY = 7
-"""Issue to accumulator write (end of issue + 5), then a write-back read two cycles ahead of its write."""
+MIN_PIPELINE_LATENCY = 8
+"""Issue to accumulator write (end of issue + 6), then a write-back read two cycles ahead of its write."""
 
 
 def saturate(value, bits: int):

@@ -1,5 +1,5 @@
-"""A verification campaign: random layers on random configs, the generated Verilog under Icarus
-against the simulator (outputs, cycles and every counter the testbench reads).
+"""A verification campaign: random layers on random configs, the generated Verilog under Icarus or
+Verilator against the simulator (outputs, cycles and every counter the testbench reads).
 
 Configs draw 1-64 PEs, FIFO depth 1-16, broadcast latency 0-2, both empty-column costs, narrow
 (saturating) or 32-bit accumulators and 4-16 rows per PE; each config runs a group of layers with
@@ -45,11 +45,12 @@ def random_layer(rng: np.random.Generator, config: ArchConfig) -> tuple[Quantize
 
 
 def run_campaign(layers: int, build_dir: Path, seed: int = 0, per_config: int = 10,
-                 progress: Callable[[int], None] | None = None) -> dict:
-    """Run ``layers`` random layers, ``per_config`` per random config; totals and any mismatches."""
+                 progress: Callable[[int], None] | None = None, simulator: str = "icarus") -> dict:
+    """Run ``layers`` random layers, ``per_config`` per random config, under ``simulator`` (icarus or
+    verilator); totals and any mismatches."""
     rng = np.random.default_rng(seed)
     totals = {"layers": 0, "configs": 0, "batches": 0, "clock_cycles": 0, "compute_cycles": 0, "mismatches": 0,
-              "simulator": "icarus", "seed": seed, "problems": []}
+              "simulator": simulator, "seed": seed, "problems": []}
     started = time.perf_counter()
     while totals["layers"] < layers:
         config = random_config(rng)
@@ -58,7 +59,7 @@ def run_campaign(layers: int, build_dir: Path, seed: int = 0, per_config: int = 
         for index in range(count):
             layer, inputs = random_layer(rng, config)
             cases.append(prepare_case(f"layer {totals['layers'] + index}", layer, inputs, config))
-        results = run_cases(config, cases, Path(build_dir) / f"config{totals['configs']}")
+        results = run_cases(config, cases, Path(build_dir) / f"config{totals['configs']}", simulator=simulator)
         totals["configs"] += 1
         totals["layers"] += count
         totals["batches"] += len(results["cases"])

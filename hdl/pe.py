@@ -14,11 +14,10 @@ Pipeline of an entry issued in cycle ``s`` (stage S0):
 * S0 (s):   the sparse-matrix line holding the entry is read, unless it is the line read last
   (the line buffer is the memory's read register, which keeps its word while not enabled).
 * S1 (s+1): the line (the memory's slow output) is registered, with nothing in between.
-* S2 (s+2): the entry is picked out of the registered line; the arithmetic unit registers it and
-  looks its code up in the codebook.
-* S3 (s+3) .. S5 (s+5): the arithmetic unit (``hdl.arithmetic``), which writes the accumulator at
-  the end of ``s+5``; the write-back reads it two cycles ahead of its output write, so
-  ``pipeline_latency`` >= 7 (``MIN_PIPELINE_LATENCY``).
+* S2 (s+2): the entry is picked out of the registered line and registered.
+* S3 (s+3) .. S6 (s+6): the arithmetic unit (``hdl.arithmetic``): codebook lookup into a register,
+  multiplier, and the accumulator write at the end of ``s+6``; the write-back reads it two cycles
+  ahead of its output write, so ``pipeline_latency`` >= 8 (``MIN_PIPELINE_LATENCY``).
 """
 
 from __future__ import annotations
@@ -171,17 +170,18 @@ class ProcessingElement(wiring.Component):
         with m.If(read_line):
             m.d.sync += [line_valid.eq(1), line_held.eq(line), self.line_reads.eq(self.line_reads + 1)]
 
-        # S1: the line is registered. S2: the issued entry is picked out of it into the arithmetic unit,
-        # which registers it with its codebook weight. S3: the multiplier's input registers.
+        # S1: the line is registered. S2: the issued entry is picked out of it and registered. S3: it
+        # enters the arithmetic unit (codebook lookup into the weight register).
         s1_valid, s1_first, s1_slot = Signal(), Signal(), Signal(range(per_line))
         s1_act = Signal(signed(config.act_bits))
         s2_valid, s2_first, s2_slot = Signal(), Signal(), Signal(range(per_line))
         s2_act, s2_line = Signal(signed(config.act_bits)), Signal(config.line_bits)
         m.d.sync += [s1_valid.eq(issue), s1_first.eq(first), s1_slot.eq(issue_address % per_line), s1_act.eq(column_act),
                      s2_valid.eq(s1_valid), s2_first.eq(s1_first), s2_slot.eq(s1_slot), s2_act.eq(s1_act),
-                     s2_line.eq(spmat_r.data)]
-        m.d.comb += [arithmetic.valid.eq(s2_valid), arithmetic.first.eq(s2_first), arithmetic.act.eq(s2_act),
-                     arithmetic.entry.eq(s2_line.word_select(s2_slot, config.entry_bits)),
+                     s2_line.eq(spmat_r.data),
+                     arithmetic.valid.eq(s2_valid), arithmetic.first.eq(s2_first), arithmetic.act.eq(s2_act),
+                     arithmetic.entry.eq(s2_line.word_select(s2_slot, config.entry_bits))]
+        m.d.comb += [
                      arithmetic.wb_read.eq(self.wb_read), arithmetic.wb_read_addr.eq(self.wb_read_addr),
                      arithmetic.relu.eq(self.relu), arithmetic.out_addr.eq(self.out_addr),
                      self.out_data.eq(arithmetic.out_data), self.bypasses.eq(arithmetic.bypasses),

@@ -67,7 +67,7 @@ class ArchConfig:
     """Pointer SRAM per PE (even and odd banks together)."""
     act_sram_bytes: int = 2 * 1024
     """Activation SRAM per PE (for vectors longer than the register files)."""
-    pipeline_latency: int = 7
+    pipeline_latency: int = 8
     """Cycles from an entry's issue slot to its accumulator write (see TIMING.md)."""
     broadcast_latency: int = 1
     """Register stages between the broadcast queue and the PEs; the queues' fill levels come back

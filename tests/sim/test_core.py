@@ -26,12 +26,12 @@ def run_both(layer, inputs, config):
 def test_one_pe_fifo_depth_one_by_hand():
     # Columns cost 2, 1 (empty) and 1 cycles; a push in t can be popped from t + 2. Broadcasts at 0,
     # 3, 6 (the queue is full at 1, 2, 4, 5); pops at 2, 5, 8; the last column occupies cycle 9, so
-    # T_issue = 10 and 10 + 7 + 4 rows = 21.
+    # T_issue = 10 and 10 + 8 + 4 rows = 22.
     codes = np.zeros((4, 3), dtype=np.int64)
     codes[0, 0], codes[1, 0], codes[2, 2] = 1, 2, 3
     result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 256, 256]), ArchConfig(n_pes=1, fifo_depth=1, broadcast_latency=0))
     batch = result.batches[0]
-    assert (batch.t_issue, batch.stall_cycles, batch.cycles) == (10, 4, 21)
+    assert (batch.t_issue, batch.stall_cycles, batch.cycles) == (10, 4, 22)
     assert batch.busy.tolist() == [4]
     assert result.counters["spmat_line_reads"] == 1 and result.counters["ptr_reads"] == 3
 
@@ -45,7 +45,7 @@ def test_registered_broadcast_by_hand():
     config = ArchConfig(n_pes=1, fifo_depth=1, broadcast_latency=1)
     result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 256, 256]), config)
     batch = result.batches[0]
-    assert (batch.t_issue, batch.stall_cycles, batch.cycles, batch.busy.tolist()) == (15, 8, 15 + 7 + 4, [4])
+    assert (batch.t_issue, batch.stall_cycles, batch.cycles, batch.busy.tolist()) == (15, 8, 15 + 8 + 4, [4])
 
 
 def test_dropped_empty_column_by_hand():
@@ -63,7 +63,7 @@ def test_dropped_empty_column_by_hand():
 def test_two_pes_fifo_depth_one_by_hand():
     # PE 0 (global rows 0, 2, 4) has columns of 3, 0, 1 entries; PE 1 (rows 1, 3, 5) of 1, 2, 0.
     # Broadcasts at 0, 3, 6 (stalls at 1, 2, 4, 5); PE 0 pops at 2, 5, 8, PE 1 at 2, 5, 8;
-    # both finish at 9, so T_issue = 10 and the batch takes 10 + 7 + 3 rows = 20 cycles.
+    # both finish at 9, so T_issue = 10 and the batch takes 10 + 8 + 3 rows = 21 cycles.
     codes = np.zeros((6, 3), dtype=np.int64)
     codes[[0, 2, 4], 0] = 1
     codes[4, 2] = 2
@@ -71,7 +71,7 @@ def test_two_pes_fifo_depth_one_by_hand():
     codes[[3, 5], 1] = 4
     result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 512, 768]), ArchConfig(n_pes=2, fifo_depth=1, broadcast_latency=0))
     batch = result.batches[0]
-    assert (batch.t_issue, batch.stall_cycles, batch.cycles) == (10, 4, 20)
+    assert (batch.t_issue, batch.stall_cycles, batch.cycles) == (10, 4, 21)
     assert batch.busy.tolist() == [5, 4] and batch.efficiency == pytest.approx(9 / 20)
     assert result.counters == {"broadcasts": 3, "lnzd_reads": 3, "fifo_pushes": 6, "fifo_pops": 6, "ptr_reads": 6,
                                "spmat_line_reads": 2, "codebook_reads": 7, "multiplies": 7, "adds": 7, "acc_reads": 7,
@@ -94,8 +94,8 @@ def test_batches_run_one_after_the_other():
     result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 256]),
                       ArchConfig(n_pes=2, regfile_entries=1, broadcast_latency=0))
     assert [(b.row_start, b.n_rows) for b in result.batches] == [(0, 2), (2, 1)]
-    # Each batch: pops at 2 and 3, last occupied cycle 4: T_issue 5, + 7 drain + 1 write-back.
-    assert [b.cycles for b in result.batches] == [13, 13] and result.cycles == 26
+    # Each batch: pops at 2 and 3, last occupied cycle 4: T_issue 5, + 8 drain + 1 write-back.
+    assert [b.cycles for b in result.batches] == [14, 14] and result.cycles == 28
     assert result.counters["broadcasts"] == 4 and result.counters["lnzd_reads"] == 4
 
 
@@ -126,13 +126,13 @@ def test_deep_fifo_never_stalls_and_zero_inputs_are_skipped():
     batch = result.batches[0]
     # Pops at 2, 3, 4 (each column one entry per PE); last occupied cycle 5.
     assert (batch.t_issue, batch.stall_cycles, result.counters["broadcasts"]) == (6, 0, 3)
-    assert batch.cycles == 6 + 7 + 1
+    assert batch.cycles == 6 + 8 + 1
 
 
 def test_all_zero_inputs_take_only_drain_and_write_back():
     layer = QuantizedLayer(codes=np.ones((10, 4), dtype=np.int64), codebook=CODEBOOK, bias=np.full(10, -0.5))
     result = run_both(layer, np.zeros(4, dtype=np.int64), ArchConfig(n_pes=4, broadcast_latency=0))
-    assert result.cycles == 0 + 7 + 3
+    assert result.cycles == 0 + 8 + 3
     assert result.outputs.tolist() == [0] * 10  # ReLU of the negative bias
 
 

@@ -208,7 +208,7 @@ def _layout(codes: np.ndarray, n_pes: int, index_bits: int, code_bits: int) -> t
     offsets = np.zeros(n_pes + 1, dtype=np.int64)
     for pe in range(n_pes):
         offsets[pe + 1] = offsets[pe] + pointers[pe, cols]
-    entries = np.empty(offsets[n_pes], dtype=np.int64)
+    entries = np.empty(offsets[n_pes], dtype=np.int32)  # an entry is code_bits + index_bits <= 16 bits wide
     for pe in prange(n_pes):
         _pe_entries(pe, n_pes, codes, found, gaps, row_begin, pointers, offsets[pe], index_bits, code_bits, entries)
     return entries, pointers

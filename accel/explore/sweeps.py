@@ -120,10 +120,11 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
     """Wall time of the fast simulator on one layer, end to end, and of torch CSR matrix-vector products of it.
 
     End to end is building the PE memory images plus simulating them; each is the median of
-    ``repeats`` runs after one untimed run (which loads the compiled loops). torch runs with its
-    default threads and with one thread (the simulator uses one); the load average is recorded
-    because the machine may be shared.
+    ``repeats`` runs after one untimed run (which loads the compiled loops). Both run with their
+    default threads (the image build shares its rows and PEs among numba's threads) and with one
+    thread each; the load average is recorded because the machine may be shared.
     """
+    import numba
     import torch
 
     from accel.arch.benchmarks import benchmark_layer
@@ -132,53 +133,42 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
     spec = benchmark_layer(name)
     layer = synthetic_layer(spec, seed=seed)
     inputs = synthetic_inputs(spec, config, seed)
-    simulate_layer(build_layer_image(layer, config), inputs)
-    builds, simulations, totals, cpu = [], [], [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        image = build_layer_image(layer, config)
-        built = time.perf_counter()
-        result = simulate_layer(image, inputs)
-        done, done_cpu = time.perf_counter(), time.process_time()
-        builds.append(built - start)
-        simulations.append(done - built)
-        totals.append(done - start)
-        cpu.append(done_cpu - start_cpu)
-    build_s, simulate_s, end_to_end_s, end_to_end_cpu_s = (float(np.median(samples))
-                                                           for samples in (builds, simulations, totals, cpu))
+    numba_threads, torch_threads = numba.get_num_threads(), torch.get_num_threads()
+    ours = _end_to_end(layer, inputs, config, repeats)
     weights, values = layer.dense_weights(), inputs / (1 << config.act_frac)
-    threads = torch.get_num_threads()
     default = time_matvec(weights, values)
+    numba.set_num_threads(1)
     torch.set_num_threads(1)
     try:
+        ours_single = _end_to_end(layer, inputs, config, repeats)
         single = time_matvec(weights, values)
-        torch_cpu_s = _torch_csr_cpu_s(weights, values)
     finally:
-        torch.set_num_threads(threads)
-    return {"layer": name, "n_pes": config.n_pes, "image_build_s": build_s, "simulate_s": simulate_s,
-            "end_to_end_s": end_to_end_s, "cycles": result.cycles, "simulated_cycles_per_s": result.cycles / simulate_s,
-            "torch_csr_matvec_us": default.sparse_us, "torch_threads": threads,
-            "torch_csr_matvec_1_thread_us": single.sparse_us, "torch_dense_matvec_us": default.dense_us,
-            "simulate_over_torch_csr": simulate_s * 1e6 / default.sparse_us,
-            "simulate_over_torch_csr_1_thread": simulate_s * 1e6 / single.sparse_us,
-            "end_to_end_over_torch_csr": end_to_end_s * 1e6 / default.sparse_us,
-            "end_to_end_over_torch_csr_1_thread": end_to_end_s * 1e6 / single.sparse_us,
-            "end_to_end_cpu_s": end_to_end_cpu_s, "torch_csr_matvec_1_thread_cpu_us": torch_cpu_s * 1e6,
-            "end_to_end_cpu_over_torch_csr_1_thread_cpu": end_to_end_cpu_s / torch_cpu_s,
+        numba.set_num_threads(numba_threads)
+        torch.set_num_threads(torch_threads)
+    return {"layer": name, "n_pes": config.n_pes, "image_build_s": ours["build_s"], "simulate_s": ours["simulate_s"],
+            "end_to_end_s": ours["end_to_end_s"], "cycles": ours["cycles"],
+            "simulated_cycles_per_s": ours["cycles"] / ours["simulate_s"], "numba_threads": numba_threads,
+            "torch_csr_matvec_us": default.sparse_us, "torch_threads": torch_threads,
+            "torch_dense_matvec_us": default.dense_us,
+            "end_to_end_over_torch_csr": ours["end_to_end_s"] * 1e6 / default.sparse_us,
+            "end_to_end_1_thread_s": ours_single["end_to_end_s"], "image_build_1_thread_s": ours_single["build_s"],
+            "simulate_1_thread_s": ours_single["simulate_s"], "torch_csr_matvec_1_thread_us": single.sparse_us,
+            "end_to_end_over_torch_csr_1_thread": ours_single["end_to_end_s"] * 1e6 / single.sparse_us,
             "repeats": repeats, "load_average_1min": os.getloadavg()[0], "cpu_cores": os.cpu_count()}
 
 
-def _torch_csr_cpu_s(weights: np.ndarray, values: np.ndarray, repeats: int = 20) -> float:
-    """Median CPU time of one torch CSR matrix-vector product (process time: less sensitive to other jobs)."""
-    import torch
-
-    sparse = torch.as_tensor(weights, dtype=torch.float32).to_sparse_csr()
-    vector = torch.as_tensor(values, dtype=torch.float32).reshape(-1, 1)
-    samples = []
-    with torch.inference_mode():
-        sparse @ vector
-        for _ in range(repeats):
-            start = time.process_time()
-            sparse @ vector
-            samples.append(time.process_time() - start)
-    return float(np.median(samples))
+def _end_to_end(layer: QuantizedLayer, inputs: np.ndarray, config: ArchConfig, repeats: int) -> dict:
+    """Median seconds of building the images, simulating them, and both (one untimed run first)."""
+    simulate_layer(build_layer_image(layer, config), inputs)
+    builds, simulations, totals = [], [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        image = build_layer_image(layer, config)
+        built = time.perf_counter()
+        result = simulate_layer(image, inputs)
+        done = time.perf_counter()
+        builds.append(built - start)
+        simulations.append(done - built)
+        totals.append(done - start)
+    return {"build_s": float(np.median(builds)), "simulate_s": float(np.median(simulations)),
+            "end_to_end_s": float(np.median(totals)), "cycles": result.cycles}

@@ -86,3 +86,27 @@ def test_campaign_draws_configs_and_layers_that_fit_the_rtl():
         assert inputs.shape == (layer.codes.shape[1],)
         for batch in image.batches:
             assert batch_writes(image, batch)  # refuses a batch that does not fit the RTL's memories
+
+
+def test_synth_layer_places_a_design_that_holds_the_layer(tmp_path):
+    import json
+
+    import numpy as np
+
+    from accel.arch.layer import QuantizedLayer
+    from accel.cli import main
+
+    rng = np.random.default_rng(2)
+    layer = QuantizedLayer(codes=(rng.random((2, 3)) < 0.7) * rng.integers(1, 4, (2, 3)), codebook=[0.0, 0.5, -0.5, 1.0],
+                           relu=False, name="tiny")
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY.to_dict()))
+    assert main(["synth", "--config", str(config), "--layer", str(layer.save(tmp_path / "tiny.npz")),
+                 "--work", str(tmp_path / "work")]) == 0
+    from accel.arch.images import build_layer_image
+    from hdl.verilog import generate_verilog
+
+    verilog = (tmp_path / "work" / "ice40-hx8k_1pe" / "eie_array.v").read_text()
+    first_line = build_layer_image(layer, TINY).batches[0].pes[0].lines(TINY)[0]
+    assert first_line and f"spmat[0] = {TINY.line_bits}'h{first_line:x};" in verilog
+    assert f"spmat[0] = {TINY.line_bits}'h{first_line:x};" not in generate_verilog(TINY, counters=False)

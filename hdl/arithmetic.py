@@ -19,9 +19,9 @@ instead of the memory's (forwarding; ``bypasses`` counts the one-cycle case, TIM
 three or more cycles apart read the written value. An accumulator can be read back from ``c+3``
 on: ``MIN_PIPELINE_LATENCY`` counts from the issue slot.
 
-Write-back reads accumulator ``wb_read_addr``; two cycles later (through the same accumulator
+Write-back reads accumulator ``writeback.addr``; two cycles later (through the same accumulator
 word register) ReLU and saturation of it are written to that output row. Outputs are read back
-through ``out_addr`` / ``out_data`` (one cycle later).
+through ``readout`` (one cycle later).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
 from hdl.multiplier import Multiplier
-from hdl.sizes import RTLSizes
+from hdl.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
 
 MIN_PIPELINE_LATENCY = 8
 """Issue to accumulator write (end of issue + 6), then a write-back read two cycles ahead of its write."""
@@ -56,22 +56,22 @@ class ArithmeticUnit(wiring.Component):
         self.dsp = dsp
         self.acc_init, self.codebook_init = acc_init, codebook_init
         """Accumulator and codebook values at configuration (missing ones are zero)."""
-        sizes = RTLSizes(config)
         super().__init__({
             # One entry per cycle, one cycle before it is used: ``first`` marks a column's first entry.
             "valid": In(1), "first": In(1), "entry": In(config.entry_bits), "act": In(signed(config.act_bits)),
-            # Load mode: codebook entry or accumulator initial value (bias) at ``load_addr``.
-            "codebook_en": In(1), "acc_en": In(1), "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
-            # Write-back: accumulator ``wb_read_addr`` goes to output row ``wb_read_addr`` two cycles later.
-            "wb_read": In(1), "wb_read_addr": In(sizes.row_bits), "relu": In(1),
-            # Read-out (one cycle after ``out_addr``) and the bypass counter (``clear`` zeroes it).
-            "out_addr": In(sizes.row_bits), "out_data": Out(signed(config.act_bits)),
+            # Load mode (codebook entries and accumulator initial values), write-back and read-out.
+            "load": In(LoadSignature(config)), "writeback": In(WritebackSignature(config)),
+            "readout": In(ReadoutSignature(config)),
+            # The bypass counter (``clear`` zeroes it).
             "clear": In(1), "bypasses": Out(32),
         })
 
     def elaborate(self, platform) -> Module:
         config = self.config
-        row_bits = len(self.wb_read_addr)
+        row_bits = len(self.writeback.addr)
+        load, writeback, readout = self.load, self.writeback, self.readout
+        codebook_en = load.en & (load.target == LoadTarget.CODEBOOK)
+        acc_en = load.en & (load.target == LoadTarget.ACC)
         m = Module()
         m.submodules.acc = acc = Memory(shape=signed(config.acc_bits), depth=config.regfile_entries,
                                         init=list(self.acc_init))
@@ -81,11 +81,11 @@ class ArithmeticUnit(wiring.Component):
 
         initial = list(self.codebook_init) + [0] * (config.codebook_size - len(self.codebook_init))
         codebook = [Signal(signed(config.weight_bits), name=f"codebook{i}", init=initial[i]) for i in range(config.codebook_size)]
-        with m.If(self.codebook_en):
-            with m.Switch(self.load_addr):
+        with m.If(codebook_en):
+            with m.Switch(load.addr):
                 for index, value in enumerate(codebook):
                     with m.Case(index):
-                        m.d.sync += value.eq(self.load_data[:config.weight_bits].as_signed())
+                        m.d.sync += value.eq(load.data[:config.weight_bits].as_signed())
 
         # c-1: the entry is registered and its code looked up in the codebook into the weight register.
         valid1, first1 = Signal(), Signal()
@@ -104,7 +104,7 @@ class ArithmeticUnit(wiring.Component):
         m.d.comb += next_row.eq(Mux(first1, 0, row + 1) + relative)
         with m.If(valid1):
             m.d.sync += row.eq(next_row)
-        m.d.comb += [acc_r.addr.eq(Mux(self.wb_read, self.wb_read_addr, next_row)), acc_r.en.eq(1)]
+        m.d.comb += [acc_r.addr.eq(Mux(writeback.read, writeback.addr, next_row)), acc_r.en.eq(1)]
 
         # c+1: multiply; the accumulator word is registered; which sum ahead to forward is decided.
         valid2, row2, valid3, row3 = Signal(), Signal(row_bits), Signal(), Signal(row_bits)
@@ -127,19 +127,19 @@ class ArithmeticUnit(wiring.Component):
         m.d.sync += [sum1_valid.eq(valid3), sum1_row.eq(row3), sum1.eq(total), sum2_valid.eq(sum1_valid), sum2.eq(sum1)]
         with m.If(valid3 & near):
             m.d.sync += self.bypasses.eq(self.bypasses + 1)
-        m.d.comb += [acc_w.en.eq(valid3 | self.acc_en),
-                     acc_w.addr.eq(Mux(self.acc_en, self.load_addr, row3)),
-                     acc_w.data.eq(Mux(self.acc_en, self.load_data[:config.acc_bits].as_signed(), total))]
+        m.d.comb += [acc_w.en.eq(valid3 | acc_en),
+                     acc_w.addr.eq(Mux(acc_en, load.addr, row3)),
+                     acc_w.data.eq(Mux(acc_en, load.data[:config.acc_bits].as_signed(), total))]
 
         # Write-back: ReLU and saturation of the registered accumulator word into the output register file.
         wb_valid = [Signal(name=f"wb_valid{i}") for i in (1, 2)]
         wb_addr = [Signal(row_bits, name=f"wb_addr{i}") for i in (1, 2)]
-        m.d.sync += [wb_valid[0].eq(self.wb_read), wb_addr[0].eq(self.wb_read_addr),
+        m.d.sync += [wb_valid[0].eq(writeback.read), wb_addr[0].eq(writeback.addr),
                      wb_valid[1].eq(wb_valid[0]), wb_addr[1].eq(wb_addr[0])]
-        activated = Mux(self.relu & stored[-1], 0, stored)
+        activated = Mux(writeback.relu & stored[-1], 0, stored)
         m.d.comb += [out_w.en.eq(wb_valid[1]), out_w.addr.eq(wb_addr[1]),
                      out_w.data.eq(saturate(activated, config.act_bits)),
-                     out_r.addr.eq(self.out_addr), out_r.en.eq(1), self.out_data.eq(out_r.data)]
+                     out_r.addr.eq(readout.addr), out_r.en.eq(1), readout.data.eq(out_r.data)]
 
         with m.If(self.clear):
             m.d.sync += [sum1_valid.eq(0), sum2_valid.eq(0), self.bypasses.eq(0)]

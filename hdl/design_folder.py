@@ -22,8 +22,8 @@ from hdl.cosim import prepare_case
 from hdl.interface import port_table
 from hdl.load_word import LOAD_TARGETS, LoadWordLayout
 from hdl.loading import LoadWrite, memory_files
-from hdl.pe import LoadTarget
 from hdl.pe_array import EIEArray
+from hdl.ports import LoadTarget
 from hdl.sizes import RTLSizes
 from hdl.testbench import TESTBENCH, testbench_verilog
 from hdl.verilog import TOP, array_verilog

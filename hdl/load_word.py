@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from accel.arch.config import ArchConfig
 from hdl.loading import LoadWrite
-from hdl.pe import LoadTarget
+from hdl.ports import LoadTarget
 from hdl.sizes import RTLSizes
 
 TARGET_BITS = LoadTarget.as_shape().width

@@ -8,7 +8,7 @@ import numpy as np
 
 from accel.arch.errors import UserError
 from accel.arch.images import BatchImage, LayerImage
-from hdl.pe import LoadTarget
+from hdl.ports import LoadTarget
 from hdl.sizes import RTLSizes
 
 

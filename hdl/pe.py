@@ -23,7 +23,7 @@ Pipeline of an entry issued in cycle ``s`` (stage S0):
 from __future__ import annotations
 
 from amaranth import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, enum, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -32,24 +32,10 @@ from accel.arch.config import ArchConfig
 from hdl.arithmetic import MIN_PIPELINE_LATENCY, ArithmeticUnit
 from hdl.broadcast import fill_flags
 from hdl.contents import PEContents
+from hdl.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
 from hdl.sizes import RTLSizes
 
-
-class LoadTarget(enum.Enum, shape=3):
-    """What a load-port write goes to (``load_addr`` indexes it)."""
-
-    SPMAT = 0
-    """A sparse-matrix line."""
-    PTR_EVEN = 1
-    """An even-bank pointer ``p_(2i)``."""
-    PTR_ODD = 2
-    """An odd-bank pointer ``p_(2i+1)``."""
-    ACC = 3
-    """An accumulator's initial value (the row's bias)."""
-    CODEBOOK = 4
-    """A codebook value (written to every PE at once)."""
-
-__all__ = ["MIN_PIPELINE_LATENCY", "LoadTarget", "ProcessingElement", "queue_entry_layout"]
+__all__ = ["MIN_PIPELINE_LATENCY", "ProcessingElement", "queue_entry_layout"]
 
 
 def queue_entry_layout(config: ArchConfig) -> data.StructLayout:
@@ -74,12 +60,9 @@ class ProcessingElement(wiring.Component):
             "fill": Out(2 * config.broadcast_latency + 1), "drained": Out(1),
             # Control: ``start`` begins a batch (clears the line buffer and counters).
             "start": In(1),
-            # Load interface (I/O mode).
-            "load_en": In(1), "load_target": In(LoadTarget), "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
-            # Write-back: accumulator ``wb_read_addr`` goes to output row ``wb_read_addr`` two cycles later.
-            "wb_read": In(1), "wb_read_addr": In(sizes.row_bits), "relu": In(1),
-            # Read-out of outputs and activity counters.
-            "out_addr": In(sizes.row_bits), "out_data": Out(signed(config.act_bits)),
+            # Load (I/O mode), write-back and read-out of outputs (``hdl.ports``), and activity counters.
+            "load": In(LoadSignature(config)), "writeback": In(WritebackSignature(config)),
+            "readout": In(ReadoutSignature(config)),
             "line_reads": Out(32), "bypasses": Out(32), "busy_cycles": Out(32), "pops": Out(32), "ptr_reads": Out(32),
         })
 
@@ -105,11 +88,9 @@ class ProcessingElement(wiring.Component):
 
         # Load mode.
         for port, target in ((spmat_w, LoadTarget.SPMAT), (even_w, LoadTarget.PTR_EVEN), (odd_w, LoadTarget.PTR_ODD)):
-            m.d.comb += [port.addr.eq(self.load_addr), port.data.eq(self.load_data),
-                         port.en.eq(self.load_en & (self.load_target == target))]
-        m.d.comb += [arithmetic.codebook_en.eq(self.load_en & (self.load_target == LoadTarget.CODEBOOK)),
-                     arithmetic.acc_en.eq(self.load_en & (self.load_target == LoadTarget.ACC)),
-                     arithmetic.load_addr.eq(self.load_addr), arithmetic.load_data.eq(self.load_data)]
+            m.d.comb += [port.addr.eq(self.load.addr), port.data.eq(self.load.data),
+                         port.en.eq(self.load.en & (self.load.target == target))]
+        wiring.connect(m, wiring.flipped(self.load), arithmetic.load)
 
         # Pointer stage: the pointers are read as the activation is pushed.
         read_valid, read_odd = Signal(), Signal()
@@ -181,10 +162,9 @@ class ProcessingElement(wiring.Component):
                      s2_line.eq(spmat_r.data),
                      arithmetic.valid.eq(s2_valid), arithmetic.first.eq(s2_first), arithmetic.act.eq(s2_act),
                      arithmetic.entry.eq(s2_line.word_select(s2_slot, config.entry_bits))]
-        m.d.comb += [
-                     arithmetic.wb_read.eq(self.wb_read), arithmetic.wb_read_addr.eq(self.wb_read_addr),
-                     arithmetic.relu.eq(self.relu), arithmetic.out_addr.eq(self.out_addr),
-                     self.out_data.eq(arithmetic.out_data), self.bypasses.eq(arithmetic.bypasses),
+        wiring.connect(m, wiring.flipped(self.writeback), arithmetic.writeback)
+        wiring.connect(m, wiring.flipped(self.readout), arithmetic.readout)
+        m.d.comb += [self.bypasses.eq(arithmetic.bypasses),
                      arithmetic.clear.eq(self.start)]
 
         with m.If(occupied):

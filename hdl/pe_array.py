@@ -23,7 +23,8 @@ from accel.arch.errors import UserError
 from hdl.broadcast import BroadcastUnit, CreditGate, delay_stages, registered_or
 from hdl.contents import PEContents
 from hdl.control import ControlUnit
-from hdl.pe import MIN_PIPELINE_LATENCY, LoadTarget, ProcessingElement
+from hdl.pe import MIN_PIPELINE_LATENCY, ProcessingElement
+from hdl.ports import LoadTarget
 from hdl.sizes import RTLSizes
 
 
@@ -87,10 +88,10 @@ class EIEArray(wiring.Component):
             m.d.comb += [
                 pe.push.eq(push), pe.push_col.eq(layout(payload).col),
                 pe.push_act.eq(layout(payload).act), pe.start.eq(self.start),
-                pe.load_en.eq(self.load_en & (self.load_broadcast | (self.load_pe == index))),
-                pe.load_target.eq(self.load_target), pe.load_addr.eq(self.load_addr), pe.load_data.eq(self.load_data),
-                pe.wb_read.eq(control.wb_read), pe.wb_read_addr.eq(control.wb_read_addr),
-                pe.relu.eq(self.relu), pe.out_addr.eq(self.out_addr),
+                pe.load.en.eq(self.load_en & (self.load_broadcast | (self.load_pe == index))),
+                pe.load.target.eq(self.load_target), pe.load.addr.eq(self.load_addr), pe.load.data.eq(self.load_data),
+                pe.writeback.read.eq(control.wb_read), pe.writeback.addr.eq(control.wb_read_addr),
+                pe.writeback.relu.eq(self.relu), pe.readout.addr.eq(self.out_addr),
             ]
 
         # Read-out: the chosen PE's output word (one cycle after out_addr) and its counters.
@@ -99,7 +100,7 @@ class EIEArray(wiring.Component):
         with m.Switch(selected):
             for index, pe in enumerate(pes):
                 with m.Case(index):
-                    m.d.comb += self.out_data.eq(pe.out_data)
+                    m.d.comb += self.out_data.eq(pe.readout.data)
         if self.counters:
             with m.Switch(self.out_pe):
                 for index, pe in enumerate(pes):

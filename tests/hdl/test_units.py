@@ -20,6 +20,7 @@ from hdl.broadcast import BroadcastUnit
 from hdl.cosim import prepare_case
 from hdl.host_driver import AmaranthBackend, ArrayDriver, scoreboard
 from hdl.pe_array import EIEArray
+from hdl.ports import LoadTarget
 from sim import reference
 
 SMALL = dict(spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=8)
@@ -60,13 +61,13 @@ def test_arithmetic_unit_rounds_saturates_and_bypasses(relu):
 
     async def bench(ctx):
         for index, value in enumerate(codebook):
-            ctx.set(dut.codebook_en, 1), ctx.set(dut.load_addr, index), ctx.set(dut.load_data, int(value))
+            ctx.set(dut.load.en, 1), ctx.set(dut.load.target, LoadTarget.CODEBOOK)
+            ctx.set(dut.load.addr, index), ctx.set(dut.load.data, int(value))
             await ctx.tick()
-        ctx.set(dut.codebook_en, 0)
         for index, value in enumerate(bias):
-            ctx.set(dut.acc_en, 1), ctx.set(dut.load_addr, index), ctx.set(dut.load_data, int(value))
+            ctx.set(dut.load.target, LoadTarget.ACC), ctx.set(dut.load.addr, index), ctx.set(dut.load.data, int(value))
             await ctx.tick()
-        ctx.set(dut.acc_en, 0)
+        ctx.set(dut.load.en, 0)
         for act, rows, codes, gap in columns:
             previous_row = -1
             for position, (row, code) in enumerate(zip(rows, codes)):
@@ -77,18 +78,19 @@ def test_arithmetic_unit_rounds_saturates_and_bypasses(relu):
             ctx.set(dut.valid, 0)
             for _ in range(gap):
                 await ctx.tick()
-        for _ in range(3):  # drain: the last entry writes its accumulator three cycles after it entered
+        for _ in range(4):  # drain: the last entry writes its accumulator four cycles after it entered
             await ctx.tick()
-        ctx.set(dut.relu, relu)
+        ctx.set(dut.writeback.relu, relu)
         for row in range(config.regfile_entries + 2):  # each output is written two cycles after its read
-            ctx.set(dut.wb_read, row < config.regfile_entries), ctx.set(dut.wb_read_addr, row % config.regfile_entries)
+            ctx.set(dut.writeback.read, row < config.regfile_entries)
+            ctx.set(dut.writeback.addr, row % config.regfile_entries)
             await ctx.tick()
-        ctx.set(dut.wb_read, 0)
+        ctx.set(dut.writeback.read, 0)
         outputs = []
         for row in range(config.regfile_entries):
-            ctx.set(dut.out_addr, row)
+            ctx.set(dut.readout.addr, row)
             await ctx.tick()
-            outputs.append(ctx.get(dut.out_data))
+            outputs.append(ctx.get(dut.readout.data))
         assert outputs == write_back(expected, relu, config).tolist()
         assert ctx.get(dut.bypasses) == bypasses > 0 and saturations > 0
 

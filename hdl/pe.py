@@ -1,7 +1,7 @@
 """One EIE processing element, cycle-exact to accel/arch/TIMING.md.
 
 Pointer stage: an activation pushed in cycle ``t`` reads ``p_j`` and ``p_(j+1)`` from the even/odd
-pointer banks in ``t``; the block RAM's output is registered in ``t+1``; in ``t+2`` their difference
+pointer banks in ``t``; the block RAMs' outputs are registered in ``t+1``; in ``t+2`` their difference
 gives the column's length, which enters the queue (a FIFO of start, length and flags) with the
 activation, or may be popped at once. With ``empty_column_cycles = 0`` the stage registers the
 length once more and drops empty columns in ``t+3``. Column control: a pop in cycle ``t`` loads the column's start
@@ -98,16 +98,21 @@ class ProcessingElement(wiring.Component):
         m.d.comb += [even_r.addr.eq((self.push_col + 1) >> 1), odd_r.addr.eq(self.push_col >> 1),
                      even_r.en.eq(self.push), odd_r.en.eq(self.push)]
         m.d.sync += [read_valid.eq(self.push), read_odd.eq(self.push_col[0]), read_act.eq(self.push_act)]
-        # The block RAM's slow output only feeds registers; the length is computed from them.
-        ptr_valid, ptr_start, ptr_stop = Signal(), Signal(config.ptr_bits), Signal(config.ptr_bits)
+        # The block RAMs' slow outputs go straight into registers (which bank holds the start is only
+        # chosen after them); the length is computed from the registers, for both orders at once.
+        ptr_valid, ptr_odd_col = Signal(), Signal()
+        even_q, odd_q = Signal(config.ptr_bits), Signal(config.ptr_bits)
         ptr_act = Signal(signed(config.act_bits))
-        m.d.sync += [ptr_valid.eq(read_valid), ptr_act.eq(read_act), ptr_start.eq(Mux(read_odd, odd_r.data, even_r.data)),
-                     ptr_stop.eq(Mux(read_odd, even_r.data, odd_r.data))]
+        m.d.sync += [ptr_valid.eq(read_valid), ptr_act.eq(read_act), ptr_odd_col.eq(read_odd),
+                     even_q.eq(even_r.data), odd_q.eq(odd_r.data)]
         read = Signal(layout)
-        last_index = Signal(config.ptr_bits)  # length - 1 in one carry chain: stop + ~start
-        m.d.comb += [last_index.eq(ptr_stop + ~ptr_start), read.act.eq(ptr_act), read.start.eq(ptr_start),
-                     read.last_index.eq(last_index), read.empty.eq(ptr_stop == ptr_start),
-                     read.single.eq((ptr_stop == ptr_start) | (last_index == 0))]
+        # length - 1 = stop + ~start, in one carry chain per order; the choice comes after the chains.
+        even_last, odd_last = Signal(config.ptr_bits), Signal(config.ptr_bits)
+        empty = even_q == odd_q
+        m.d.comb += [even_last.eq(odd_q + ~even_q), odd_last.eq(even_q + ~odd_q),
+                     read.act.eq(ptr_act), read.start.eq(Mux(ptr_odd_col, odd_q, even_q)),
+                     read.last_index.eq(Mux(ptr_odd_col, odd_last, even_last)), read.empty.eq(empty),
+                     read.single.eq(empty | Mux(ptr_odd_col, odd_last == 0, even_last == 0))]
         # The entry that may be popped straight from the stage, or else enters the FIFO.
         staged_valid, staged = Signal(), Signal(layout)
         drop = Signal()

@@ -79,22 +79,20 @@ class ArithmeticUnit(wiring.Component):
         acc_r, acc_w = acc.read_port(), acc.write_port()
         out_r, out_w = out.read_port(), out.write_port()
 
-        initial = list(self.codebook_init) + [0] * (config.codebook_size - len(self.codebook_init))
-        codebook = [Signal(signed(config.weight_bits), name=f"codebook{i}", init=initial[i]) for i in range(config.codebook_size)]
-        with m.If(codebook_en):
-            with m.Switch(load.addr):
-                for index, value in enumerate(codebook):
-                    with m.Case(index):
-                        m.d.sync += value.eq(load.data[:config.weight_bits].as_signed())
+        # The codebook: a small memory read asynchronously (LUT RAM on an FPGA: one level of logic
+        # between the entry's register and the weight register, where 16 separate registers need a mux tree).
+        m.submodules.codebook = codebook = Memory(shape=signed(config.weight_bits), depth=config.codebook_size,
+                                                  init=list(self.codebook_init))
+        codebook_w, codebook_r = codebook.write_port(), codebook.read_port(domain="comb")
+        m.d.comb += [codebook_w.en.eq(codebook_en), codebook_w.addr.eq(load.addr),
+                     codebook_w.data.eq(load.data[:config.weight_bits].as_signed())]
 
         # c-1: the entry is registered and its code looked up in the codebook into the weight register.
         valid1, first1 = Signal(), Signal()
         entry1, act1, weight1 = Signal(config.entry_bits), Signal(signed(config.act_bits)), Signal(signed(config.weight_bits))
         m.d.sync += [valid1.eq(self.valid), first1.eq(self.first), entry1.eq(self.entry), act1.eq(self.act)]
-        with m.Switch(self.entry[:config.code_bits]):
-            for index, value in enumerate(codebook):
-                with m.Case(index):
-                    m.d.sync += weight1.eq(value)
+        m.d.comb += codebook_r.addr.eq(self.entry[:config.code_bits])
+        m.d.sync += weight1.eq(codebook_r.data)
         # c: the multiplier's inputs come from registers; row-address accumulation addresses the accumulator.
         m.submodules.multiplier = multiplier = Multiplier(config.act_bits, config.weight_bits, self.dsp)
         relative = entry1[config.code_bits:]

@@ -139,7 +139,8 @@ for the other batches, and to run batch 0 again once its accumulators have been 
 Run `./run_icarus.sh` (Icarus Verilog 11 or later). Other simulators: compile `{TOP}.v` and `tb_eie.v`
 with top `tb_eie` and run from this folder (the testbench reads the `.hex` files by relative path).
 The `initial #0` lines in `{TOP}.v` only help event-driven simulators start the combinational logic;
-synthesis ignores them.
+synthesis ignores them. `accel synth --gate-sim FOLDER` runs the same testbench on yosys's iCE40
+netlist of this folder (the synthesised gates and initialised block RAMs).
 """
     return f"""# EIE array: `{TOP}.v`
 

@@ -28,10 +28,17 @@ NOTES = """\
   multipliers with their input and output registers, registered memory outputs; see
   accel/arch/TIMING.md); rows marked "single-cycle hand-over" are the earlier RTL, whose critical
   path was the pointer read, the column-length compare and the pop it enabled, all in one cycle.
-- The codebook lookup has its own pipeline stage (pipeline_latency 8). With the lookup straight into
-  the MULT18X18D's input register, 16 PEs reached 70.8 MHz: 12.6 of the 14.1 ns critical path was
-  routing to the DSP columns. Looking the weight up in the cycle that picks the entry out of its line
-  (no extra cycle) gave 66.0 MHz: 13.1 of 15.2 ns routing. Those two designs are no longer in the tree."""
+- The codebook lookup has its own pipeline stage (pipeline_latency 8), the codebook is a small LUT RAM
+  read by the entry's code, and the pointer block RAMs feed registers with nothing in between. On the
+  way, with 16 PEs: the lookup straight into the MULT18X18D's input register, 70.8 MHz (12.6 of the
+  14.1 ns critical path routing to the DSP columns); the lookup in the cycle that picks the entry,
+  66.0 MHz; the lookup stage with sixteen codebook registers and a mux tree, 81.5 MHz (a pointer block
+  RAM through one LUT) and 79.6 MHz after the pointer fix (entry register through the mux tree, 11.1 ns
+  of routing). Those designs are no longer in the tree.
+- Next step for the ECP5: the current design's slowest paths are almost all routing: the load bus
+  fanned out from one register to every PE's block RAMs (11.7 ns, no logic), or three short hops inside
+  a PE spread by the placer (11.2 ns of routing). Registering the load bus per PE and keeping each PE in
+  a placement region are the likely fixes."""
 
 
 def _option(command: str, name: str) -> str | None:
@@ -85,11 +92,15 @@ def largest_routed(entries: list[dict]) -> list[str]:
         routed = [entry for entry in runs if entry["fits"]]
         if not routed:
             continue
-        best = max(routed, key=lambda entry: entry["n_pes"])
+        best = max(routed, key=lambda entry: (entry["n_pes"], entry["fmax_mhz"] or 0))
         above = sorted({entry["n_pes"] for entry in runs if not entry["fits"] and entry["n_pes"] > best["n_pes"]})
         sentence = f"- {device}, {kind} design: {best['n_pes']} PEs is the largest count that placed and routed"
         if best["fmax_mhz"]:
             sentence += f" ({best['fmax_mhz']:.1f} MHz)"
+        fast = [entry for entry in routed if (entry["fmax_mhz"] or 0) >= 100]
+        if fast:
+            top = max(fast, key=lambda entry: (entry["n_pes"], entry["fmax_mhz"]))
+            sentence += f"; the largest at 100 MHz or more is {top['n_pes']} PEs ({top['fmax_mhz']:.1f} MHz)"
         if above:
             sentence += f"; {', '.join(map(str, above))} PEs did not place or route in the runs recorded"
         lines.append(sentence + ".")
@@ -129,8 +140,8 @@ def campaign_lines(campaign: dict | None) -> list[str]:
     """The recorded co-simulation campaign's figures."""
     if not campaign:
         return []
-    return ["## Co-simulation campaign", "", f"Regenerate: `accel verify --layers {campaign['layers']} --seed "
-            f"{campaign['seed']} --record` (`make verify`).", "",
+    command = campaign.get("provenance", {}).get("command") or f"accel verify --layers {campaign['layers']} --seed {campaign['seed']} --record"
+    return ["## Co-simulation campaign", "", f"Regenerate: `{command}`.", "",
             f"{campaign['layers']:,} random layers on {campaign['configs']} random configs ({campaign['batches']:,} batches, "
             f"{campaign['clock_cycles']:,} clock cycles, {campaign['compute_cycles']:,} of them in compute mode) ran under "
             f"{campaign['simulator']} in {campaign['wall_s']:.0f} s with {campaign['mismatches']} mismatches in outputs, "

@@ -8,6 +8,7 @@ later write can remove what a killed process left behind.
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import secrets
@@ -59,12 +60,16 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
 def _remove_stale(path: Path) -> None:
     """Remove temporary files of ``path`` left by processes that no longer exist (killed with SIGKILL)."""
     for leftover in path.parent.glob(f".{glob.escape(path.name)}.*-*.tmp"):
-        pid = leftover.name[len(path.name) + 2:].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+        if left_by_dead_process(leftover.name[len(path.name) + 2:].split("-", 1)[0]):
             leftover.unlink(missing_ok=True)
 
 
-def process_alive(pid: int) -> bool:
+def left_by_dead_process(pid: str) -> bool:
+    """Whether ``pid`` (as a temporary name holds it) is another process, one that no longer exists."""
+    return pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid))
+
+
+def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -72,6 +77,20 @@ def process_alive(pid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks; a missing or unreadable file is one UserError."""
+    digest = hashlib.sha256()
+    try:
+        with Path(path).open("rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist; check the path") from None
+    except OSError as error:
+        raise UserError(f"{path} cannot be read ({error.strerror}); check the path") from None
+    return digest.hexdigest()
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

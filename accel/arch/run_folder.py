@@ -10,7 +10,6 @@ removed by the next run. Files the manifest never listed (the user's own) are no
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -21,18 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from accel.arch.errors import UserError
-from accel.arch.files import parse_json, process_alive, write_text_atomic
+from accel.arch.files import file_sha256, left_by_dead_process, parse_json, write_text_atomic
 
 MANIFEST = "manifest.json"
 FORMAT = "eie-run-manifest"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def previous_files(folder: Path) -> list[str]:
@@ -53,8 +44,7 @@ def _inside(folder: Path, name: str) -> bool:
 
 def _remove_stale_staging(folder: Path) -> None:
     for leftover in folder.glob(".staging-*-*"):
-        pid = leftover.name.split("-")[1]
-        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+        if left_by_dead_process(leftover.name.split("-")[1]):
             shutil.rmtree(leftover, ignore_errors=True)
 
 
@@ -83,7 +73,7 @@ def run_folder(folder: str | Path, command: str) -> Iterator[Path]:
 
 def _commit(folder: Path, staging: Path, command: str) -> None:
     written = sorted(path.relative_to(staging).as_posix() for path in staging.rglob("*") if path.is_file())
-    files = {name: sha256(staging / name) for name in written}
+    files = {name: file_sha256(staging / name) for name in written}
     for name in written:
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)

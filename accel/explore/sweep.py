@@ -23,10 +23,10 @@ from typing import Any, Protocol
 from tqdm import tqdm
 
 from accel.arch.errors import UserError
-from accel.arch.files import write_text_atomic
+from accel.arch.files import file_sha256, write_text_atomic
 from accel.explore.sweep_spec import CONFIG_FIELDS, DEFAULT_ENERGY_TABLE, SweepSpec, config_of, resolve
 from accel.explore.sweep_tasks import code_version, run_point
-from accel.explore.workloads import file_digest, is_file_workload
+from accel.explore.workloads import is_file_workload
 
 RESULTS_CSV = "results.csv"
 RECORD_JSON = "sweep.json"
@@ -160,7 +160,7 @@ def task_key(task: dict[str, Any]) -> str:
         if name in CONFIG_FIELDS:
             continue
         is_file = (name == "workload" and is_file_workload(value)) or (name == "energy_table" and value != DEFAULT_ENERGY_TABLE)
-        identity[name] = {"sha256": file_digest(value)} if is_file else value
+        identity[name] = {"sha256": file_sha256(value)} if is_file else value
     if task["kind"] == "simulate":
         identity["act_density"] = task["act_density"]
     else:

@@ -16,8 +16,9 @@ from typing import Any
 
 from accel.arch.energy import EnergyTable
 from accel.arch.errors import UserError
+from accel.arch.files import file_sha256
 from accel.explore.sweep_spec import DEFAULT_ENERGY_TABLE, config_of
-from accel.explore.workloads import cached_layers, file_digest, is_file_workload, random_inputs
+from accel.explore.workloads import cached_layers, is_file_workload, random_inputs
 from sim.network import run_network
 
 VERSIONED_PACKAGES = ("accel/arch", "accel/explore", "sim", "models", "hdl")
@@ -55,8 +56,8 @@ def simulate_metrics(values: dict[str, Any], act_density: float) -> dict[str, An
     """Cycles, activity and energy of a workload (a chain of layers runs one after the other)."""
     config, seed, source = config_of(values), values["seed"], values["workload"]
     table_source = values["energy_table"]
-    table = energy_table(table_source, "" if table_source == DEFAULT_ENERGY_TABLE else file_digest(table_source))
-    layers, inputs = cached_layers(source, seed, file_digest(source) if is_file_workload(source) else "")
+    table = energy_table(table_source, "" if table_source == DEFAULT_ENERGY_TABLE else file_sha256(table_source))
+    layers, inputs = cached_layers(source, seed, file_sha256(source) if is_file_workload(source) else "")
     if inputs is None:
         inputs = random_inputs(layers[0].cols, act_density, seed)
     runs = run_network(layers, inputs, config, table)

@@ -6,7 +6,6 @@ Loaded layers are kept per process (the same workload recurs across the points o
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,13 +63,3 @@ def random_inputs(length: int, density: float, seed: int) -> np.ndarray:
     """Float inputs in [0.05, 1), each non-zero with probability ``density`` (seeded)."""
     rng = np.random.default_rng([seed, 7])
     return rng.uniform(0.05, 1.0, length) * (rng.random(length) < density)
-
-
-def file_digest(path: str | Path) -> str:
-    """SHA-256 of a file's bytes: the identity of a file workload or energy table in a cache key."""
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except FileNotFoundError:
-        raise UserError(f"{path} does not exist; check the path") from None
-    except OSError as error:
-        raise UserError(f"{path} cannot be read ({error.strerror}); check the path") from None

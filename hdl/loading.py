@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.arch.errors import UserError
 from accel.arch.images import BatchImage, LayerImage
+from hdl.contents import batch_contents
 from hdl.ports import LoadTarget
 from hdl.sizes import RTLSizes
 
@@ -25,18 +25,16 @@ class LoadWrite:
 def batch_writes(image: LayerImage, batch: BatchImage) -> list[LoadWrite]:
     """Every load-port write that puts ``batch`` of ``image`` into the array (memories, codebook, bias)."""
     config = image.config
-    problems = image.capacity_problems([batch])
-    if problems:
-        raise UserError(f"layer {image.name!r} does not fit the RTL's memories: {'; '.join(problems)}")
+    contents = batch_contents(image, batch)
     mask = (1 << config.acc_bits) - 1
     weight_mask = (1 << config.weight_bits) - 1
-    writes = [LoadWrite(LoadTarget.CODEBOOK, None, index, int(value) & weight_mask) for index, value in enumerate(image.codebook)]
-    for pe, pe_image in enumerate(batch.pes):
-        writes += [LoadWrite(LoadTarget.SPMAT, pe, addr, word) for addr, word in enumerate(pe_image.lines(config))]
-        writes += [LoadWrite(LoadTarget.PTR_EVEN, pe, addr, int(v)) for addr, v in enumerate(pe_image.even_bank())]
-        writes += [LoadWrite(LoadTarget.PTR_ODD, pe, addr, int(v)) for addr, v in enumerate(pe_image.odd_bank())]
-        writes += [LoadWrite(LoadTarget.ACC, pe, addr, int(v) & mask) for addr, v in enumerate(pe_image.bias)]
-        writes += [LoadWrite(LoadTarget.ACC, pe, addr, 0) for addr in range(pe_image.n_rows, config.regfile_entries)]
+    writes = [LoadWrite(LoadTarget.CODEBOOK, None, index, value & weight_mask) for index, value in enumerate(contents[0].codebook)]
+    for pe, memories in enumerate(contents):
+        writes += [LoadWrite(LoadTarget.SPMAT, pe, addr, word) for addr, word in enumerate(memories.spmat)]
+        writes += [LoadWrite(LoadTarget.PTR_EVEN, pe, addr, value) for addr, value in enumerate(memories.ptr_even)]
+        writes += [LoadWrite(LoadTarget.PTR_ODD, pe, addr, value) for addr, value in enumerate(memories.ptr_odd)]
+        writes += [LoadWrite(LoadTarget.ACC, pe, addr, value & mask) for addr, value in enumerate(memories.acc)]
+        writes += [LoadWrite(LoadTarget.ACC, pe, addr, 0) for addr in range(len(memories.acc), config.regfile_entries)]
     return writes
 
 

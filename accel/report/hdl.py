@@ -84,6 +84,12 @@ def synthesis_table(entries: list[dict]) -> str:
                          "tool s", "command"], rows, markdown=True)
 
 
+def largest(routed: list[dict], at_least_mhz: float = 0.0) -> dict | None:
+    """The routed run with the most PEs (the fastest among equals) reaching ``at_least_mhz``, if any."""
+    fast = [entry for entry in routed if (entry["fmax_mhz"] or 0) >= at_least_mhz]
+    return max(fast, key=lambda entry: (entry["n_pes"], entry["fmax_mhz"] or 0)) if fast else None
+
+
 def largest_routed(entries: list[dict]) -> list[str]:
     """One sentence per device: the largest PE count that routed, and what happened above it."""
     lines = []
@@ -92,14 +98,13 @@ def largest_routed(entries: list[dict]) -> list[str]:
         routed = [entry for entry in runs if entry["fits"]]
         if not routed:
             continue
-        best = max(routed, key=lambda entry: (entry["n_pes"], entry["fmax_mhz"] or 0))
+        best = largest(routed)
         above = sorted({entry["n_pes"] for entry in runs if not entry["fits"] and entry["n_pes"] > best["n_pes"]})
         sentence = f"- {device}, {kind} design: {best['n_pes']} PEs is the largest count that placed and routed"
         if best["fmax_mhz"]:
             sentence += f" ({best['fmax_mhz']:.1f} MHz)"
-        fast = [entry for entry in routed if (entry["fmax_mhz"] or 0) >= 100]
-        if fast:
-            top = max(fast, key=lambda entry: (entry["n_pes"], entry["fmax_mhz"]))
+        top = largest(routed, 100.0)
+        if top:
             sentence += f"; the largest at 100 MHz or more is {top['n_pes']} PEs ({top['fmax_mhz']:.1f} MHz)"
         if above:
             sentence += f"; {', '.join(map(str, above))} PEs did not place or route in the runs recorded"

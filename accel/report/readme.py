@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from accel.arch.files import write_text_atomic
-from accel.report.hdl import design
+from accel.report.hdl import design, largest
 from accel.report.sim import overhead_matches
 
 BEGIN = "<!-- measured: begin (rendered by `accel report --render` from reports/; do not edit by hand) -->"
@@ -98,14 +98,13 @@ def rtl_bullet(reports: Path) -> list[str]:
         for kind in ("pipelined", "single-cycle hand-over"):
             routed = [entry for entry in entries if entry["device"] == device and entry["fits"] and design(entry) == kind]
             if routed:
-                best = max(routed, key=lambda entry: (entry["n_pes"], entry["fmax_mhz"] or 0))
+                best = largest(routed)
                 resources = best["resources"]
                 text = (f"on the {device} the largest recorded count of the {kind} design that placed and routed "
                         f"is {best['n_pes']} PEs ({resources['luts']['used']:,} LUTs, "
                         f"{resources['brams']['used']} block RAMs, {best['fmax_mhz']:.1f} MHz)")
-                fast = [entry for entry in routed if (entry["fmax_mhz"] or 0) >= 100]
-                if fast:
-                    top = max(fast, key=lambda entry: (entry["n_pes"], entry["fmax_mhz"]))
+                top = largest(routed, 100.0)
+                if top:
                     text += f", the largest at 100 MHz or more {top['n_pes']} PEs ({top['fmax_mhz']:.1f} MHz)"
                 parts.append(text)
     for build in _load(reports / "hdl" / "board.json") or []:

@@ -17,7 +17,7 @@ saturation) are loops compiled by numba. Agreement with sim/reference.py is test
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from accel.arch.fixed_point import write_back
 from accel.arch.images import BatchImage, LayerImage
@@ -35,8 +35,8 @@ def simulate_layer(image: LayerImage, inputs_fixed: np.ndarray) -> LayerResult:
 def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> tuple[BatchResult, np.ndarray]:
     config = image.config
     columns = np.flatnonzero(inputs)
-    starts = np.ascontiguousarray(batch.pointers[:, columns].T)       # (K, pes)
-    counts = np.ascontiguousarray(batch.pointers[:, columns + 1].T) - starts
+    starts = batch.pointers[:, columns]  # (pes, K): each PE's columns in broadcast order, one row per PE
+    counts = batch.pointers[:, columns + 1] - starts
     cost = np.maximum(counts, config.empty_column_cycles)
     finish, last_cycle, stall = _schedule(cost, cost == 0, config.fifo_depth, config.broadcast_latency,
                                           config.pointer_stage_cycles)
@@ -54,7 +54,7 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
         sums[pe::config.n_pes] = accumulators[pe, :pe_image.n_rows]
     counters = _counters(image, batch, columns.size, int(counts.sum()), line_reads, bypasses)
     cycles = t_issue + config.pipeline_latency + batch.writeback_cycles
-    busy = cost.sum(axis=0) if columns.size else np.zeros(config.n_pes, dtype=np.int64)
+    busy = cost.sum(axis=1) if columns.size else np.zeros(config.n_pes, dtype=np.int64)
     result = BatchResult(row_start=batch.row_start, n_rows=batch.n_rows, cycles=cycles, t_issue=t_issue,
                          stall_cycles=stall, busy=busy.astype(np.int64), counters=counters)
     return result, write_back(sums, image.relu, config)
@@ -62,15 +62,15 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
 
 @njit(cache=True)
 def _schedule(cost: np.ndarray, dropped: np.ndarray, depth: int, latency: int, visible: int) -> tuple[np.ndarray, int, int]:
-    """Finish cycles ``f`` (K x pes; a dropped column keeps the previous one's), the last cycle in
+    """Finish cycles ``f`` (pes x K; a dropped column keeps the previous one's), the last cycle in
     which a column occupied a PE or one was dropped, and the broadcast stall cycles.
 
     Each PE keeps its queue's ``depth`` latest leave cycles. Without dropped columns the leave cycles
     of a PE never decrease, so the oldest is the one ``depth`` broadcasts back (a ring); a dropped
     column may leave before a column queued ahead of it, so then the smallest is searched.
     """
-    k_total, n_pes = cost.shape
-    finish = np.empty((k_total, n_pes), dtype=np.int64)
+    n_pes, k_total = cost.shape
+    finish = np.empty((n_pes, k_total), dtype=np.int64)
     latest = np.full((depth, n_pes), NEVER, dtype=np.int64)
     previous_finish = np.full(n_pes, -1, dtype=np.int64)
     any_dropped = dropped.any()
@@ -90,13 +90,13 @@ def _schedule(cost: np.ndarray, dropped: np.ndarray, depth: int, latency: int, v
         broadcast = max(broadcast + 1, full_until + 1 + latency)
         push = broadcast + latency
         for pe in range(n_pes):
-            if dropped[k, pe]:
+            if dropped[pe, k]:
                 leave = push + visible
                 last_cycle = max(last_cycle, leave)
             else:
                 leave = max(previous_finish[pe], push + visible)
-                previous_finish[pe] = leave + cost[k, pe]
-            finish[k, pe] = previous_finish[pe]
+                previous_finish[pe] = leave + cost[pe, k]
+            finish[pe, k] = previous_finish[pe]
             slot = ring
             if any_dropped:
                 for other in range(depth):
@@ -104,70 +104,69 @@ def _schedule(cost: np.ndarray, dropped: np.ndarray, depth: int, latency: int, v
                         slot = other
             latest[slot, pe] = max(latest[slot, pe], leave)
     if k_total:
-        last_cycle = max(last_cycle, finish[k_total - 1].max())
+        last_cycle = max(last_cycle, finish[:, k_total - 1].max())
     stall = broadcast - (k_total - 1) if k_total else 0
     return finish, last_cycle, stall
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _accumulate(entries: np.ndarray, offsets: np.ndarray, starts: np.ndarray, counts: np.ndarray,
                 activations: np.ndarray, codebook: np.ndarray, accumulators: np.ndarray, code_bits: int,
                 weight_frac: int, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
     """Each PE's columns in broadcast order: each entry's product (``scaled_product``) added to its row
     with saturation (``saturating_add``); returns the local rows of each (broadcast, PE) column's first
-    and last entry."""
-    k_total, n_pes = starts.shape
-    first_row = np.zeros((k_total, n_pes), dtype=np.int64)
-    last_row = np.zeros((k_total, n_pes), dtype=np.int64)
+    and last entry. PEs are shared among threads; each keeps its own order, so saturation is exact."""
+    n_pes, k_total = starts.shape
+    first_row = np.zeros((n_pes, k_total), dtype=np.int64)
+    last_row = np.zeros((n_pes, k_total), dtype=np.int64)
     mask = (1 << code_bits) - 1
     half = (1 << (weight_frac - 1)) if weight_frac > 0 else 0
-    for k in range(k_total):
-        activation = activations[k]
-        for pe in range(n_pes):
-            begin = offsets[pe] + starts[k, pe]
-            end = begin + counts[k, pe]
+    for pe in prange(n_pes):
+        for k in range(k_total):
+            begin = offsets[pe] + starts[pe, k]
+            end = begin + counts[pe, k]
             if begin == end:
                 continue
+            activation = activations[k]
             row = -1
-            first_row[k, pe] = entries[begin] >> code_bits
+            first_row[pe, k] = entries[begin] >> code_bits
             for address in range(begin, end):  # padding (code 0, weight 0) adds 0: no branch needed
                 entry = entries[address]
                 row += (entry >> code_bits) + 1
                 product = (activation * codebook[entry & mask] + half) >> weight_frac
                 accumulators[pe, row] = min(max(accumulators[pe, row] + product, low), high)
-            last_row[k, pe] = row
+            last_row[pe, k] = row
     return first_row, last_row
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _activity(starts: np.ndarray, counts: np.ndarray, finish: np.ndarray, first_row: np.ndarray, last_row: np.ndarray,
               per_line: int) -> tuple[int, int]:
-    """Sparse-matrix lines read and bypasses, PE by PE over its non-empty columns.
+    """Sparse-matrix lines read and bypasses, PE by PE (one thread each) over its non-empty columns.
 
     Each non-empty column spans some lines; the first is free if the PE just read it. A bypass is an
     entry whose row equals the row the same PE updated in the previous cycle: rows rise within a
     column, so only the first entry of a column popped on the last cycle of the previous non-empty
     one can (an empty column between them takes a cycle unless the pointer stage drops it).
     """
-    k_total, n_pes = starts.shape
-    line_reads = 0
-    bypasses = 0
-    previous = np.full(n_pes, -1, dtype=np.int64)  # each PE's previous non-empty column (broadcast index)
-    for k in range(k_total):
-        for pe in range(n_pes):
-            count = counts[k, pe]
+    n_pes, k_total = starts.shape
+    line_reads = np.zeros(n_pes, dtype=np.int64)
+    bypasses = np.zeros(n_pes, dtype=np.int64)
+    for pe in prange(n_pes):
+        before = -1  # the PE's previous non-empty column (broadcast index)
+        for k in range(k_total):
+            count = counts[pe, k]
             if count == 0:
                 continue
-            first, last = starts[k, pe] // per_line, (starts[k, pe] + count - 1) // per_line
-            line_reads += last - first + 1
-            before = previous[pe]
+            first, last = starts[pe, k] // per_line, (starts[pe, k] + count - 1) // per_line
+            line_reads[pe] += last - first + 1
             if before >= 0:
-                if first == (starts[before, pe] + counts[before, pe] - 1) // per_line:
-                    line_reads -= 1
-                if finish[k, pe] - count == finish[before, pe] and last_row[before, pe] == first_row[k, pe]:
-                    bypasses += 1
-            previous[pe] = k
-    return line_reads, bypasses
+                if first == (starts[pe, before] + counts[pe, before] - 1) // per_line:
+                    line_reads[pe] -= 1
+                if finish[pe, k] - count == finish[pe, before] and last_row[pe, before] == first_row[pe, k]:
+                    bypasses[pe] += 1
+            before = k
+    return line_reads.sum(), bypasses.sum()
 
 
 def _counters(image: LayerImage, batch: BatchImage, broadcasts: int, entries: int, line_reads: int,

@@ -25,7 +25,7 @@ from numba import njit, prange
 from accel.arch.config import MAX_LAYER_INPUTS, ArchConfig
 from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_bias, quantize_codebook
-from accel.arch.layer import QuantizedLayer
+from accel.arch.layer import QuantizedLayer, SparseCodes
 
 
 @dataclass
@@ -163,85 +163,63 @@ def build_layer_image(layer: QuantizedLayer, config: ArchConfig) -> LayerImage:
                         "models exact (accel/arch/TIMING.md): split the layer by columns")
     bias = np.zeros(layer.rows) if layer.bias is None else layer.bias
     bias_fixed = quantize_bias(bias, config)
+    sparse = layer.sparse_codes()
     batches = []
     for row_start in range(0, layer.rows, config.rows_per_batch):
         row_stop = min(layer.rows, row_start + config.rows_per_batch)
-        batches.append(_build_batch(layer.codes[row_start:row_stop], bias_fixed[row_start:row_stop], row_start, config))
+        batches.append(_build_batch(sparse, row_start, row_stop, layer.cols, bias_fixed[row_start:row_stop], config))
     return LayerImage(config=config, name=layer.name, rows=layer.rows, cols=layer.cols,
                       codebook=quantize_codebook(layer.codebook, config), relu=layer.relu, batches=batches)
 
 
-def _build_batch(codes: np.ndarray, bias: np.ndarray, row_start: int, config: ArchConfig) -> BatchImage:
+def _build_batch(sparse: SparseCodes, row_start: int, row_stop: int, cols: int, bias: np.ndarray,
+                 config: ArchConfig) -> BatchImage:
+    """The images of rows ``row_start .. row_stop - 1``, laid out from the layer's non-zeros."""
     n_pes = config.n_pes
-    codes = np.ascontiguousarray(codes, dtype=np.uint8)  # codes fit in a byte (validated above)
-    entries, pointers = _layout(codes, n_pes, config.index_bits, config.code_bits)
+    row_begin = sparse.row_begin[row_start:row_stop + 1]
+    first, last = row_begin[0], row_begin[-1]
+    entries, pointers = _layout(row_begin - first, sparse.columns[first:last], sparse.codes[first:last], cols, n_pes,
+                                config.index_bits, config.code_bits)
     offsets = np.concatenate([[0], np.cumsum(pointers[:, -1])])
     pes = [PEImage(entries=entries[offsets[index]:offsets[index + 1]], pointers=pointers[index],
                    bias=bias[index::n_pes].copy()) for index in range(n_pes)]
-    return BatchImage(row_start=row_start, n_rows=codes.shape[0], pes=pes, pointers=pointers, entries=entries,
+    return BatchImage(row_start=row_start, n_rows=row_stop - row_start, pes=pes, pointers=pointers, entries=entries,
                       entry_offsets=offsets)
 
 
 @njit(cache=True, parallel=True)
-def _layout(codes: np.ndarray, n_pes: int, index_bits: int, code_bits: int) -> tuple[np.ndarray, np.ndarray]:
+def _layout(row_begin: np.ndarray, columns: np.ndarray, codes: np.ndarray, cols: int, n_pes: int, index_bits: int,
+            code_bits: int) -> tuple[np.ndarray, np.ndarray]:
     """Every PE's entries, one after another, and its ``cols + 1`` pointers.
 
-    The non-zeros are listed row by row; each PE then walks its own rows in order, so every column
-    sees its non-zeros by rising local row and knows the gap since the previous one. A first walk
-    sizes the columns, a second places the entries. Rows, then PEs, are shared among threads; each
-    writes only its own part of every array, so the result does not depend on the thread count.
+    The non-zeros come row by row (CSR); each PE walks its own rows in order, so every column sees
+    its non-zeros by rising local row and knows the gap since the previous one. A first walk sizes
+    the columns, a second places the entries. PEs are shared among threads; each writes only its own
+    part of every array, so the result does not depend on the thread count.
     """
-    rows, cols = codes.shape
-    row_begin = np.zeros(rows + 1, dtype=np.int64)
-    for row in prange(rows):
-        row_begin[row + 1] = _row_nonzeros(codes[row])
-    for row in range(rows):
-        row_begin[row + 1] += row_begin[row]
-    nonzeros = row_begin[rows]
-    found = np.empty(nonzeros + rows, dtype=np.int32)  # the non-zeros' columns, then one spare slot per row
-    for row in prange(rows):
-        _row_columns(codes[row], found, row_begin[row], nonzeros + row)
-    gaps = np.empty(nonzeros, dtype=np.int32)
+    gaps = np.empty(columns.size, dtype=np.int32)
     pointers = np.zeros((n_pes, cols + 1), dtype=np.int64)
     for pe in prange(n_pes):
-        _pe_sizes(pe, n_pes, found, row_begin, index_bits, gaps, pointers)
+        _pe_sizes(pe, n_pes, columns, row_begin, index_bits, gaps, pointers)
     offsets = np.zeros(n_pes + 1, dtype=np.int64)
     for pe in range(n_pes):
         offsets[pe + 1] = offsets[pe] + pointers[pe, cols]
     entries = np.empty(offsets[n_pes], dtype=np.int32)  # an entry is code_bits + index_bits <= 16 bits wide
     for pe in prange(n_pes):
-        _pe_entries(pe, n_pes, codes, found, gaps, row_begin, pointers, offsets[pe], index_bits, code_bits, entries)
+        _pe_entries(pe, n_pes, codes, columns, gaps, row_begin, pointers, offsets[pe], index_bits, code_bits, entries)
     return entries, pointers
 
 
 @njit(cache=True)
-def _row_nonzeros(row_codes: np.ndarray) -> int:
-    count = 0
-    for value in row_codes:
-        count += value != 0
-    return count
-
-
-@njit(cache=True)
-def _row_columns(row_codes: np.ndarray, found: np.ndarray, at: int, spare: int) -> None:
-    """The row's non-zero columns from ``at`` on; branch-free: a zero's column goes to the spare slot."""
-    for col in range(row_codes.size):
-        nonzero = row_codes[col] != 0
-        found[at if nonzero else spare] = col
-        at += nonzero
-
-
-@njit(cache=True)
-def _pe_sizes(pe: int, n_pes: int, found: np.ndarray, row_begin: np.ndarray, index_bits: int, gaps: np.ndarray,
+def _pe_sizes(pe: int, n_pes: int, columns: np.ndarray, row_begin: np.ndarray, index_bits: int, gaps: np.ndarray,
               pointers: np.ndarray) -> None:
     """PE ``pe``'s pointers, and the gap (zeros skipped) before each of its non-zeros."""
     rows, cols = row_begin.size - 1, pointers.shape[1] - 1
     last = np.full(cols, -1, dtype=np.int32)
-    counts = np.zeros(cols, dtype=np.int64)
-    for row in range(pe, rows, n_pes):
-        local = row // n_pes
+    counts = np.zeros(cols, dtype=np.int32)
+    for local, row in enumerate(range(pe, rows, n_pes)):
         for index in range(row_begin[row], row_begin[row + 1]):
-            col = found[index]
+            col = columns[index]
             gap = local - last[col] - 1  # a padding entry stands for 2**index_bits of the zeros skipped
             gaps[index] = gap
             counts[col] += (gap >> index_bits) + 1
@@ -254,20 +232,22 @@ def _pe_sizes(pe: int, n_pes: int, found: np.ndarray, row_begin: np.ndarray, ind
 
 
 @njit(cache=True)
-def _pe_entries(pe: int, n_pes: int, codes: np.ndarray, found: np.ndarray, gaps: np.ndarray, row_begin: np.ndarray,
+def _pe_entries(pe: int, n_pes: int, codes: np.ndarray, columns: np.ndarray, gaps: np.ndarray, row_begin: np.ndarray,
                 pointers: np.ndarray, offset: int, index_bits: int, code_bits: int, entries: np.ndarray) -> None:
     """PE ``pe``'s entries (padding, then the entry) at ``offset`` on, column by column."""
-    rows, cols = codes.shape
+    rows, cols = row_begin.size - 1, pointers.shape[1] - 1
     max_index = (1 << index_bits) - 1
     padding = max_index << code_bits
-    at_col = pointers[pe, :cols] + offset
+    at_col = (pointers[pe, :cols] + offset).astype(np.int32)
     for row in range(pe, rows, n_pes):
         for index in range(row_begin[row], row_begin[row + 1]):
-            col = found[index]
+            col = columns[index]
             gap = gaps[index]
             at = at_col[col]
-            for _ in range(gap >> index_bits):
-                entries[at] = padding
-                at += 1
-            entries[at] = codes[row, col] | ((gap & max_index) << code_bits)
+            paddings = gap >> index_bits
+            entries[at] = padding  # overwritten by the entry when none precedes it: fewer unpredictable branches
+            for extra in range(1, paddings):
+                entries[at + extra] = padding
+            at += paddings
+            entries[at] = codes[index] | ((gap & max_index) << code_bits)
             at_col[col] = at + 1

@@ -2,7 +2,8 @@
 
 A layer is a matrix of weight codes (``rows x cols``, code 0 = exact zero) into a codebook of
 ``2**code_bits`` float values whose entry 0 is 0.0, plus an optional bias and a ReLU flag.
-Files are ``.npz`` archives read with ``allow_pickle=False`` and validated on load.
+Files are ``.npz`` archives read with ``allow_pickle=False`` and validated on load. A layer's codes
+are a read-only copy, so its list of non-zeros (``sparse_codes``) is found once and never goes stale.
 """
 
 from __future__ import annotations
@@ -19,6 +20,18 @@ LAYER_FORMAT = "eie-layer"
 LAYER_VERSION = 2
 
 
+@dataclass(frozen=True)
+class SparseCodes:
+    """A layer's non-zero codes row by row (CSR): row ``i``'s are ``row_begin[i] .. row_begin[i + 1] - 1``."""
+
+    row_begin: np.ndarray
+    """``rows + 1`` offsets into ``columns`` and ``codes``."""
+    columns: np.ndarray
+    """Each non-zero's column (int32), rising within a row."""
+    codes: np.ndarray
+    """Each non-zero's code."""
+
+
 @dataclass
 class QuantizedLayer:
     """One fully connected layer quantized for EIE: ``y = act(codebook[codes] @ x + bias)``."""
@@ -29,9 +42,12 @@ class QuantizedLayer:
     relu: bool = True
     name: str = "layer"
     notes: dict[str, str] = field(default_factory=dict)
+    _sparse: SparseCodes | None = field(default=None, init=False, repr=False, compare=False)
+    _code_range: tuple[int, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.codes = np.asarray(self.codes)
+        self.codes = np.array(self.codes)
+        self.codes.flags.writeable = False
         self.codebook = _real_values(self.codebook, f"layer {self.name!r}: codebook")
         if self.bias is not None:
             self.bias = _real_values(self.bias, f"layer {self.name!r}: bias")
@@ -69,11 +85,21 @@ class QuantizedLayer:
         size = self.codebook.size if code_bits is None else 1 << code_bits
         if self.codebook.size != size:
             raise UserError(f"{where}: the accelerator has {size}-entry codebooks, this layer has {self.codebook.size}; re-quantize with {size.bit_length() - 1} bits")
-        low, high = int(self.codes.min()), int(self.codes.max())
+        if self._code_range is None:  # the codes are read-only: one scan serves every later check
+            self._code_range = int(self.codes.min()), int(self.codes.max())
+        low, high = self._code_range
         if low < 0 or high >= self.codebook.size:
             raise UserError(f"{where}: codes must lie in 0..{self.codebook.size - 1}, found {low}..{high}")
         if self.bias is not None and (self.bias.shape != (self.rows,) or not np.all(np.isfinite(self.bias))):
             raise UserError(f"{where}: bias must hold {self.rows} finite values, got shape {self.bias.shape}")
+
+    def sparse_codes(self) -> SparseCodes:
+        """The non-zero codes row by row, found on the first call."""
+        if self._sparse is None:
+            flat = np.flatnonzero(self.codes)
+            self._sparse = SparseCodes(row_begin=np.concatenate([[0], np.cumsum(np.count_nonzero(self.codes, axis=1))]),
+                                       columns=(flat % self.cols).astype(np.int32), codes=self.codes.ravel()[flat])
+        return self._sparse
 
     def dense_weights(self) -> np.ndarray:
         """The float weight matrix the codes stand for."""

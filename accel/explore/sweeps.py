@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -120,7 +121,9 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
     """Wall time of the fast simulator on one layer, end to end, and of torch CSR matrix-vector products of it.
 
     End to end is building the PE memory images plus simulating them; each is the median of
-    ``repeats`` runs after one untimed run (which loads the compiled loops). Both run with their
+    ``repeats`` runs after one untimed run (which loads the compiled loops). Both sides start from the
+    layer's non-zeros: the layer finds them once (timed apart as ``nonzeros_s``), as torch builds its
+    CSR tensor once (``torch_to_csr_s``) before its products are timed. Both run with their
     default threads (the image build shares its rows and PEs among numba's threads) and with one
     thread each; the load average is recorded because the machine may be shared.
     """
@@ -133,9 +136,17 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
     spec = benchmark_layer(name)
     layer = synthetic_layer(spec, seed=seed)
     inputs = synthetic_inputs(spec, config, seed)
+    start = time.perf_counter()
+    layer.sparse_codes()
+    nonzeros_s = time.perf_counter() - start
     numba_threads, torch_threads = numba.get_num_threads(), torch.get_num_threads()
     ours = _end_to_end(layer, inputs, config, repeats)
     weights, values = layer.dense_weights(), inputs / (1 << config.act_frac)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        torch.as_tensor(weights, dtype=torch.float32).to_sparse_csr()
+    torch_to_csr_s = time.perf_counter() - start
     default = time_matvec(weights, values)
     numba.set_num_threads(1)
     torch.set_num_threads(1)
@@ -145,10 +156,10 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
     finally:
         numba.set_num_threads(numba_threads)
         torch.set_num_threads(torch_threads)
-    return {"layer": name, "n_pes": config.n_pes, "image_build_s": ours["build_s"], "simulate_s": ours["simulate_s"],
+    return {"layer": name, "n_pes": config.n_pes, "nonzeros_s": nonzeros_s, "image_build_s": ours["build_s"], "simulate_s": ours["simulate_s"],
             "end_to_end_s": ours["end_to_end_s"], "cycles": ours["cycles"],
             "simulated_cycles_per_s": ours["cycles"] / ours["simulate_s"], "numba_threads": numba_threads,
-            "torch_csr_matvec_us": default.sparse_us, "torch_threads": torch_threads,
+            "torch_csr_matvec_us": default.sparse_us, "torch_to_csr_s": torch_to_csr_s, "torch_threads": torch_threads,
             "torch_dense_matvec_us": default.dense_us,
             "end_to_end_over_torch_csr": ours["end_to_end_s"] * 1e6 / default.sparse_us,
             "end_to_end_1_thread_s": ours_single["end_to_end_s"], "image_build_1_thread_s": ours_single["build_s"],

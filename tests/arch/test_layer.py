@@ -21,6 +21,18 @@ def test_layer_round_trip(tmp_path):
     assert np.allclose(loaded.forward(np.array([1.0, 2.0])), layer.forward(np.array([1.0, 2.0])))
 
 
+def test_sparse_codes_list_the_non_zeros_and_cannot_go_stale():
+    given = np.array([[0, 3, 0], [15, 0, 1]])
+    layer = QuantizedLayer(codes=given, codebook=CODEBOOK)
+    sparse = layer.sparse_codes()
+    assert sparse.row_begin.tolist() == [0, 1, 3] and sparse.columns.tolist() == [1, 0, 2]
+    assert sparse.codes.tolist() == [3, 15, 1] and layer.sparse_codes() is sparse
+    given[0, 0] = 7  # the caller's array stays theirs: the layer holds a copy
+    assert layer.codes[0, 0] == 0 and given.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        layer.codes[0, 0] = 7
+
+
 @pytest.mark.parametrize("codes, codebook, message", [
     (np.array([[0, 16]]), CODEBOOK, "codes must lie"),
     (np.array([[0, 1]]), np.r_[0.5, CODEBOOK[1:]], "entry 0 must be exactly 0.0"),

@@ -15,7 +15,7 @@ import numpy as np
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from accel.arch.images import build_layer_image
+from accel.arch.images import LayerImage, build_layer_image
 from accel.arch.layer import QuantizedLayer
 from hdl.loading import batch_writes
 from hdl.verilog import TOP, generate_verilog
@@ -25,9 +25,11 @@ TESTBENCH_MODULE = "hdl.cocotb_testbench"
 """Imported by package name; the simulation runs in the build folder."""
 
 
-def prepare_case(name: str, layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfig) -> dict:
-    """Everything the cocotb testbench drives and checks for one layer, batch by batch."""
-    image = build_layer_image(layer, config)
+def prepare_case(name: str, layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfig,
+                 image: LayerImage | None = None) -> dict:
+    """Everything the cocotb testbench drives and checks for one layer, batch by batch (``image``: the
+    layer already laid out for ``config``)."""
+    image = image or build_layer_image(layer, config)
     expected = simulate_layer(image, inputs_fixed)
     batches = []
     for batch, result in zip(image.batches, expected.batches):

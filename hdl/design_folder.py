@@ -15,7 +15,7 @@ import numpy as np
 
 from accel.arch.config import ArchConfig
 from accel.arch.files import write_text_atomic
-from accel.arch.images import build_layer_image
+from accel.arch.images import LayerImage, build_layer_image
 from accel.arch.layer import QuantizedLayer
 from hdl.contents import batch_contents
 from hdl.cosim import prepare_case
@@ -65,9 +65,12 @@ def _hex_lines(values, bits: int) -> str:
 
 
 def write_design_folder(config: ArchConfig, out: Path, layer: QuantizedLayer | None = None,
-                        inputs_fixed: np.ndarray | None = None, record: dict | None = None) -> list[Path]:
-    """Write the folder; ``record`` (e.g. provenance) is added to ``design.json``."""
-    image = build_layer_image(layer, config) if layer is not None else None
+                        inputs_fixed: np.ndarray | None = None, record: dict | None = None,
+                        image: LayerImage | None = None) -> list[Path]:
+    """Write the folder; ``record`` (e.g. provenance) is added to ``design.json``; ``image`` is the layer
+    already laid out for ``config``."""
+    if layer is not None:
+        image = image or build_layer_image(layer, config)
     array = EIEArray(config, contents=batch_contents(image, image.batches[0]) if image is not None else None)
     sizes = RTLSizes(config)
     layout = LoadWordLayout(config)
@@ -78,7 +81,7 @@ def write_design_folder(config: ArchConfig, out: Path, layer: QuantizedLayer | N
                write_text_atomic(out / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")]
     case = None
     if layer is not None:
-        case = prepare_case(layer.name, layer, inputs_fixed, config)
+        case = prepare_case(layer.name, layer, inputs_fixed, config, image)
         for index, (batch, expected) in enumerate(zip(image.batches, case["batches"])):
             words = [layout.pack(LoadWrite(LoadTarget(t), None if pe < 0 else pe, a, int(d))) for t, pe, a, d in expected["writes"]]
             written.append(write_text_atomic(out / f"batch{index}" / "load.hex", _hex_lines(words, layout.width)))

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: no --config: the array has {config.n_pes} PEs with {config.spmat_sram_bytes // 1024} KB of "
               "sparse-matrix memory each; its Verilog is tens of MB and takes minutes to write and simulate. "
               "Give a smaller --config for FPGAs and quick runs (see --help).")
-    layer = inputs = None
+    layer = inputs = image = None
     if args.layer:
         layer, own = load_one_layer(args.layer, args.seed)
         image = build_layer_image(layer, config)
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"layer {layer.name!r} has a batch that does not fit the memories of this config: {'; '.join(problems)}")
         inputs = quantize_activations(layer_inputs(layer, own, args.input, args.act_density, args.seed), config)
     with output_folder(args, args.out) as staged:
-        written = write_design_folder(config, staged, layer, inputs, {"provenance": provenance(args, config)})
+        written = write_design_folder(config, staged, layer, inputs, {"provenance": provenance(args, config)}, image)
     print(f"wrote {len(written)} files to {args.out}: {', '.join(p.name for p in written[:3])}{' ...' if len(written) > 3 else ''} "
           "(listed in manifest.json; files of an earlier run that this one did not write were removed)")
     if layer is not None:

@@ -90,19 +90,26 @@ def test_images_decode_to_the_dense_codes(rows, cols, n_pes, density, regfile, s
             assert np.all(np.diff(pe.pointers) >= 0)
 
 
-def test_layout_does_not_depend_on_the_thread_count():
+def test_layout_and_fast_simulation_do_not_depend_on_the_thread_count():
     import numba
+
+    from sim.fast import simulate_layer
 
     rng = np.random.default_rng(1)
     codes = (rng.random((700, 333)) < 0.1) * rng.integers(1, 16, (700, 333))
-    config = ArchConfig(n_pes=16, regfile_entries=64)
+    inputs = rng.integers(-32000, 32000, 333) * (rng.random(333) < 0.5)
+    config = ArchConfig(n_pes=16, regfile_entries=64, acc_bits=16)  # narrow accumulators: saturation order matters
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
         single = build_layer_image(layer_from_codes(codes), config)
+        single_run = simulate_layer(single, inputs)
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
         shared = build_layer_image(layer_from_codes(codes), config)
+        shared_run = simulate_layer(shared, inputs)
     finally:
         numba.set_num_threads(threads)
     for one, many in zip(single.batches, shared.batches):
         assert np.array_equal(one.entries, many.entries) and np.array_equal(one.pointers, many.pointers)
+    assert np.array_equal(single_run.outputs, shared_run.outputs) and single_run.cycles == shared_run.cycles
+    assert single_run.counters == shared_run.counters

@@ -4,13 +4,16 @@ Verilator against the simulator (outputs, cycles and every counter the testbench
 Configs draw 1-64 PEs, FIFO depth 1-16, broadcast latency 0-2, both empty-column costs, narrow
 (saturating) or 32-bit accumulators and 4-16 rows per PE; each config runs a group of layers with
 densities and input densities over 0-1, several batches, large values (saturation, ReLU) and
-padding chains. One Verilog build and one Icarus process per config.
+padding chains. One Verilog build and one simulator process per config; configs may run on
+several processes at once.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -44,30 +47,45 @@ def random_layer(rng: np.random.Generator, config: ArchConfig) -> tuple[Quantize
     return layer, quantize_activations(inputs, config)
 
 
-def run_campaign(layers: int, build_dir: Path, seed: int = 0, per_config: int = 10,
-                 progress: Callable[[int], None] | None = None, simulator: str = "icarus") -> dict:
-    """Run ``layers`` random layers, ``per_config`` per random config, under ``simulator`` (icarus or
-    verilator); totals and any mismatches."""
+def draw_groups(layers: int, seed: int = 0, per_config: int = 10) -> list[tuple[ArchConfig, list[dict]]]:
+    """The campaign's random configs, each with its group of test cases, drawn in order from ``seed``."""
     rng = np.random.default_rng(seed)
-    totals = {"layers": 0, "configs": 0, "batches": 0, "clock_cycles": 0, "compute_cycles": 0, "mismatches": 0,
-              "simulator": simulator, "seed": seed, "problems": []}
-    started = time.perf_counter()
-    while totals["layers"] < layers:
+    groups: list[tuple[ArchConfig, list[dict]]] = []
+    drawn = 0
+    while drawn < layers:
         config = random_config(rng)
-        count = min(per_config, layers - totals["layers"])
         cases = []
-        for index in range(count):
+        for index in range(min(per_config, layers - drawn)):
             layer, inputs = random_layer(rng, config)
-            cases.append(prepare_case(f"layer {totals['layers'] + index}", layer, inputs, config))
-        results = run_cases(config, cases, Path(build_dir) / f"config{totals['configs']}", simulator=simulator)
-        totals["configs"] += 1
-        totals["layers"] += count
-        totals["batches"] += len(results["cases"])
-        totals["clock_cycles"] += results["clock_cycles"]
-        totals["compute_cycles"] += results["compute_cycles"]
-        totals["mismatches"] += results["mismatches"]
-        totals["problems"] += [{"config": config.to_dict(), **case} for case in results["cases"] if case["problems"]][:10]
-        if progress is not None:
-            progress(count)
+            cases.append(prepare_case(f"layer {drawn + index}", layer, inputs, config))
+        groups.append((config, cases))
+        drawn += len(cases)
+    return groups
+
+
+def run_campaign(layers: int, build_dir: Path, seed: int = 0, per_config: int = 10,
+                 progress: Callable[[int], None] | None = None, simulator: str = "icarus", workers: int = 1) -> dict:
+    """Run ``layers`` random layers, ``per_config`` per random config, under ``simulator`` (icarus or
+    verilator), one config group per process on ``workers`` processes; totals and any mismatches.
+    The layers drawn and the totals do not depend on ``workers``."""
+    totals = {"layers": 0, "configs": 0, "batches": 0, "clock_cycles": 0, "compute_cycles": 0, "mismatches": 0,
+              "simulator": simulator, "seed": seed, "workers": workers, "problems": []}
+    started = time.perf_counter()
+    groups = draw_groups(layers, seed, per_config)
+    folders = [Path(build_dir) / f"config{index}" for index in range(len(groups))]
+    with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        mapper = pool.map if pool is not None else map
+        runs = mapper(run_cases, [config for config, _ in groups], [cases for _, cases in groups], folders,
+                      [False] * len(groups), [simulator] * len(groups))
+        for (config, cases), results in zip(groups, runs):
+            totals["configs"] += 1
+            totals["layers"] += len(cases)
+            totals["batches"] += len(results["cases"])
+            totals["clock_cycles"] += results["clock_cycles"]
+            totals["compute_cycles"] += results["compute_cycles"]
+            totals["mismatches"] += results["mismatches"]
+            totals["problems"] += [{"config": config.to_dict(), **case} for case in results["cases"] if case["problems"]][:10]
+            if progress is not None:
+                progress(len(cases))
     totals["wall_s"] = time.perf_counter() - started
     return totals

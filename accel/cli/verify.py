@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from accel.arch.errors import UserError
@@ -38,22 +39,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--work", type=Path, default=Path("build/verify"), help="build folder (default build/verify)")
     parser.add_argument("--simulator", choices=("icarus", "verilator"), default="icarus",
                         help="Verilog simulator (default icarus)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="processes co-simulating config groups at once (default: one per CPU core)")
     parser.add_argument("--record", action="store_true", help="record the totals in reports/hdl/campaign.json")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.layers < 1 or args.per_config < 1:
-        raise UserError(f"--layers ({args.layers}) and --per-config ({args.per_config}) must be at least 1")
+    workers = (os.cpu_count() or 1) if args.workers is None else args.workers
+    if args.layers < 1 or args.per_config < 1 or workers < 1:
+        raise UserError(f"--layers ({args.layers}), --per-config ({args.per_config}) and --workers ({workers}) "
+                        "must be at least 1")
     from tqdm import tqdm
 
     from hdl.campaign import run_campaign
 
     with tqdm(total=args.layers, desc="co-simulating", unit="layer") as bar:
         totals = run_campaign(args.layers, args.work, args.seed, args.per_config, progress=bar.update,
-                              simulator=args.simulator)
+                              simulator=args.simulator, workers=workers)
     print(f"{totals['layers']} layers on {totals['configs']} configs, {totals['batches']} batches, "
-          f"{totals['clock_cycles']:,} clock cycles in {totals['wall_s']:.0f} s under {args.simulator}: "
+          f"{totals['clock_cycles']:,} clock cycles in {totals['wall_s']:.0f} s under {args.simulator} "
+          f"on {workers} process{'es' if workers > 1 else ''}: "
           f"{totals['mismatches']} mismatches")
     if args.record:
         write_text_atomic(REPORTS / "campaign.json", json.dumps({**totals, "provenance": provenance(args)}, indent=2) + "\n")

@@ -124,3 +124,13 @@ def test_real_lenet300_layers_match_the_simulator():
     cases = [prepare_case("lenet300 fc2 (Fashion-MNIST test image 0)", layers[1], hidden, config),
              prepare_case("lenet300 fc3 (Fashion-MNIST test image 0)", layers[2], second, config)]
     run_and_check(config, cases, "lenet300_16pe")
+
+
+def test_campaign_on_two_processes_runs_the_same_layers(tmp_path):
+    from hdl.campaign import draw_groups, run_campaign
+
+    first, again = draw_groups(3, seed=5, per_config=2), draw_groups(3, seed=5, per_config=2)
+    assert [config for config, _ in first] == [config for config, _ in again] and first[0][1] == again[0][1]
+    totals = run_campaign(3, tmp_path, seed=5, per_config=2, workers=2)
+    assert totals["layers"] == 3 and totals["configs"] == len(first) and totals["mismatches"] == 0
+    assert totals["batches"] == sum(len(case["batches"]) for _, cases in first for case in cases)

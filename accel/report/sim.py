@@ -56,6 +56,8 @@ def readme(record: dict) -> str:
     config, latency, fifo, pes, speed = record["config"], record["latency"], record["fifo"], record["pes"], record["speed"]
     depths, counts, table_name = record["fifo_depths"], record["pe_counts"], record["energy_table"]
     names = [r["layer"] for r in latency]
+    seed, seeds = record["seed"], latency[0]["overhead_seeds"]
+    spread = max(100 * (r["overhead_max"] - r["overhead_min"]) / r["overhead"] for r in latency)
     within = [r for r in latency if abs(r["difference_pct"]) <= 15]
     outside = [r for r in latency if abs(r["difference_pct"]) > 15]
     alex7 = next(r for r in latency if r["layer"] == "Alex-7")
@@ -87,7 +89,9 @@ def readme(record: dict) -> str:
         "(workload / peak throughput), so comparing the two compares the synthetic layer's work with the real "
         "layer's; the simulated latency adds load imbalance, FIFO stalls, drain and write-back. `overhead` = "
         "simulated / balanced, beside the paper's actual / theoretical: the part of the latency that the timing "
-        "rules model, independent of how much work the layer holds.",
+        "rules model, independent of how much work the layer holds. It varies from one random draw of the "
+        f"synthetic weights to the next (by up to {spread:.1f} % here), so it is the mean over {seeds} draws "
+        f"(seeds {seed} to {seed + seeds - 1}; range in brackets); every other column is the seed-{seed} layer.",
         "",
         format_table(["layer", "size (in, out)", "weights", "acts", "simulated us", "balanced us", "paper theoretical us",
                       "paper actual us", "difference vs actual", "overhead", "paper overhead", "efficiency", "utilisation",
@@ -95,7 +99,8 @@ def readme(record: dict) -> str:
                       "fits on chip"],
                      [[r["layer"], f"{r['inputs']}, {r['outputs']}", f"{100 * r['weight_density']:.0f}%",
                        f"{100 * r['act_density']:.1f}%", r["simulated_us"], r["balanced_us"], r["paper_theoretical_us"],
-                       r["paper_actual_us"], f"{r['difference_pct']:+.1f}%", f"{r['overhead']:.3f}",
+                       r["paper_actual_us"], f"{r['difference_pct']:+.1f}%",
+                       f"{r['overhead']:.3f} ({r['overhead_min']:.3f}-{r['overhead_max']:.3f})",
                        f"{r['paper_overhead']:.3f}", r["efficiency"], r.get("utilisation", "-"), r["padding_pct"],
                        "yes" if r["fits_on_chip"] else "no"] for r in latency], markdown=True),
         "",

@@ -10,6 +10,7 @@ several processes at once.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -73,7 +74,9 @@ def run_campaign(layers: int, build_dir: Path, seed: int = 0, per_config: int = 
     started = time.perf_counter()
     groups = draw_groups(layers, seed, per_config)
     folders = [Path(build_dir) / f"config{index}" for index in range(len(groups))]
-    with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+    # forkserver: the layers were simulated on numba's threads, and forking a threaded process can deadlock
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context) if workers > 1 else nullcontext() as pool:
         mapper = pool.map if pool is not None else map
         runs = mapper(run_cases, [config for config, _ in groups], [cases for _, cases in groups], folders,
                       [False] * len(groups), [simulator] * len(groups))

@@ -167,8 +167,8 @@ def simulator_speed(config: ArchConfig, name: str = "Alex-6", seed: int = 0, rep
     finally:
         numba.set_num_threads(numba_threads)
         torch.set_num_threads(torch_threads)
-    return {"layer": name, "n_pes": config.n_pes, "nonzeros_s": nonzeros_s, "image_build_s": ours["build_s"], "simulate_s": ours["simulate_s"],
-            "end_to_end_s": ours["end_to_end_s"], "cycles": ours["cycles"],
+    return {"layer": name, "n_pes": config.n_pes, "nonzeros_s": nonzeros_s, "image_build_s": ours["build_s"],
+            "simulate_s": ours["simulate_s"], "end_to_end_s": ours["end_to_end_s"], "cycles": ours["cycles"],
             "simulated_cycles_per_s": ours["cycles"] / ours["simulate_s"], "numba_threads": numba_threads,
             "torch_csr_matvec_us": default.sparse_us, "torch_to_csr_s": torch_to_csr_s, "torch_threads": torch_threads,
             "torch_dense_matvec_us": default.dense_us,

@@ -149,7 +149,8 @@ def campaign_lines(campaign: dict | None) -> list[str]:
     return ["## Co-simulation campaign", "", f"Regenerate: `{command}`.", "",
             f"{campaign['layers']:,} random layers on {campaign['configs']} random configs ({campaign['batches']:,} batches, "
             f"{campaign['clock_cycles']:,} clock cycles, {campaign['compute_cycles']:,} of them in compute mode) ran under "
-            f"{campaign['simulator']} in {campaign['wall_s']:.0f} s with {campaign['mismatches']} mismatches in outputs, "
+            f"{campaign['simulator']} in {campaign['wall_s']:.0f} s on {campaign.get('workers', 1)} process"
+            f"{'es' if campaign.get('workers', 1) > 1 else ''} with {campaign['mismatches']} mismatches in outputs, "
             "cycles, T_issue, stall cycles, broadcasts, line reads, bypasses, busy cycles, pops and pointer reads.", ""]
 
 

@@ -217,8 +217,7 @@ def readme(record: dict) -> str:
         f"{_judged(speed['end_to_end_over_torch_csr_1_thread'])} with one thread each. Both sides start from the "
         f"layer's non-zeros, found once per layer ({speed['nonzeros_s'] * 1e3:.0f} ms here, not in the end-to-end time) "
         f"as torch's CSR tensor is built once ({speed['torch_to_csr_s'] * 1e3:.0f} ms from the dense weights) before "
-        "its products are timed; the build is then a counting sort of "
-        "those non-zeros into each PE's columns.",
+        "its products are timed; the build is then a counting sort of those non-zeros into each PE's columns.",
         "",
         "Files: `latency.csv`, `fifo_sweep.csv`, `pe_sweep.csv`, `energy_breakdown.csv`, `speed.json`.",
         "",

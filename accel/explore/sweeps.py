@@ -26,6 +26,7 @@ from accel.explore.sweep import Executor, run_sweep
 from accel.explore.sweep_spec import SweepSpec, parse_spec
 from sim.fast import simulate_layer
 from sim.network import run_layer
+from sim.results import LayerResult
 
 OVERHEAD_SEEDS = 5
 """Synthetic layers (seeds ``seed .. seed + 4``) whose overhead over perfect balance is averaged."""
@@ -48,8 +49,10 @@ def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress
         structured = simulate_layer(build_layer_image(structured_layer(spec, seed), config), inputs)
         eie, dense = run.energies[0], run.energies[-1]
         balanced_us = run.result.counters["multiplies"] / config.n_pes * config.cycle_ns / 1e3
-        overheads = [run.result.latency_us / balanced_us] + [_overhead(spec, config, other)
-                                                             for other in range(seed + 1, seed + OVERHEAD_SEEDS)]
+        overheads = [_overhead(run.result, config)] + [
+            _overhead(simulate_layer(build_layer_image(synthetic_layer(spec, seed=other), config),
+                                     synthetic_inputs(spec, config, other)), config)
+            for other in range(seed + 1, seed + OVERHEAD_SEEDS)]
         rows.append({
             "layer": spec.name, "inputs": spec.inputs, "outputs": spec.outputs,
             "weight_density": spec.weight_density, "act_density": spec.act_density,
@@ -80,9 +83,8 @@ def latency_rows(config: ArchConfig, table: EnergyTable, seed: int = 0, progress
     return rows
 
 
-def _overhead(spec: BenchmarkLayer, config: ArchConfig, seed: int) -> float:
-    """Simulated cycles over perfect balance (issued entries / PEs) of one synthetic layer."""
-    result = simulate_layer(build_layer_image(synthetic_layer(spec, seed=seed), config), synthetic_inputs(spec, config, seed))
+def _overhead(result: LayerResult, config: ArchConfig) -> float:
+    """Simulated cycles over perfect balance (issued entries / PEs), the same as latency / ``balanced_us``."""
     return result.cycles / (result.counters["multiplies"] / config.n_pes)
 
 

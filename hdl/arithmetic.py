@@ -15,9 +15,14 @@ through:
 
 An entry reads its accumulator two cycles before the entry ahead of it writes, so when an entry
 one or two cycles ahead hit the same row (adjacent columns), the add takes that entry's sum
-instead of the memory's (forwarding; ``bypasses`` counts the one-cycle case, TIMING.md). Entries
-three or more cycles apart read the written value. An accumulator can be read back from ``c+3``
-on: ``MIN_PIPELINE_LATENCY`` counts from the issue slot.
+instead of the memory's (forwarding; ``bypasses`` counts the one-cycle case, TIMING.md). Which
+sum to take is settled in ``c+1`` into one register, so the adder's input is a two-way choice.
+Entries three or more cycles apart read the written value. An accumulator can be read back from
+``c+3`` on: ``MIN_PIPELINE_LATENCY`` counts from the issue slot.
+
+A bias written through the load port (I/O mode, cycle ``t``) takes the forwarding register in
+``t + 1`` and passes the adder with a zero product, so the accumulator's write data is always the
+adder's output.
 
 Write-back reads accumulator ``writeback.addr``; two cycles later (through the same accumulator
 word register) ReLU and saturation of it are written to that output row. Outputs are read back
@@ -35,6 +40,10 @@ from accel.arch.config import ArchConfig
 from hdl.multiplier import Multiplier
 from hdl.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
 
+NO_COLLISIONS = {"no_rw_check": 1}
+"""yosys attribute for a memory whose reads never use a word written in the same cycle: the block
+RAM then needs no read-during-write emulation (a write-data register shared by every PE, and a
+multiplexer after the RAM's output)."""
 MIN_PIPELINE_LATENCY = 8
 """Issue to accumulator write (end of issue + 6), then a write-back read two cycles ahead of its write."""
 
@@ -73,8 +82,9 @@ class ArithmeticUnit(wiring.Component):
         codebook_en = load.en & (load.target == LoadTarget.CODEBOOK)
         acc_en = load.en & (load.target == LoadTarget.ACC)
         m = Module()
+        # A read that meets a write to its row is the forwarding case (the sum ahead replaces the word read).
         m.submodules.acc = acc = Memory(shape=signed(config.acc_bits), depth=config.regfile_entries,
-                                        init=list(self.acc_init))
+                                        init=list(self.acc_init), attrs=NO_COLLISIONS)
         m.submodules.out = out = Memory(shape=signed(config.act_bits), depth=config.regfile_entries, init=[])
         acc_r, acc_w = acc.read_port(), acc.write_port()
         out_r, out_w = out.read_port(), out.write_port()
@@ -90,9 +100,12 @@ class ArithmeticUnit(wiring.Component):
         # c-1: the entry is registered and its code looked up in the codebook into the weight register.
         valid1, first1 = Signal(), Signal()
         entry1, act1, weight1 = Signal(config.entry_bits), Signal(signed(config.act_bits)), Signal(signed(config.weight_bits))
-        m.d.sync += [valid1.eq(self.valid), first1.eq(self.first), entry1.eq(self.entry), act1.eq(self.act)]
+        # Between entries both operands are zero, and so is the product (also in a Verilog simulator,
+        # where an unknown operand would make it unknown): a load's write adds it to nothing.
+        m.d.sync += [valid1.eq(self.valid), first1.eq(self.first), entry1.eq(self.entry),
+                     act1.eq(Mux(self.valid, self.act, 0))]
         m.d.comb += codebook_r.addr.eq(self.entry[:config.code_bits])
-        m.d.sync += weight1.eq(codebook_r.data)
+        m.d.sync += weight1.eq(Mux(self.valid, codebook_r.data, 0))
         # c: the multiplier's inputs come from registers; row-address accumulation addresses the accumulator.
         m.submodules.multiplier = multiplier = Multiplier(config.act_bits, config.weight_bits, self.dsp)
         relative = entry1[config.code_bits:]
@@ -109,25 +122,32 @@ class ArithmeticUnit(wiring.Component):
         m.d.sync += [valid2.eq(valid1), row2.eq(next_row), valid3.eq(valid2), row3.eq(row2)]
         stored = Signal(signed(config.acc_bits))
         m.d.sync += stored.eq(acc_r.data)
-        sum1_valid, sum1_row, sum2_valid = Signal(), Signal(row_bits), Signal()
-        sum1, sum2 = Signal(signed(config.acc_bits)), Signal(signed(config.acc_bits))
-        near, far = Signal(), Signal()  # the entry one / two cycles ahead hit this entry's row
-        m.d.sync += [near.eq(valid2 & valid3 & (row2 == row3)), far.eq(valid2 & sum1_valid & (row2 == sum1_row))]
+        sum1_valid, sum1_row = Signal(), Signal(row_bits)
+        sum1 = Signal(signed(config.acc_bits))
+        # The entry one (``near``) or two cycles ahead hit this entry's row: its sum replaces the word
+        # read, and is chosen here, into ``forwarded``. A load's accumulator write takes the same way:
+        # its value goes through the adder (with a zero product) a cycle later.
+        near_now = valid2 & valid3 & (row2 == row3)
+        far_now = valid2 & sum1_valid & (row2 == sum1_row)
+        near, use_forwarded = Signal(), Signal()
+        forwarded = Signal(signed(config.acc_bits))
+        load_write, load_row = Signal(), Signal(row_bits)
+        total = Signal(signed(config.acc_bits))
+        m.d.sync += [near.eq(near_now), use_forwarded.eq(near_now | far_now | acc_en),
+                     forwarded.eq(Mux(near_now, total, Mux(acc_en, load.data[:config.acc_bits].as_signed(), sum1))),
+                     load_write.eq(acc_en), load_row.eq(load.addr)]
 
         # c+2: one carry chain adds the rounded, shifted product to the accumulator; saturate; write.
         frac = config.weight_frac
-        base = Mux(near, sum1, Mux(far, sum2, stored))
+        base = Mux(use_forwarded, forwarded, stored)
         rounding = (1 << (frac - 1)) if frac else 0
         widened = Signal(signed(config.acc_bits + frac + 2))
         m.d.comb += widened.eq((Cat(C(rounding, frac), base).as_signed() if frac else base) + multiplier.p)
-        total = Signal(signed(config.acc_bits))
         m.d.comb += total.eq(saturate(widened >> frac, config.acc_bits))
-        m.d.sync += [sum1_valid.eq(valid3), sum1_row.eq(row3), sum1.eq(total), sum2_valid.eq(sum1_valid), sum2.eq(sum1)]
+        m.d.sync += [sum1_valid.eq(valid3), sum1_row.eq(row3), sum1.eq(total)]
         with m.If(valid3 & near):
             m.d.sync += self.bypasses.eq(self.bypasses + 1)
-        m.d.comb += [acc_w.en.eq(valid3 | acc_en),
-                     acc_w.addr.eq(Mux(acc_en, load.addr, row3)),
-                     acc_w.data.eq(Mux(acc_en, load.data[:config.acc_bits].as_signed(), total))]
+        m.d.comb += [acc_w.en.eq(valid3 | load_write), acc_w.addr.eq(Mux(load_write, load_row, row3)), acc_w.data.eq(total)]
 
         # Write-back: ReLU and saturation of the registered accumulator word into the output register file.
         wb_valid = [Signal(name=f"wb_valid{i}") for i in (1, 2)]
@@ -140,5 +160,5 @@ class ArithmeticUnit(wiring.Component):
                      out_r.addr.eq(readout.addr), out_r.en.eq(1), readout.data.eq(out_r.data)]
 
         with m.If(self.clear):
-            m.d.sync += [sum1_valid.eq(0), sum2_valid.eq(0), self.bypasses.eq(0)]
+            m.d.sync += [sum1_valid.eq(0), self.bypasses.eq(0)]
         return m

@@ -2,11 +2,12 @@
 
 ``start`` (in I/O mode) begins a batch; cycle 0 is the next cycle. The array reports ``idle`` in
 the first cycle in which no activation is waiting to be broadcast and no PE has a column or a
-queued activation: that cycle is ``T_issue`` (seen through a register, one cycle later). Then the pipeline drains for ``pipeline_latency``
-cycles, and ``rows`` write-back cycles follow, one local row per cycle; each row's accumulator is
-read two cycles before its output is written (``hdl.arithmetic``). ``cycles`` counts exactly these
-``T_issue + pipeline_latency + rows`` cycles (accel/arch/TIMING.md, End of a batch); ``done`` rises
-with the count final.
+queued activation: that cycle is ``T_issue`` (seen through a register, one cycle later). Then the
+pipeline drains for ``pipeline_latency`` cycles, and ``rows`` write-back cycles follow, one local
+row per cycle; each row's accumulator is read two cycles before its output is written
+(``hdl.arithmetic``), and the controls for that read leave this unit a cycle earlier still (each PE
+registers its own copy). ``cycles`` counts exactly these ``T_issue + pipeline_latency + rows``
+cycles (accel/arch/TIMING.md, End of a batch); ``done`` rises with the count final.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ class ControlUnit(wiring.Component):
     def elaborate(self, platform) -> Module:
         latency = self.config.pipeline_latency
         ahead = 2  # the write-back reads an accumulator two cycles before writing its output
+        lead = 2  # the controls are registered here and once more in each PE
         m = Module()
         step = Signal(range(latency + self.config.regfile_entries + 2))  # cycles since T_issue
-        next_row = step + 1 - (latency - ahead)
+        next_row = step + lead - (latency - ahead)
         idle_seen = Signal()  # ``idle`` a cycle late: the reduction over every PE ends in this register
         m.d.sync += idle_seen.eq(self.idle)
         with m.FSM():
@@ -53,9 +55,9 @@ class ControlUnit(wiring.Component):
                     m.next = "DRAIN"
             with m.State("DRAIN"):
                 m.d.comb += self.busy.eq(1)
-                # Registered write-back controls, decided a cycle ahead for the cycle ``step + 1``.
+                # Write-back controls, decided two cycles ahead for the cycle ``step + 2``.
                 m.d.sync += [self.cycles.eq(self.cycles + 1), step.eq(step + 1), self.wb_read_addr.eq(next_row),
-                             self.wb_read.eq((step + 1 >= latency - ahead) & (next_row < self.rows))]
+                             self.wb_read.eq((step + lead >= latency - ahead) & (next_row < self.rows))]
                 with m.If(step + 1 == latency + self.rows):
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"

@@ -29,7 +29,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
-from hdl.arithmetic import MIN_PIPELINE_LATENCY, ArithmeticUnit
+from hdl.arithmetic import MIN_PIPELINE_LATENCY, NO_COLLISIONS, ArithmeticUnit
 from hdl.broadcast import fill_flags
 from hdl.contents import PEContents
 from hdl.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
@@ -48,9 +48,12 @@ def queue_entry_layout(config: ArchConfig) -> data.StructLayout:
 class ProcessingElement(wiring.Component):
     """A PE: activation FIFO, pointer banks, column control, sparse-matrix SRAM and arithmetic unit."""
 
-    def __init__(self, config: ArchConfig, dsp: str | None = None, contents: PEContents | None = None) -> None:
+    def __init__(self, config: ArchConfig, dsp: str | None = None, contents: PEContents | None = None,
+                 input_stage: bool = False) -> None:
         self.config = config
         self.dsp = dsp
+        self.input_stage = input_stage
+        """The broadcast's last register stage is in the PE (each PE its own copy)."""
         self.contents = contents
         """What the memories hold at configuration (None: zeros; the host loads them)."""
         self.sizes = sizes = RTLSizes(config)
@@ -74,12 +77,13 @@ class ProcessingElement(wiring.Component):
         layout = queue_entry_layout(config)
         m.submodules.fifo = fifo = SyncFIFO(width=layout.size, depth=config.fifo_depth)
         contents = self.contents
+        # Loads happen in I/O mode and reads in compute mode, so no read meets a write to its word.
         m.submodules.ptr_even = ptr_even = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth,
-                                                  init=contents.ptr_even if contents else [])
+                                                  init=contents.ptr_even if contents else [], attrs=NO_COLLISIONS)
         m.submodules.ptr_odd = ptr_odd = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth,
-                                                init=contents.ptr_odd if contents else [])
+                                                init=contents.ptr_odd if contents else [], attrs=NO_COLLISIONS)
         m.submodules.spmat = spmat = Memory(shape=unsigned(config.line_bits), depth=sizes.spmat_lines,
-                                            init=contents.spmat if contents else [])
+                                            init=contents.spmat if contents else [], attrs=NO_COLLISIONS)
         m.submodules.arithmetic = arithmetic = ArithmeticUnit(config, self.dsp, contents.acc if contents else (),
                                                               contents.codebook if contents else ())
 
@@ -95,9 +99,13 @@ class ProcessingElement(wiring.Component):
         # Pointer stage: the pointers are read as the activation is pushed.
         read_valid, read_odd = Signal(), Signal()
         read_act = Signal(signed(config.act_bits))
-        m.d.comb += [even_r.addr.eq((self.push_col + 1) >> 1), odd_r.addr.eq(self.push_col >> 1),
-                     even_r.en.eq(self.push), odd_r.en.eq(self.push)]
-        m.d.sync += [read_valid.eq(self.push), read_odd.eq(self.push_col[0]), read_act.eq(self.push_act)]
+        push, push_col, push_act = self.push, self.push_col, self.push_act
+        if self.input_stage:
+            push, push_col, push_act = Signal(), Signal.like(self.push_col), Signal.like(self.push_act)
+            m.d.sync += [push.eq(self.push), push_col.eq(self.push_col), push_act.eq(self.push_act)]
+        m.d.comb += [even_r.addr.eq((push_col + 1) >> 1), odd_r.addr.eq(push_col >> 1),
+                     even_r.en.eq(push), odd_r.en.eq(push)]
+        m.d.sync += [read_valid.eq(push), read_odd.eq(push_col[0]), read_act.eq(push_act)]
         # The block RAMs' slow outputs go straight into registers (which bank holds the start is only
         # chosen after them); the length is computed from the registers, for both orders at once.
         ptr_valid, ptr_odd_col = Signal(), Signal()
@@ -143,7 +151,7 @@ class ProcessingElement(wiring.Component):
 
         # Queue occupancy (pointer stage and FIFO): the broadcast's flow control.
         queued = Signal(range(config.fifo_depth + 1))
-        m.d.sync += queued.eq(queued + self.push - pop - drop)
+        m.d.sync += queued.eq(queued + push - pop - drop)
         m.d.comb += [self.fill.eq(fill_flags(queued, config)), self.drained.eq(~occupied & (queued == 0))]
         issue_address = address
 
@@ -167,14 +175,17 @@ class ProcessingElement(wiring.Component):
                      s2_line.eq(spmat_r.data),
                      arithmetic.valid.eq(s2_valid), arithmetic.first.eq(s2_first), arithmetic.act.eq(s2_act),
                      arithmetic.entry.eq(s2_line.word_select(s2_slot, config.entry_bits))]
-        wiring.connect(m, wiring.flipped(self.writeback), arithmetic.writeback)
+        # The write-back controls come from the central control unit, two cycles ahead: each PE
+        # registers its own copy.
+        m.d.sync += [arithmetic.writeback.read.eq(self.writeback.read), arithmetic.writeback.addr.eq(self.writeback.addr),
+                     arithmetic.writeback.relu.eq(self.writeback.relu)]
         wiring.connect(m, wiring.flipped(self.readout), arithmetic.readout)
         m.d.comb += [self.bypasses.eq(arithmetic.bypasses),
                      arithmetic.clear.eq(self.start)]
 
         with m.If(occupied):
             m.d.sync += self.busy_cycles.eq(self.busy_cycles + 1)
-        m.d.sync += [self.pops.eq(self.pops + pop + drop), self.ptr_reads.eq(self.ptr_reads + self.push)]
+        m.d.sync += [self.pops.eq(self.pops + pop + drop), self.ptr_reads.eq(self.ptr_reads + push)]
         with m.If(self.start):
             m.d.sync += [line_valid.eq(0), occupied.eq(0), issue.eq(0), last.eq(1), first.eq(0),
                          self.line_reads.eq(0), self.busy_cycles.eq(0), self.pops.eq(0), self.ptr_reads.eq(0)]

@@ -8,6 +8,9 @@ the cycle after ``start``; ``done`` rises when the batch's ``cycles`` (accel/arc
 Outputs and per-PE activity counters (optional: ``counters=False`` drops their ports, e.g. for
 synthesis on small packages) are then read through ``out_pe`` / ``out_addr``. ``dsp`` names the FPGA
 family whose DSP blocks build the multipliers (``"ecp5"``), or None for portable logic.
+
+The broadcast passes ``broadcast_latency`` register stages; from two on, the last stage is inside
+each PE, so that no single register drives every PE across the chip.
 """
 
 from __future__ import annotations
@@ -61,18 +64,20 @@ class EIEArray(wiring.Component):
         m = Module()
         m.submodules.broadcast = broadcast = BroadcastUnit(config)
         m.submodules.control = control = ControlUnit(config)
-        pes = [ProcessingElement(config, self.dsp, None if self.contents is None else self.contents[index])
+        latency = config.broadcast_latency
+        # With two or more broadcast stages the last one is in each PE: no register drives every PE.
+        in_pe = int(latency >= 2)
+        pes = [ProcessingElement(config, self.dsp, None if self.contents is None else self.contents[index], bool(in_pe))
                for index in range(config.n_pes)]
         for index, pe in enumerate(pes):
             m.submodules[f"pe{index}"] = pe
 
-        latency = config.broadcast_latency
         m.submodules.credits = credits = CreditGate(config)
         sent = broadcast.broadcast.valid & broadcast.broadcast.ready
         # The broadcast reaches the PEs through `latency` registers; their fill flags come back through as many.
         valids = delay_stages(m, sent, latency, "push_valid")
-        payload = delay_stages(m, broadcast.broadcast.payload.as_value(), latency, "push_payload")[-1]
-        push, in_flight = valids[-1], Cat(valids[1:]).any()
+        payload = delay_stages(m, broadcast.broadcast.payload.as_value(), latency - in_pe, "push_payload")[-1]
+        push, in_flight = valids[latency - in_pe], Cat(valids[1:]).any()
         m.d.comb += [
             broadcast.clear.eq(self.act_clear), broadcast.write.eq(self.act_en), broadcast.index.eq(self.act_index),
             broadcast.value.eq(self.act_value),

@@ -41,7 +41,7 @@ class LoadSignature(wiring.Signature):
 
 class WritebackSignature(wiring.Signature):
     """While ``read`` is high, accumulator ``addr`` goes (ReLU when ``relu``, then saturated) to output
-    row ``addr`` two cycles later."""
+    row ``addr`` two cycles later (three at a PE's port, which registers these first)."""
 
     def __init__(self, config: ArchConfig) -> None:
         super().__init__({"read": Out(1), "addr": Out(RTLSizes(config).row_bits), "relu": Out(1)})

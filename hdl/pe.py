@@ -30,7 +30,7 @@ from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
 from hdl.arithmetic import MIN_PIPELINE_LATENCY, NO_COLLISIONS, ArithmeticUnit
-from hdl.broadcast import fill_flags
+from hdl.broadcast import delay_stages, fill_flags
 from hdl.contents import PEContents
 from hdl.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
 from hdl.sizes import RTLSizes
@@ -101,8 +101,8 @@ class ProcessingElement(wiring.Component):
         read_act = Signal(signed(config.act_bits))
         push, push_col, push_act = self.push, self.push_col, self.push_act
         if self.input_stage:
-            push, push_col, push_act = Signal(), Signal.like(self.push_col), Signal.like(self.push_act)
-            m.d.sync += [push.eq(self.push), push_col.eq(self.push_col), push_act.eq(self.push_act)]
+            push, push_col, push_act = (delay_stages(m, value, 1, f"{value.name}_in")[-1]
+                                        for value in (self.push, self.push_col, self.push_act))
         m.d.comb += [even_r.addr.eq((push_col + 1) >> 1), odd_r.addr.eq(push_col >> 1),
                      even_r.en.eq(push), odd_r.en.eq(push)]
         m.d.sync += [read_valid.eq(push), read_odd.eq(push_col[0]), read_act.eq(push_act)]

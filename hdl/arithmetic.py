@@ -20,6 +20,16 @@ sum to take is settled in ``c+1`` into one register, so the adder's input is a t
 Entries three or more cycles apart read the written value. An accumulator can be read back from
 ``c+3`` on: ``MIN_PIPELINE_LATENCY`` counts from the issue slot.
 
+Longer pipelines take the accumulator's block RAM and the multiplier out of the accumulate loop
+(on an FPGA both may sit far from the adder):
+
+* ``pipeline_latency`` 9 and more: the product passes one more register (in the fabric), and the
+  accumulator read, the forwarding choice and the add each move one cycle later.
+* ``pipeline_latency`` 10 and more: the add's result is also registered before the accumulator
+  write, so a read misses the sums of the three entries ahead, and forwarding takes any of them.
+
+The loop then runs from the forwarding register through the adder back into it, next to each other.
+
 A bias written through the load port (I/O mode, cycle ``t``) takes the forwarding register in
 ``t + 1`` and passes the adder with a zero product, so the accumulator's write data is always the
 adder's output.
@@ -37,6 +47,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
+from hdl.broadcast import delay_stages
 from hdl.multiplier import Multiplier
 from hdl.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
 
@@ -63,6 +74,10 @@ class ArithmeticUnit(wiring.Component):
                  codebook_init: tuple[int, ...] = ()) -> None:
         self.config = config
         self.dsp = dsp
+        self.registered_product = config.pipeline_latency >= MIN_PIPELINE_LATENCY + 1
+        """A register between the multiplier and the add (the add and the write move a cycle later)."""
+        self.registered_write = config.pipeline_latency >= MIN_PIPELINE_LATENCY + 2
+        """A register between the add and the accumulator write (the write moves a cycle later)."""
         self.acc_init, self.codebook_init = acc_init, codebook_init
         """Accumulator and codebook values at configuration (missing ones are zero)."""
         super().__init__({
@@ -106,7 +121,7 @@ class ArithmeticUnit(wiring.Component):
                      act1.eq(Mux(self.valid, self.act, 0))]
         m.d.comb += codebook_r.addr.eq(self.entry[:config.code_bits])
         m.d.sync += weight1.eq(Mux(self.valid, codebook_r.data, 0))
-        # c: the multiplier's inputs come from registers; row-address accumulation addresses the accumulator.
+        # c: the multiplier's inputs come from registers; row-address accumulation.
         m.submodules.multiplier = multiplier = Multiplier(config.act_bits, config.weight_bits, self.dsp)
         relative = entry1[config.code_bits:]
         m.d.comb += [multiplier.a.eq(act1), multiplier.b.eq(weight1)]
@@ -115,39 +130,54 @@ class ArithmeticUnit(wiring.Component):
         m.d.comb += next_row.eq(Mux(first1, 0, row + 1) + relative)
         with m.If(valid1):
             m.d.sync += row.eq(next_row)
-        m.d.comb += [acc_r.addr.eq(Mux(writeback.read, writeback.addr, next_row)), acc_r.en.eq(1)]
+        # Each entry's valid flag and row, from c on: one stage per cycle, up to the add and the sums after it.
+        stage = int(self.registered_product)
+        ahead = 3 if self.registered_write else 2  # entries ahead whose sum the read cannot see yet
+        valids = delay_stages(m, valid1, stage + ahead + 1, "valid_at")
+        rows = delay_stages(m, next_row, stage + ahead + 1, "row_at")
+        product = multiplier.p
+        if self.registered_product:
+            product = Signal.like(multiplier.p, name="product")
+            m.d.sync += product.eq(multiplier.p)
+        # The accumulator is read in c (c+1 with the product register), two cycles before the add.
+        m.d.comb += [acc_r.addr.eq(Mux(writeback.read, writeback.addr, rows[stage])), acc_r.en.eq(1)]
 
-        # c+1: multiply; the accumulator word is registered; which sum ahead to forward is decided.
-        valid2, row2, valid3, row3 = Signal(), Signal(row_bits), Signal(), Signal(row_bits)
-        m.d.sync += [valid2.eq(valid1), row2.eq(next_row), valid3.eq(valid2), row3.eq(row2)]
+        # A cycle after the read: the accumulator word is registered; which sum ahead to forward is decided.
         stored = Signal(signed(config.acc_bits))
         m.d.sync += stored.eq(acc_r.data)
-        sum1_valid, sum1_row = Signal(), Signal(row_bits)
-        sum1 = Signal(signed(config.acc_bits))
-        # The entry one (``near``) or two cycles ahead hit this entry's row: its sum replaces the word
-        # read, and is chosen here, into ``forwarded``. A load's accumulator write takes the same way:
-        # its value goes through the adder (with a zero product) a cycle later.
-        near_now = valid2 & valid3 & (row2 == row3)
-        far_now = valid2 & sum1_valid & (row2 == sum1_row)
+        total = Signal(signed(config.acc_bits))
+        sums = [total] + [Signal(signed(config.acc_bits), name=f"sum{k}") for k in range(1, ahead)]
+        m.d.sync += [later.eq(earlier) for earlier, later in zip(sums, sums[1:])]
+        # The entry one (``near``), two (or three) cycles ahead hit this entry's row: its sum replaces
+        # the word read, the nearest first, chosen here into ``forwarded``. A load's accumulator write
+        # takes the same way: its value goes through the adder (with a zero product) a cycle later.
+        this_valid, this_row = valids[stage + 1], rows[stage + 1]
+        hits = [this_valid & valids[stage + 2 + k] & (this_row == rows[stage + 2 + k]) for k in range(ahead)]
+        choice = load.data[:config.acc_bits].as_signed()
+        for hit, value in reversed(list(zip(hits, sums))):
+            choice = Mux(hit, value, choice)
         near, use_forwarded = Signal(), Signal()
         forwarded = Signal(signed(config.acc_bits))
         load_write, load_row = Signal(), Signal(row_bits)
-        total = Signal(signed(config.acc_bits))
-        m.d.sync += [near.eq(near_now), use_forwarded.eq(near_now | far_now | acc_en),
-                     forwarded.eq(Mux(near_now, total, Mux(acc_en, load.data[:config.acc_bits].as_signed(), sum1))),
+        m.d.sync += [near.eq(hits[0]), use_forwarded.eq(Cat(*hits, acc_en).any()), forwarded.eq(choice),
                      load_write.eq(acc_en), load_row.eq(load.addr)]
 
-        # c+2: one carry chain adds the rounded, shifted product to the accumulator; saturate; write.
+        # The add: one carry chain adds the rounded, shifted product to the accumulator; saturate; write.
+        add_valid, add_row = valids[stage + 2], rows[stage + 2]
         frac = config.weight_frac
         base = Mux(use_forwarded, forwarded, stored)
         rounding = (1 << (frac - 1)) if frac else 0
         widened = Signal(signed(config.acc_bits + frac + 2))
-        m.d.comb += widened.eq((Cat(C(rounding, frac), base).as_signed() if frac else base) + multiplier.p)
+        m.d.comb += widened.eq((Cat(C(rounding, frac), base).as_signed() if frac else base) + product)
         m.d.comb += total.eq(saturate(widened >> frac, config.acc_bits))
-        m.d.sync += [sum1_valid.eq(valid3), sum1_row.eq(row3), sum1.eq(total)]
-        with m.If(valid3 & near):
+        with m.If(add_valid & near):
             m.d.sync += self.bypasses.eq(self.bypasses + 1)
-        m.d.comb += [acc_w.en.eq(valid3 | load_write), acc_w.addr.eq(Mux(load_write, load_row, row3)), acc_w.data.eq(total)]
+        write = (add_valid | load_write, Mux(load_write, load_row, add_row), total)
+        if self.registered_write:
+            registers = (Signal(name="write_en"), Signal(row_bits, name="write_addr"), Signal.like(total, name="write_data"))
+            m.d.sync += [register.eq(value) for register, value in zip(registers, write)]
+            write = registers
+        m.d.comb += [port.eq(value) for port, value in zip((acc_w.en, acc_w.addr, acc_w.data), write)]
 
         # Write-back: ReLU and saturation of the registered accumulator word into the output register file.
         wb_valid = [Signal(name=f"wb_valid{i}") for i in (1, 2)]
@@ -160,5 +190,5 @@ class ArithmeticUnit(wiring.Component):
                      out_r.addr.eq(readout.addr), out_r.en.eq(1), readout.data.eq(out_r.data)]
 
         with m.If(self.clear):
-            m.d.sync += [sum1_valid.eq(0), self.bypasses.eq(0)]
+            m.d.sync += self.bypasses.eq(0)
         return m

@@ -4,8 +4,8 @@ While the input vector is written (I/O mode), every non-zero value is appended t
 its column index: this is the leading non-zero detection, done at load time. In compute mode the
 queue is sent out as a stream, one ``(col, act)`` per cycle, through ``broadcast_latency`` register
 stages to the PEs (``delay_stages``); ``ready`` is the credit rule of accel/arch/TIMING.md, Broadcast
-(``CreditGate``), fed by the PEs' fill levels through as many register levels of an OR tree
-(``registered_or``).
+(``CreditGate``), fed by the PEs' fill levels through as many register levels: an OR tree
+(``registered_or``), its last level in the gate.
 """
 
 from __future__ import annotations
@@ -56,11 +56,15 @@ class BroadcastUnit(wiring.Component):
             m.d.sync += self.nonzeros.eq(self.nonzeros + 1)
 
         # The head of the queue sits in the read port's register: read the next one on every transfer.
-        # ``sent + 1`` and ``pending`` are registers, so a transfer only selects the next address.
-        sent, sent_plus_one = Signal.like(self.nonzeros), Signal.like(self.nonzeros)
+        # ``sent``, ``sent + 1`` and ``pending`` are registers, and each next value is computed for both
+        # outcomes from registers alone: a transfer only chooses between them.
+        sent, after = Signal.like(self.nonzeros), Signal.like(self.nonzeros)
+        transfer = self.broadcast.valid & self.broadcast.ready
         sent_next = Signal.like(self.nonzeros)
-        m.d.comb += sent_next.eq(Mux(self.restart, 0, Mux(self.broadcast.valid & self.broadcast.ready, sent_plus_one, sent)))
-        m.d.sync += [sent.eq(sent_next), sent_plus_one.eq(sent_next + 1), self.pending.eq(sent_next != self.nonzeros)]
+        m.d.comb += sent_next.eq(Mux(self.restart, 0, Mux(transfer, after, sent)))
+        m.d.sync += [sent.eq(sent_next), after.eq(Mux(self.restart, 1, Mux(transfer, after + 1, after))),
+                     self.pending.eq(Mux(self.restart, self.nonzeros != 0,
+                                         Mux(transfer, after != self.nonzeros, sent != self.nonzeros)))]
         m.d.comb += [queue_r.addr.eq(sent_next), queue_r.en.eq(1),
                      self.broadcast.valid.eq(self.run & self.pending), self.broadcast.payload.eq(queue_r.data)]
         return m
@@ -73,20 +77,29 @@ class CreditGate(wiring.Component):
     broadcast_latency`` cycles ago (the PEs' fill flags, ``L`` register levels away); ``sent``
     counts the broadcasts of the last ``2 L`` cycles, which that view cannot include yet. The
     next activation may go (``ready``) unless ``full_seen[sent]``: no queue can overflow.
+
+    The gate takes the flags one register level early (``full_seen_early``; for ``L = 0`` the
+    flags themselves) and makes the last level itself: a register for each outcome of the current
+    cycle's broadcast, so that ``ready`` is one choice between two registers.
     """
 
     def __init__(self, config: ArchConfig) -> None:
         self.latency = config.broadcast_latency
-        super().__init__({"full_seen": In(2 * self.latency + 1), "sent": In(1), "ready": Out(1)})
+        super().__init__({"full_seen_early": In(2 * self.latency + 1), "sent": In(1), "ready": Out(1)})
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        window = 0
-        if self.latency:
-            history = Signal(2 * self.latency)  # broadcasts of the last 2 L cycles, newest first
-            m.d.sync += history.eq(Cat(self.sent, history[:-1]))
-            window = sum(history[i] for i in range(len(history)))
-        m.d.comb += self.ready.eq(~self.full_seen.bit_select(window, 1))
+        early = self.full_seen_early
+        if not self.latency:
+            m.d.comb += self.ready.eq(~early[0])
+            return m
+        history = Signal(2 * self.latency)  # broadcasts of the last 2 L cycles, newest first
+        m.d.sync += history.eq(Cat(self.sent, history[:-1]))
+        # Next cycle's count is this cycle's broadcast plus the older ones still in the window.
+        older = sum(history[i] for i in range(len(history) - 1))
+        if_sent, if_idle = Signal(), Signal()
+        m.d.sync += [if_sent.eq(~early.bit_select(older + 1, 1)), if_idle.eq(~early.bit_select(older, 1))]
+        m.d.comb += self.ready.eq(Mux(history[0], if_sent, if_idle))
         return m
 
 

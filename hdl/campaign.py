@@ -1,10 +1,11 @@
 """A verification campaign: random layers on random configs, the generated Verilog under Icarus or
 Verilator against the simulator (outputs, cycles and every counter the testbench reads).
 
-Configs draw 1-64 PEs, FIFO depth 1-16, broadcast latency 0-2, both empty-column costs, narrow
-(saturating) or 32-bit accumulators and 4-16 rows per PE; each config runs a group of layers with
-densities and input densities over 0-1, several batches, large values (saturation, ReLU) and
-padding chains. One Verilog build and one simulator process per config; configs may run on
+Configs draw 1-64 PEs, FIFO depth 1-16, broadcast latency 0-2, pipeline latency 8-10 (from 9 on
+the RTL registers the product, from 10 on the accumulator write), both empty-column costs, narrow
+(saturating) or 32-bit accumulators and 4, 16 or 64 rows per PE; each config runs a group of
+layers with densities and input densities over 0-1, several batches, large values (saturation,
+ReLU) and padding chains. One Verilog build and one simulator process per config; configs may run on
 several processes at once.
 """
 
@@ -31,7 +32,8 @@ CODEBOOK = np.r_[0.0, np.linspace(-7.9, 7.9, 15)]
 def random_config(rng: np.random.Generator) -> ArchConfig:
     return ArchConfig(n_pes=int(np.clip(np.round(2 ** rng.uniform(0, 6)), 1, 64)), fifo_depth=int(rng.integers(1, 17)),
                       broadcast_latency=int(rng.integers(0, 3)), empty_column_cycles=int(rng.integers(0, 2)),
-                      acc_bits=int(rng.choice([18, 32])), regfile_entries=int(rng.choice([4, 16, 64])), **SMALL_SRAMS)
+                      acc_bits=int(rng.choice([18, 32])), regfile_entries=int(rng.choice([4, 16, 64])),
+                      pipeline_latency=int(rng.integers(8, 11)), **SMALL_SRAMS)
 
 
 def random_layer(rng: np.random.Generator, config: ArchConfig) -> tuple[QuantizedLayer, np.ndarray]:

@@ -17,7 +17,9 @@ Pipeline of an entry issued in cycle ``s`` (stage S0):
 * S2 (s+2): the entry is picked out of the registered line and registered.
 * S3 (s+3) .. S6 (s+6): the arithmetic unit (``hdl.arithmetic``): codebook lookup into a register,
   multiplier, and the accumulator write at the end of ``s+6``; the write-back reads it two cycles
-  ahead of its output write, so ``pipeline_latency`` >= 8 (``MIN_PIPELINE_LATENCY``).
+  ahead of its output write, so ``pipeline_latency`` >= 8 (``MIN_PIPELINE_LATENCY``). From
+  ``pipeline_latency`` 9 on, a product register moves the write to the end of ``s+7``, and from
+  10 on a register before the write moves it to the end of ``s+8``.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ class EIEArray(wiring.Component):
             broadcast.clear.eq(self.act_clear), broadcast.write.eq(self.act_en), broadcast.index.eq(self.act_index),
             broadcast.value.eq(self.act_value),
             broadcast.restart.eq(self.start), broadcast.run.eq(control.computing),
-            credits.full_seen.eq(registered_or(m, [pe.fill for pe in pes], latency, "fill_or")), credits.sent.eq(sent),
+            credits.full_seen_early.eq(registered_or(m, [pe.fill for pe in pes], max(latency - 1, 0), "fill_or")), credits.sent.eq(sent),
             broadcast.broadcast.ready.eq(credits.ready),
             control.start.eq(self.start), control.rows.eq(self.rows),
             control.idle.eq(~broadcast.pending & ~in_flight & Cat(pe.drained for pe in pes).all()),

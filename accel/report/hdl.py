@@ -23,19 +23,25 @@ NOTES = """\
   one more holds the non-zero activation queue; the output register file and the activation FIFO map
   to distributed RAM. Rows marked "not converged" were stopped while nextpnr's router still had
   overused wires (the minimum seen and its iteration are recorded).
-- Design: rows marked "pipelined" are the RTL and flow in the tree. The RTL: pointers read as an
-  activation is pushed and registered before the column hand-over, registered broadcast with credit
-  flow control (from two stages on, the last stage in each PE), MULT18X18D multipliers with their
-  input and output registers, the forwarding choice settled a cycle before the add (so the
-  accumulator's write data is always the adder's output), write-back controls registered in each PE;
-  see accel/arch/TIMING.md. The flow on the ECP5: the PE memories carry yosys's `no_rw_check` (no read
-  ever uses a word written in the same cycle, so no read-during-write emulation), yosys keeps the
-  hierarchy (`-noflatten`: the PEs' identical registers are not merged into one that drives every PE),
-  and on the 85F each PE's block RAMs and multiplier are fixed side by side (hdl/floorplan.py).
-  Rows marked "earlier pipelined" are the same pipeline before those changes (a flat netlist, the
-  bias loads multiplexed into the accumulator's write data, one broadcast register for all PEs);
-  rows marked "single-cycle hand-over" are the first RTL, whose critical path was the pointer read,
-  the column-length compare and the pop it enabled, all in one cycle.
+- Design: rows marked "registered accumulate" are the RTL and flow in the tree. The RTL: pointers
+  read as an activation is pushed and registered before the column hand-over, registered broadcast
+  with credit flow control (from two stages on, the last stage in each PE; the credit rule's answer
+  for either outcome of the current cycle is registered, so a broadcast only chooses between two
+  registers), MULT18X18D multipliers with their input and output registers, the forwarding choice
+  settled a cycle before the add, write-back controls registered in each PE; with
+  `pipeline_latency` 10, as in the recorded ECP5 runs, the product and the accumulator's write data
+  are registered in the fabric too, so the accumulate loop runs from the forwarding register through
+  the adder back into it and neither the DSP block nor the block RAM is in it (accel/arch/TIMING.md).
+  The flow on the ECP5: the PE memories carry yosys's `no_rw_check` (no read ever uses a word written
+  in the same cycle, so no read-during-write emulation), yosys keeps the hierarchy (`-noflatten`: the
+  PEs' identical registers are not merged into one that drives every PE), and on the 85F each PE's
+  block RAMs and multiplier are fixed side by side (hdl/floorplan.py). Rows marked "pipelined" are
+  the same RTL and flow with `pipeline_latency` 8, before the credit change: the accumulate loop ran
+  from the multiplier's output register through the adder into the block RAM. Rows marked "earlier
+  pipelined" are that pipeline before the flow changes (a flat netlist, the bias loads multiplexed
+  into the accumulator's write data, one broadcast register for all PEs); rows marked "single-cycle
+  hand-over" are the first RTL, whose critical path was the pointer read, the column-length compare
+  and the pop it enabled, all in one cycle.
 - The codebook lookup has its own pipeline stage (pipeline_latency 8), the codebook is a small LUT RAM
   read by the entry's code, and the pointer block RAMs feed registers with nothing in between. On the
   way, with 16 PEs: the lookup straight into the MULT18X18D's input register, 70.8 MHz (12.6 of the
@@ -70,7 +76,8 @@ def synth_command(entry: dict) -> str:
     config = entry["config"]
     target = entry.get("target_mhz") or _option(entry.get("provenance", {}).get("command", ""), "--target-mhz")
     target = f"--target-mhz {float(target):g} " if target else ""
-    latency = f", \"broadcast_latency\": {config['broadcast_latency']}" if config.get("broadcast_latency", 1) != 1 else ""
+    latency = "".join(f", \"{name}\": {config[name]}" for name, default in (("broadcast_latency", 1), ("pipeline_latency", 8))
+                      if config.get(name, default) != default)
     return (f"`accel synth --device {entry['device']} --pes {entry['n_pes']} --fifo {config['fifo_depth']} "
             f"--router {entry['router']} --seed {entry['seed']} {target}--config CFG --record` with CFG = "
             f"`{{\"spmat_sram_bytes\": {config['spmat_sram_bytes']}, \"ptr_sram_bytes\": {config['ptr_sram_bytes']}, "
@@ -87,8 +94,8 @@ def outcome(entry: dict) -> str:
     return "yes" if entry["fits"] else f"no ({entry['message']})"
 
 
-CURRENT = "pipelined"
-"""The label of runs of the RTL and flow in the tree (recorded with each run since they began)."""
+CURRENT = "registered accumulate"
+"""The label of runs of the RTL and flow in the tree (recorded with each run since labels began)."""
 
 
 def design(entry: dict) -> str:

@@ -88,7 +88,8 @@ def test_campaign_draws_configs_and_layers_that_fit_the_rtl():
             assert batch_writes(image, batch)  # refuses a batch that does not fit the RTL's memories
 
 
-def test_synth_layer_places_a_design_that_holds_the_layer(tmp_path):
+def test_synth_layer_places_a_design_that_holds_the_layer(tmp_path, monkeypatch):
+    """Run outside a checkout: without --record nothing is written to reports/."""
     import json
 
     import numpy as np
@@ -101,8 +102,10 @@ def test_synth_layer_places_a_design_that_holds_the_layer(tmp_path):
                            relu=False, name="tiny")
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps(TINY.to_dict()))
+    monkeypatch.chdir(tmp_path)
     assert main(["synth", "--config", str(config), "--layer", str(layer.save(tmp_path / "tiny.npz")),
                  "--work", str(tmp_path / "work")]) == 0
+    assert not (tmp_path / "reports").exists()
     from accel.arch.images import build_layer_image
     from hdl.verilog import generate_verilog
 

@@ -34,9 +34,13 @@ def simulate(dut, bench) -> None:
 
 
 @pytest.mark.parametrize("relu", [False, True])
-def test_arithmetic_unit_rounds_saturates_and_bypasses(relu):
-    """Columns of entries back to back (adjacent hits on one row) and with gaps; large values saturate."""
-    config = ArchConfig(acc_bits=18, regfile_entries=8, **{k: v for k, v in SMALL.items() if k != "regfile_entries"})
+@pytest.mark.parametrize("pipeline_latency", [8, 9, 10])
+def test_arithmetic_unit_rounds_saturates_and_bypasses(relu, pipeline_latency):
+    """Columns of entries back to back (adjacent hits on one row) and with gaps; large values saturate.
+    With pipeline_latency 9 the product is registered once more and the add is a cycle later; with 10
+    the accumulator write is registered too, and forwarding reaches three entries ahead."""
+    config = ArchConfig(acc_bits=18, regfile_entries=8, pipeline_latency=pipeline_latency,
+                        **{k: v for k, v in SMALL.items() if k != "regfile_entries"})
     rng = np.random.default_rng(int(relu))
     codebook = np.r_[0, rng.integers(*config.weight_range, 15, endpoint=True)].tolist()
     bias = rng.integers(-5000, 5000, config.regfile_entries)
@@ -78,7 +82,7 @@ def test_arithmetic_unit_rounds_saturates_and_bypasses(relu):
             ctx.set(dut.valid, 0)
             for _ in range(gap):
                 await ctx.tick()
-        for _ in range(4):  # drain: the last entry writes its accumulator four cycles after it entered
+        for _ in range(pipeline_latency - 4):  # drain: until the last entry has written its accumulator
             await ctx.tick()
         ctx.set(dut.writeback.relu, relu)
         for row in range(config.regfile_entries + 2):  # each output is written two cycles after its read
@@ -155,21 +159,24 @@ def check_against_simulator(layer, inputs, config):
 CODEBOOK = np.r_[0.0, np.linspace(-2, 2, 15)]
 
 
-@pytest.mark.parametrize("n_pes, depth, empty_cycles, broadcast",
-                         [(1, 1, 1, 1), (2, 2, 1, 0), (4, 8, 1, 1), (1, 1, 0, 1), (3, 2, 0, 2), (5, 3, 1, 3)])
-def test_random_layer_matches_simulator(n_pes, depth, empty_cycles, broadcast):
+@pytest.mark.parametrize("n_pes, depth, empty_cycles, broadcast, pipeline",
+                         [(1, 1, 1, 1, 8), (2, 2, 1, 0, 9), (4, 8, 1, 1, 8), (1, 1, 0, 1, 10), (3, 2, 0, 2, 9),
+                          (5, 3, 1, 3, 10)])
+def test_random_layer_matches_simulator(n_pes, depth, empty_cycles, broadcast, pipeline):
     rng = np.random.default_rng(n_pes)
     codes = (rng.random((13, 11)) < 0.4) * rng.integers(1, 16, (13, 11))
     codes[:, 3] = 0  # an empty column
     layer = QuantizedLayer(codes=codes, codebook=CODEBOOK, bias=rng.standard_normal(13))
     config = ArchConfig(n_pes=n_pes, fifo_depth=depth, empty_column_cycles=empty_cycles, broadcast_latency=broadcast,
-                        **SMALL)
+                        pipeline_latency=pipeline, **SMALL)
     inputs = quantize_activations(rng.standard_normal(11) * (rng.random(11) < 0.7), config)
     check_against_simulator(layer, inputs, config)
 
 
-def test_padding_chain_bypass_and_saturation():
-    config = ArchConfig(n_pes=1, fifo_depth=2, acc_bits=18, spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=64)
+@pytest.mark.parametrize("pipeline", [8, 9, 10])
+def test_padding_chain_bypass_and_saturation(pipeline):
+    config = ArchConfig(n_pes=1, fifo_depth=2, acc_bits=18, spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=64,
+                        pipeline_latency=pipeline)
     codes = np.zeros((40, 4), dtype=np.int64)
     codes[0, 0] = 15    # the same row as the next column's first entry: bypass
     codes[0, 1] = 15

@@ -133,8 +133,8 @@ class ArithmeticUnit(wiring.Component):
         # Each entry's valid flag and row, from c on: one stage per cycle, up to the add and the sums after it.
         stage = int(self.registered_product)
         ahead = 3 if self.registered_write else 2  # entries ahead whose sum the read cannot see yet
-        valids = delay_stages(m, valid1, stage + ahead + 1, "valid_at")
-        rows = delay_stages(m, next_row, stage + ahead + 1, "row_at")
+        valids = delay_stages(m, valid1, stage + ahead, "valid_at")
+        rows = delay_stages(m, next_row, stage + ahead, "row_at")
         product = multiplier.p
         if self.registered_product:
             product = Signal.like(multiplier.p, name="product")
@@ -151,8 +151,11 @@ class ArithmeticUnit(wiring.Component):
         # The entry one (``near``), two (or three) cycles ahead hit this entry's row: its sum replaces
         # the word read, the nearest first, chosen here into ``forwarded``. A load's accumulator write
         # takes the same way: its value goes through the adder (with a zero product) a cycle later.
-        this_valid, this_row = valids[stage + 1], rows[stage + 1]
-        hits = [this_valid & valids[stage + 2 + k] & (this_row == rows[stage + 2 + k]) for k in range(ahead)]
+        # The row compares are made a cycle earlier (in the read cycle, between the same entries) and
+        # registered, so the choice starts at flip-flops.
+        hits = [Signal(name=f"hit{k + 1}") for k in range(ahead)]
+        m.d.sync += [hit.eq(valids[stage] & valids[stage + 1 + k] & (rows[stage] == rows[stage + 1 + k]))
+                     for k, hit in enumerate(hits)]
         choice = load.data[:config.acc_bits].as_signed()
         for hit, value in reversed(list(zip(hits, sums))):
             choice = Mux(hit, value, choice)

@@ -5,7 +5,7 @@ its column index: this is the leading non-zero detection, done at load time. In 
 queue is sent out as a stream, one ``(col, act)`` per cycle, through ``broadcast_latency`` register
 stages to the PEs (``delay_stages``); ``ready`` is the credit rule of accel/arch/TIMING.md, Broadcast
 (``CreditGate``), fed by the PEs' fill levels through as many register levels: an OR tree
-(``registered_or``), its last level in the gate.
+(``or_tree``), its last register level in the gate.
 """
 
 from __future__ import annotations
@@ -119,18 +119,30 @@ def delay_stages(m: Module, value, stages: int, name: str) -> list:
     return chain
 
 
-def registered_or(m: Module, vectors: list, levels: int, name: str):
-    """Bitwise OR of equal-width ``vectors`` through an OR tree with ``levels`` register levels."""
-    if levels == 0:
-        return reduce(operator.or_, vectors)
+def or_tree(m: Module, vectors: list, levels: int, name: str):
+    """Bitwise OR of equal-width ``vectors`` through an OR tree of ``levels`` levels (one for ``levels``
+    0), each but the last ending in registers: the caller registers the last level's output."""
     group = 1
-    while group ** levels < len(vectors):
+    while group ** max(levels, 1) < len(vectors):
         group += 1
-    for level in range(levels):
+    for level in range(levels - 1):
         ors = []
         for first in range(0, len(vectors), group):
             register = Signal(len(vectors[0]), name=f"{name}{level}_{first // group}")
             m.d.sync += register.eq(reduce(operator.or_, vectors[first:first + group]))
             ors.append(register)
         vectors = ors
-    return vectors[0]
+    return reduce(operator.or_, vectors)
+
+
+class Repeater(wiring.Component):
+    """One register stage of the broadcast for a group of PEs. Each group's repeater is a module of
+    its own, so synthesis keeps the copies apart (one register driving every PE spans the chip)."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__({"i": In(width), "o": Out(width)})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.d.sync += self.o.eq(self.i)
+        return m

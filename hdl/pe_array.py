@@ -10,11 +10,13 @@ synthesis on small packages) are then read through ``out_pe`` / ``out_addr``. ``
 family whose DSP blocks build the multipliers (``"ecp5"``), or None for portable logic.
 
 The broadcast passes ``broadcast_latency`` register stages; from two on, the last stage is inside
-each PE, so that no single register drives every PE across the chip.
+each PE. The last central stage is copied for each group of about sqrt(n_pes) PEs, so that no
+single register drives every PE across the chip.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from amaranth import Cat, Module, Signal, signed
@@ -23,7 +25,7 @@ from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from hdl.broadcast import BroadcastUnit, CreditGate, delay_stages, registered_or
+from hdl.broadcast import BroadcastUnit, CreditGate, Repeater, delay_stages, or_tree
 from hdl.contents import PEContents
 from hdl.control import ControlUnit
 from hdl.pe import MIN_PIPELINE_LATENCY, ProcessingElement
@@ -76,23 +78,23 @@ class EIEArray(wiring.Component):
         sent = broadcast.broadcast.valid & broadcast.broadcast.ready
         # The broadcast reaches the PEs through `latency` registers; their fill flags come back through as many.
         valids = delay_stages(m, sent, latency, "push_valid")
-        payload = delay_stages(m, broadcast.broadcast.payload.as_value(), latency - in_pe, "push_payload")[-1]
-        push, in_flight = valids[latency - in_pe], Cat(valids[1:]).any()
+        in_flight = Cat(valids[1:]).any()
+        pushes = self._repeat(m, Cat(sent, broadcast.broadcast.payload.as_value()), latency - in_pe)
         m.d.comb += [
             broadcast.clear.eq(self.act_clear), broadcast.write.eq(self.act_en), broadcast.index.eq(self.act_index),
             broadcast.value.eq(self.act_value),
             broadcast.restart.eq(self.start), broadcast.run.eq(control.computing),
-            credits.full_seen_early.eq(registered_or(m, [pe.fill for pe in pes], max(latency - 1, 0), "fill_or")), credits.sent.eq(sent),
+            credits.full_seen_early.eq(or_tree(m, [pe.fill for pe in pes], latency, "fill_or")), credits.sent.eq(sent),
             broadcast.broadcast.ready.eq(credits.ready),
             control.start.eq(self.start), control.rows.eq(self.rows),
             control.idle.eq(~broadcast.pending & ~in_flight & Cat(pe.drained for pe in pes).all()),
             self.busy.eq(control.busy), self.done.eq(control.done), self.cycles.eq(control.cycles),
         ]
         layout = broadcast.broadcast.payload.shape()
-        for index, pe in enumerate(pes):
+        for index, (pe, push) in enumerate(zip(pes, pushes)):
+            payload = layout(push[1:])
             m.d.comb += [
-                pe.push.eq(push), pe.push_col.eq(layout(payload).col),
-                pe.push_act.eq(layout(payload).act), pe.start.eq(self.start),
+                pe.push.eq(push[0]), pe.push_col.eq(payload.col), pe.push_act.eq(payload.act), pe.start.eq(self.start),
                 pe.load.en.eq(self.load_en & (self.load_broadcast | (self.load_pe == index))),
                 pe.load.target.eq(self.load_target), pe.load.addr.eq(self.load_addr), pe.load.data.eq(self.load_data),
                 pe.writeback.read.eq(control.wb_read), pe.writeback.addr.eq(control.wb_read_addr),
@@ -121,3 +123,18 @@ class EIEArray(wiring.Component):
                 m.d.sync += [self.stat_broadcasts.eq(self.stat_broadcasts + sent), self.stat_stall.eq(self.stat_stall + held)]
             m.d.comb += self.stat_t_issue.eq(control.t_issue)
         return m
+
+    def _repeat(self, m: Module, value, stages: int) -> list:
+        """``value`` for each PE after ``stages`` central register stages, the last one copied for
+        each group of about sqrt(n_pes) consecutive PEs (``Repeater``)."""
+        n = self.config.n_pes
+        if not stages:
+            return [value] * n
+        shared = delay_stages(m, value, stages - 1, "push_shared")[-1]
+        group = math.isqrt(n - 1) + 1
+        copies = []
+        for first in range(0, n, group):
+            m.submodules[f"repeater{first // group}"] = repeater = Repeater(len(value))
+            m.d.comb += repeater.i.eq(shared)
+            copies += [repeater.o] * min(group, n - first)
+        return copies

@@ -68,7 +68,8 @@ class ArchConfig:
     act_sram_bytes: int = 2 * 1024
     """Activation SRAM per PE (for vectors longer than the register files)."""
     pipeline_latency: int = 8
-    """Cycles from an entry's issue slot to its accumulator write (see TIMING.md)."""
+    """Drain cycles between a batch's last issue slot and its write-back (see TIMING.md). The RTL needs
+    8 or more; from 9 on it registers the product, from 10 on the accumulator write too."""
     broadcast_latency: int = 1
     """Register stages between the broadcast queue and the PEs; the queues' fill levels come back
     through as many (see TIMING.md, Broadcast)."""

@@ -25,9 +25,9 @@ NOTES = """\
   overused wires (the minimum seen and its iteration are recorded).
 - Design: rows marked "registered accumulate" are the RTL and flow in the tree. The RTL: pointers
   read as an activation is pushed and registered before the column hand-over, registered broadcast
-  with credit flow control (from two stages on, the last stage in each PE; the credit rule's answer
-  for either outcome of the current cycle is registered, so a broadcast only chooses between two
-  registers), MULT18X18D multipliers with their input and output registers, the forwarding choice
+  with credit flow control (from two stages on, the last stage in each PE; the last central stage
+  copied for each group of about sqrt(n) PEs; the credit rule's answer for either outcome of the
+  current cycle is registered, so a broadcast only chooses between two registers), MULT18X18D multipliers with their input and output registers, the forwarding choice
   settled a cycle before the add, write-back controls registered in each PE; with
   `pipeline_latency` 10, as in the recorded ECP5 runs, the product and the accumulator's write data
   are registered in the fabric too, so the accumulate loop runs from the forwarding register through

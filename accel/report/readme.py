@@ -108,7 +108,8 @@ def rtl_bullet(reports: Path) -> list[str]:
                 if top:
                     text += f", the largest at 100 MHz or more {top['n_pes']} PEs ({top['fmax_mhz']:.1f} MHz)"
                 parts.append(text)
-    for build in _load(reports / "hdl" / "board.json") or []:
+    latest = {build["board"]: build for build in _load(reports / "hdl" / "board.json") or []}  # recorded in order
+    for build in latest.values():
         parts.append(f"a {build['board']} bitstream of {build['config']['n_pes']} PEs behind the UART bridge "
                      f"({build['resources']['luts']['used']:,} LUTs, {build['fmax_mhz']:.1f} MHz against its "
                      f"{build['clock_mhz']:g} MHz clock)")

@@ -13,6 +13,10 @@ through:
 * c+2: rounding shift, saturating add and accumulator write (at the end of the cycle), in one
   carry chain: ``acc + ((p + 2^(f-1)) >> f) = ((acc << f) + 2^(f-1) + p) >> f``.
 
+Sums are kept unsaturated (two bits wider) in the forwarding and write registers and saturated
+where they are used, so that the saturation's select, which drives every bit, starts at registers
+and not at the end of the carry chain.
+
 An entry reads its accumulator two cycles before the entry ahead of it writes, so when an entry
 one or two cycles ahead hit the same row (adjacent columns), the add takes that entry's sum
 instead of the memory's (forwarding; ``bypasses`` counts the one-cycle case, TIMING.md). Which
@@ -145,8 +149,10 @@ class ArithmeticUnit(wiring.Component):
         # A cycle after the read: the accumulator word is registered; which sum ahead to forward is decided.
         stored = Signal(signed(config.acc_bits))
         m.d.sync += stored.eq(acc_r.data)
-        total = Signal(signed(config.acc_bits))
-        sums = [total] + [Signal(signed(config.acc_bits), name=f"sum{k}") for k in range(1, ahead)]
+        # Sums are kept as the adder gave them, two bits wider, and saturated where they are used: the
+        # saturation's select, which drives every bit, then starts at registers.
+        raw = Signal(signed(config.acc_bits + 2))
+        sums = [raw] + [Signal.like(raw, name=f"sum{k}") for k in range(1, ahead)]
         m.d.sync += [later.eq(earlier) for earlier, later in zip(sums, sums[1:])]
         # The entry one (``near``), two (or three) cycles ahead hit this entry's row: its sum replaces
         # the word read, the nearest first, chosen here into ``forwarded``. A load's accumulator write
@@ -160,7 +166,7 @@ class ArithmeticUnit(wiring.Component):
         for hit, value in reversed(list(zip(hits, sums))):
             choice = Mux(hit, value, choice)
         near, use_forwarded = Signal(), Signal()
-        forwarded = Signal(signed(config.acc_bits))
+        forwarded = Signal.like(raw)
         load_write, load_row = Signal(), Signal(row_bits)
         m.d.sync += [near.eq(hits[0]), use_forwarded.eq(Cat(*hits, acc_en).any()), forwarded.eq(choice),
                      load_write.eq(acc_en), load_row.eq(load.addr)]
@@ -168,19 +174,19 @@ class ArithmeticUnit(wiring.Component):
         # The add: one carry chain adds the rounded, shifted product to the accumulator; saturate; write.
         add_valid, add_row = valids[stage + 2], rows[stage + 2]
         frac = config.weight_frac
-        base = Mux(use_forwarded, forwarded, stored)
+        base = Mux(use_forwarded, saturate(forwarded, config.acc_bits), stored)
         rounding = (1 << (frac - 1)) if frac else 0
         widened = Signal(signed(config.acc_bits + frac + 2))
         m.d.comb += widened.eq((Cat(C(rounding, frac), base).as_signed() if frac else base) + product)
-        m.d.comb += total.eq(saturate(widened >> frac, config.acc_bits))
+        m.d.comb += raw.eq(widened >> frac)
         with m.If(add_valid & near):
             m.d.sync += self.bypasses.eq(self.bypasses + 1)
-        write = (add_valid | load_write, Mux(load_write, load_row, add_row), total)
+        write = (add_valid | load_write, Mux(load_write, load_row, add_row), raw)
         if self.registered_write:
-            registers = (Signal(name="write_en"), Signal(row_bits, name="write_addr"), Signal.like(total, name="write_data"))
+            registers = (Signal(name="write_en"), Signal(row_bits, name="write_addr"), Signal.like(raw, name="write_data"))
             m.d.sync += [register.eq(value) for register, value in zip(registers, write)]
             write = registers
-        m.d.comb += [port.eq(value) for port, value in zip((acc_w.en, acc_w.addr, acc_w.data), write)]
+        m.d.comb += [acc_w.en.eq(write[0]), acc_w.addr.eq(write[1]), acc_w.data.eq(saturate(write[2], config.acc_bits))]
 
         # Write-back: ReLU and saturation of the registered accumulator word into the output register file.
         wb_valid = [Signal(name=f"wb_valid{i}") for i in (1, 2)]

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -35,6 +34,7 @@ from hdl.arithmetic import MIN_PIPELINE_LATENCY, NO_COLLISIONS, ArithmeticUnit
 from hdl.broadcast import delay_stages, fill_flags
 from hdl.contents import PEContents
 from hdl.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
+from hdl.queue import ActivationQueue
 from hdl.sizes import RTLSizes
 
 __all__ = ["MIN_PIPELINE_LATENCY", "ProcessingElement", "queue_entry_layout"]
@@ -77,7 +77,7 @@ class ProcessingElement(wiring.Component):
         per_line = config.entries_per_line
 
         layout = queue_entry_layout(config)
-        m.submodules.fifo = fifo = SyncFIFO(width=layout.size, depth=config.fifo_depth)
+        m.submodules.fifo = fifo = ActivationQueue(layout.size, config.fifo_depth)
         contents = self.contents
         # Loads happen in I/O mode and reads in compute mode, so no read meets a write to its word.
         m.submodules.ptr_even = ptr_even = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth,
@@ -136,13 +136,13 @@ class ProcessingElement(wiring.Component):
         occupied, issue, last, first = Signal(), Signal(), Signal(init=1), Signal()
         address, left = Signal(config.ptr_bits), Signal(config.ptr_bits)
         column_act = Signal(signed(config.act_bits))
-        head = layout(fifo.r_data)
+        head = layout(fifo.head)
         pop = Signal()
-        from_stage = ~fifo.r_rdy
+        from_stage = ~fifo.nonempty
         popped = Signal(layout)
-        m.d.comb += [pop.eq(last & (fifo.r_rdy | (staged_valid & ~drop))), fifo.r_en.eq(pop & fifo.r_rdy),
+        m.d.comb += [pop.eq(last & (fifo.nonempty | (staged_valid & ~drop))), fifo.take.eq(pop),
                      popped.eq(Mux(from_stage, staged, head)),
-                     fifo.w_en.eq(staged_valid & ~drop & ~(pop & from_stage)), fifo.w_data.eq(staged)]
+                     fifo.arrive.eq(staged_valid & ~drop), fifo.keep.eq(~(pop & from_stage)), fifo.data.eq(staged)]
         with m.If(pop):
             m.d.sync += [occupied.eq(1), issue.eq(~popped.empty), last.eq(popped.single), first.eq(1),
                          address.eq(popped.start), left.eq(popped.last_index), column_act.eq(popped.act)]

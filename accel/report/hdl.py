@@ -31,7 +31,11 @@ NOTES = """\
   settled a cycle before the add, write-back controls registered in each PE; with
   `pipeline_latency` 10, as in the recorded ECP5 runs, the product and the accumulator's write data
   are registered in the fabric too, so the accumulate loop runs from the forwarding register through
-  the adder back into it and neither the DSP block nor the block RAM is in it (accel/arch/TIMING.md).
+  the adder back into it and neither the DSP block nor the block RAM is in it (accel/arch/TIMING.md);
+  sums are kept unsaturated in registers and saturated where used, so the saturation's select starts
+  at a register; each PE's activation queue (hdl/queue.py) writes every arrival into its LUT RAM,
+  whether or not the column control takes it at once, so the RAM's write enable does not wait for
+  that decision.
   The flow on the ECP5: the PE memories carry yosys's `no_rw_check` (no read ever uses a word written
   in the same cycle, so no read-during-write emulation), yosys keeps the hierarchy (`-noflatten`: the
   PEs' identical registers are not merged into one that drives every PE), and on the 85F each PE's

@@ -21,6 +21,7 @@ from hdl.cosim import prepare_case
 from hdl.host_driver import AmaranthBackend, ArrayDriver, scoreboard
 from hdl.pe_array import EIEArray
 from hdl.ports import LoadTarget
+from hdl.queue import ActivationQueue
 from sim import reference
 
 SMALL = dict(spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=8)
@@ -97,6 +98,30 @@ def test_arithmetic_unit_rounds_saturates_and_bypasses(relu, pipeline_latency):
             outputs.append(ctx.get(dut.readout.data))
         assert outputs == write_back(expected, relu, config).tolist()
         assert ctx.get(dut.bypasses) == bypasses > 0 and saturations > 0
+
+    simulate(dut, bench)
+
+
+def test_activation_queue_keeps_only_arrivals_not_taken_and_never_overwrites_a_full_queue():
+    dut = ActivationQueue(width=8, depth=3)
+
+    async def bench(ctx):
+        async def step(arrive=0, keep=1, data=0, take=0):
+            ctx.set(dut.arrive, arrive), ctx.set(dut.keep, keep), ctx.set(dut.data, data), ctx.set(dut.take, take)
+            await ctx.tick()
+
+        await step(arrive=1, keep=0, data=9)            # taken at once: written, but does not stay
+        assert not ctx.get(dut.nonempty)
+        for value in (1, 2, 3):
+            await step(arrive=1, data=value)
+        await step(arrive=1, data=7)                    # full: the head is not overwritten
+        taken = []
+        while ctx.get(dut.nonempty):
+            taken.append(ctx.get(dut.head))
+            await step(take=1)
+        assert taken == [1, 2, 3]
+        await step(arrive=1, data=4)                    # the pointers wrap
+        assert ctx.get(dut.head) == 4
 
     simulate(dut, bench)
 

@@ -61,13 +61,22 @@ NOTES = """\
   three variants, because those registers can no longer sit next to the logic they feed; the
   accumulators in LUT RAM gave 84.9 MHz with one broadcast stage and 92.1 MHz with two, no better
   than block RAM, for 4,900 more LUTs.
-- Next step for the ECP5: at 4, 6, 8 and 16 PEs the slowest path is the accumulate loop itself, from
-  the multiplier's output register (in a DSP row) or the forwarding register through the add's carry
-  chain and the saturation into the accumulator block RAM (in a block RAM row twelve rows away):
-  about 2 ns of logic and 7.4 to 8.3 ns of routing. Meeting 100 MHz needs that loop shortened, e.g.
-  a product register in the fabric (one more pipeline stage, `pipeline_latency` 9). Against the
-  earlier design, small counts lost a few MHz (4 PEs: 96.5 against 102.2; this RTL without the
-  floorplan and the kept hierarchy gave 99.1), about the spread between placer seeds."""
+- From the pipelined design (93.2 MHz at 16 PEs, seed 1) to this one, each step's slowest path
+  (16 PEs, seed 1, `pipeline_latency` 10 from the fourth step on): the product register alone
+  (`pipeline_latency` 9) 91.9 MHz, the path now the credit rule's count into the broadcast queue's
+  address and counter; the credit answer and the next queue address chosen between registers, 93.6
+  MHz, the accumulate loop into the block RAM; the accumulator write registered as well, 71.5 MHz,
+  the one central broadcast register to every PE (13.5 ns of routing); that register copied per
+  group of PEs, 83.6 MHz, the row compares feeding the forwarding choice; the compares registered a
+  cycle early, 100.5 MHz (seed 2: 93.7; 8 PEs 93.8, the queue's LUT RAM write enable; 32 PEs 97.4,
+  the saturation's select after the carry chain); the queue written by every arrival and the sums
+  kept unsaturated, the rows above.
+- What limits it now: at 32 PEs (94.9 MHz) and at 16 PEs with seed 2 (99.96 MHz, 0.004 ns short)
+  the slowest path is a PE's column control: the queue's level, the pop decision (which enables
+  every column register) and the occupancy counter, four LUTs and 7 to 8 ns of routing. 16 PEs meet
+  100 MHz with one of the two seeds recorded. Next: the occupancy counter updated from registered
+  terms rather than from the pop, or the pop duplicated for the counter, and placement regions per
+  PE for its control logic."""
 
 
 def _option(command: str, name: str) -> str | None:

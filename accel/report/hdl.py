@@ -71,9 +71,9 @@ NOTES = """\
   cycle early, 100.5 MHz (seed 2: 93.7; 8 PEs 93.8, the queue's LUT RAM write enable; 32 PEs 97.4,
   the saturation's select after the carry chain); the queue written by every arrival and the sums
   kept unsaturated, the rows above.
-- What limits it now: at 32 PEs (94.9 MHz) and at 16 PEs with seed 2 (99.96 MHz, 0.004 ns short)
-  the slowest path is a PE's column control: the queue's level, the pop decision (which enables
-  every column register) and the occupancy counter, four LUTs and 7 to 8 ns of routing. 16 PEs meet
+- What limits it now: at 24 PEs (98.1 MHz), 32 PEs (94.9 MHz) and 16 PEs with seed 2 (99.96 MHz,
+  0.004 ns short) the slowest path is a PE's column control: the queue's level, the pop decision
+  (which enables every column register) and the queue's level or occupancy counter, four LUTs and 7 to 8 ns of routing. 16 PEs meet
   100 MHz with one of the two seeds recorded. Next: the occupancy counter updated from registered
   terms rather than from the pop, or the pop duplicated for the counter, and placement regions per
   PE for its control logic."""
@@ -129,6 +129,11 @@ def synthesis_table(entries: list[dict]) -> str:
                          "tool s", "command"], rows, markdown=True)
 
 
+def pes(count: int) -> str:
+    """``count`` PEs, in words."""
+    return f"{count} PE" if count == 1 else f"{count} PEs"
+
+
 def largest(routed: list[dict], at_least_mhz: float = 0.0) -> dict | None:
     """The routed run with the most PEs (the fastest among equals) reaching ``at_least_mhz``, if any."""
     fast = [entry for entry in routed if (entry["fmax_mhz"] or 0) >= at_least_mhz]
@@ -145,12 +150,12 @@ def largest_routed(entries: list[dict]) -> list[str]:
             continue
         best = largest(routed)
         above = sorted({entry["n_pes"] for entry in runs if not entry["fits"] and entry["n_pes"] > best["n_pes"]})
-        sentence = f"- {device}, {kind} design: {best['n_pes']} PEs is the largest count that placed and routed"
+        sentence = f"- {device}, {kind} design: {pes(best['n_pes'])} is the largest count that placed and routed"
         if best["fmax_mhz"]:
             sentence += f" ({best['fmax_mhz']:.1f} MHz)"
         top = largest(routed, 100.0)
         if top:
-            sentence += f"; the largest at 100 MHz or more is {top['n_pes']} PEs ({top['fmax_mhz']:.1f} MHz)"
+            sentence += f"; the largest at 100 MHz or more is {pes(top['n_pes'])} ({top['fmax_mhz']:.1f} MHz)"
         elif device.startswith("ecp5"):
             sentence += "; no recorded count reached 100 MHz"
         if above:
@@ -166,7 +171,7 @@ def critical_paths(entries: list[dict], target_mhz: float = 100.0) -> list[str]:
         path = entry.get("critical_path")
         if design(entry) != CURRENT or not path or not entry["fmax_mhz"] or entry["fmax_mhz"] >= target_mhz:
             continue
-        lines.append(f"- {entry['device']}, {entry['n_pes']} PEs ({entry['fmax_mhz']:.1f} MHz): {path['total_ns']} ns from "
+        lines.append(f"- {entry['device']}, {pes(entry['n_pes'])} ({entry['fmax_mhz']:.2f} MHz): {path['total_ns']} ns from "
                      f"`{path['from']}` to `{path['to']}` ({path['logic_ns']} ns logic, {path['routing_ns']} ns routing).")
     return ["Critical paths below 100 MHz (nextpnr's report):", "", *lines, ""] if lines else []
 

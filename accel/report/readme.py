@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from accel.arch.files import write_text_atomic
-from accel.report.hdl import CURRENT, design, largest
+from accel.report.hdl import CURRENT, design, largest, pes
 from accel.report.sim import overhead_matches
 
 BEGIN = "<!-- measured: begin (rendered by `accel report --render` from reports/; do not edit by hand) -->"
@@ -102,11 +102,11 @@ def rtl_bullet(reports: Path) -> list[str]:
                 best = largest(routed)
                 resources = best["resources"]
                 text = (f"on the {device} the largest recorded count of the {kind} design that placed and routed "
-                        f"is {best['n_pes']} PEs ({resources['luts']['used']:,} LUTs, "
+                        f"is {pes(best['n_pes'])} ({resources['luts']['used']:,} LUTs, "
                         f"{resources['brams']['used']} block RAMs, {best['fmax_mhz']:.1f} MHz)")
                 top = largest(routed, 100.0)
                 if top:
-                    text += f", the largest at 100 MHz or more {top['n_pes']} PEs ({top['fmax_mhz']:.1f} MHz)"
+                    text += f", the largest at 100 MHz or more {pes(top['n_pes'])} ({top['fmax_mhz']:.1f} MHz)"
                 parts.append(text)
     latest = {build["board"]: build for build in _load(reports / "hdl" / "board.json") or []}  # recorded in order
     for build in latest.values():

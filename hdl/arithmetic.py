@@ -139,10 +139,7 @@ class ArithmeticUnit(wiring.Component):
         ahead = 3 if self.registered_write else 2  # entries ahead whose sum the read cannot see yet
         valids = delay_stages(m, valid1, stage + ahead, "valid_at")
         rows = delay_stages(m, next_row, stage + ahead, "row_at")
-        product = multiplier.p
-        if self.registered_product:
-            product = Signal.like(multiplier.p, name="product")
-            m.d.sync += product.eq(multiplier.p)
+        product = delay_stages(m, multiplier.p, stage, "product")[-1]
         # The accumulator is read in c (c+1 with the product register), two cycles before the add.
         m.d.comb += [acc_r.addr.eq(Mux(writeback.read, writeback.addr, rows[stage])), acc_r.en.eq(1)]
 
@@ -152,8 +149,7 @@ class ArithmeticUnit(wiring.Component):
         # Sums are kept as the adder gave them, two bits wider, and saturated where they are used: the
         # saturation's select, which drives every bit, then starts at registers.
         raw = Signal(signed(config.acc_bits + 2))
-        sums = [raw] + [Signal.like(raw, name=f"sum{k}") for k in range(1, ahead)]
-        m.d.sync += [later.eq(earlier) for earlier, later in zip(sums, sums[1:])]
+        sums = delay_stages(m, raw, ahead - 1, "sum")
         # The entry one (``near``), two (or three) cycles ahead hit this entry's row: its sum replaces
         # the word read, the nearest first, chosen here into ``forwarded``. A load's accumulator write
         # takes the same way: its value goes through the adder (with a zero product) a cycle later.
@@ -181,12 +177,11 @@ class ArithmeticUnit(wiring.Component):
         m.d.comb += raw.eq(widened >> frac)
         with m.If(add_valid & near):
             m.d.sync += self.bypasses.eq(self.bypasses + 1)
-        write = (add_valid | load_write, Mux(load_write, load_row, add_row), raw)
-        if self.registered_write:
-            registers = (Signal(name="write_en"), Signal(row_bits, name="write_addr"), Signal.like(raw, name="write_data"))
-            m.d.sync += [register.eq(value) for register, value in zip(registers, write)]
-            write = registers
-        m.d.comb += [acc_w.en.eq(write[0]), acc_w.addr.eq(write[1]), acc_w.data.eq(saturate(write[2], config.acc_bits))]
+        write_en, write_addr, write_data = (
+            delay_stages(m, value, int(self.registered_write), name)[-1]
+            for value, name in ((add_valid | load_write, "write_en"), (Mux(load_write, load_row, add_row), "write_addr"),
+                                (raw, "write_data")))
+        m.d.comb += [acc_w.en.eq(write_en), acc_w.addr.eq(write_addr), acc_w.data.eq(saturate(write_data, config.acc_bits))]
 
         # Write-back: ReLU and saturation of the registered accumulator word into the output register file.
         wb_valid = [Signal(name=f"wb_valid{i}") for i in (1, 2)]

@@ -52,7 +52,8 @@ def main() -> None:
     schedule = Schedule.from_dict(json.loads((HERE / "mlp500_schedule.json").read_text()))
     result = deep_compress(model, dataset_trainer(data, schedule.lr, l2=schedule.weight_decay, seed=schedule.seed),
                            lambda net: accuracy(net, data.test_images, data.test_labels), schedule,
-                           name="mlp_784_500_200_10", sensitivity_fractions=SENSITIVITY_FRACTIONS)
+                           name="mlp_784_500_200_10", sensitivity_fractions=SENSITIVITY_FRACTIONS,
+                           example=data.test_images[:2])
     result.data_name = data.name
     command = shlex.join(["python", "-m", "examples.compress_mlp", *sys.argv[1:]])
     write_outputs(result, args.out, {"tool": "eie-accel", "command": command, "seed": schedule.seed})

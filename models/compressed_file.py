@@ -1,9 +1,11 @@
 """The compressed model file: pruned, weight-shared, Huffman-coded layers in one ``.npz``.
 
-Format ``deep-compression-model`` version 2 (see models/FORMAT.md): an integrity-checked archive
+Format ``deep-compression-model`` version 3 (see models/FORMAT.md): an integrity-checked archive
 (``accel.arch.npz``: one SHA-256 over the metadata, member list, dtypes, shapes and every array) with a
-strictly typed schema, Huffman streams that must be consumed exactly, and bounded sizes. Version 1
-files are converted, after their CRC-32 checks pass, by ``python -m models.compressed_file upgrade``.
+strictly typed schema, Huffman streams that must be consumed exactly, bounded sizes, and the model's
+dataflow graph (``models.graph``) with the host tensors it uses. Version 2 files (no graph) are read
+as a chain of their fully connected layers, marked as assumed; version 1 files are converted, after
+their CRC-32 checks pass, by ``python -m models.compressed_file upgrade``, which also rewrites version 2.
 """
 
 from __future__ import annotations
@@ -23,19 +25,27 @@ from accel.arch.errors import UserError
 from accel.arch.files import parse_json
 from accel.arch.npz import DIGEST_KEY, FLOAT_DTYPES, MEMBERS_KEY, Schema, check_array, load_npz, read_members, save_npz
 from models import huffman
-from models.networks import build_network, compressible_layers, relu_follows
+from models.graph import ModelGraph, chain_graph
+from models.networks import build_network, compressible_layers
 from models.quantization import codebook_and_codes
+from models.recurrent import STACKED, StackedLSTM, gate_shape, write_gates
 from models.size_report import LayerSize
+from models.tracing import fused_relus, host_params, trace_model
 from models.sparse_storage import decode_relative, encode_relative
 
 FORMAT = "deep-compression-model"
-VERSION = 2
+VERSION = 3
+READ_VERSIONS = (2,)
+"""Older versions read as they are (version 2: no graph, a chain of the fully connected layers assumed)."""
 STREAMS = ("weight", "index")
 KINDS = ("linear", "conv2d")
 MODULE_TYPES = {"linear": "Linear", "conv2d": "Conv2d"}
 MAX_LAYER_WEIGHTS = 1 << 27
 """Most weights in one layer (134M: VGG-16's fc6 has 103M); decoding needs 8 bytes per weight."""
 MAX_BITS = 16
+MAX_HOST_VALUES = 1 << 27
+"""Most values in all host tensors of a graph together (the same bound as one layer's weights)."""
+RECURRENT_TYPES = ("LSTM", "LSTMCell")
 
 
 @dataclass
@@ -90,26 +100,48 @@ class CompressedLayer:
 class CompressedModel:
     network: str | None
     layers: list[CompressedLayer] = field(default_factory=list)
+    graph: ModelGraph | None = None
+    """The model's dataflow (``models.graph``); None: a chain of the fully connected layers, assumed."""
 
     def sizes(self) -> list[LayerSize]:
         return [layer.size() for layer in self.layers]
 
+    def model_graph(self) -> ModelGraph:
+        """The recorded graph, or the chain of fully connected layers with their ReLU flags (marked assumed)."""
+        if self.graph is not None:
+            return self.graph
+        linear = [layer for layer in self.layers if layer.kind == "linear"]
+        return chain_graph([layer.name for layer in linear], ["relu" if layer.relu else "none" for layer in linear],
+                           "assumed", [linear[0].shape[1]] if linear else None)
+
     def load_into(self, model: nn.Module) -> nn.Module:
         """Copy the decoded weights and biases into ``model``, each layer into the module of its qualified name.
 
-        Every layer is checked (module present, kind, shape, bias) before any weight is written.
+        A recurrent layer's stacked gate matrix goes back into the model's ``nn.LSTM`` / ``nn.LSTMCell``
+        (``weight_ih``, ``weight_hh``; the bias as ``bias_ih``). Every layer is checked (module present,
+        kind, shape, bias) before any weight is written.
         """
         modules = dict(compressible_layers(model))
+        owners = dict(model.named_modules())
+        recurrent = [layer for layer in self.layers if _writes_recurrent(layer, owners)]
         for layer in self.layers:
-            _check_target(layer, modules.get(layer.name), modules)
+            if layer in recurrent:
+                _check_recurrent_target(layer, owners[layer.module])
+            else:
+                _check_target(layer, modules.get(layer.name), modules)
         with torch.no_grad():
             for layer in self.layers:
+                weight = torch.from_numpy(layer.weight())
+                bias = None if layer.bias is None else torch.from_numpy(layer.bias.astype(np.float32))
+                if layer in recurrent:
+                    write_gates(owners[layer.module], _gate_index(layer), weight, bias)
+                    continue
                 module = modules[layer.name]
                 if hasattr(module, "weight_mask"):
                     prune.remove(module, "weight")
-                module.weight.copy_(torch.from_numpy(layer.weight()))
-                if layer.bias is not None:
-                    module.bias.copy_(torch.from_numpy(layer.bias.astype(np.float32)))
+                module.weight.copy_(weight)
+                if bias is not None:
+                    module.bias.copy_(bias)
         return model
 
     def to_module(self) -> nn.Module:
@@ -136,14 +168,20 @@ class CompressedModel:
                                 "kind": layer.kind, "shape": [int(v) for v in layer.shape], "bits": int(layer.bits),
                                 "index_bits": int(layer.index_bits), "relu": bool(layer.relu),
                                 "entries": int(entry_codes.size), "bias": layer.bias is not None})
-        meta = {"format": FORMAT, "version": VERSION, "network": self.network, "layers": layers_meta}
+        graph = self.model_graph()
+        for index, name in enumerate(sorted(graph.params)):
+            arrays[f"param{index}"] = graph.params[name].astype(np.float32)
+        meta = {"format": FORMAT, "version": VERSION, "network": self.network, "layers": layers_meta,
+                "graph": graph.to_json()}
         return save_npz(path, meta, arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> "CompressedModel":
-        meta, arrays = load_npz(path, FORMAT, VERSION, older=_older_version)
+        meta, arrays = load_npz(path, FORMAT, VERSION, older=_older_version, also=READ_VERSIONS)
         where = f"{path}: metadata"
-        schema = Schema(meta, where).only("format", "version", "network", "layers", MEMBERS_KEY, DIGEST_KEY)
+        version = meta["version"]
+        keys = ("format", "version", "network", "layers", MEMBERS_KEY, DIGEST_KEY) + (("graph",) if version >= 3 else ())
+        schema = Schema(meta, where).only(*keys)
         network = schema.get("network", str, optional=True)
         entries = schema.get("layers", list)
         expected = set()
@@ -152,9 +190,13 @@ class CompressedModel:
             layer, names = _load_layer(path, arrays, index, Schema(entry, f"{where} layer {index}"))
             layers.append(layer)
             expected |= names
+        graph = None
+        if version >= 3:
+            graph, names = _load_graph(path, schema.get("graph", dict), arrays, layers)
+            expected |= names
         if set(arrays) != expected:
             raise UserError(f"{path}: arrays {sorted(set(arrays) ^ expected)} do not belong to the layers listed; re-export it")
-        return cls(network=network, layers=layers)
+        return cls(network=network, layers=layers, graph=graph)
 
 
 def _check_target(layer: CompressedLayer, module: nn.Module | None, modules: dict[str, nn.Module]) -> None:
@@ -171,6 +213,52 @@ def _check_target(layer: CompressedLayer, module: nn.Module | None, modules: dic
     if (layer.bias is None) != (module.bias is None):
         raise UserError(f"module {layer.name!r} {'has' if module.bias is not None else 'lacks'} a bias but the "
                         f"file's layer {'lacks' if layer.bias is None else 'has'} one")
+
+
+def _writes_recurrent(layer: CompressedLayer, owners: dict[str, nn.Module]) -> bool:
+    """Whether the layer is an LSTM's gate matrix going back into an ``nn.LSTM`` / ``nn.LSTMCell`` (not its stacked form)."""
+    return layer.module_type in RECURRENT_TYPES and not isinstance(owners.get(layer.module), STACKED)
+
+
+def _gate_index(layer: CompressedLayer) -> int:
+    suffix = layer.name.rpartition(".l")[2]
+    return int(suffix) if suffix.isdigit() else -1
+
+
+def _check_recurrent_target(layer: CompressedLayer, module: nn.Module | None) -> None:
+    """One line naming what does not match between a file's gate layer and the LSTM meant to receive it."""
+    expected = nn.LSTM if layer.module_type == "LSTM" else nn.LSTMCell
+    if not isinstance(module, expected):
+        raise UserError(f"the model has no {layer.module_type} module {layer.module!r} for the file's gate layer "
+                        f"{layer.name!r}; pass the model the file was compressed from")
+    index = _gate_index(layer)
+    layers = module.num_layers if isinstance(module, nn.LSTM) else 1
+    if not 0 <= index < layers or gate_shape(module, index) != layer.shape or (layer.bias is None) == module.bias:
+        raise UserError(f"{layer.module_type} {layer.module!r} does not match the file's gate layer {layer.name!r} "
+                        f"(shape {layer.shape}, bias {layer.bias is not None}); pass the model the file was compressed from")
+
+
+def _load_graph(path: str | Path, data: dict, arrays: dict[str, np.ndarray], layers: list[CompressedLayer]
+                ) -> tuple[ModelGraph, set[str]]:
+    """The file's graph with its host tensors, checked against the layers; also the array names it owns."""
+    where = f"{path}: metadata"
+    names = data.get("params")
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise UserError(f"{where}: graph params must be a list of names")
+    owned = {f"param{index}": name for index, name in enumerate(sorted(names))}
+    missing = sorted(set(owned) - set(arrays))
+    if missing:
+        raise UserError(f"{where}: graph arrays {missing} are missing")
+    params = {name: check_array(where, key, arrays[key], FLOAT_DTYPES, None) for key, name in owned.items()}
+    if sum(array.size for array in params.values()) > MAX_HOST_VALUES:
+        raise UserError(f"{where}: the graph's host tensors hold more than {MAX_HOST_VALUES} values")
+    kinds = {layer.name: layer.kind for layer in layers}
+    graph = ModelGraph.from_json(data, params, kinds, where)
+    relus = {layer.name: layer.relu for layer in layers}
+    for node in graph.nodes:
+        if node.op == "linear" and node.kwargs.get("relu", False) != relus[node.target]:
+            raise UserError(f"{where}: graph node {node.name!r} and layer {node.target!r} disagree on its ReLU")
+    return graph, set(owned)
 
 
 def _older_version(version: int) -> str:
@@ -224,15 +312,20 @@ def _load_layer(path: str | Path, arrays: dict[str, np.ndarray], index: int, ent
 # Version 1 ----------------------------------------------------------------------------------------
 
 def upgrade(source: str | Path, target: str | Path) -> Path:
-    """Rewrite a version 1 file as version 2 once its CRC-32s and a strict reading of its metadata agree."""
+    """Rewrite a version 1 or 2 file as version 3 (its graph: the chain of its fully connected layers, assumed).
+
+    A version 1 file is converted once its CRC-32s and a strict reading of its metadata agree.
+    """
     arrays = read_members(source)
     try:
         meta = parse_json(arrays.pop("meta").tobytes().decode("utf-8"))
     except (KeyError, UnicodeDecodeError, ValueError, RecursionError):
         raise UserError(f"{source}: its metadata is missing or corrupted; re-export the model") from None
+    if isinstance(meta, dict) and meta.get("format") == FORMAT and meta.get("version") in (*READ_VERSIONS, VERSION):
+        return CompressedModel.load(source).save(target)
     schema = Schema(meta, f"{source}: metadata").only("format", "version", "network", "layers")
     if schema.get("format", str) != FORMAT or schema.get("version", int) != 1:
-        raise UserError(f"{source} is not a {FORMAT} version 1 file")
+        raise UserError(f"{source} is not a {FORMAT} file of version 1 to {VERSION}")
     renamed = {}
     layers = []
     for index, entry in enumerate(schema.get("layers", list)):
@@ -254,7 +347,7 @@ def upgrade(source: str | Path, target: str | Path) -> Path:
     if set(arrays) != set(renamed):
         raise UserError(f"{source}: arrays {sorted(set(arrays) - set(renamed))} belong to no layer; re-export it")
     arrays = {key: value.astype(np.float32) if key.startswith(("codebook", "bias")) else value for key, value in renamed.items()}
-    meta = {"format": FORMAT, "version": VERSION, "network": meta.get("network"), "layers": layers}
+    meta = {"format": FORMAT, "version": 2, "network": meta.get("network"), "layers": layers}
     staged = save_npz(Path(target).with_name(f".{Path(target).name}.check.npz"), meta, arrays)
     try:
         model = CompressedModel.load(staged)
@@ -265,9 +358,9 @@ def upgrade(source: str | Path, target: str | Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.compressed_file",
-                                     description="Convert a version 1 compressed model file to version 2.")
+                                     description=f"Convert a version 1 or 2 compressed model file to version {VERSION}.")
     parser.add_argument("command", choices=("upgrade",))
-    parser.add_argument("source", type=Path, help="version 1 file")
+    parser.add_argument("source", type=Path, help="version 1 or 2 file")
     parser.add_argument("target", type=Path, nargs="?", help="output file (default: overwrite SOURCE)")
     args = parser.parse_args(argv)
     try:
@@ -278,20 +371,30 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def compress_module(model: nn.Module, network: str | None, index_bits: int = 5) -> CompressedModel:
-    """Collect the quantized layers of ``model`` (after quantize_model) into a CompressedModel."""
-    relus = relu_follows(model)
+def compress_module(model: nn.Module, network: str | None, index_bits: int = 5, graph: ModelGraph | None = None
+                    ) -> CompressedModel:
+    """Collect the quantized layers of ``model`` (after quantize_model) into a CompressedModel.
+
+    ``graph`` (default: traced from ``model``) gives each fully connected layer's fused ReLU; its host
+    tensors are taken from ``model`` as they are now.
+    """
+    graph = trace_model(model) if graph is None else graph
+    graph = ModelGraph(graph.nodes, host_params(graph, model), graph.input_shape, graph.origin)
+    relus = fused_relus(graph)
+    owners = {f"{name}.{child}": (name, "LSTM" if isinstance(module, StackedLSTM) else "LSTMCell")
+              for name, module in model.named_modules() if isinstance(module, STACKED)
+              for child, _ in module.named_children()}
     layers = []
     for name, module in compressible_layers(model):
         codebook, codes = codebook_and_codes(module)
         bits = int(codebook.numel()).bit_length() - 1
         bias = None if module.bias is None else module.bias.detach().double().numpy()
+        owner, owner_type = owners.get(name, (name, parametrize.type_before_parametrizations(module).__name__))
         layers.append(CompressedLayer(name=name, kind="linear" if isinstance(module, nn.Linear) else "conv2d",
                                       shape=tuple(codes.shape), bits=bits, index_bits=index_bits,
                                       codebook=codebook.double().numpy(), codes=codes.numpy().astype(np.int64),
-                                      bias=bias, relu=relus.get(name, False), module=name,
-                                      module_type=parametrize.type_before_parametrizations(module).__name__))
-    return CompressedModel(network, layers)
+                                      bias=bias, relu=relus.get(name, False), module=owner, module_type=owner_type))
+    return CompressedModel(network, layers, graph)
 
 
 if __name__ == "__main__":

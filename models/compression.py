@@ -7,6 +7,10 @@
 
 Linear and Conv2d layers are pruned (prune and retrain, in rounds), weight-shared (k-means per
 layer, then centroid fine-tuning) and Huffman-coded; every other layer is kept as it is and listed.
+An ``nn.LSTM`` / ``nn.LSTMCell`` is first put in its stacked form (``models.recurrent``): each layer's
+gate matrix ``[W_ih W_hh]`` is compressed as one fully connected layer, as EIE runs it. The model's
+dataflow is traced from its forward (``models.tracing``) before any training, and recorded in the
+compressed file.
 Masks are ``torch.nn.utils.prune`` masks: a model pruned there is accepted as it is (its masks stay
 and combine with the schedule's), and the returned model looks pruned to it.
 """
@@ -26,9 +30,12 @@ from tqdm import tqdm
 
 from accel.arch.errors import UserError
 from models.compressed_file import CompressedLayer, CompressedModel, compress_module
+from models.graph import ACTIVATIONS, ModelGraph, chain_graph
 from models.networks import compressible_layers
 from models.pruning import kept_fractions, make_permanent, prune_by_std, prune_to_kept, rescale_dropout, sensitivity
 from models.quantization import INITS, layer_bits, quantize_layer
+from models.recurrent import stack_recurrent
+from models.tracing import trace_model
 from models.size_report import LayerSize, total_row
 
 ALL = "*"
@@ -70,6 +77,9 @@ class Schedule:
     """L2 while retraining after pruning; centroid fine-tuning runs without it."""
     dropout: float = 0.0
     """The model's dropout rate; when set, Dropout before each Linear layer is rescaled to the kept connections."""
+    activations: list[str] | None = None
+    """For a model torch.fx cannot trace: the activation after each Linear layer in definition order
+    (``relu``, ``gelu``, ``tanh``, ``sigmoid``, ``silu``, ``none``), declaring its dataflow a chain."""
     seed: int = 0
 
     @classmethod
@@ -110,6 +120,10 @@ class Schedule:
                 continue
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                 raise UserError(f"{source}: {key} must be a number >= 0, got {value!r}")
+        if self.activations is not None and (not isinstance(self.activations, list)
+                                             or not set(self.activations) <= set(ACTIVATIONS)):
+            raise UserError(f"{source}: activations must be a list naming, for each Linear layer, one of "
+                            f"{', '.join(ACTIVATIONS)}; got {self.activations!r}")
         widths = self.index_bits.values() if isinstance(self.index_bits, dict) else [self.index_bits]
         if not all(width == "auto" or (isinstance(width, int) and 1 <= width <= 16) for width in widths):
             raise UserError(f"{source}: index_bits must be 1..16 or \"auto\", one for all layers or per layer, "
@@ -256,19 +270,23 @@ class CompressionResult:
 
 def deep_compress(model: nn.Module, trainer: Trainer | Iterable, evaluate: Evaluate, schedule: Schedule, *,
                   name: str | None = None, sensitivity_fractions: Iterable[float] = (), network: str | None = None,
-                  loss_fn: Callable | None = None, progress: bool = True, inplace: bool = False) -> CompressionResult:
+                  loss_fn: Callable | None = None, progress: bool = True, inplace: bool = False,
+                  example: torch.Tensor | None = None) -> CompressionResult:
     """Prune and retrain, share weights and fine-tune the centroids, Huffman-code; the model's own weights are the start.
 
     ``trainer`` is a ``Trainer`` or an iterable of ``(inputs, targets)`` batches (then SGD on ``loss_fn``,
     cross-entropy by default, with the schedule's learning rates). ``sensitivity_fractions`` also sweeps each layer alone before
-    pruning. ``network`` names a built-in network in the file. The model is copied unless ``inplace``.
+    pruning. ``network`` names a built-in network in the file. ``example`` (a few inputs) checks the traced
+    graph against the model and records the input shape. The model is copied unless ``inplace``.
     """
     schedule.validate()
     model = model if inplace else copy_module(model)
+    stack_recurrent(model)
     names = [layer for layer, _ in compressible_layers(model)]
     if not names:
         raise UserError("the model has no nn.Linear or nn.Conv2d layers to compress")
     check_layers(schedule, names)
+    graph = model_graph(model, schedule, example)
     train = trainer if _is_trainer(trainer) else loader_trainer(trainer, schedule, loss_fn, progress)
     seconds: dict[str, float] = {}
     cpu_start = time.process_time()
@@ -301,7 +319,7 @@ def deep_compress(model: nn.Module, trainer: Trainer | Iterable, evaluate: Evalu
     seconds["quantize"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    compressed = compress_module(model, network)
+    compressed = compress_module(model, network, graph=graph)
     for layer in compressed.layers:
         choose_index_bits(layer, schedule.index_bits)
     sizes = compressed.sizes()
@@ -311,6 +329,17 @@ def deep_compress(model: nn.Module, trainer: Trainer | Iterable, evaluate: Evalu
                              accuracy_pruned, accuracy_quantized, kept, qualities, bits, compressed, sizes, seconds,
                              time.process_time() - cpu_start, model, sensitivity=sweep,
                              uncompressed=other_layers(model))
+
+
+def model_graph(model: nn.Module, schedule: Schedule, example: torch.Tensor | None) -> ModelGraph:
+    """The model's dataflow: traced from its forward, or the chain the schedule's ``activations`` declare."""
+    if schedule.activations is None:
+        return trace_model(model, example)
+    linear = [name for name, module in compressible_layers(model) if isinstance(module, nn.Linear)]
+    if len(schedule.activations) != len(linear):
+        raise UserError(f"the schedule's activations name {len(schedule.activations)} activations but the model has "
+                        f"{len(linear)} Linear layers: {linear}")
+    return chain_graph(linear, schedule.activations, "declared", None if example is None else list(example.shape[1:]))
 
 
 def copy_module(model: nn.Module) -> nn.Module:

@@ -1,8 +1,10 @@
-"""From PyTorch to the accelerator: compressed models and plain torch modules to QuantizedLayers.
+"""From PyTorch to the accelerator: compressed models, torch modules and state_dicts to EIE layers and a graph.
 
-Every import says what it did: which tensors or layers became which EIE layers, what was left
-out and why (``ModelImport.report``). Operations EIE does not run (convolution, normalisation)
-between fully connected layers are refused unless the caller accepts leaving them out.
+Every import says what it did: which tensors or layers became which EIE layers, which operations
+run on the host between them (the partition, ``ModelImport.report``), and what was left out and
+why. A model's dataflow comes from its recorded graph (``models.graph``): traced from ``forward``
+for a module or a compressed model written by this version, declared (``activations``) or assumed
+(a chain with ReLU between layers) for a state_dict and for files written before graphs were recorded.
 """
 
 from __future__ import annotations
@@ -16,34 +18,50 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from accel.arch.errors import UserError
 from accel.arch.layer import QuantizedLayer
 from models.compressed_file import CompressedModel
-from models.networks import relu_follows
+from models.graph import ACTIVATIONS, ModelGraph, chain_graph, record_shapes, run_graph
 from models.pruning import make_permanent, prune_by_std
 from models.quantization import codebook_and_codes, quantize_layer
+from models.recurrent import stack_recurrent
+from models.tracing import conv_tensors, fused_relus, trace_model
 
 EIE_BITS = 4
 SKIP_OPTION = "--skip-unsupported"
 """The command-line option that accepts leaving out operations EIE does not run."""
+ACTIVATIONS_OPTION = "--activations"
 
 
 @dataclass
 class ModelImport:
-    """The EIE layers of an imported model and the record of how they were obtained."""
+    """The EIE layers of an imported model, its graph with the host's tensors, and how they were obtained."""
 
     layers: list[QuantizedLayer]
+    graph: ModelGraph
+    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+    """Host tensors by name (the graph's params and each convolution's ``LAYER.weight`` / ``LAYER.bias``)."""
+    float_weights: dict[str, tuple[torch.Tensor, torch.Tensor | None]] | None = None
+    """Each EIE layer's weights before quantization, when the source has them (a module or a state_dict)."""
     mapping: list[dict] = field(default_factory=list)
     """One entry per EIE layer: its name, the tensors or model layer it came from, shape, ReLU."""
     skipped: list[dict] = field(default_factory=list)
     """Tensors or model layers left out, each with the reason."""
     approximations: list[str] = field(default_factory=list)
-    """What makes the simulated chain differ from the model (empty when it is the model's own chain)."""
+    """What makes the simulated model differ from the source model (empty when it is the model's own dataflow)."""
+
+    def layer(self, name: str) -> QuantizedLayer:
+        return next(layer for layer in self.layers if layer.name == name)
+
+    def partition(self) -> list[dict]:
+        return self.graph.partition()
 
     def report(self) -> dict:
-        return {"layers": self.mapping, "skipped": self.skipped, "approximations": self.approximations}
+        return {"graph": self.graph.origin, "partition": self.partition(), "layers": self.mapping,
+                "skipped": self.skipped, "approximations": self.approximations}
 
     def lines(self) -> list[str]:
         """The import record as short lines for a terminal."""
@@ -55,25 +73,51 @@ class ModelImport:
         return lines
 
 
+def torch_forward(imported: ModelImport, inputs: torch.Tensor, quantized: bool = True,
+                  values: dict[str, object] | None = None) -> torch.Tensor:
+    """The imported model in float torch: EIE layers with their quantized weights, or the weights before quantization.
+
+    ``values``, when given, receives every graph node's value."""
+    if not quantized and imported.float_weights is None:
+        raise UserError("the weights before quantization are not known for this source (a compressed file holds only "
+                        "the quantized ones)")
+    weights = {}
+    for layer in imported.layers:
+        if quantized:
+            bias = None if layer.bias is None else torch.from_numpy(layer.bias).float()
+            weights[layer.name] = (torch.from_numpy(layer.dense_weights()).float(), bias, layer.relu)
+        else:
+            weight, bias = imported.float_weights[layer.name]
+            weights[layer.name] = (weight, bias, layer.relu)
+
+    def linear(name: str, x: torch.Tensor) -> torch.Tensor:
+        weight, bias, relu = weights[name]
+        y = F.linear(x, weight, bias)
+        return torch.relu(y) if relu else y
+
+    with torch.no_grad():
+        return run_graph(imported.graph, inputs, imported.tensors, linear, values)
+
+
+def _with_shapes(imported: ModelImport) -> ModelImport:
+    """Record the shapes of a chain's nodes by running it on one zero input."""
+    values: dict[str, object] = {}
+    torch_forward(imported, torch.zeros(1, *imported.graph.input_shape), values=values)
+    imported.graph = record_shapes(imported.graph, values)
+    return imported
+
+
 # Compressed models ------------------------------------------------------------------------------
 
 def import_compressed(model: CompressedModel, skip_unsupported: bool = False) -> ModelImport:
-    """The fully connected layers of a compressed model, in order; conv layers before them are left out."""
-    linear = [index for index, layer in enumerate(model.layers) if layer.kind == "linear"]
-    if not linear:
+    """The fully connected layers of a compressed model on EIE, everything else of its graph on the host."""
+    if not any(layer.kind == "linear" for layer in model.layers):
         raise UserError("the compressed model has no fully connected layers to run on EIE")
-    result = ModelImport(layers=[])
-    between = []
-    for index, layer in enumerate(model.layers):
-        source = f"{layer.kind} layer {layer.name!r}"
-        if layer.kind != "linear":
-            inside = linear[0] < index < linear[-1]
-            reason = ("EIE runs fully connected layers only; the first fully connected layer gets the simulated "
-                      "input vector instead of this layer's output") if not inside else "EIE runs fully connected layers only"
-            result.skipped.append({"source": source, "reason": reason})
-            if inside:
-                between.append(source)
-            continue
+    graph = model.model_graph()
+    layers = {layer.name: layer for layer in model.layers}
+    result = ModelImport(layers=[], graph=graph)
+    for name in graph.eie_layers():
+        layer = layers[name]
         if layer.bits > EIE_BITS or layer.codebook[0] != 0.0:
             raise UserError(f"layer {layer.name!r} has {layer.bits}-bit weights"
                             f"{'' if layer.codebook[0] == 0.0 else ' without a reserved zero'}; EIE needs codes of "
@@ -82,13 +126,45 @@ def import_compressed(model: CompressedModel, skip_unsupported: bool = False) ->
         codebook = np.concatenate([layer.codebook, np.zeros((1 << EIE_BITS) - layer.codebook.size)])
         result.layers.append(QuantizedLayer(codes=layer.codes.astype(np.uint8), codebook=codebook, bias=layer.bias,
                                             relu=layer.relu, name=layer.name))
+        source = f"{layer.module_type} {layer.module!r}" + (f" gates of layer {name.rpartition('.l')[2]}"
+                                                             if layer.module_type in ("LSTM", "LSTMCell") else "")
         result.mapping.append({"layer": layer.name, "source": source, "shape": list(layer.shape), "relu": layer.relu})
-    _check_between(result, between, skip_unsupported)
+    result.tensors = {name: torch.from_numpy(value) for name, value in graph.params.items()}
+    if graph.origin == "assumed":
+        _assumed_chain(model, result, skip_unsupported)
+        _with_shapes(result)
+    else:
+        for layer in model.layers:
+            if layer.kind == "conv2d":
+                result.tensors[f"{layer.name}.weight"] = torch.from_numpy(layer.weight())
+                if layer.bias is not None:
+                    result.tensors[f"{layer.name}.bias"] = torch.from_numpy(layer.bias.astype(np.float32))
     return result
 
 
+def _assumed_chain(model: CompressedModel, result: ModelImport, skip_unsupported: bool) -> None:
+    """A file without a graph: its conv layers are left out (refused between FC layers unless accepted)."""
+    linear = [index for index, layer in enumerate(model.layers) if layer.kind == "linear"]
+    between = []
+    for index, layer in enumerate(model.layers):
+        if layer.kind == "linear":
+            continue
+        source = f"{layer.kind} layer {layer.name!r}"
+        inside = linear[0] < index < linear[-1]
+        reason = ("EIE runs fully connected layers only; the first fully connected layer gets the simulated "
+                  "input vector instead of this layer's output") if not inside else "EIE runs fully connected layers only"
+        result.skipped.append({"source": source, "reason": reason})
+        if inside:
+            between.append(source)
+    _check_between(result, between, skip_unsupported)
+    result.approximations.append("the file records no graph (written before graphs were recorded): its fully connected "
+                                 "layers are assumed to form a chain with the ReLU flags stored per layer; upgrade it "
+                                 "with `python -m models.compressed_file upgrade FILE`, or recompress to record the "
+                                 "model's dataflow")
+
+
 def layers_from_compressed(model: CompressedModel) -> list[QuantizedLayer]:
-    """The fully connected layers of a compressed model, in order (conv layers do not run on EIE)."""
+    """The fully connected layers of a compressed model, in the order its graph runs them."""
     return import_compressed(model).layers
 
 
@@ -126,24 +202,60 @@ def quantize_linear(module: nn.Linear, name: str, relu: bool, prune_quality: flo
                           bias=bias, relu=relu, name=name)
 
 
+def import_module(model: nn.Module, example: torch.Tensor | None = None, prune_quality: float | None = None,
+                  init: str = "linear", seed: int = 0) -> ModelImport:
+    """Any module's dataflow, traced from its forward: its Linear layers (and LSTM gates) quantized to 4-bit codes
+    for EIE, optionally pruned first, every other operation on the host. The module itself is left untouched.
+
+    With ``example`` (a batch of inputs) the traced graph is checked against the module's own outputs.
+    """
+    model = copy.deepcopy(model)
+    stack_recurrent(model)
+    graph = trace_model(model, example)
+    relus = fused_relus(graph)
+    if not relus:
+        raise UserError("the model has no nn.Linear layers to run on EIE")
+    modules = dict(model.named_modules())
+    result = ModelImport(layers=[], graph=graph, float_weights={})
+    for name in graph.eie_layers():
+        module = modules[name]
+        result.layers.append(quantize_linear(module, name, relus[name], prune_quality, init, seed))
+        result.float_weights[name] = (module.weight.detach().clone(),
+                                      None if module.bias is None else module.bias.detach().clone())
+        result.mapping.append({"layer": name, "source": f"{type(module).__name__} {name!r}",
+                               "shape": [module.out_features, module.in_features], "relu": relus[name]})
+    result.tensors = {**{name: torch.from_numpy(value) for name, value in graph.params.items()},
+                      **{key: value.clone() for key, value in conv_tensors(graph, model).items()}}
+    if prune_quality is not None:
+        result.approximations.append(_pruned_note(prune_quality))
+    return result
+
+
 def quantize_linear_layers(model: nn.Module, prune_quality: float | None = None, init: str = "linear",
-                           seed: int = 0, relu: list[bool] | None = None) -> list[QuantizedLayer]:
+                           seed: int = 0) -> list[QuantizedLayer]:
     """Quantize the Linear layers of any module to 4-bit codes (15 centroids + zero), optionally pruning first.
 
-    ``relu`` gives each Linear layer's ReLU flag; by default a layer has one when an ``nn.ReLU``
-    module comes next in definition order (a ``torch.relu`` call in ``forward`` cannot be seen).
+    Each layer's ReLU flag comes from the model's traced forward (``import_module``), in any spelling.
     The module itself is left untouched.
     """
-    relus = relu_follows(model)
-    if relu is not None:
-        if len(relu) != len(relus):
-            raise UserError(f"relu lists {len(relu)} flags but the model has {len(relus)} nn.Linear layers")
-        relus = dict(zip(relus, relu))
-    layers = [quantize_linear(module, name, relus[name], prune_quality, init, seed)
-              for name, module in model.named_modules() if isinstance(module, nn.Linear)]
-    if not layers:
-        raise UserError("the model has no nn.Linear layers to run on EIE")
-    return layers
+    return import_module(model, prune_quality=prune_quality, init=init, seed=seed).layers
+
+
+def parse_activations(text: str | list[str] | None, count: int) -> list[str] | None:
+    """``relu,gelu,none`` (or a list) -> one activation per Linear layer, checked against ``ACTIVATIONS``."""
+    if text is None:
+        return None
+    names = [name.strip().lower() for name in (text.split(",") if isinstance(text, str) else text)]
+    unknown = sorted(set(names) - set(ACTIVATIONS))
+    if unknown or len(names) != count:
+        raise UserError(f"{ACTIVATIONS_OPTION} must name one activation per Linear layer ({count}), each one of "
+                        f"{', '.join(ACTIVATIONS)}; got {', '.join(names)}")
+    return names
+
+
+def _pruned_note(prune_quality: float) -> str:
+    return (f"weights pruned at quality {prune_quality:g} (|w| < quality x std set to zero) before 4-bit quantization, "
+            "without retraining")
 
 
 def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -191,9 +303,12 @@ def _module_kind(tensors: dict[str, torch.Tensor]) -> str:
 
 
 def import_state_dict(path: str | Path, prune_quality: float | None = None, skip_unsupported: bool = False,
-                      seed: int = 0) -> ModelImport:
-    """The Linear layers of a torch state_dict as a chain of ReLU layers (the last one linear).
+                      seed: int = 0, activations: str | list[str] | None = None) -> ModelImport:
+    """The Linear layers of a torch state_dict as a chain on the flattened input.
 
+    A state_dict records no activations: ``activations`` declares the one after each Linear layer
+    (``relu`` fused into EIE's layer; ``gelu``, ``tanh``, ``sigmoid``, ``silu`` on the host; ``none``);
+    without it ReLU is assumed between layers and none after the last, and the import says so.
     Tensors are grouped by module (the name before the last dot); a module with a 2-D ``weight``
     and an optional ``bias`` is a Linear layer, named after its module. Modules of other kinds
     before the first or after the last Linear layer are skipped with a note; between Linear
@@ -211,7 +326,11 @@ def import_state_dict(path: str | Path, prune_quality: float | None = None, skip
                         f"found: {', '.join(sorted(set(kinds.values())))}")
     order = list(modules)
     first, last = order.index(linear[0]), order.index(linear[-1])
-    result = ModelImport(layers=[])
+    names = [module or "linear" for module in linear]
+    declared = parse_activations(activations, len(linear))
+    chosen = declared or ["relu"] * (len(linear) - 1) + ["none"]
+    result = ModelImport(layers=[], graph=chain_graph(names, chosen, "declared" if declared else "assumed"),
+                         float_weights={})
     between = []
     previous: tuple[str, int] | None = None
     for position, module in enumerate(order):
@@ -242,17 +361,21 @@ def import_state_dict(path: str | Path, prune_quality: float | None = None, skip
             linear_module.weight.copy_(weight.float())
             if bias is not None:
                 linear_module.bias.copy_(bias.float())
-        relu = module != linear[-1]
+        activation = chosen[len(result.layers)]
+        relu = activation == "relu"
         result.layers.append(quantize_linear(linear_module, name, relu, prune_quality, seed=seed))
+        result.float_weights[name] = (linear_module.weight.detach(), None if bias is None else linear_module.bias.detach())
         prefix = f"{module}." if module else ""
+        note = f"then {activation} on the host" if activation not in ("relu", "none") else ""
+        if declared is None and relu:
+            note = f"assumed: a state_dict does not record activations; declare them with {ACTIVATIONS_OPTION}"
         result.mapping.append({"layer": name, "source": f"{prefix}weight" + (f" + {prefix}bias" if bias is not None else ""),
-                               "shape": [rows, cols], "relu": relu,
-                               "note": "assumed: a state_dict does not record activations" if relu else ""})
+                               "shape": [rows, cols], "relu": relu, "note": note})
+    result.graph.input_shape = [result.layers[0].cols]
     _check_between(result, between, skip_unsupported)
     if prune_quality is not None:
-        result.approximations.append(f"weights pruned at quality {prune_quality:g} (|w| < quality x std set to zero) "
-                                     "before 4-bit quantization, without retraining")
-    return result
+        result.approximations.append(_pruned_note(prune_quality))
+    return _with_shapes(result)
 
 
 def _check_linear_tensors(path: str | Path, name: str, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
@@ -266,5 +389,5 @@ def _check_linear_tensors(path: str | Path, name: str, weight: torch.Tensor, bia
 
 
 def layers_from_state_dict(path: str | Path, prune_quality: float | None = None) -> list[QuantizedLayer]:
-    """The Linear layers of a torch state_dict as a chain of ReLU layers (last one linear)."""
+    """The Linear layers of a torch state_dict as a chain with ReLU assumed between them."""
     return import_state_dict(path, prune_quality).layers

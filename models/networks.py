@@ -54,14 +54,3 @@ def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(name, module) for name, module in model.named_modules()
             if "parametrizations" not in name.split(".")
             and not [child for child, _ in module.named_children() if child != "parametrizations"]]
-
-
-def relu_follows(model: nn.Module) -> dict[str, bool]:
-    """For each Linear layer, whether a ReLU comes right after it (ignoring dropout) in module order."""
-    modules = leaf_modules(model)
-    result = {}
-    for index, (name, module) in enumerate(modules):
-        if isinstance(module, nn.Linear):
-            following = [m for _, m in modules[index + 1:] if not isinstance(m, nn.Dropout)]
-            result[name] = bool(following) and isinstance(following[0], nn.ReLU)
-    return result

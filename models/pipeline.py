@@ -119,7 +119,7 @@ def compress(settings: CompressionSettings, data: Dataset, progress: bool = True
     result = deep_compress(model, trainer, lambda net: accuracy(net, data.test_images, data.test_labels),
                            schedule_of(settings), name=settings.network, network=settings.network,
                            sensitivity_fractions=SENSITIVITY_FRACTIONS if settings.sensitivity else (),
-                           progress=progress, inplace=True)
+                           progress=progress, inplace=True, example=data.test_images[:2])
     result.settings, result.data_name = dataclasses.asdict(settings), data.name
     result.seconds = {"dense": dense_seconds, **result.seconds}
     result.cpu_seconds += dense_cpu

@@ -16,8 +16,11 @@ saturation) are loops compiled by numba. Agreement with sim/reference.py is test
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange, set_num_threads
 
 from accel.arch.fixed_point import write_back
 from accel.arch.images import BatchImage, LayerImage
@@ -25,6 +28,10 @@ from sim.results import BatchResult, LayerResult, activation_sram_counts, empty_
 
 NEVER = np.iinfo(np.int64).min // 2
 """A leave cycle older than any real one: the queue slots not used yet."""
+PARALLEL_ENTRIES = 1 << 20
+"""A batch issuing fewer entries runs its per-PE loops on one thread: starting and joining threads costs
+more than they save (a 256x784 layer: 0.5 ms on one thread, 24 ms on two of a busy 2-core machine; Alex-7
+3.5 ms on one, 6.6 ms on two). The results do not depend on the thread count."""
 
 
 def simulate_layer(image: LayerImage, inputs_fixed: np.ndarray) -> LayerResult:
@@ -45,10 +52,11 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
     for pe, pe_image in enumerate(batch.pes):
         accumulators[pe, :pe_image.n_rows] = pe_image.bias
     low, high = config.acc_range
-    first_row, last_row = _accumulate(batch.entries, batch.entry_offsets, starts, counts, inputs[columns].astype(np.int64),
-                                      image.codebook.astype(np.int64), accumulators, config.code_bits, config.weight_frac,
-                                      low, high)
-    line_reads, bypasses = _activity(starts, counts, finish, first_row, last_row, config.entries_per_line)
+    with _threads_for(int(counts.sum())):
+        first_row, last_row = _accumulate(batch.entries, batch.entry_offsets, starts, counts,
+                                          inputs[columns].astype(np.int64), image.codebook.astype(np.int64),
+                                          accumulators, config.code_bits, config.weight_frac, low, high)
+        line_reads, bypasses = _activity(starts, counts, finish, first_row, last_row, config.entries_per_line)
     sums = np.empty(batch.n_rows, dtype=np.int64)
     for pe, pe_image in enumerate(batch.pes):
         sums[pe::config.n_pes] = accumulators[pe, :pe_image.n_rows]
@@ -58,6 +66,18 @@ def simulate_batch(image: LayerImage, batch: BatchImage, inputs: np.ndarray) -> 
     result = BatchResult(row_start=batch.row_start, n_rows=batch.n_rows, cycles=cycles, t_issue=t_issue,
                          stall_cycles=stall, busy=busy.astype(np.int64), counters=counters)
     return result, write_back(sums, image.relu, config)
+
+
+@contextmanager
+def _threads_for(entries: int) -> Iterator[None]:
+    """One numba thread for a batch below ``PARALLEL_ENTRIES`` entries, the configured count otherwise."""
+    previous = get_num_threads()
+    if entries < PARALLEL_ENTRIES:
+        set_num_threads(1)
+    try:
+        yield
+    finally:
+        set_num_threads(previous)
 
 
 @njit(cache=True)

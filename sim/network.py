@@ -14,7 +14,7 @@ from accel.arch.config import ArchConfig
 from accel.arch.energy import EnergyTable
 from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_activations
-from accel.arch.images import build_layer_image
+from accel.arch.images import LayerImage, build_layer_image
 from accel.arch.layer import QuantizedLayer
 from sim.energy import EnergyBreakdown, compressed_in_dram_energy, dense_in_dram_energy, eie_energy, useful_macs
 from sim.fast import simulate_layer
@@ -34,6 +34,8 @@ class LayerRun:
     capacity_problems: list[str]
     check: dict | None = None
     """With ``check=True``: bit-exact agreement with the numpy model, and the error vs the float layer."""
+    invocations: int = 1
+    """Matrix-vector products the run covers (a layer applied to several vectors: tokens, time steps)."""
 
     @property
     def eie(self) -> EnergyBreakdown:
@@ -41,7 +43,7 @@ class LayerRun:
 
     def to_dict(self) -> dict:
         return {"layer": self.layer.name, "shape": [self.layer.rows, self.layer.cols],
-                "weight_density": self.layer.density, "notes": self.layer.notes,
+                "weight_density": self.layer.density, "notes": self.layer.notes, "invocations": self.invocations,
                 "stored_entries": self.stored_entries, "padding_entries": self.padding_entries,
                 "fits_on_chip": not self.capacity_problems, "capacity_problems": self.capacity_problems,
                 **self.result.to_dict(), "energy": [energy.to_dict() for energy in self.energies],
@@ -49,9 +51,12 @@ class LayerRun:
 
 
 def run_layer(layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfig, table: EnergyTable,
-              check: bool = False) -> LayerRun:
-    """Simulate one layer on fixed-point inputs; energies in the order EIE, compressed in DRAM, dense in DRAM."""
-    image = build_layer_image(layer, config)
+              check: bool = False, image: LayerImage | None = None) -> LayerRun:
+    """Simulate one layer on fixed-point inputs; energies in the order EIE, compressed in DRAM, dense in DRAM.
+
+    ``image`` is the layer laid out for ``config`` when the caller has it already.
+    """
+    image = build_layer_image(layer, config) if image is None else image
     result = simulate_layer(image, inputs_fixed)
     macs = useful_macs(layer.codes, inputs_fixed)
     energies = [eie_energy(result, table, macs), compressed_in_dram_energy(result, table, macs),
@@ -78,6 +83,38 @@ def run_network(layers: list[QuantizedLayer], inputs: np.ndarray, config: ArchCo
         if progress is not None:
             progress.update(1)
     return runs
+
+
+def merge_runs(runs: list[LayerRun]) -> LayerRun:
+    """One layer's runs on several vectors as one run: cycles, counters and energies add up (batches concatenated)."""
+    first = runs[0]
+    if len(runs) == 1:
+        return first
+    result = LayerResult(first.result.name, first.result.config, runs[-1].result.outputs,
+                         [batch for run in runs for batch in run.result.batches])
+    energies = [EnergyBreakdown(energy.label, _summed([run.energies[index].activity for run in runs]), energy.terms,
+                                sum(run.energies[index].operations for run in runs))
+                for index, energy in enumerate(first.energies)]
+    return LayerRun(first.layer, result, energies, first.padding_entries, first.stored_entries, first.capacity_problems,
+                    _merged_check([run.check for run in runs if run.check is not None]), sum(run.invocations for run in runs))
+
+
+def _merged_check(checks: list[dict]) -> dict | None:
+    """The checks of several runs: bit-exact only if every run was, the largest errors, the RMS over all."""
+    if not checks:
+        return None
+    return {"numpy_model_bit_exact": all(check["numpy_model_bit_exact"] for check in checks),
+            "max_abs_error": max(check["max_abs_error"] for check in checks),
+            "rms_error": float(np.sqrt(np.mean([check["rms_error"] ** 2 for check in checks]))),
+            "max_abs_float_output": max(check["max_abs_float_output"] for check in checks)}
+
+
+def _summed(activities: list[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for activity in activities:
+        for name, count in activity.items():
+            total[name] = total.get(name, 0) + count
+    return total
 
 
 def network_totals(runs: list[LayerRun]) -> dict:

@@ -176,11 +176,11 @@ def file_format(path: str | Path) -> Any:
     return meta.get("format") if isinstance(meta, dict) else None
 
 
-def load_npz(path: str | Path, fmt: str, version: int,
-             older: Callable[[int], str] | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(metadata, arrays) of an integrity-checked archive of format ``fmt`` and ``version``.
+def load_npz(path: str | Path, fmt: str, version: int, older: Callable[[int], str] | None = None,
+             also: tuple[int, ...] = ()) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(metadata, arrays) of an integrity-checked archive of format ``fmt`` and ``version`` (or one in ``also``).
 
-    ``older(version)`` gives the advice for an older version of the format.
+    ``older(version)`` gives the advice for an older version of the format that is no longer read.
     """
     arrays = read_members(path)
     meta = read_json_member(path, arrays.pop("meta", None))
@@ -188,9 +188,10 @@ def load_npz(path: str | Path, fmt: str, version: int,
         found = meta.get("format") if isinstance(meta, dict) else None
         raise UserError(f"{path} is not an {fmt} file (format {found!r})")
     found_version = meta.get("version")
-    if type(found_version) is int and found_version < version and older is not None:
+    readable = type(found_version) is int and found_version in also
+    if type(found_version) is int and found_version < version and older is not None and not readable:
         raise UserError(f"{path}: {older(found_version)}")
-    if found_version != version:
+    if found_version != version and not readable:
         raise UserError(f"{path} has {fmt} version {found_version!r}, this tool reads version {version}; re-export it")
     members = meta.get(MEMBERS_KEY)
     if not isinstance(members, dict) or not isinstance(meta.get(DIGEST_KEY), str):

@@ -65,6 +65,13 @@ def architecture_from(args: argparse.Namespace) -> ArchConfig:
     return ArchConfig.from_dict({**config.to_dict(), **changes}) if changes else config
 
 
+def add_activations_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--activations", metavar="LIST",
+                        help="a state_dict's activation after each Linear layer, comma-separated: relu (fused into "
+                             "EIE's layer), gelu, tanh, sigmoid, silu (on the host) or none (default: ReLU between "
+                             "layers, none after the last, assumed and said)")
+
+
 def add_energy_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--energy-table", type=Path, metavar="JSON",
                         help=f"per-action energy table in pJ (default: the predicted 45 nm table, {DEFAULT_TABLE.name})")
@@ -80,6 +87,15 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 
 def write_json(path: Path, data: object) -> Path:
     return write_text_atomic(path, json.dumps(data, indent=2, default=float) + "\n")
+
+
+def progress_bar(total: int, description: str, unit: str):
+    """A tqdm bar on a terminal; nothing where stderr is a file or a pipe (logs stay free of carriage returns)."""
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=description, unit=unit, disable=not sys.stderr.isatty(), leave=False)
 
 
 def tool_version() -> str:

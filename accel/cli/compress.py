@@ -107,9 +107,8 @@ def compress_preset(args: argparse.Namespace, data, bits):
 def compress_own_model(args: argparse.Namespace, bits):
     import dataclasses
 
-    from models.compression import SENSITIVITY_FRACTIONS, Schedule, check_layers, deep_compress
+    from models.compression import SENSITIVITY_FRACTIONS, Schedule, deep_compress
     from models.datasets import DEFAULT_DATA_DIR, load_dataset
-    from models.networks import compressible_layers
     from models.training import accuracy, dataset_trainer
     from models.user_model import build_from_factory, load_schedule, load_weights
 
@@ -120,7 +119,6 @@ def compress_own_model(args: argparse.Namespace, bits):
     schedule = load_schedule(args.schedule) if args.schedule else Schedule()
     schedule = dataclasses.replace(schedule, bits=bits or schedule.bits, init=args.init, seed=args.seed)
     model = load_weights(build_from_factory(args.model), args.weights)
-    check_layers(schedule, [name for name, _ in compressible_layers(model)])
     data = load_dataset(args.data or DEFAULT_DATA_DIR)
 
     def evaluate(net) -> float:
@@ -135,7 +133,7 @@ def compress_own_model(args: argparse.Namespace, bits):
                               finetune_lr=schedule.finetune_lr)
     result = deep_compress(model, trainer, evaluate, schedule, name=args.model.partition(":")[2],
                            sensitivity_fractions=SENSITIVITY_FRACTIONS if args.sensitivity else (),
-                           progress=not args.quiet, inplace=True)
+                           progress=not args.quiet, inplace=True, example=data.test_images[:2])
     result.data_name = data.name
     result.settings = {"model": args.model, "weights": str(args.weights), "data": str(args.data or DEFAULT_DATA_DIR),
                        "batch_size": args.batch_size, **result.settings}

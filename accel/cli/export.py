@@ -6,8 +6,8 @@ import argparse
 import re
 from pathlib import Path
 
-from accel.cli.common import output_folder
-from accel.cli.sources import SOURCE_HELP, load_layers
+from accel.cli.common import add_activations_option, output_folder, write_json
+from accel.cli.sources import SOURCE_HELP, load_layers, split_source
 from accel.report.tables import format_table
 
 EXAMPLES = """\
@@ -20,6 +20,8 @@ examples:
 model.dc.npz is the compressed model `accel compress` (OUT/model.dc.npz) and `accel demo` write; it needs
 4-bit fully connected weights with a zero code (compress --bits hardware, the default). The layer files
 feed `accel simulate LAYER.npz` and `accel verilog --layer LAYER.npz` (both also read MODEL:NAME directly).
+Each layer keeps the ReLU its model's graph fuses into it; graph.json records the model's partition:
+which operations run on EIE and which on the host, in order.
 """
 
 
@@ -32,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("source", help=SOURCE_HELP)
     parser.add_argument("--seed", type=int, default=0, help="seed of a benchmark layer's synthetic weights (default 0)")
     parser.add_argument("--out", type=Path, default=Path("layers"), help="output folder (default layers)")
+    add_activations_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -41,9 +44,15 @@ def file_name(layer_name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    layers, _ = load_layers(args.source, args.seed)
+    from accel.explore.workloads import load_layers as load_model
+
+    path, name = split_source(args.source)
+    layers, _ = load_layers(args.source, args.seed, args.activations)
+    _, _, imported = load_model(path, args.seed, activations=args.activations) if name is None else (None, None, None)
     rows = []
     with output_folder(args, args.out) as staged:
+        if imported is not None:
+            write_json(staged / "graph.json", imported.report())
         for layer in layers:
             layer.save(staged / file_name(layer.name))
             rows.append([layer.name, f"{layer.rows}x{layer.cols}", f"{100 * layer.density:.1f}%",

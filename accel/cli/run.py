@@ -7,7 +7,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from accel.cli.common import add_architecture_options, architecture_from
+from accel.cli.common import add_activations_option, add_architecture_options, architecture_from
 from accel.cli.sources import SOURCE_HELP
 from accel.report.tables import format_table
 
@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="seconds to wait for each answer of the board (default 2)")
     parser.add_argument("--input", type=Path, metavar="NPY", help="float input vector (.npy); default: random, seeded")
     parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    add_activations_option(parser)
     add_architecture_options(parser)
     parser.set_defaults(run=run)
 
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from hdl.uart_host import EIEHost, SerialLine, run_and_check
 
     config = architecture_from(args) if args.config or args.pes or args.fifo else BOARD_CONFIG
-    layers, own = load_layers(args.source, args.seed)
+    layers, own = load_layers(args.source, args.seed, args.activations, chain=True)
     inputs = quantize_activations(layer_inputs(layers[0], own, args.input, None, args.seed), config)
     started = time.perf_counter()
     if args.simulated:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from accel.cli.common import add_architecture_options, architecture_from, output_folder, provenance
+from accel.cli.common import add_activations_option, add_architecture_options, architecture_from, output_folder, provenance
 from accel.cli.sources import SOURCE_HELP
 
 EXAMPLES = """\
@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--act-density", type=float, metavar="P",
                         help="non-zero fraction of a random input (default: a benchmark's own inputs, else 1.0)")
     parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    add_activations_option(parser)
     add_architecture_options(parser)
     parser.set_defaults(run=run)
 
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
               "Give a smaller --config for FPGAs and quick runs (see --help).")
     layer = inputs = image = None
     if args.layer:
-        layer, own = load_one_layer(args.layer, args.seed)
+        layer, own = load_one_layer(args.layer, args.seed, args.activations)
         image = build_layer_image(layer, config)
         problems = sorted({problem for batch in image.batches for problem in image.capacity_problems([batch])})
         if problems:

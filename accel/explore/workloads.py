@@ -26,13 +26,17 @@ def is_file_workload(source: str) -> bool:
     return source.endswith(FILE_SUFFIXES)
 
 
-def load_layers(source: str, seed: int, prune: float | None = None, skip_unsupported: bool = False
+def load_layers(source: str, seed: int, prune: float | None = None, skip_unsupported: bool = False,
+                activations: str | None = None
                 ) -> tuple[list[QuantizedLayer], np.ndarray | None, "ModelImport | None"]:
-    """Layers to simulate, a benchmark layer's synthetic input vector, and a model's import record."""
+    """Layers to simulate, a benchmark layer's synthetic input vector, and a model's import record (with its graph)."""
     path = Path(source)
     if prune is not None and path.suffix not in (".pt", ".pth"):
         raise UserError("--prune applies to a torch state_dict (.pt); benchmark layers, layer files and compressed "
                         "models are already pruned: leave it out")
+    if activations is not None and path.suffix not in (".pt", ".pth"):
+        raise UserError("--activations declares a state_dict's activations (.pt); a compressed model records its own "
+                        "graph, and benchmark layers and layer files carry their ReLU flag: leave it out")
     if not path.exists():
         if source.endswith((".npz", ".pt", ".pth")):
             raise UserError(f"{source} does not exist; check the path")
@@ -42,7 +46,7 @@ def load_layers(source: str, seed: int, prune: float | None = None, skip_unsuppo
         raise UserError(f"{source} is a folder; pass a layer .npz, compressed model .npz or state_dict .pt file")
     if path.suffix in (".pt", ".pth"):
         from models.export import import_state_dict
-        imported = import_state_dict(path, prune, skip_unsupported, seed=seed)
+        imported = import_state_dict(path, prune, skip_unsupported, seed=seed, activations=activations)
         return imported.layers, None, imported
     if file_format(path) == LAYER_FORMAT:
         return [QuantizedLayer.load(path)], None, None

@@ -90,10 +90,13 @@ def test_images_decode_to_the_dense_codes(rows, cols, n_pes, density, regfile, s
             assert np.all(np.diff(pe.pointers) >= 0)
 
 
-def test_layout_and_fast_simulation_do_not_depend_on_the_thread_count():
+def test_layout_and_fast_simulation_do_not_depend_on_the_thread_count(monkeypatch):
     import numba
 
+    from sim import fast
     from sim.fast import simulate_layer
+
+    monkeypatch.setattr(fast, "PARALLEL_ENTRIES", 0)  # a small layer on every thread, not only large ones
 
     rng = np.random.default_rng(1)
     codes = (rng.random((700, 333)) < 0.1) * rng.integers(1, 16, (700, 333))

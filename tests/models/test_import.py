@@ -9,7 +9,7 @@ from torch import nn
 from accel.arch.errors import UserError
 from accel.cli import main
 from models.compressed_file import compress_module
-from models.export import import_compressed, import_state_dict
+from models.export import import_compressed, import_state_dict, torch_forward
 from models.networks import LeNet5, compressible_layers
 from models.pruning import make_permanent, prune_by_std
 from models.quantization import quantize_model
@@ -73,16 +73,28 @@ def test_leading_conv_is_skipped_with_a_note(tmp_path):
     assert imported.skipped[0]["source"] == "0.weight, 0.bias" and "conv2d" in imported.skipped[0]["reason"]
 
 
-def test_compressed_lenet5_notes_its_conv_layers():
+def test_compressed_lenet5_runs_its_conv_layers_on_the_host(tmp_path):
     torch.manual_seed(0)
     model = LeNet5()
     for _, module in compressible_layers(model):
         prune_by_std(module, 1.0)
     make_permanent(model)
     quantize_model(model, "hardware")
-    imported = import_compressed(compress_module(model, "lenet5"))
+    compressed = compress_module(model, "lenet5")
+    imported = import_compressed(compressed)
     assert [layer.name for layer in imported.layers] == ["classifier.2", "classifier.5"]
-    assert [entry["source"] for entry in imported.skipped] == ["conv2d layer 'features.0'", "conv2d layer 'features.2'"]
+    assert imported.skipped == [] and imported.approximations == []
+    assert [(row["runs_on"], row["operation"]) for row in imported.partition()] == [
+        ("host", "conv2d features.0 (float)"), ("host", "max_pool2d"), ("host", "conv2d features.2 (float)"),
+        ("host", "max_pool2d"), ("host", "flatten"), ("EIE", "classifier.2 + ReLU (fused)"), ("EIE", "classifier.5")]
+    images = torch.randn(3, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(torch_forward(imported, images), model.eval()(images), atol=1e-5)
+    # A file written before graphs were recorded: the conv layers are left out, with a note.
+    compressed.graph = None
+    assumed = import_compressed(compressed)
+    assert [entry["source"] for entry in assumed.skipped] == ["conv2d layer 'features.0'", "conv2d layer 'features.2'"]
+    assert "records no graph" in assumed.approximations[0]
 
 
 def test_pickled_module_and_odd_state_dicts_are_refused_in_one_line(tmp_path, capsys):

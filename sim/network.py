@@ -50,14 +50,29 @@ class LayerRun:
                 **({"check": self.check} if self.check is not None else {})}
 
 
+@dataclass(frozen=True)
+class LayerLayout:
+    """A layer laid out for one config, with what the layout implies, found once for every run of the layer."""
+
+    image: LayerImage
+    padding_entries: int
+    stored_entries: int
+    capacity_problems: list[str]
+
+
+def lay_out(layer: QuantizedLayer, config: ArchConfig) -> LayerLayout:
+    image = build_layer_image(layer, config)
+    return LayerLayout(image, image.padding_entries, image.total_entries, image.capacity_problems())
+
+
 def run_layer(layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfig, table: EnergyTable,
-              check: bool = False, image: LayerImage | None = None) -> LayerRun:
+              check: bool = False, layout: LayerLayout | None = None) -> LayerRun:
     """Simulate one layer on fixed-point inputs; energies in the order EIE, compressed in DRAM, dense in DRAM.
 
-    ``image`` is the layer laid out for ``config`` when the caller has it already.
+    ``layout`` is the layer laid out for ``config`` when the caller has it already (``lay_out``).
     """
-    image = build_layer_image(layer, config) if image is None else image
-    result = simulate_layer(image, inputs_fixed)
+    layout = lay_out(layer, config) if layout is None else layout
+    result = simulate_layer(layout.image, inputs_fixed)
     macs = useful_macs(layer.codes, inputs_fixed)
     energies = [eie_energy(result, table, macs), compressed_in_dram_energy(result, table, macs),
                 dense_in_dram_energy(layer.rows, layer.cols, table, macs)]
@@ -65,7 +80,8 @@ def run_layer(layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfi
     if check:
         exact = np.array_equal(fixed_point_forward(layer, inputs_fixed, config), result.outputs)
         checked = {"numpy_model_bit_exact": exact, **float_error(layer, inputs_fixed, result.outputs, config)}
-    return LayerRun(layer, result, energies, image.padding_entries, image.total_entries, image.capacity_problems(), checked)
+    return LayerRun(layer, result, energies, layout.padding_entries, layout.stored_entries, layout.capacity_problems,
+                    checked)
 
 
 def run_network(layers: list[QuantizedLayer], inputs: np.ndarray, config: ArchConfig, table: EnergyTable,

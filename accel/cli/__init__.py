@@ -9,17 +9,30 @@ import sys
 from typing import NoReturn
 
 from accel.arch.errors import UserError
-from accel.cli.common import tool_version
 
-COMMAND_MODULES = ("demo", "compress", "export", "simulate", "bench", "sweep", "energy", "verilog", "verify",
-                   "synth", "run", "plot", "report")
+COMMANDS = {
+    "demo": "end to end: compress LeNet-300-100, simulate it on EIE, report",
+    "compress": "prune, quantize and Huffman-code a LeNet or your own model (Deep Compression)",
+    "export": "write layer files from a compressed model (model.dc.npz) or a torch state_dict",
+    "simulate": "simulate a layer or a whole model on EIE: answers, cycles, activity and energy",
+    "bench": "benchmark the nine EIE layers: latency vs paper, FIFO and PE sweeps, energy, speed",
+    "sweep": "design-space sweep from a spec file: a CSV table, Pareto plot and axis effects",
+    "energy": "energy model vs the paper's Table II and Table V, SRAM width, PE and precision studies",
+    "verilog": "generate Verilog of the EIE PE array (and a self-checking testbench for a layer)",
+    "verify": "co-simulate random layers: RTL under Icarus or Verilator against the simulator",
+    "synth": "FPGA synthesis (LUTs, FFs, BRAMs, multipliers, Fmax) and RTL simulation speed",
+    "run": "run layers on an FPGA board over its UART and check them against the simulator",
+    "plot": "plot the energy breakdown of a saved simulation",
+    "report": "measure torch CPU/GPU baselines and rebuild reports/README.md",
+}
+"""Each command and its one-line help; ``accel.cli.NAME.register`` adds its options, imported only when it runs."""
 
 DESCRIPTION = """\
 Deep Compression and the EIE sparse inference accelerator.
 
 Jobs: compress a network (prune, quantize, Huffman-code), export its layers, simulate compressed
-layers on EIE cycle by cycle with an energy breakdown, generate Verilog of the PE array with a
-self-checking testbench, synthesise it, plot and report.
+layers or a whole model on EIE cycle by cycle with an energy breakdown, generate Verilog of the PE
+array with a self-checking testbench, synthesise it, plot and report.
 Run `accel COMMAND --help` for each command's options and examples."""
 
 
@@ -30,13 +43,31 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; only ``command``'s module is imported (the others are listed by name and help)."""
     parser = Parser(prog="accel", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"accel.cli.{name}").register(subparsers)
+    for name, summary in COMMANDS.items():
+        if name == command:
+            importlib.import_module(f"accel.cli.{name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=summary, add_help=False)
     return parser
+
+
+def chosen_command(argv: list[str]) -> str | None:
+    """The command an argument list names: its first argument that is not an option."""
+    return next((argument for argument in argv if not argument.startswith("-")), None)
+
+
+def tool_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("eie-accel")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 class Terminated(BaseException):
@@ -48,8 +79,8 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(chosen_command(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_info:  # an argument error, already printed in one line (--help and --version exit)

@@ -11,7 +11,15 @@ from tqdm import tqdm
 from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.arch.errors import UserError
 from accel.arch.files import write_csv_atomic, write_text_atomic
-from accel.cli.common import add_architecture_options, add_energy_option, architecture_from, energy_table_from, provenance, seed
+from accel.cli.common import (
+    add_architecture_options,
+    add_energy_option,
+    architecture_from,
+    energy_table_from,
+    positive_int,
+    provenance,
+    seed,
+)
 from accel.explore import sweeps
 from accel.explore.sweep import ProcessExecutor
 from accel.report.sim import write_sim_pages
@@ -20,7 +28,7 @@ from accel.report.tables import format_table
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "bench", help="benchmark the nine EIE layers: latency vs paper, FIFO and PE sweeps, energy, speed",
+        "bench",
         description="Simulate the nine benchmark layers of the EIE paper (synthetic weights with the paper's "
                     "shapes and densities) and write tables, CSV and plots to the output folder.",
         epilog="example:\n  accel bench                      # writes reports/sim/\n  accel bench --quick --out /tmp/b",
@@ -29,12 +37,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=seed, default=0, help="seed of the synthetic layers (default 0)")
     parser.add_argument("--quick", action="store_true", help="fewer sweep points (FIFO 1/8/64, PEs 1/16/64)")
     parser.add_argument("--workers", type=int, metavar="N", help="processes for the FIFO and PE sweeps (default: one per core)")
+    startup = parser.add_argument_group("start-up cost (instead of the benchmarks)")
+    startup.add_argument("--startup", action="store_true",
+                         help="CPU seconds of whole processes: accel --version, --help, simulate Alex-7 -> OUT/startup.json")
+    startup.add_argument("--against", type=Path, metavar="CHECKOUT",
+                         help="with --startup: also measure another checkout of the project (e.g. a git worktree of an "
+                              "earlier commit), run from its folder")
+    startup.add_argument("--repeats", type=positive_int, default=7, help="with --startup: runs per command (median reported)")
     add_architecture_options(parser)
     add_energy_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.startup:
+        return run_startup(args)
     config = architecture_from(args)
     table = energy_table_from(args)
     depths = (1, 8, 64) if args.quick else sweeps.FIFO_DEPTHS
@@ -71,4 +88,25 @@ def run(args: argparse.Namespace) -> int:
           f"{(speed['image_build_s'] + speed['simulate_s']) * 1e3:.0f} ms end to end); torch CSR matvec {speed['torch_csr_matvec_us']:.0f} us, "
           f"{speed['torch_csr_matvec_1_thread_us']:.0f} us on one thread")
     print(f"wrote {out}/README.md and its tables and plots")
+    return 0
+
+
+def run_startup(args: argparse.Namespace) -> int:
+    """Start-up CPU seconds of this checkout (and ``--against``'s), recorded and rendered as OUT/startup.md."""
+    import subprocess
+
+    from accel.explore.startup import REFERENCE, measure_startup
+    from accel.report.startup import startup_table, write_startup_page
+
+    def commit(folder: Path) -> str:
+        found = subprocess.run(["git", "-C", str(folder), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        return found.stdout.strip() or "unknown"
+
+    trees = [("this checkout", Path.cwd())] + ([("against", args.against)] if args.against else [])
+    runs = [{"label": label, "commit": commit(folder), "rows": measure_startup(args.repeats, folder)}
+            for label, folder in trees]
+    record = {"provenance": provenance(args), "reference": REFERENCE, "runs": runs}
+    write_text_atomic(args.out / "startup.json", json.dumps(record, indent=2) + "\n")
+    write_startup_page(args.out)
+    print(startup_table(record, markdown=False))
     return 0

@@ -7,12 +7,12 @@ import json
 import math
 import platform
 import shlex
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from accel.arch.config import ArchConfig
 from accel.arch.energy import DEFAULT_TABLE, EnergyTable
 from accel.arch.files import write_text_atomic
+from accel.cli import tool_version
 
 MAX_SEED = (1 << 32) - 1
 
@@ -96,13 +96,6 @@ def progress_bar(total: int, description: str, unit: str):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=description, unit=unit, disable=not sys.stderr.isatty(), leave=False)
-
-
-def tool_version() -> str:
-    try:
-        return version("eie-accel")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 def output_folder(args: argparse.Namespace, folder: Path):

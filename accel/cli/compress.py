@@ -42,7 +42,7 @@ layers on EIE (needs --bits hardware, the default).
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "compress", help="prune, quantize and Huffman-code a LeNet or your own model (Deep Compression)",
+        "compress",
         description="Train a LeNet (or start from your own model's trained weights), prune and retrain it "
                     "(threshold = quality x std), quantize its weights by k-means weight sharing with centroid "
                     "fine-tuning, Huffman-code the result and report sizes. Linear and Conv2d layers are "

@@ -28,7 +28,7 @@ from accel.report.demo import short_table, write_demo_pages
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "demo", help="end to end: compress LeNet-300-100, simulate it on EIE, report",
+        "demo",
         description="Compress LeNet-300-100 on Fashion-MNIST (quick preset), run its three FC layers on the "
                     "simulated 64-PE EIE for real test images, and report accuracy, compression, cycles, "
                     "latency, energy and SRAM vs DRAM traffic.",

@@ -21,7 +21,7 @@ CACTI_DEVICES = Path("reports/energy/cacti/devices.csv")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "energy", help="energy model vs the paper's Table II and Table V, SRAM width, PE and precision studies",
+        "energy",
         description="Run Alex-7 (synthetic stand-in) at the chip's config under an energy table and compare like for "
                     "like with the paper's Table II (module and type shares, power per PE) and Table V (frames/s, "
                     "frames/J); sweep the sparse-matrix SRAM width (32-512 bits) and the number of PEs (padding, load "

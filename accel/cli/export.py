@@ -27,7 +27,7 @@ which operations run on EIE and which on the host, in order.
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "export", help="write layer files from a compressed model (model.dc.npz) or a torch state_dict",
+        "export",
         description="Write each fully connected layer of a compressed model or a torch state_dict (its 2-D weights "
                     "quantized to 4-bit codes with a zero entry) as an EIE layer file: codes, codebook, bias, ReLU.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -12,7 +12,7 @@ from accel.report import plots
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "plot", help="plot the energy breakdown of a saved simulation",
+        "plot",
         description="Stacked bars of energy by module (the PE modules of the paper's Table II, and DRAM) for "
                     "every layer of a simulation saved with `accel simulate ... --out run.json`: EIE stacked by module (linear axis), "
                     "and the totals of EIE and of the same layers with their weights in DRAM (log axis).",

@@ -16,8 +16,11 @@ from accel.report.compression import write_compression_pages
 from accel.report.energy import write_energy_pages
 from accel.report.hdl import write_hdl_page
 from accel.report.index import read_baselines, write_baseline_plot, write_index
+from accel.report.models import RECORD as MODELS_RECORD
+from accel.report.models import write_models_page
 from accel.report.readme import update_readme
 from accel.report.sim import write_sim_pages
+from accel.report.startup import write_startup_page
 from accel.report.sweep import write_sweep_page
 from accel.report.tables import format_table
 
@@ -26,7 +29,7 @@ REPORTS = Path("reports")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "report", help="measure torch CPU/GPU baselines and rebuild reports/README.md",
+        "report",
         description="Time batch-1 dense and CSR matrix-vector products of the nine EIE benchmark layers with torch "
                     "(CPU, and CUDA when present), put them beside the paper's numbers and the simulated EIE, and "
                     "rebuild the reports index. --all first reruns every benchmark (about 40 minutes on 2 cores).",
@@ -73,10 +76,14 @@ def render_all(reports: Path, readme: Path | None = None) -> list[Path]:
     written = [write_baseline_plot(read_baselines(reports / "baselines"), reports / "baselines")]
     if (reports / "sim" / "bench.json").exists():
         written.append(write_sim_pages(reports / "sim"))
+    if (reports / "sim" / "startup.json").exists():
+        written.append(write_startup_page(reports / "sim"))
     if (reports / "energy" / "energy.json").exists():
         written.append(write_energy_pages(reports / "energy"))
-    for summary in sorted((reports / "compression").glob("*/summary.json")):
+    for summary in sorted([*(reports / "compression").glob("*/summary.json"), *(reports / "models").glob("*/summary.json")]):
         written += write_compression_pages(summary.parent).values()
+    if list((reports / "models").glob(f"*/{MODELS_RECORD}")):
+        written.append(write_models_page(reports / "models"))
     if (reports / "sweep" / "sweep.json").exists():
         written.append(write_sweep_page(reports / "sweep"))
     if (reports / "hdl" / "synthesis.json").exists():

@@ -28,7 +28,7 @@ Amaranth's simulator (4 clocks per bit; slow: small layers only).
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "run", help="run layers on an FPGA board over its UART and check them against the simulator",
+        "run",
         description="Load compressed layers into the EIE array on a board (bitstream from `accel synth --board`), "
                     "send inputs, read outputs and the cycle counter, and compare with the cycle-level simulator. Without "
                     "--config/--pes/--fifo the array is the board build's default: 4 PEs x 16 rows.",

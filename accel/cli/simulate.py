@@ -56,7 +56,7 @@ benchmark layers: {BENCHMARK_NAMES}
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "simulate", help="simulate a layer or a whole model on EIE: answers, cycles, activity and energy",
+        "simulate",
         description="Simulate compressed fully connected layers on the EIE PE array, cycle by cycle: a layer, or a "
                     "whole model with its host operations in torch. Prints the output (or, with --data, top-1 of "
                     "torch and EIE on a test set and their agreement), cycles, latency, load balance, key activity "

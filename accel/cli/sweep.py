@@ -35,7 +35,7 @@ resume an interrupted sweep or to extend one; only missing points are computed.
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "sweep", help="design-space sweep from a spec file: a CSV table, Pareto plot and axis effects",
+        "sweep",
         description="Run every combination of the axes of a sweep spec (architecture fields, energy tables, "
                     "workloads; or synthesis points) on local processes or a Dask cluster, and write a tidy table "
                     "(results.csv), a record (sweep.json) and a page with the energy/latency Pareto front and each "

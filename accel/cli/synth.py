@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from hdl.synth import DEVICES, ROUTERS
 
     parser = subparsers.add_parser(
-        "synth", help="FPGA synthesis (LUTs, FFs, BRAMs, multipliers, Fmax) and RTL simulation speed",
+        "synth",
         description="Synthesise, place and route the EIE array with yosys and nextpnr (from pip), or measure "
                     "how fast Icarus simulates it.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="ice40-hx8k", choices=sorted(DEVICES), help="FPGA (default ice40-hx8k)")

@@ -29,7 +29,7 @@ REPORTS = Path("reports/hdl")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "verify", help="co-simulate random layers: RTL under Icarus or Verilator against the simulator",
+        "verify",
         description="Run random layers on random configs through the generated Verilog (cocotb; Icarus or Verilator) and "
                     "compare outputs, cycles and activity counters with the cycle-level simulator.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -31,7 +31,7 @@ The folder's README.md documents the ports, the load-target codes and the load/s
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "verilog", help="generate Verilog of the EIE PE array (and a self-checking testbench for a layer)",
+        "verilog",
         description="Generate synthesisable Verilog of the EIE array from its Amaranth description, with a README "
                     "of its interface; for a layer also the load-port writes, inputs and the simulator's expected "
                     "outputs and cycles, and a plain-Verilog testbench that checks them.",

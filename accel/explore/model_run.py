@@ -20,11 +20,10 @@ from accel.arch.config import ArchConfig
 from accel.arch.energy import EnergyTable
 from accel.arch.errors import UserError
 from accel.arch.fixed_point import from_fixed, quantize_activations
-from accel.arch.images import LayerImage, build_layer_image
 from accel.arch.layer import QuantizedLayer
 from models.export import ModelImport, torch_forward
 from models.graph import run_graph
-from sim.network import LayerRun, merge_runs, run_layer
+from sim.network import LayerLayout, LayerRun, lay_out, merge_runs, run_layer
 
 PERCENTILES = (50, 99)
 
@@ -47,12 +46,12 @@ class EIEModel:
     def __init__(self, imported: ModelImport, config: ArchConfig, table: EnergyTable) -> None:
         self.imported, self.config, self.table = imported, config, table
         self.layers = {layer.name: layer for layer in imported.layers}
-        self._images: dict[str, LayerImage] = {}
+        self._layouts: dict[str, LayerLayout] = {}
 
-    def image(self, layer: QuantizedLayer) -> LayerImage:
-        if layer.name not in self._images:
-            self._images[layer.name] = build_layer_image(layer, self.config)
-        return self._images[layer.name]
+    def layout(self, layer: QuantizedLayer) -> LayerLayout:
+        if layer.name not in self._layouts:
+            self._layouts[layer.name] = lay_out(layer, self.config)
+        return self._layouts[layer.name]
 
     def run(self, sample: torch.Tensor, check: bool = False) -> SampleRun:
         """One sample (without a batch dimension); ``check`` compares every vector with the numpy fixed-point model."""
@@ -64,7 +63,7 @@ class EIEModel:
             outputs = np.empty((vectors.shape[0], layer.rows))
             for index, vector in enumerate(vectors):
                 fixed = quantize_activations(vector, self.config)
-                run = run_layer(layer, fixed, self.config, self.table, check, self.image(layer))
+                run = run_layer(layer, fixed, self.config, self.table, check, self.layout(layer))
                 runs.setdefault(name, []).append(run)
                 outputs[index] = from_fixed(run.result.outputs, self.config.act_frac)
             return torch.from_numpy(outputs).to(x.dtype).reshape(*x.shape[:-1], layer.rows)
@@ -107,6 +106,8 @@ def evaluate_on_data(model: EIEModel, images: torch.Tensor, labels: torch.Tensor
                       "eie_vs_float_percent": None if floating is None else
                       100 * float(np.mean(eie_class == floating.numpy().reshape(len(samples), -1).argmax(1))),
                       "disagreeing_samples": disagreeing[:20].tolist(),
+                      "disagreeing_margins": [float(np.diff(np.sort(quantized[index])[-2:])[0])
+                                              for index in disagreeing[:20]],
                       "max_output_difference": float(np.max(np.abs(eie - quantized)))},
         "numpy_model_bit_exact_on_first_sample": all(run.check["numpy_model_bit_exact"] for run in samples[0].runs),
         "layers": layer_statistics(samples, model.config),

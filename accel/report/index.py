@@ -7,6 +7,7 @@ from pathlib import Path
 
 from accel.arch.files import write_text_atomic
 from accel.report import plots
+from accel.report.models import index_section as models_index
 from accel.report.tables import format_table
 
 REPORTS = Path("reports")
@@ -75,6 +76,7 @@ def index(baselines: list[dict]) -> str:
         "", "![baselines](baselines/latency.png)", "",
     ]
     lines += compression_section()
+    lines += models_index(REPORTS / "models")
     if (REPORTS / "hdl" / "README.md").exists():
         lines += ["## RTL", "", "`accel synth ... --record` and `accel synth --rtl-speed` -> [hdl/README.md](hdl/README.md).", ""]
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS
+from accel.arch.energy import EnergyTable, SramGrid
 from accel.arch.files import write_csv_atomic
 from accel.cli.common import add_energy_option, energy_table_from, output_folder, provenance, write_json
 from accel.explore import energy_studies as studies
@@ -16,7 +17,8 @@ from accel.report.energy import write_energy_pages
 from accel.report.tables import format_table
 
 BASELINES = Path("reports/baselines/latency.csv")
-CACTI_DEVICES = Path("reports/energy/cacti/devices.csv")
+CACTI = Path("reports/energy/cacti")
+CACTI_DEVICES = CACTI / "devices.csv"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,9 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "energy", help="energy model vs the paper's Table II and Table V, SRAM width, PE and precision studies",
         description="Run Alex-7 (synthetic stand-in) at the chip's config under an energy table and compare like for "
                     "like with the paper's Table II (module and type shares, power per PE) and Table V (frames/s, "
-                    "frames/J); sweep the sparse-matrix SRAM width (32-512 bits) and the number of PEs (padding, load "
-                    "efficiency); and measure the accuracy of a compressed LeNet-300-100 at 32-bit float and "
-                    "32/16/8-bit fixed point against multiplier energy. Writes CSV, JSON, plots and a README.",
+                    "frames/J), beside the previous rules (each source at its own voltage, small storage at the "
+                    "register-file energy); recompute it over the parameters' published ranges (supply 0.9-1.1 V, "
+                    "every CACTI device pair that reads within the cycle, flip-flop or register-file pricing of small "
+                    "storage) for an uncertainty band; check its structure (one factor per circuit type fitted to "
+                    "Table II's type rows, compared with the module rows); sweep the sparse-matrix SRAM width "
+                    "(32-512 bits, both line-read rules) and the number of PEs (padding, load efficiency); and measure "
+                    "the accuracy of a compressed LeNet-300-100 at 32-bit float and 32/16/8-bit fixed point against "
+                    "multiplier energy. Writes CSV, JSON, plots and a README. The band's device pairs are the CACTI "
+                    f"runs recorded in {CACTI}/ (run from the repository root).",
         epilog="examples:\n  accel energy                     # writes reports/energy/ (a few minutes)\n"
                "  accel energy --quick --out /tmp/e --no-precision",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,7 +54,14 @@ def run(args: argparse.Namespace) -> int:
     table = energy_table_from(args)
     names = ["Alex-7", "NT-We"] if args.quick else [spec.name for spec in BENCHMARK_LAYERS]
     counts = (1, 16, 64, 256) if args.quick else studies.PE_COUNTS
-    comparison = studies.alex7_comparison(table, args.seed)
+    alex7 = studies.simulate_alex7(args.seed)
+    comparison = studies.alex7_comparison(table, alex7, args.seed)
+    devices = band_devices(table)
+    band = studies.band_points(alex7[0], alex7[1], table, devices)
+    nominal = {reading: studies.band_quantities(model) for reading, model in comparison["models"].items()}
+    band_summary = studies.band_summary(band, nominal)
+    rules = {"supply_V": table.supply_voltage, "sram": table.sram.label, "small_storage": table.small_storage_pricing}
+    structure = {reading: studies.structure_check(model) for reading, model in comparison["models"].items()}
     with tqdm(total=len(names) * (len(studies.SRAM_WIDTHS) + len(counts)), desc="sweeping", unit="run") as progress:
         widths = studies.sram_width_study(table, args.seed, names=names, progress=progress)
         pes = studies.pe_padding_study(args.seed, counts, names=names, progress=progress)
@@ -63,18 +78,39 @@ def run(args: argparse.Namespace) -> int:
         write_csv_atomic(out / "sram_width.csv", widths)
         write_csv_atomic(out / "pe_padding.csv", pes)
         write_csv_atomic(out / "table_v.csv", table_v)
+        write_csv_atomic(out / "table_entries.csv", table.entry_rows())
+        write_csv_atomic(out / "band.csv", band_summary)
+        write_csv_atomic(out / "band_points.csv", band)
+        write_csv_atomic(out / "structure.csv", [{"reading": reading, **row} for reading, check in structure.items()
+                                                 for row in check["modules"]])
+        write_csv_atomic(out / "sram_width_rules.csv", studies.width_rule_rows(widths))
         if precision is not None:
             write_csv_atomic(out / "precision.csv", precision)
-        record = {"provenance": provenance(args), "table": {"label": table.label, "kind": table.kind, "fit": table.fit},
+        record = {"provenance": provenance(args),
+                  "table": {"label": table.label, "kind": table.kind, "fit": table.fit, "supply_V": table.supply_voltage,
+                            "rules": table.rules, "sram": table.sram.label, "entries": table.entry_rows()},
                   "seed": args.seed, "layers": names, "pe_counts": list(counts), "model": str(args.model),
-                  "data_dir": str(args.data_dir), "alex7": comparison, "sram_width": widths, "pe_padding": pes,
+                  "data_dir": str(args.data_dir), "alex7": comparison,
+                  "band": {"voltages": list(studies.BAND_VOLTAGES), "devices": [table.sram.label] + [d.label for d in devices],
+                           "nominal": rules, "points": band, "summary": band_summary,
+                           "spans": studies.band_spans(band, rules)},
+                  "structure": structure, "sram_width": widths, "pe_padding": pes,
                   "table_v": table_v, "precision": precision, "cacti_devices": recorded_devices()}
         write_json(out / "energy.json", record)
         write_energy_pages(out)
-    print(format_table(["metric", "paper", "with leakage", "dynamic only"],
-                       [[r["metric"], r["paper"], r["with leakage"], r["dynamic only"]] for r in metrics]))
+    print(format_table(["metric", "paper", "dynamic only", "with leakage", "previous rules, dynamic only"],
+                       [[r["metric"], r["paper"], r["dynamic only"], r["with leakage"], r["previous rules, dynamic only"]]
+                        for r in metrics]))
     print(f"wrote {args.out}/README.md and its tables and plots")
     return 0
+
+
+def band_devices(table: EnergyTable) -> list[SramGrid]:
+    """The recorded CACTI grids of the device pairs other than the table's own whose 128 KB array reads within the cycle."""
+    pairs = [(row["cell_type"], row["peripheral_type"]) for row in recorded_devices()
+             if row["fits_one_800MHz_cycle"] == "yes"]
+    return [SramGrid.from_cacti_csv(CACTI / f"grid_{cells}_{periphery}.csv", cells, periphery)
+            for cells, periphery in pairs if (cells, periphery) != (table.sram.cells, table.sram.periphery)]
 
 
 def recorded_devices() -> list[dict]:

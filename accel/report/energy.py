@@ -338,7 +338,9 @@ def width_section(record: dict) -> list[str]:
         format_table(["layer", *[f"{rule}: {what}" for rule in studies.WIDTH_RULES for what in ("cheapest", "64 bits costs")]],
                      [[name, *[value for rule in studies.WIDTH_RULES
                                for value in (f"{by[rule, name]['best_width_bits']} bits",
-                                             f"+{by[rule, name]['64_bit_excess_pct']:.1f} %")]] for name in names],
+                                             f"+{by[rule, name]['64_bit_excess_pct']:.1f} % (rank "
+                                             f"{by[rule, name]['64_bit_rank']} of {len(studies.SRAM_WIDTHS)})")]]
+                      for name in names],
                      markdown=True),
         "",
     ]

@@ -177,11 +177,10 @@ def storage_label(storage: Storage, table: EnergyTable) -> str:
 
 def access_term(name: str, activity: str, storage: Storage, write: bool, table: EnergyTable) -> EnergyTerm:
     """One read or write of ``storage`` (every bank at once) per unit of ``activity``, typed by its implementation."""
-    price = table.storage_write if write else table.storage_read
     implementation = table.implementation(storage.size_bytes)
     kind = {"SRAM": "memory", "register file": "register", "flip-flops": "register" if write else "combinational"}
-    return EnergyTerm(name, activity, storage.banks * price(storage.size_bytes, storage.bits), storage.module,
-                      kind[implementation], storage_label(storage, table))
+    return EnergyTerm(name, activity, storage.banks * table.storage_access(storage.size_bytes, storage.bits, write),
+                      storage.module, kind[implementation], storage_label(storage, table))
 
 
 def energy_terms(config: ArchConfig, table: EnergyTable, leakage: bool = True) -> list[EnergyTerm]:

@@ -179,24 +179,23 @@ class EnergyTable:
         """How storage of ``size_bytes`` is built and priced: ``SRAM``, or the small-storage pricing below the boundary."""
         return "SRAM" if size_bytes >= self.small_storage_below_bytes else self.small_storage_pricing
 
-    def storage_read(self, size_bytes: float, bits: int) -> float:
-        """One read of ``bits`` from storage of ``size_bytes`` (pJ), by its implementation."""
+    def storage_access(self, size_bytes: float, bits: int, write: bool = False) -> float:
+        """One read (or write) of ``bits`` in storage of ``size_bytes`` (pJ), by its implementation."""
         implementation = self.implementation(size_bytes)
         if implementation == "SRAM":
-            return self.sram_read(size_bytes, bits)
+            return (self.sram_write if write else self.sram_read)(size_bytes, bits)
         if implementation == "register file":
             return self.register_file(bits)
-        return bits * mux_tree_transitions(_depth(size_bytes, bits)) * self.actions["mux2_output"]
+        depth, actions = _depth(size_bytes, bits), self.actions
+        if write:
+            return bits * (actions["flop_clock"] + actions["flop_write_bit"] + depth / 2 * actions["flop_data_pin"])
+        return bits * mux_tree_transitions(depth) * actions["mux2_output"]
+
+    def storage_read(self, size_bytes: float, bits: int) -> float:
+        return self.storage_access(size_bytes, bits)
 
     def storage_write(self, size_bytes: float, bits: int) -> float:
-        """One write of ``bits`` into storage of ``size_bytes`` (pJ), by its implementation."""
-        implementation = self.implementation(size_bytes)
-        if implementation == "SRAM":
-            return self.sram_write(size_bytes, bits)
-        if implementation == "register file":
-            return self.register_file(bits)
-        fan_out = _depth(size_bytes, bits) / 2 * self.actions["flop_data_pin"]
-        return bits * (self.actions["flop_clock"] + self.actions["flop_write_bit"] + fan_out)
+        return self.storage_access(size_bytes, bits, write=True)
 
     @cached_property
     def _sram_grids(self) -> dict[str, np.ndarray]:

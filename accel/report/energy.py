@@ -13,6 +13,7 @@ from accel.report.tables import format_table
 
 COMMAND = "accel energy"
 TARGET_POINTS, TARGET_PCT = 5.0, 15.0
+PARAMETERS = {"supply_V": "supply voltage", "sram": "SRAM device pair", "small_storage": "small-storage pricing"}
 
 
 def write_energy_pages(folder: Path) -> Path:
@@ -145,7 +146,7 @@ def outcome_section(record: dict) -> list[str]:
         "",
         "Why, from the band and the structure check: the supply voltage scales every dynamic term together and 0.9 V is "
         "the lowest of its range, so the fixed rules sit at the low end of every band that only the voltage and the "
-        "device pair move. Dynamic only, the device pair moves " + (", ".join(moved["sram"]) or "no module")
+        "device pair move. Dynamic only, the SRAM device pair moves " + (", ".join(moved["sram"]) or "no module")
         + "; the small-storage pricing moves " + (", ".join(moved["small_storage"]) or "no module")
         + ". A module whose chip value lies below the band is one that no combination of the three parameters makes as "
         "cheap as the chip: what it costs then comes from the terms the band holds fixed (Horowitz's arithmetic, the "
@@ -269,7 +270,7 @@ def band_section(record: dict) -> list[str]:
         "Each parameter alone (the others at the fixed rules), low to high:",
         "",
         format_table(["reading", "parameter", *quantities],
-                     [[reading, parameter, *[_span(spans, parameter, reading, q) for q in quantities]]
+                     [[reading, PARAMETERS[parameter], *[_span(spans, parameter, reading, q) for q in quantities]]
                       for reading in studies.READINGS for parameter in band["nominal"]], markdown=True),
         "",
     ]

@@ -66,8 +66,9 @@ def bench_bullets(reports: Path) -> list[str]:
         f"{min(at(middle)):.2f} to {max(at(middle)):.2f} at depth {middle}; at {most} PEs the speedup over "
         f"{record['pe_counts'][0]} PE ranges from {slowest['speedup']:.0f}x ({slowest['layer']}) to "
         f"{max(row['speedup'] for row in top):.0f}x.",
-        f"- **Energy vs DRAM** (`accel bench`): Alex-7 on EIE {alex7['eie_uJ']:.1f} uJ per inference in the predicted "
-        f"model; the same layer dense with weights in DRAM costs {alex7['dense_dram_uJ'] / alex7['eie_uJ']:,.0f}x more.",
+        f"- **Energy vs DRAM** (`accel bench`, energy table {record['energy_table']}): Alex-7 on EIE "
+        f"{alex7['eie_uJ']:.1f} uJ per inference; the same layer dense with weights in DRAM costs "
+        f"{alex7['dense_dram_uJ'] / alex7['eie_uJ']:,.0f}x more.",
         f"- **Simulator speed** (`accel bench`): {speed['layer']} at {speed['n_pes']} PEs in "
         f"{speed['end_to_end_s'] * 1e3:.0f} ms end to end ({speed['image_build_s'] * 1e3:.0f} ms to "
         f"build the PE memory images, {speed['simulate_s'] * 1e3:.0f} ms to simulate, "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from accel.arch.energy import EnergyTable
 from accel.arch.files import write_text_atomic
 from accel.explore import energy_studies as studies
 from accel.report.hdl import CURRENT, design, largest, pes
@@ -66,7 +67,9 @@ def bench_bullets(reports: Path) -> list[str]:
         f"{min(at(middle)):.2f} to {max(at(middle)):.2f} at depth {middle}; at {most} PEs the speedup over "
         f"{record['pe_counts'][0]} PE ranges from {slowest['speedup']:.0f}x ({slowest['layer']}) to "
         f"{max(row['speedup'] for row in top):.0f}x.",
-        f"- **Energy vs DRAM** (`accel bench`, energy table {record['energy_table']}): Alex-7 on EIE "
+        f"- **Energy vs DRAM** (`accel bench`, energy table {record['energy_table']}"
+        + ("" if record["energy_table"] == EnergyTable.load().label else
+           ", recorded before the current default table: `accel bench` prices the layers under it") + "): Alex-7 on EIE "
         f"{alex7['eie_uJ']:.1f} uJ per inference; the same layer dense with weights in DRAM costs "
         f"{alex7['dense_dram_uJ'] / alex7['eie_uJ']:,.0f}x more.",
         f"- **Simulator speed** (`accel bench`): {speed['layer']} at {speed['n_pes']} PEs in "

@@ -9,7 +9,6 @@ from pathlib import Path
 from tqdm import tqdm
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS
-from accel.arch.energy import EnergyTable, SramGrid
 from accel.arch.files import write_csv_atomic
 from accel.cli.common import add_energy_option, energy_table_from, output_folder, provenance, write_json
 from accel.explore import energy_studies as studies
@@ -56,11 +55,7 @@ def run(args: argparse.Namespace) -> int:
     counts = (1, 16, 64, 256) if args.quick else studies.PE_COUNTS
     alex7 = studies.simulate_alex7(args.seed)
     comparison = studies.alex7_comparison(table, alex7, args.seed)
-    devices = band_devices(table)
-    band = studies.band_points(alex7[0], alex7[1], table, devices)
-    nominal = {reading: studies.band_quantities(model) for reading, model in comparison["models"].items()}
-    band_summary = studies.band_summary(band, nominal)
-    rules = {"supply_V": table.supply_voltage, "sram": table.sram.label, "small_storage": table.small_storage_pricing}
+    band = studies.uncertainty_band(table, alex7, studies.band_devices(table, recorded_devices(), CACTI))
     structure = {reading: studies.structure_check(model) for reading, model in comparison["models"].items()}
     with tqdm(total=len(names) * (len(studies.SRAM_WIDTHS) + len(counts)), desc="sweeping", unit="run") as progress:
         widths = studies.sram_width_study(table, args.seed, names=names, progress=progress)
@@ -79,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
         write_csv_atomic(out / "pe_padding.csv", pes)
         write_csv_atomic(out / "table_v.csv", table_v)
         write_csv_atomic(out / "table_entries.csv", table.entry_rows())
-        write_csv_atomic(out / "band.csv", band_summary)
-        write_csv_atomic(out / "band_points.csv", band)
+        write_csv_atomic(out / "band.csv", band["summary"])
+        write_csv_atomic(out / "band_points.csv", band["points"])
         write_csv_atomic(out / "structure.csv", [{"reading": reading, **row} for reading, check in structure.items()
                                                  for row in check["modules"]])
         write_csv_atomic(out / "sram_width_rules.csv", studies.width_rule_rows(widths))
@@ -91,10 +86,7 @@ def run(args: argparse.Namespace) -> int:
                             "rules": table.rules, "sram": table.sram.label, "entries": table.entry_rows()},
                   "seed": args.seed, "layers": names, "pe_counts": list(counts), "model": str(args.model),
                   "data_dir": str(args.data_dir), "alex7": comparison,
-                  "band": {"voltages": list(studies.BAND_VOLTAGES), "devices": [table.sram.label] + [d.label for d in devices],
-                           "nominal": rules, "points": band, "summary": band_summary,
-                           "spans": studies.band_spans(band, rules)},
-                  "structure": structure, "sram_width": widths, "pe_padding": pes,
+                  "band": band, "structure": structure, "sram_width": widths, "pe_padding": pes,
                   "table_v": table_v, "precision": precision, "cacti_devices": recorded_devices()}
         write_json(out / "energy.json", record)
         write_energy_pages(out)
@@ -103,14 +95,6 @@ def run(args: argparse.Namespace) -> int:
                         for r in metrics]))
     print(f"wrote {args.out}/README.md and its tables and plots")
     return 0
-
-
-def band_devices(table: EnergyTable) -> list[SramGrid]:
-    """The recorded CACTI grids of the device pairs other than the table's own whose 128 KB array reads within the cycle."""
-    pairs = [(row["cell_type"], row["peripheral_type"]) for row in recorded_devices()
-             if row["fits_one_800MHz_cycle"] == "yes"]
-    return [SramGrid.from_cacti_csv(CACTI / f"grid_{cells}_{periphery}.csv", cells, periphery)
-            for cells, periphery in pairs if (cells, periphery) != (table.sram.cells, table.sram.periphery)]
 
 
 def recorded_devices() -> list[dict]:

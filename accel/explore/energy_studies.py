@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
@@ -151,6 +152,14 @@ def metric_rows(comparison: dict) -> list[dict]:
     return rows
 
 
+def band_devices(table: EnergyTable, devices: list[dict], folder: Path) -> list[SramGrid]:
+    """The CACTI grids recorded in ``folder`` for the device pairs of ``devices`` (rows of ``devices.csv``) whose
+    128 KB array reads within the cycle, other than the table's own."""
+    pairs = [(row["cell_type"], row["peripheral_type"]) for row in devices if row["fits_one_800MHz_cycle"] == "yes"]
+    return [SramGrid.from_cacti_csv(folder / f"grid_{cells}_{periphery}.csv", cells, periphery)
+            for cells, periphery in pairs if (cells, periphery) != (table.sram.cells, table.sram.periphery)]
+
+
 def band_tables(table: EnergyTable, devices: Iterable[SramGrid]) -> list[tuple[dict, EnergyTable]]:
     """``table`` at every combination of the band's parameters: supply voltage, SRAM device pair, small-storage pricing.
 
@@ -210,6 +219,16 @@ def band_spans(points: list[dict], nominal: dict) -> list[dict]:
                 rows.append({"parameter": parameter, "reading": reading, "quantity": quantity,
                              "low": min(values), "high": max(values)})
     return rows
+
+
+def uncertainty_band(table: EnergyTable, alex7: tuple[LayerResult, int, bool], devices: list[SramGrid]) -> dict:
+    """The band of ``table`` on Alex-7: its parameters, every point, the summary per quantity and each parameter's span."""
+    result, macs, _ = alex7
+    points = band_points(result, macs, table, devices)
+    rules = {"supply_V": table.supply_voltage, "sram": table.sram.label, "small_storage": table.small_storage_pricing}
+    nominal = {reading: band_quantities(model) for reading, model in priced(result, macs, table).items()}
+    return {"voltages": list(BAND_VOLTAGES), "devices": [table.sram.label, *(device.label for device in devices)],
+            "nominal": rules, "points": points, "summary": band_summary(points, nominal), "spans": band_spans(points, rules)}
 
 
 def fit_type_factors(model_type_mw: dict[str, float], paper_type_mw: dict[str, float]) -> dict[str, float]:

@@ -124,6 +124,10 @@ def outcome_section(record: dict) -> list[str]:
             f"{'within' if max(abs(energy[f'{m}_difference_pct']), abs(power[f'{m}_difference_pct'])) <= TARGET_PCT else 'not within'} "
             f"{TARGET_PCT:g} %; {len(inside)} of {len(module_rows)} module shares within {TARGET_POINTS:g} points"
             + (f" (outside: {', '.join(outside)})" if outside else "") + ".")
+    dynamic, leaking = (comparison["models"][reading]["metrics"] for reading in studies.READINGS)
+    lines.append(f"- Leakage, its own line: CACTI's SRAM leakage at the fixed rules adds "
+                 f"{leaking['power_per_pe_mW'] - dynamic['power_per_pe_mW']:.2f} mW per PE "
+                 f"({leaking['energy_uJ'] - dynamic['energy_uJ']:.2f} uJ per Alex-7 inference); *dynamic only* leaves it out.")
     for reading in studies.READINGS:
         rows = [r for r in record["band"]["summary"] if r["reading"] == reading]
         inside = [r["quantity"].split(" (")[0] for r in rows if r["paper_inside"]]
@@ -140,13 +144,16 @@ def outcome_section(record: dict) -> list[str]:
         tuple(studies.PE_MODULES))]
     moved = {parameter: [r["quantity"].split(" (")[0] for r in spans if r["parameter"] == parameter and r["high"] > 1.01 * r["low"]]
              for parameter in record["band"]["nominal"]}
+    lowest = [r["quantity"].split(" (")[0] for r in record["band"]["summary"]
+              if r["reading"] == "dynamic only" and r["nominal"] <= r["low"] * (1 + 1e-9)]
     terms = {t["name"]: t for t in comparison["models"]["dynamic only"]["energy"]["terms"]}
     read, write = terms["destination register read"], terms["destination register write"]
     lines += [
         "",
-        "Why, from the band and the structure check: the supply voltage scales every dynamic term together and 0.9 V is "
-        "the lowest of its range, so the fixed rules sit at the low end of every band that only the voltage and the "
-        "device pair move. Dynamic only, the SRAM device pair moves " + (", ".join(moved["sram"]) or "no module")
+        "Why, from the band and the structure check: the supply voltage scales every dynamic term together and the "
+        f"table's {record['table']['supply_V']:g} V is the lowest of its range; dynamic only, the fixed rules give the "
+        "band's lowest point for " + (", ".join(lowest) or "no quantity") + ". The SRAM device pair moves "
+        + (", ".join(moved["sram"]) or "no module")
         + "; the small-storage pricing moves " + (", ".join(moved["small_storage"]) or "no module")
         + ". A module whose chip value lies below the band is one that no combination of the three parameters makes as "
         "cheap as the chip: what it costs then comes from the terms the band holds fixed (Horowitz's arithmetic, the "

@@ -7,9 +7,13 @@ belongs to, and its type (memory, clock, register, combinational). A breakdown k
 and the terms apart, so its total can be recomputed from a run's JSON alone.
 
 Per-cycle terms use ``pe_cycles`` = PEs x cycles: the clock network (every PE is clocked in every
-cycle, busy or idle) and SRAM leakage. Register files and FIFOs are clock-gated per entry (their
-clock energy on a write is part of the register-file access energy; each entry's clock gate is a
-sink clocked every cycle); pipeline, column-state and line-buffer flip-flops are clocked every cycle.
+cycle, busy or idle) and SRAM leakage. Every storage (activation queue, pointer banks, sparse-matrix memory,
+codebook, source and destination registers, activation memory) is priced by its implementation, which the table
+decides from its size (``EnergyTable.implementation``): an SRAM (type memory), or small storage built from
+flip-flops (writes: type register; reads through the multiplexer tree: type combinational) or priced at a register
+file's energy (type register). Flip-flop storage is clock-gated per entry (each entry's clock gate is a sink clocked
+every cycle; the written entry's clock pulse is part of the write); pipeline, column-state and line-buffer
+flip-flops are clocked every cycle.
 
 Two comparison points put EIE in context:
 
@@ -18,7 +22,7 @@ Two comparison points put EIE in context:
 * ``compressed_in_dram_energy``: EIE's own activity, with the sparse matrix and pointers in DRAM.
 
 Not modelled: the central unit (LNZD tree, broadcast wires; Table II covers a PE only), the clock
-tree's buffers, logic leakage, control logic and I/O-mode loading.
+tree's buffers, standard-cell leakage (flip-flops, multiplexers, logic), control logic and I/O-mode loading.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import numpy as np
 
 from accel.arch.config import ArchConfig
 from accel.arch.energy import EnergyTable
+from accel.arch.errors import UserError
 from sim.results import LayerResult
 
 MODULES = ("activation queue", "pointer read", "sparse-matrix read", "arithmetic", "activation read/write", "DRAM")
@@ -47,9 +52,12 @@ class EnergyTerm:
     pj: float
     module: str
     kind: str
+    storage: str = ""
+    """The storage the action reads or writes, with its implementation ("" for logic)."""
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "activity": self.activity, "pJ": self.pj, "module": self.module, "type": self.kind}
+        return {"name": self.name, "activity": self.activity, "pJ": self.pj, "module": self.module, "type": self.kind,
+                "storage": self.storage}
 
 
 @dataclass
@@ -62,8 +70,14 @@ class EnergyBreakdown:
     operations: int
     """Useful operations: 2 per multiply-accumulate with a non-zero weight and input."""
 
+    def __post_init__(self) -> None:
+        uncounted = sorted({term.activity for term in self.terms} - set(self.activity))
+        if uncounted:
+            raise ValueError(f"energy terms price the activities {uncounted}, which are not counted; "
+                             f"count them or remove the terms (counted: {sorted(self.activity)})")
+
     def term_pj(self, term: EnergyTerm) -> float:
-        return self.activity.get(term.activity, 0) * term.pj
+        return self.activity[term.activity] * term.pj
 
     @property
     def total_pj(self) -> float:
@@ -96,8 +110,13 @@ class EnergyBreakdown:
 
 
 def recompute_total(energy: dict) -> float:
-    """The total pJ of a breakdown's ``to_dict()`` from its activity and terms alone."""
-    return float(sum(energy["activity"].get(term["activity"], 0) * term["pJ"] for term in energy["terms"]))
+    """The total pJ of a breakdown's ``to_dict()`` from its activity and terms alone (a term whose activity was
+    not recorded is an error, not zero)."""
+    uncounted = sorted({term["activity"] for term in energy["terms"]} - set(energy["activity"]))
+    if uncounted:
+        raise UserError(f"energy terms price the activities {uncounted}, which the record does not count; "
+                        "write the record again with accel simulate --out")
+    return float(sum(energy["activity"][term["activity"]] * term["pJ"] for term in energy["terms"]))
 
 
 def pipeline_register_bits(config: ArchConfig) -> int:
@@ -123,44 +142,78 @@ def clock_sinks(config: ArchConfig) -> dict[str, int]:
     }
 
 
+@dataclass(frozen=True)
+class Storage:
+    """A storage of the PE: its Table II module, size (bytes per bank), access width (bits) and banks."""
+
+    name: str
+    module: str
+    size_bytes: float
+    bits: int
+    banks: int = 1
+
+
+def storages(config: ArchConfig) -> dict[str, Storage]:
+    """The PE's storages under ``config``, by name."""
+    fifo_bits = config.act_bits + config.ptr_bits
+    entries = config.regfile_entries
+    return {storage.name: storage for storage in (
+        Storage("activation queue", "activation queue", config.fifo_depth * fifo_bits / 8, fifo_bits),
+        Storage("pointer banks", "pointer read", config.ptr_sram_bytes / 2, config.ptr_bits, banks=2),
+        Storage("sparse-matrix memory", "sparse-matrix read", config.spmat_sram_bytes, config.line_bits),
+        Storage("codebook", "arithmetic", config.codebook_size * config.weight_bits / 8, config.weight_bits),
+        Storage("destination registers", "activation read/write", entries * config.acc_bits / 8, config.acc_bits),
+        Storage("source registers", "activation read/write", entries * config.act_bits / 8, config.act_bits),
+        Storage("activation memory", "activation read/write", config.act_sram_bytes, config.act_bits),
+    )}
+
+
+def storage_label(storage: Storage, table: EnergyTable) -> str:
+    """The storage and how the table prices it, e.g. ``codebook: flip-flops, 16 x 16 bits``."""
+    depth = round(storage.size_bytes * 8 / storage.bits)
+    banks = f"{storage.banks} banks of " if storage.banks > 1 else ""
+    return f"{storage.name}: {table.implementation(storage.size_bytes)}, {banks}{depth} x {storage.bits} bits"
+
+
+def access_term(name: str, activity: str, storage: Storage, write: bool, table: EnergyTable) -> EnergyTerm:
+    """One read or write of ``storage`` (every bank at once) per unit of ``activity``, typed by its implementation."""
+    implementation = table.implementation(storage.size_bytes)
+    kind = {"SRAM": "memory", "register file": "register", "flip-flops": "register" if write else "combinational"}
+    return EnergyTerm(name, activity, storage.banks * table.storage_access(storage.size_bytes, storage.bits, write),
+                      storage.module, kind[implementation], storage_label(storage, table))
+
+
 def energy_terms(config: ArchConfig, table: EnergyTable, leakage: bool = True) -> list[EnergyTerm]:
     """Every priced action of one PE array under ``config`` (``leakage=False`` drops the SRAM leakage terms)."""
-    act, acc, fifo_bits = config.act_bits, config.acc_bits, config.act_bits + config.ptr_bits
+    act, acc = config.act_bits, config.acc_bits
     flop = table.actions["flop_write_bit"]
-    spmat, ptr_bank, act_sram = config.spmat_sram_bytes, config.ptr_sram_bytes / 2, config.act_sram_bytes
+    store = storages(config)
     terms = [
-        EnergyTerm("activation FIFO push", "fifo_pushes", table.register_file(fifo_bits), "activation queue", "register"),
-        EnergyTerm("activation FIFO pop", "fifo_pops", table.register_file(fifo_bits), "activation queue", "register"),
-        EnergyTerm("pointer SRAM read (even and odd bank)", "ptr_reads", 2 * table.sram_read(ptr_bank, config.ptr_bits),
-                   "pointer read", "memory"),
+        access_term("activation FIFO push", "fifo_pushes", store["activation queue"], True, table),
+        access_term("activation FIFO pop", "fifo_pops", store["activation queue"], False, table),
+        access_term("pointer read (even and odd bank)", "ptr_reads", store["pointer banks"], False, table),
         EnergyTerm("column state register write", "ptr_reads", (2 * config.ptr_bits + act) * flop, "pointer read", "register"),
-        EnergyTerm("sparse-matrix SRAM line read", "spmat_line_reads", table.sram_read(spmat, config.line_bits),
-                   "sparse-matrix read", "memory"),
+        access_term("sparse-matrix line read", "spmat_line_reads", store["sparse-matrix memory"], False, table),
         EnergyTerm("line buffer write", "spmat_line_reads", config.line_bits * flop, "sparse-matrix read", "register"),
-        EnergyTerm("codebook read", "codebook_reads", table.register_file(config.weight_bits), "arithmetic", "register"),
+        access_term("codebook read", "codebook_reads", store["codebook"], False, table),
         EnergyTerm("multiply", "multiplies", table.int_mult(max(act, config.weight_bits)), "arithmetic", "combinational"),
         EnergyTerm("accumulate (add)", "adds", table.int_add(acc), "arithmetic", "combinational"),
         EnergyTerm("pipeline registers", "multiplies", pipeline_register_bits(config) * flop, "arithmetic", "register"),
-        EnergyTerm("destination register read", "acc_reads", table.register_file(acc), "activation read/write", "register"),
-        EnergyTerm("destination register write", "acc_writes", table.register_file(acc), "activation read/write", "register"),
-        EnergyTerm("source register read (LNZD)", "lnzd_reads", table.register_file(act), "activation read/write", "register"),
-        EnergyTerm("write-back (ReLU, register write)", "writebacks", table.register_file(act), "activation read/write", "register"),
-        EnergyTerm("activation SRAM read", "act_sram_reads", table.sram_read(act_sram, act), "activation read/write", "memory"),
-        EnergyTerm("activation SRAM write", "act_sram_writes", table.sram_write(act_sram, act), "activation read/write", "memory"),
+        access_term("destination register read", "acc_reads", store["destination registers"], False, table),
+        access_term("destination register write", "acc_writes", store["destination registers"], True, table),
+        access_term("source register read (LNZD)", "lnzd_reads", store["source registers"], False, table),
+        access_term("write-back (ReLU, register write)", "writebacks", store["source registers"], True, table),
+        access_term("activation SRAM read", "act_sram_reads", store["activation memory"], False, table),
+        access_term("activation SRAM write", "act_sram_writes", store["activation memory"], True, table),
     ]
     per_sink = table.actions["flop_clock"] + table.actions["clock_wire_per_sink"]
     terms += [EnergyTerm(f"clock: {module}", PER_CYCLE, sinks * per_sink, module, "clock")
               for module, sinks in clock_sinks(config).items()]
     if leakage:
-        cycle_ns = config.cycle_ns  # mW x ns = pJ
-        terms += [
-            EnergyTerm("leakage: pointer SRAM", PER_CYCLE, 2 * table.sram_leakage_mw(ptr_bank, config.ptr_bits) * cycle_ns,
-                       "pointer read", "memory"),
-            EnergyTerm("leakage: sparse-matrix SRAM", PER_CYCLE, table.sram_leakage_mw(spmat, config.line_bits) * cycle_ns,
-                       "sparse-matrix read", "memory"),
-            EnergyTerm("leakage: activation SRAM", PER_CYCLE, table.sram_leakage_mw(act_sram, act) * cycle_ns,
-                       "activation read/write", "memory"),
-        ]
+        terms += [EnergyTerm(f"leakage: {storage.name}", PER_CYCLE,
+                             storage.banks * table.sram_leakage_mw(storage.size_bytes, storage.bits) * config.cycle_ns,
+                             storage.module, "memory", storage_label(storage, table))  # mW x ns = pJ
+                  for storage in store.values() if table.implementation(storage.size_bytes) == "SRAM"]
     return terms
 
 
@@ -178,8 +231,9 @@ def eie_energy(result: LayerResult, table: EnergyTable, useful_macs: int, label:
 def compressed_in_dram_energy(result: LayerResult, table: EnergyTable, useful_macs: int) -> EnergyBreakdown:
     """EIE's activity with the sparse matrix and the pointers fetched from DRAM instead of SRAM."""
     config = result.config
-    on_chip = [term for term in energy_terms(config, table)
-               if term.module not in ("sparse-matrix read", "pointer read") or term.kind in ("register", "clock")]
+    fetched = tuple(storage_label(store, table) for store in storages(config).values()
+                    if store.name in ("sparse-matrix memory", "pointer banks"))
+    on_chip = [term for term in energy_terms(config, table) if term.storage not in fetched]
     dram = [EnergyTerm("sparse-matrix line from DRAM", "spmat_line_reads", table.dram(config.line_bits), "DRAM", "DRAM"),
             EnergyTerm("pointers from DRAM", "ptr_reads", table.dram(2 * config.ptr_bits), "DRAM", "DRAM")]
     return EnergyBreakdown("compressed, weights in DRAM", activity(result), on_chip + dram, 2 * useful_macs)

@@ -16,7 +16,8 @@ from accel.report.energy import write_energy_pages
 from accel.report.tables import format_table
 
 BASELINES = Path("reports/baselines/latency.csv")
-CACTI_DEVICES = Path("reports/energy/cacti/devices.csv")
+CACTI = Path("reports/energy/cacti")
+CACTI_DEVICES = CACTI / "devices.csv"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,9 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "energy",
         description="Run Alex-7 (synthetic stand-in) at the chip's config under an energy table and compare like for "
                     "like with the paper's Table II (module and type shares, power per PE) and Table V (frames/s, "
-                    "frames/J); sweep the sparse-matrix SRAM width (32-512 bits) and the number of PEs (padding, load "
-                    "efficiency); and measure the accuracy of a compressed LeNet-300-100 at 32-bit float and "
-                    "32/16/8-bit fixed point against multiplier energy. Writes CSV, JSON, plots and a README.",
+                    "frames/J), beside the previous rules (each source at its own voltage, small storage at the "
+                    "register-file energy); recompute it over the parameters' published ranges (supply 0.9-1.1 V, "
+                    "every CACTI device pair that reads within the cycle, flip-flop or register-file pricing of small "
+                    "storage) for an uncertainty band; check its structure (one factor per circuit type fitted to "
+                    "Table II's type rows, compared with the module rows); sweep the sparse-matrix SRAM width "
+                    "(32-512 bits, both line-read rules) and the number of PEs (padding, load efficiency); and measure "
+                    "the accuracy of a compressed LeNet-300-100 at 32-bit float and 32/16/8-bit fixed point against "
+                    "multiplier energy. Writes CSV, JSON, plots and a README. The band's device pairs are the CACTI "
+                    f"runs recorded in {CACTI}/ (run from the repository root).",
         epilog="examples:\n  accel energy                     # writes reports/energy/ (a few minutes)\n"
                "  accel energy --quick --out /tmp/e --no-precision",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
     table = energy_table_from(args)
     names = ["Alex-7", "NT-We"] if args.quick else [spec.name for spec in BENCHMARK_LAYERS]
     counts = (1, 16, 64, 256) if args.quick else studies.PE_COUNTS
-    comparison = studies.alex7_comparison(table, args.seed)
+    alex7 = studies.simulate_alex7(args.seed)
+    comparison = studies.alex7_comparison(table, alex7, args.seed)
+    band = studies.uncertainty_band(table, alex7, studies.band_devices(table, recorded_devices(), CACTI))
+    structure = {reading: studies.structure_check(model) for reading, model in comparison["models"].items()}
     with tqdm(total=len(names) * (len(studies.SRAM_WIDTHS) + len(counts)), desc="sweeping", unit="run") as progress:
         widths = studies.sram_width_study(table, args.seed, names=names, progress=progress)
         pes = studies.pe_padding_study(args.seed, counts, names=names, progress=progress)
@@ -63,16 +73,26 @@ def run(args: argparse.Namespace) -> int:
         write_csv_atomic(out / "sram_width.csv", widths)
         write_csv_atomic(out / "pe_padding.csv", pes)
         write_csv_atomic(out / "table_v.csv", table_v)
+        write_csv_atomic(out / "table_entries.csv", table.entry_rows())
+        write_csv_atomic(out / "band.csv", band["summary"])
+        write_csv_atomic(out / "band_points.csv", band["points"])
+        write_csv_atomic(out / "structure.csv", [{"reading": reading, **row} for reading, check in structure.items()
+                                                 for row in check["modules"]])
+        write_csv_atomic(out / "sram_width_rules.csv", studies.width_rule_rows(widths))
         if precision is not None:
             write_csv_atomic(out / "precision.csv", precision)
-        record = {"provenance": provenance(args), "table": {"label": table.label, "kind": table.kind, "fit": table.fit},
+        record = {"provenance": provenance(args),
+                  "table": {"label": table.label, "kind": table.kind, "fit": table.fit, "supply_V": table.supply_voltage,
+                            "rules": table.rules, "sram": table.sram.label, "entries": table.entry_rows()},
                   "seed": args.seed, "layers": names, "pe_counts": list(counts), "model": str(args.model),
-                  "data_dir": str(args.data_dir), "alex7": comparison, "sram_width": widths, "pe_padding": pes,
+                  "data_dir": str(args.data_dir), "alex7": comparison,
+                  "band": band, "structure": structure, "sram_width": widths, "pe_padding": pes,
                   "table_v": table_v, "precision": precision, "cacti_devices": recorded_devices()}
         write_json(out / "energy.json", record)
         write_energy_pages(out)
-    print(format_table(["metric", "paper", "with leakage", "dynamic only"],
-                       [[r["metric"], r["paper"], r["with leakage"], r["dynamic only"]] for r in metrics]))
+    print(format_table(["metric", "paper", "dynamic only", "with leakage", "previous rules, dynamic only"],
+                       [[r["metric"], r["paper"], r["dynamic only"], r["with leakage"], r["previous rules, dynamic only"]]
+                        for r in metrics]))
     print(f"wrote {args.out}/README.md and its tables and plots")
     return 0
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -98,7 +100,8 @@ def energy_breakdown(path: Path, layers: list[str], placements: dict[str, list[d
 
     Left: the first placement (EIE) stacked by component on a linear axis (µJ), so each segment's
     height is that component's energy. Right: the total of every placement, unstacked, on a log axis
-    (the totals differ by orders of magnitude); colour and hatch name the placement in every figure.
+    (the totals differ by orders of magnitude) that starts at the power of ten a decade below the smallest
+    total, which the axis label names; colour and hatch name the placement in every figure.
     """
     present = {name for per_layer in placements.values() for parts in per_layer for name in parts}
     unknown = sorted(present - set(COMPONENT_COLORS))
@@ -122,15 +125,19 @@ def energy_breakdown(path: Path, layers: list[str], placements: dict[str, list[d
     stacked.set_title(title, fontsize=10)
     stacked.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
     width = 0.8 / len(placements)
-    for index, (placement, rows) in enumerate(placements.items()):
+    sums = {placement: [sum(parts.values()) / 1e6 for parts in rows] for placement, rows in placements.items()}
+    floor = log_floor([value for values in sums.values() for value in values])
+    for index, (placement, values) in enumerate(sums.items()):
         style = placement_style(placement)
-        totals.bar(x + (index - (len(placements) - 1) / 2) * width, [sum(parts.values()) / 1e6 for parts in rows], width,
-                   color=style["color"], hatch=style["hatch"], edgecolor="white", linewidth=0.3, label=placement)
+        totals.bar(x + (index - (len(placements) - 1) / 2) * width, [value - floor for value in values], width,
+                   bottom=floor, color=style["color"], hatch=style["hatch"], edgecolor="white", linewidth=0.3,
+                   label=placement)
     totals.set_yscale("log")
+    totals.set_ylim(bottom=floor)
     totals.set_axisbelow(True)
     totals.grid(axis="y", alpha=0.3, which="major")
     totals.set_xticks(x, layers, rotation=30, ha="right")
-    totals.set_ylabel("total energy per inference (µJ, log scale)")
+    totals.set_ylabel(f"total energy per inference (µJ, log scale from {floor:g})")
     totals.set_title("Totals by memory placement", fontsize=10)
     totals.legend(fontsize=7, loc="upper left")
     if note:
@@ -138,13 +145,59 @@ def energy_breakdown(path: Path, layers: list[str], placements: dict[str, list[d
     return save(figure, path)
 
 
+def log_floor(values: list[float]) -> float:
+    """The round start of a log axis: the power of ten a decade below the smallest positive value, so that the
+    smallest bar spans at least one decade."""
+    smallest = min(value for value in values if value > 0)
+    return 10.0 ** (math.floor(math.log10(smallest)) - 1)
+
+
+def band_plot(path: Path, quantities: list[str], bands: dict[str, list[tuple[float, float, float]]],
+              paper: list[float], title: str, note: str = "") -> Path:
+    """One row per quantity: each series' band (low to high) and nominal point, relative to the chip's value (= 1).
+
+    The x axis is logarithmic (base 2, ticks at powers of two, the label says so) because the bands span factors.
+    """
+    figure, axes = plt.subplots(figsize=(9, 0.55 * len(quantities) * max(1, len(bands)) + 1.6))
+    y = np.arange(len(quantities))[::-1].astype(float)
+    height = 0.8 / len(bands)
+    ratios = [1.0]
+    for index, (name, rows) in enumerate(bands.items()):
+        offset = (index - (len(bands) - 1) / 2) * height
+        low = np.array([row[0] for row in rows]) / paper
+        high = np.array([row[2] for row in rows]) / paper
+        nominal = np.array([row[1] for row in rows]) / paper
+        axes.barh(y - offset, high - low, height * 0.8, left=low, color=f"C{index}", alpha=0.45, label=f"{name}: band")
+        axes.plot(nominal, y - offset, "o", color=f"C{index}", markersize=5, label=f"{name}: predicted at the fixed rules")
+        ratios += [*low, *high]
+    axes.axvline(1.0, color="black", linewidth=1.2, label="the chip (= 1)")
+    axes.set_xscale("log", base=2)
+    exponents = range(math.floor(math.log2(min(ratios))), math.ceil(math.log2(max(ratios))) + 1)
+    axes.set_xticks([2.0 ** e for e in exponents], [f"{2.0 ** e:g}" for e in exponents])
+    axes.set_yticks(y, quantities)
+    axes.set_xlabel("value / the chip's value (log scale, base 2)")
+    axes.set_title(title, fontsize=10)
+    axes.grid(axis="x", alpha=0.3)
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if note:
+        figure.text(0.01, -0.02, textwrap.fill(note, 150), fontsize=8, style="italic", va="top")
+    return save(figure, path)
+
+
 def panels(path: Path, x_values: list[float], panels_series: list[tuple[str, dict[str, list[float]]]], xlabel: str,
            title: str, note: str = "") -> Path:
-    """Side-by-side line plots over the same x values (log2 x axis), one (ylabel, series) per panel."""
+    """Side-by-side line plots over the same x values (log2 x axis), one (ylabel, series) per panel.
+
+    A series named ``"A | B"`` is drawn in A's colour with B's line style (one style per distinct B).
+    """
     figure, axes_list = plt.subplots(1, len(panels_series), figsize=(4.2 * len(panels_series), 4.0))
     for axes, (ylabel, series) in zip(np.atleast_1d(axes_list), panels_series):
+        colours = list(dict.fromkeys(name.split(" | ")[0] for name in series))
+        styles = list(dict.fromkeys(name.split(" | ")[1] for name in series if " | " in name))
         for name, values in series.items():
-            axes.plot(x_values, values, marker="o", markersize=3, label=name)
+            base, _, variant = name.partition(" | ")
+            axes.plot(x_values, values, marker="o", markersize=3, label=name, color=f"C{colours.index(base) % 10}",
+                      linestyle=LINESTYLES[styles.index(variant) % len(LINESTYLES)] if variant else "-")
         axes.set_xscale("log", base=2)
         axes.set_xticks(x_values, [str(int(v)) for v in x_values])
         axes.set_xlabel(xlabel)

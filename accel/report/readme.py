@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from accel.arch.energy import EnergyTable
 from accel.arch.files import write_text_atomic
+from accel.explore import energy_studies as studies
 from accel.report.hdl import CURRENT, design, largest, pes
 from accel.report.sim import overhead_matches
 
@@ -65,8 +67,11 @@ def bench_bullets(reports: Path) -> list[str]:
         f"{min(at(middle)):.2f} to {max(at(middle)):.2f} at depth {middle}; at {most} PEs the speedup over "
         f"{record['pe_counts'][0]} PE ranges from {slowest['speedup']:.0f}x ({slowest['layer']}) to "
         f"{max(row['speedup'] for row in top):.0f}x.",
-        f"- **Energy vs DRAM** (`accel bench`): Alex-7 on EIE {alex7['eie_uJ']:.1f} uJ per inference in the predicted "
-        f"model; the same layer dense with weights in DRAM costs {alex7['dense_dram_uJ'] / alex7['eie_uJ']:,.0f}x more.",
+        f"- **Energy vs DRAM** (`accel bench`, energy table {record['energy_table']}"
+        + ("" if record["energy_table"] == EnergyTable.load().label else
+           ", recorded before the current default table: `accel bench` prices the layers under it") + "): Alex-7 on EIE "
+        f"{alex7['eie_uJ']:.1f} uJ per inference; the same layer dense with weights in DRAM costs "
+        f"{alex7['dense_dram_uJ'] / alex7['eie_uJ']:,.0f}x more.",
         f"- **Simulator speed** (`accel bench`): {speed['layer']} at {speed['n_pes']} PEs in "
         f"{speed['end_to_end_s'] * 1e3:.0f} ms end to end ({speed['image_build_s'] * 1e3:.0f} ms to "
         f"build the PE memory images, {speed['simulate_s'] * 1e3:.0f} ms to simulate, "
@@ -130,22 +135,34 @@ def energy_bullets(reports: Path) -> list[str]:
     comparison, table = record["alex7"], record["table"]
     paper = comparison["paper"]["metrics"]
     readings = []
-    for name, model in comparison["models"].items():
+    for name, model in studies.compared_models(comparison).items():
         metrics, shares = model["metrics"], model["module_share_pct"]
         within = sum(abs(shares[part] - comparison["paper"]["module_share_pct"][part]) <= 5 for part in shares)
         readings.append(f"{name}: {metrics['energy_uJ']:.1f} uJ per inference (chip {paper['energy_uJ']:.1f}), "
                         f"{metrics['power_per_pe_mW']:.1f} mW per PE (Table II {paper['power_per_pe_mW']:.3f}), "
                         f"{metrics['pJ_per_peak_op']:.1f} pJ per peak operation (chip {paper['pJ_per_peak_op']:.1f}), "
                         f"{within} of {len(shares)} Table II module shares within 5 points")
-    minima = {}
-    for row in record["sram_width"]:
-        if row["layer"] not in minima or row["read_energy_uJ"] < minima[row["layer"]][0]:
-            minima[row["layer"]] = (row["read_energy_uJ"], row["width_bits"])
-    widths = sorted({width for _, width in minima.values()})
-    bullets = [f"- **Energy vs the chip** (`accel energy`, {table['kind']} table, synthetic Alex-7 at 64 PEs, 800 MHz, "
-               f"like for like): " + "; ".join(readings) + ". Sparse-matrix SRAM read energy is lowest at "
-               + "/".join(f"{width}" for width in widths) + " bits across the nine layers (paper: 64; the reasons are in "
-               "[reports/energy](reports/energy/README.md))."]
+    band = [row for row in record["band"]["summary"] if row["reading"] == "dynamic only"]
+    span = {row["quantity"]: row for row in band}
+    outside = [row["quantity"].split(" (")[0] for row in band if not row["paper_inside"]]
+    structure = record["structure"]["dynamic only"]["modules"]
+    fitted = sum(abs(row["calibrated_points"]) <= 5 for row in structure)
+    rules = studies.width_rule_rows(record["sram_width"])
+    minima = {rule: sorted({row["best_width_bits"] for row in rules if row["rule"] == rule}) for rule in studies.WIDTH_RULES}
+    energy, power = span["energy per inference (uJ)"], span["power per PE (mW)"]
+    bullets = [
+        f"- **Energy vs the chip** (`accel energy`, {table['kind']} table at one supply voltage, {table['supply_V']:g} V, "
+        "small storage priced by its implementation; synthetic Alex-7 at 64 PEs, 800 MHz, like for like): "
+        + "; ".join(readings) + " (the previous rules keep each source at its own voltage and price small storage at "
+        "Horowitz's register-file energy). Uncertainty band (supply " + "-".join(f"{v:g}" for v in record["band"]["voltages"][::2])
+        + f" V, {len(record['band']['devices'])} CACTI device pairs, flip-flop or register-file small storage), dynamic "
+        f"only: {energy['low']:.1f}-{energy['high']:.1f} uJ per inference, {power['low']:.1f}-{power['high']:.1f} mW per PE; "
+        f"the chip inside for {len(band) - len(outside)} of {len(band)} quantities"
+        + (f" (outside: {', '.join(outside)})" if outside else "") + ". Structure check (one factor per circuit type "
+        f"fitted to Table II's type rows only), dynamic only: {fitted} of {len(structure)} module shares within 5 points. "
+        "Sparse-matrix SRAM read energy is lowest at " + "; ".join(
+            f"{'/'.join(str(width) for width in widths)} bits with {rule}" for rule, widths in minima.items())
+        + " across the nine layers (paper: 64; the reasons are in [reports/energy](reports/energy/README.md))."]
     if record.get("precision"):
         parts = ", ".join(f"{row['format']} {row['accuracy_pct']:.2f} %" for row in record["precision"])
         bullets.append(f"- **Precision** (`accel energy`): compressed LeNet-300-100 on Fashion-MNIST: {parts}.")

@@ -77,7 +77,7 @@ def test_saved_run_holds_activity_and_energies_apart_and_its_energy_can_be_recom
     for energy in layer["energy"]:
         activity, terms = energy["activity"], energy["terms"]
         assert all(isinstance(count, int) for count in activity.values())
-        assert all(set(term) == {"name", "activity", "pJ", "module", "type"} for term in terms)
+        assert all(set(term) == {"name", "activity", "pJ", "module", "type", "storage"} for term in terms)
         # Recompute from the file alone: every term's activity count times its energy per action.
         total = sum(activity[term["activity"]] * term["pJ"] for term in terms)
         assert total == pytest.approx(energy["total_pJ"]) and total > 0

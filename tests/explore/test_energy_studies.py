@@ -1,6 +1,7 @@
 """The energy studies: like-for-like metrics, Table II shares, line-span what-if, precision formats, the command."""
 
 import csv
+import dataclasses
 import json
 
 import numpy as np
@@ -12,7 +13,8 @@ from accel.arch.energy import EnergyTable
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
 from accel.cli import main
-from accel.explore.energy_studies import chip_metrics, like_for_like, lines_spanned, width_minima
+from accel.explore import energy_studies as studies
+from accel.explore.energy_studies import chip_metrics, like_for_like, lines_spanned, width_minima, width_rule_rows
 from accel.explore.precision import FixedFormat, integer_bits, precision_study
 from sim.energy import EnergyBreakdown, EnergyTerm
 
@@ -55,6 +57,59 @@ def test_width_minimum_per_layer():
     assert width_minima(rows) == {"a": 64}
 
 
+def test_both_line_read_rules_name_their_cheapest_width_and_what_64_bits_costs():
+    rows = [{"layer": "a", "width_bits": w, "read_energy_uJ": e, "what_if_no_line_reuse_uJ": n}
+            for w, e, n in ((32, 3.0, 1.0), (64, 2.0, 1.5), (128, 1.0, 3.0))]
+    by = {row["rule"]: row for row in width_rule_rows(rows)}
+    assert (by["lines reused"]["best_width_bits"], by["lines reused"]["64_bit_excess_pct"]) == (128, 100.0)
+    assert (by["first line re-read"]["best_width_bits"], by["first line re-read"]["64_bit_excess_pct"]) == (32, 50.0)
+    assert by["lines reused"]["64_bit_rank"] == 2 and by["first line re-read"]["64_bit_rank"] == 2
+
+
+@pytest.fixture(scope="module")
+def alex7():
+    """Alex-7 at the chip's config, simulated once for the band and structure tests."""
+    return studies.simulate_alex7(0)
+
+
+def test_the_band_spans_every_parameter_and_contains_the_nominal_prediction(alex7):
+    table = EnergyTable.load()
+    other = dataclasses.replace(table.sram, cells="itrs-lop", grids={k: v * 1.5 for k, v in table.sram.grids.items()})
+    points = studies.band_points(alex7[0], alex7[1], table, [other])
+    assert len(points) == len(studies.BAND_VOLTAGES) * 2 * 2 * len(studies.READINGS)
+    nominal = {reading: studies.band_quantities(model)
+               for reading, model in studies.priced(alex7[0], alex7[1], table).items()}
+    summary = studies.band_summary(points, nominal)
+    assert all(row["low"] <= row["nominal"] <= row["high"] for row in summary)
+    assert all(row["low"] < row["high"] for row in summary if row["quantity"].startswith("power per PE"))
+    power = {(p["supply_V"], p["sram"], p["small_storage"], p["reading"]): p["power per PE (mW)"] for p in points}
+    label = table.sram.label
+    assert power[1.1, label, "flip-flops", "dynamic only"] > power[0.9, label, "flip-flops", "dynamic only"]
+    assert power[0.9, other.label, "flip-flops", "with leakage"] > power[0.9, label, "flip-flops", "with leakage"]
+    assert power[0.9, label, "flip-flops", "dynamic only"] == pytest.approx(nominal["dynamic only"]["power per PE (mW)"])
+
+
+def test_the_structure_check_is_fitted_to_the_type_rows_only(alex7, monkeypatch):
+    model = studies.priced(alex7[0], alex7[1], EnergyTable.load())["dynamic only"]
+    check = studies.structure_check(model)
+    calibrated_types = {kind: sum(row["calibrated_by_type_mW"][kind] for row in check["modules"]) for kind in studies.PE_TYPES}
+    assert calibrated_types == pytest.approx(TABLE_II_TYPES_MW)
+    assert sum(row["calibrated_mW"] for row in check["modules"]) == pytest.approx(sum(TABLE_II_TYPES_MW.values()))
+    assert check["kind"] == "calibrated" and "module rows are not used" in check["fit"]
+    # Different module rows in the paper change the comparison, never the fit.
+    monkeypatch.setattr(studies, "TABLE_II_MODULES_MW", {module: 1.0 for module in TABLE_II_MODULES_MW})
+    again = studies.structure_check(model)
+    assert again["factors"] == check["factors"]
+    assert [row["calibrated_mW"] for row in again["modules"]] == [row["calibrated_mW"] for row in check["modules"]]
+    assert [row["paper_mW"] for row in again["modules"]] == [1.0] * 5
+
+
+def test_the_previous_rules_keep_each_source_voltage_and_price_small_storage_as_a_register_file():
+    previous = studies.previous_rules(EnergyTable.load())
+    assert previous.supply_voltage is None and previous.small_storage_pricing == "register file"
+    assert previous.storage_write(128, 16) == 0.5 and previous.actions["flop_clock"] == 0.00809
+
+
 def test_structured_layer_keeps_the_density_and_varies_row_lengths():
     spec = benchmark_layer("NT-We")
     layer = structured_layer(spec, seed=1)
@@ -88,9 +143,17 @@ def test_energy_command_writes_labelled_reports(tmp_path, capsys):
     assert main(["energy", "--quick", "--no-precision", "--out", str(tmp_path)]) == 0
     readme = (tmp_path / "README.md").read_text()
     assert "kind **predicted**" in readme and "### Targets" in readme and "synthetic" in readme.lower()
-    comparison = json.loads((tmp_path / "energy.json").read_text())["alex7"]
+    for section in ("## Outcome", "## The rules, fixed before the comparison", "## Uncertainty band", "## Structure check",
+                    "both line-read rules"):
+        assert section in readme
+    record = json.loads((tmp_path / "energy.json").read_text())
+    comparison = record["alex7"]
     assert comparison["outputs_equal_with_32_bit_accumulators"] is True
-    for model in comparison["models"].values():
+    assert record["band"]["devices"][0] == "itrs-lstp cells, itrs-hp periphery" and len(record["band"]["devices"]) == 3
+    assert all(row["low"] <= row["nominal"] <= row["high"] for row in record["band"]["summary"])
+    assert all(entry["source"] and entry["source_voltage_V"] for entry in record["table"]["entries"])
+    assert set(comparison["previous"]["models"]) == set(comparison["models"]) == {"dynamic only", "with leakage"}
+    for model in [*comparison["models"].values(), *comparison["previous"]["models"].values()]:
         energy = model["energy"]
         total = sum(energy["activity"][term["activity"]] * term["pJ"] for term in energy["terms"])
         assert total == pytest.approx(model["metrics"]["energy_uJ"] * 1e6)
@@ -103,5 +166,6 @@ def test_energy_command_writes_labelled_reports(tmp_path, capsys):
     with (tmp_path / "sram_width.csv").open() as handle:
         widths = sorted({int(row["width_bits"]) for row in csv.DictReader(handle)})
     assert widths == [32, 64, 128, 256, 512]
-    for name in ("shares.png", "sram_width.png", "pe_padding.png", "metrics.csv", "table_v.csv"):
+    for name in ("shares.png", "sram_width.png", "pe_padding.png", "band.png", "metrics.csv", "table_v.csv", "band.csv",
+                 "band_points.csv", "structure.csv", "table_entries.csv", "sram_width_rules.csv"):
         assert (tmp_path / name).stat().st_size > 0

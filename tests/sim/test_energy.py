@@ -1,102 +1,30 @@
-"""The energy table (strict validation, SRAM size/width grid) and activity x table by module and type."""
-
-import json
+"""Activity x table by module and type: every storage priced by its implementation, nothing uncounted costs 0."""
 
 import numpy as np
 import pytest
 
 from accel.arch.config import ArchConfig
-from accel.arch.energy import DEFAULT_TABLE, EnergyTable
+from accel.arch.energy import EnergyTable
 from accel.arch.errors import UserError
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
 from sim import simulate_layer
 from sim.energy import (
     PER_CYCLE,
+    EnergyBreakdown,
+    EnergyTerm,
     clock_sinks,
     compressed_in_dram_energy,
     dense_in_dram_energy,
     eie_energy,
     energy_terms,
     recompute_total,
+    storages,
     useful_macs,
 )
 
 TABLE = EnergyTable.load()
 CODEBOOK = np.r_[0.0, np.linspace(-1, 1, 15)]
-
-
-def test_default_table_is_predicted_and_every_number_has_unit_and_source():
-    data = json.loads(DEFAULT_TABLE.read_text())
-    assert data["kind"] == "predicted" and TABLE.label.startswith("predicted: ")
-    for name, entry in data["actions"].items():
-        assert entry["unit"] == "pJ" and entry["source"].strip() and entry["energy"] > 0, name
-    assert data["sram"]["unit"] == "pJ" and data["sram"]["leakage_unit"] == "mW" and "CACTI" in data["sram"]["source"]
-
-
-def test_sram_grid_points_are_returned_exactly_and_interpolated_between():
-    data = json.loads(DEFAULT_TABLE.read_text())["sram"]
-    i, j = data["size_bytes"].index(131072), data["width_bits"].index(64)
-    assert TABLE.sram_read(131072, 64) == pytest.approx(data["read"][i][j])
-    assert TABLE.sram_write(131072, 64) == pytest.approx(data["write"][i][j])
-    assert TABLE.sram_leakage_mw(131072, 64) == pytest.approx(data["leakage"][i][j])
-    # Half-way in log(width) between 64 and 128 bits: the geometric mean of the two grid values.
-    assert TABLE.sram_read(131072, 64 * 2 ** 0.5) == pytest.approx(np.sqrt(data["read"][i][j] * data["read"][i][j + 1]))
-
-
-def test_sram_read_energy_is_sub_linear_in_width():
-    # Doubling the width costs less than doubling the energy: decoder and word line are shared.
-    for width in (16, 32, 64, 128, 256):
-        assert TABLE.sram_read(128 * 1024, 2 * width) < 2 * TABLE.sram_read(128 * 1024, width)
-
-
-def _table_with(tmp_path, change):
-    data = json.loads(DEFAULT_TABLE.read_text())
-    change(data)
-    path = tmp_path / "table.json"
-    path.write_text(json.dumps(data))
-    return path
-
-
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d["actions"]["dram_32"].pop("unit"), "unit"),
-    (lambda d: d["actions"]["dram_32"].update(unit="nJ"), "convert the energy to pJ"),
-    (lambda d: d["actions"]["int_add_8"].update(energy=-1), "must lie in"),
-    (lambda d: d["actions"]["int_add_8"].update(energy=0), "must lie in"),
-    (lambda d: d["actions"]["int_add_8"].update(energy=1e9), "must lie in"),
-    (lambda d: d["actions"]["int_add_8"].update(energy="a lot"), "must be a number"),
-    (lambda d: d["actions"]["int_add_8"].update(energy=True), "must be a number"),
-    (lambda d: d["actions"].pop("dram_32"), "lacks the actions ['dram_32']"),
-    (lambda d: d.pop("sram"), '"sram" must be an object'),
-    (lambda d: d.update(kind="guessed"), '"kind" must be one of'),
-    (lambda d: d.update(kind="calibrated"), 'must state what was fitted'),
-    (lambda d: d.update(version=1), '"version": 2'),
-    (lambda d: d["sram"].update(size_bytes=list(reversed(d["sram"]["size_bytes"]))), "increasing"),
-    (lambda d: d["sram"]["read"].pop(), "must be a list of"),
-    (lambda d: d["sram"]["leakage"][0].__setitem__(0, -1.0), "sram.leakage must lie in"),
-    (lambda d: d["sram"].update(leakage_unit="W"), '"leakage_unit": "mW"'),
-    (lambda d: d.update(actions=[1, 2]), '"actions" must be an object'),
-])
-def test_bad_tables_are_refused_with_one_line_naming_the_fix(tmp_path, change, message):
-    with pytest.raises(UserError) as error:
-        EnergyTable.load(_table_with(tmp_path, change))
-    text = str(error.value)
-    assert message in text and ("follow the layout of" in text or "start from a copy of" in text) and "\n" not in text
-
-
-def test_non_finite_energies_are_refused_in_one_line(tmp_path):
-    with pytest.raises(UserError) as error:
-        EnergyTable.load(_table_with(tmp_path, lambda d: d["actions"]["int_add_8"].update(energy=float("nan"))))
-    assert "NaN" in str(error.value) and "\n" not in str(error.value)
-
-
-def test_a_calibrated_table_states_its_fit_and_is_labelled(tmp_path):
-    def calibrate(data):
-        data.update(kind="calibrated", fit="sram.read scaled by 0.5 to match something")
-        data["sram"]["read"] = [[value / 2 for value in row] for row in data["sram"]["read"]]
-    table = EnergyTable.load(_table_with(tmp_path, calibrate))
-    assert table.label.startswith("calibrated: ") and table.fit
-    assert table.sram_read(128 * 1024, 64) == pytest.approx(TABLE.sram_read(128 * 1024, 64) / 2)
 
 
 def _run(codes, inputs, config):
@@ -159,3 +87,39 @@ def test_narrower_destination_registers_cost_less():
                     for bits in (32, 16))
     assert narrow == pytest.approx(wide / 2)
 
+
+
+def test_a_term_whose_activity_is_not_counted_raises_instead_of_costing_nothing():
+    with pytest.raises(ValueError, match=r"price the activities \['writebackz'\], which are not counted"):
+        EnergyBreakdown("x", {"writebacks": 3}, [EnergyTerm("t", "writebackz", 1.0, "arithmetic", "register")], 0)
+    record = {"activity": {"writebacks": 3}, "terms": [{"activity": "writebackz", "pJ": 1.0}]}
+    with pytest.raises(UserError, match="which the record does not count"):
+        recompute_total(record)
+
+
+def test_the_chips_small_storage_is_flip_flops_and_its_memories_are_srams():
+    terms = {term.name: term for term in energy_terms(ArchConfig(acc_bits=16), TABLE)}
+    assert terms["destination register write"].storage == "destination registers: flip-flops, 64 x 16 bits"
+    assert terms["destination register write"].kind == "register" and terms["destination register read"].kind == "combinational"
+    assert terms["destination register read"].pj == pytest.approx(TABLE.storage_read(128, 16))
+    assert terms["activation FIFO push"].storage == "activation queue: flip-flops, 8 x 32 bits"
+    assert terms["codebook read"].storage == "codebook: flip-flops, 16 x 16 bits"
+    assert terms["sparse-matrix line read"].kind == "memory" and terms["sparse-matrix line read"].storage.startswith(
+        "sparse-matrix memory: SRAM")
+    assert terms["pointer read (even and odd bank)"].pj == pytest.approx(2 * TABLE.sram_read(16 * 1024, 16))
+    leaking = sorted(name for name in terms if name.startswith("leakage"))
+    assert leaking == ["leakage: activation memory", "leakage: pointer banks", "leakage: sparse-matrix memory"]
+
+
+def test_the_storage_boundary_applies_to_every_config_a_sweep_visits():
+    # 1024 register-file entries of 16 bits (2 KB) cross the boundary: an SRAM, with its leakage.
+    big = ArchConfig(regfile_entries=1024, acc_bits=16)
+    assert storages(big)["destination registers"].size_bytes == 2048
+    terms = {term.name: term for term in energy_terms(big, TABLE)}
+    assert terms["destination register write"].kind == "memory"
+    assert terms["destination register write"].pj == pytest.approx(TABLE.sram_write(2048, 16))
+    assert "leakage: destination registers" in terms
+    # A queue of 64 entries of 32 bits (256 B) stays flip-flops, and its write costs more than a queue of 8.
+    deep = {term.name: term for term in energy_terms(ArchConfig(fifo_depth=64), TABLE)}
+    assert deep["activation FIFO push"].storage == "activation queue: flip-flops, 64 x 32 bits"
+    assert deep["activation FIFO push"].pj > energy_terms(ArchConfig(), TABLE)[0].pj

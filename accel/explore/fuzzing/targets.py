@@ -143,17 +143,24 @@ def energy_seed(folder: Path) -> Path:
 
 
 def energy_fingerprint(table: EnergyTable) -> tuple:
-    return (table.name, table.kind, table.source, table.fit, tuple(sorted(table.actions.items())), table.sram_sizes,
-            table.sram_widths, tuple((what, grid.tobytes()) for what, grid in sorted(table.sram_grids.items())))
+    sram = table.sram
+    return (table.name, table.kind, table.source, table.fit, table.supply_voltage, tuple(sorted(table.entries.items())),
+            table.small_storage_below_bytes, table.small_storage_pricing, tuple(sorted(table.rules.items())),
+            sram.cells, sram.periphery, sram.cell_voltage, sram.periphery_voltage, sram.sizes, sram.widths,
+            tuple((what, grid.tobytes()) for what, grid in sorted(sram.grids.items())))
 
 
 def energy_check(table: EnergyTable) -> None:
-    """Every price the energy model asks for is a finite, positive number, inside and outside the SRAM grid."""
-    prices = [table.int_add(16), table.int_mult(16), table.register_file(16), table.dram(32)]
+    """Every price the energy model asks for is a finite, positive number, inside and outside the SRAM grid (a read of
+    one-entry flip-flop storage passes no multiplexer and may cost nothing)."""
+    prices, storage = [table.int_add(16), table.int_mult(16), table.register_file(16), table.dram(32)], []
     for size in (64, 8192, 131072, 1 << 24):
         for bits in (1, 16, 64, 512):
-            prices += [table.sram_read(size, bits), table.sram_write(size, bits), table.sram_leakage_mw(size, bits)]
+            prices += [table.sram_read(size, bits), table.sram_write(size, bits), table.sram_leakage_mw(size, bits),
+                       table.storage_write(size, bits)]
+            storage.append(table.storage_read(size, bits))
     assert all(np.isfinite(price) and price > 0 for price in prices), prices
+    assert all(np.isfinite(price) and price >= 0 for price in storage), storage
 
 
 # Input vector ----------------------------------------------------------------------------------

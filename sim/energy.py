@@ -183,8 +183,24 @@ def access_term(name: str, activity: str, storage: Storage, write: bool, table: 
                       storage.module, kind[implementation], storage_label(storage, table))
 
 
+_PRICED: dict[tuple[ArchConfig, int, bool], tuple[EnergyTable, list[EnergyTerm]]] = {}
+PRICED_KEPT = 256
+"""Configs priced and kept at once (a sweep visits many; a model run one)."""
+
+
 def energy_terms(config: ArchConfig, table: EnergyTable, leakage: bool = True) -> list[EnergyTerm]:
-    """Every priced action of one PE array under ``config`` (``leakage=False`` drops the SRAM leakage terms)."""
+    """Every priced action of one PE array under ``config`` (``leakage=False`` drops the SRAM leakage terms).
+
+    Found once per config and table object: a model runs the same layer on thousands of vectors."""
+    key = (config, id(table), leakage)
+    if key not in _PRICED or _PRICED[key][0] is not table:
+        if len(_PRICED) >= PRICED_KEPT:
+            _PRICED.clear()
+        _PRICED[key] = (table, _energy_terms(config, table, leakage))
+    return list(_PRICED[key][1])
+
+
+def _energy_terms(config: ArchConfig, table: EnergyTable, leakage: bool) -> list[EnergyTerm]:
     act, acc = config.act_bits, config.acc_bits
     flop = table.actions["flop_write_bit"]
     store = storages(config)

@@ -172,6 +172,21 @@ def build_layer_image(layer: QuantizedLayer, config: ArchConfig) -> LayerImage:
                       codebook=quantize_codebook(layer.codebook, config), relu=layer.relu, batches=batches)
 
 
+def memories_for(image: LayerImage) -> ArchConfig:
+    """``image``'s config with each PE's sparse-matrix and pointer memories just large enough for its largest
+    batch, each a power of two of bytes: the memories an FPGA build holding this layer needs."""
+    config = image.config
+    lines = max(-(-pe.entries.size // config.entries_per_line) for batch in image.batches for pe in batch.pes)
+    spmat_bytes = _power_of_two(max(1, lines) * config.line_bits // 8)
+    bank_depth = -(-(image.cols + 1) // 2)
+    ptr_bytes = _power_of_two(-(-2 * bank_depth * config.ptr_bits // 8))
+    return config.replace(spmat_sram_bytes=spmat_bytes, ptr_sram_bytes=ptr_bytes)
+
+
+def _power_of_two(value: int) -> int:
+    return 1 << max(0, int(value) - 1).bit_length()
+
+
 def _build_batch(sparse: SparseCodes, row_start: int, row_stop: int, cols: int, bias: np.ndarray,
                  config: ArchConfig) -> BatchImage:
     """The images of rows ``row_start .. row_stop - 1``, laid out from the layer's non-zeros."""

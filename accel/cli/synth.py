@@ -84,11 +84,11 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(list(rows[0]), [list(row.values()) for row in rows]))
     else:
         from hdl.synth import synthesize
-        config = architecture_from(args)
         if args.timeout is not None and args.timeout <= 0:
             raise UserError(f"--timeout {args.timeout} must be a positive number of seconds")
+        config, contents = layer_design(args, architecture_from(args))
         result = synthesize(config, args.device, args.work / f"{args.device}_{config.n_pes}pe", args.target_mhz,
-                             args.router, args.seed, args.timeout, progress=True, contents=layer_contents(args, config))
+                             args.router, args.seed, args.timeout, progress=True, contents=contents)
         print(format_table(["device", "PEs", "fits", "Fmax MHz"] + list(result.resources),
                            [[result.device, result.n_pes, "yes" if result.fits else "no", f"{result.fmax_mhz:.1f}" if result.fmax_mhz else "-"]
                             + [f"{v['used']}/{v['available']}" for v in result.resources.values()]]))
@@ -102,20 +102,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def layer_contents(args: argparse.Namespace, config):
-    """The memories' initial contents for ``--layer`` (its first batch), or None."""
+def layer_design(args: argparse.Namespace, config, size: bool = True):
+    """The config and the memories' initial contents for ``--layer`` (its first batch): with ``size`` and without
+    ``--config`` the memories are sized to the layer. Without ``--layer``: ``config`` and None."""
     if not args.layer:
-        return None
-    from accel.arch.images import build_layer_image
+        return config, None
+    from accel.arch.images import build_layer_image, memories_for
     from accel.cli.sources import load_one_layer
     from hdl.contents import batch_contents
 
     layer, _ = load_one_layer(args.layer, 0)  # synthetic weights seeded as in accel verilog (--seed is nextpnr's)
     image = build_layer_image(layer, config)
+    if size and args.config is None:
+        config = memories_for(image)
+        image = build_layer_image(layer, config)
+        print(f"memories sized to layer {layer.name}: {config.spmat_sram_bytes:,} bytes of sparse matrix and "
+              f"{config.ptr_sram_bytes:,} bytes of pointers per PE (--config chooses them)", flush=True)
     if len(image.batches) > 1:
         print(f"note: layer {layer.name} runs in {len(image.batches)} batches; the design boots holding batch 0, "
               "the host loads the others")
-    return batch_contents(image, image.batches[0])
+    return config, batch_contents(image, image.batches[0])
 
 
 def run_gate_sim(folder: Path, timeout_s: float | None) -> int:
@@ -140,9 +146,9 @@ def board_config(args: argparse.Namespace):
 def run_board(args: argparse.Namespace) -> int:
     from hdl.board import build_bitstream
 
-    config = board_config(args)
+    config, contents = layer_design(args, board_config(args), size=False)  # the board's array takes any layer it holds
     work = args.work if args.work != Path("build/synth") else Path("build/board") / args.board
-    build = build_bitstream(config, args.board, work, args.baud, args.seed, contents=layer_contents(args, config))
+    build = build_bitstream(config, args.board, work, args.baud, args.seed, contents=contents)
     write_text_atomic(work / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
     resources = [f"{name} {v['used']}/{v['available']}" for name, v in build.resources.items()]
     print(f"bitstream: {build.bitstream} ({build.bitstream_bytes:,} bytes) for {build.board} ({build.device}), "

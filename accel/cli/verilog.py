@@ -50,19 +50,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from accel.arch.errors import UserError
     from accel.arch.fixed_point import quantize_activations
-    from accel.arch.images import build_layer_image
+    from accel.arch.images import build_layer_image, memories_for
     from accel.cli.sources import layer_inputs, load_one_layer
     from hdl.design_folder import write_design_folder
 
     config = architecture_from(args)
-    if args.config is None and config.n_pes * config.spmat_sram_bytes > 1 << 20:
-        print(f"note: no --config: the array has {config.n_pes} PEs with {config.spmat_sram_bytes // 1024} KB of "
-              "sparse-matrix memory each; its Verilog is tens of MB and takes minutes to write and simulate. "
-              "Give a smaller --config for FPGAs and quick runs (see --help).")
     layer = inputs = image = None
     if args.layer:
         layer, own = load_one_layer(args.layer, args.seed, args.activations)
         image = build_layer_image(layer, config)
+        if args.config is None:
+            config = memories_for(image)
+            image = build_layer_image(layer, config)
+            print(f"memories sized to layer {layer.name}: {config.spmat_sram_bytes:,} bytes of sparse matrix and "
+                  f"{config.ptr_sram_bytes:,} bytes of pointers per PE (--config chooses them)", flush=True)
+    elif args.config is None and config.n_pes * config.spmat_sram_bytes > 1 << 20:
+        print(f"note: no --config: the array has {config.n_pes} PEs with {config.spmat_sram_bytes // 1024} KB of "
+              "sparse-matrix memory each; its Verilog is tens of MB and takes minutes to write and simulate. "
+              "Give a smaller --config for FPGAs and quick runs, or --layer to size the memories to a layer "
+              "(see --help).", flush=True)
+    if layer is not None:
         problems = sorted({problem for batch in image.batches for problem in image.capacity_problems([batch])})
         if problems:
             raise UserError(f"layer {layer.name!r} has a batch that does not fit the memories of this config: {'; '.join(problems)}")

@@ -110,25 +110,29 @@ def evaluate_on_data(model: EIEModel, images: torch.Tensor, labels: torch.Tensor
                                               for index in disagreeing[:20]],
                       "max_output_difference": float(np.max(np.abs(eie - quantized)))},
         "numpy_model_bit_exact_on_first_sample": all(run.check["numpy_model_bit_exact"] for run in samples[0].runs),
-        "layers": layer_statistics(samples, model.config),
+        "layers": layer_statistics(samples, model.config, recurrent_gates(model.imported)),
         "model": model_statistics(samples, model.config),
     }
 
 
-def layer_statistics(samples: list[SampleRun], config: ArchConfig) -> list[dict]:
-    """Each EIE layer's cycles, latency and energy per sample, as mean / p50 / p99."""
+def recurrent_gates(imported: ModelImport) -> set[str]:
+    """The EIE layers that are recurrent gate matrices (run once per time step)."""
+    return {name for node in imported.graph.nodes if node.op in ("lstm", "lstm_cell") for name in node.kwargs["layers"]}
+
+
+def layer_statistics(samples: list[SampleRun], config: ArchConfig, gates: set[str] = frozenset()) -> list[dict]:
+    """Each EIE layer's cycles, latency and energy per sample, as mean / p50 / p99; ``gates`` run per time step."""
     rows = []
     for index, first in enumerate(samples[0].runs):
         runs = [sample.runs[index] for sample in samples]
         rows.append({
             "layer": first.layer.name, "shape": [first.layer.rows, first.layer.cols], "weight_density": first.layer.density,
             "relu": first.layer.relu, "invocations_per_sample": spread(run.invocations for run in runs)["mean"],
+            "invocation": "time step" if first.layer.name in gates else "vector",
             "cycles": spread(run.result.cycles for run in runs),
             "cycles_per_invocation": float(np.mean([run.result.cycles / run.invocations for run in runs])),
             "latency_us": spread(run.result.cycles * config.cycle_ns / 1e3 for run in runs),
             "energy_uJ": spread(run.eie.total_pj / 1e6 for run in runs),
-            "input_density": spread(run.result.counters["broadcasts"] / (first.layer.cols * run.invocations)
-                                    for run in runs),
             "fits_on_chip": not first.capacity_problems,
         })
     return rows

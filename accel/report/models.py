@@ -79,10 +79,11 @@ def _section(folder: Path) -> str:
         [row["runs_on"], row["operation"], "x".join(map(str, row["shape"])) if row["shape"] else ""]
         for row in record["import"]["partition"]], markdown=True)
     layers = format_table(
-        ["layer", "shape", "density %", "ReLU fused", "vectors per sample", "cycles per vector", "cycles mean", "p50",
+        ["layer", "shape", "density %", "ReLU fused", "runs per sample", "cycles per run", "cycles mean", "p50",
          "p99", "latency us mean", "p99", "EIE uJ mean", "p99"],
         [[row["layer"], f"{row['shape'][0]}x{row['shape'][1]}", 100 * row["weight_density"],
-          "yes" if row["relu"] else "no", row["invocations_per_sample"], row["cycles_per_invocation"],
+          "yes" if row["relu"] else "no", f"{row['invocations_per_sample']:g} ({row['invocation']}s)",
+          row["cycles_per_invocation"],
           row["cycles"]["mean"], row["cycles"]["p50"], row["cycles"]["p99"], row["latency_us"]["mean"],
           row["latency_us"]["p99"], row["energy_uJ"]["mean"], row["energy_uJ"]["p99"]] for row in record["layers"]]
         + [["whole model", "", "", "", "", "", record["model"]["cycles"]["mean"], record["model"]["cycles"]["p50"],

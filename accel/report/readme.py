@@ -169,9 +169,42 @@ def energy_bullets(reports: Path) -> list[str]:
     return bullets
 
 
+def models_bullet(reports: Path) -> list[str]:
+    parts = []
+    for path in sorted((reports / "models").glob("*/eie_on_data.json")):
+        record = json.loads(path.read_text())
+        agreement, top1 = record["agreement"], record["top1_percent"]
+        steps = [row for row in record["layers"] if row["invocations_per_sample"] > 1]
+        parts.append(f"{path.parent.name} ({sum(row['runs_on'] == 'EIE' for row in record['import']['partition'])} "
+                     f"operations on EIE, {sum(row['runs_on'] == 'host' for row in record['import']['partition'])} on the "
+                     f"host): top-1 {top1['quantized_torch']:.1f} % quantized torch, {top1['eie']:.1f} % EIE, same class on "
+                     f"{agreement['eie_vs_quantized_torch_percent']:.1f} % of {record['samples']:,} images, "
+                     f"{record['model']['cycles']['mean']:,.0f} EIE cycles per image"
+                     + "".join(f", {row['layer']} {row['cycles_per_invocation']:.0f} cycles per time step"
+                               for row in steps if row["invocation"] == "time step"))
+    if not parts:
+        return []
+    return ["- **Models of other shapes with real data** (`python -m examples.user_models_on_eie`, dataflow traced from "
+            f"each model's forward, Fashion-MNIST): {'; '.join(parts)} ([reports/models](reports/models/README.md))."]
+
+
+def startup_bullet(reports: Path) -> list[str]:
+    record = _load(reports / "sim" / "startup.json")
+    if not record:
+        return []
+    runs = record["runs"]
+    parts = []
+    for index, row in enumerate(runs[0]["rows"]):
+        before = "".join(f" ({run['label']} {run['commit']}: {run['rows'][index]['cpu_s_median']:.2f} s)" for run in runs[1:])
+        parts.append(f"`accel {row['command']}` {row['cpu_s_median']:.2f} s{before}")
+    return ["- **Start-up** (`accel bench --startup`, CPU seconds of whole processes, medians): " + ", ".join(parts)
+            + f"; reference {record['reference']['cpu_s']:.2f} s for `{record['reference']['command']}` "
+            "([reports/sim/startup.md](reports/sim/startup.md))."]
+
+
 def measured_section(reports: Path) -> str:
-    lines = [BEGIN, *compression_bullet(reports), *bench_bullets(reports), *energy_bullets(reports), *baseline_bullet(reports),
-             *rtl_bullet(reports), END]
+    lines = [BEGIN, *compression_bullet(reports), *models_bullet(reports), *bench_bullets(reports),
+             *startup_bullet(reports), *energy_bullets(reports), *baseline_bullet(reports), *rtl_bullet(reports), END]
     return "\n".join(lines)
 
 

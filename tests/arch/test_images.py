@@ -116,3 +116,19 @@ def test_layout_and_fast_simulation_do_not_depend_on_the_thread_count(monkeypatc
         assert np.array_equal(one.entries, many.entries) and np.array_equal(one.pointers, many.pointers)
     assert np.array_equal(single_run.outputs, shared_run.outputs) and single_run.cycles == shared_run.cycles
     assert single_run.counters == shared_run.counters
+
+
+@pytest.mark.parametrize("rows, cols, density", [(10, 128, 0.4), (300, 784, 0.08), (40, 7, 1.0)])
+def test_memories_sized_to_a_layer_hold_it_and_no_less_would(rows, cols, density):
+    from accel.arch.images import memories_for
+
+    rng = np.random.default_rng(rows)
+    codes = (rng.random((rows, cols)) < density) * rng.integers(1, 16, (rows, cols))
+    layer = layer_from_codes(codes)
+    sized = memories_for(build_layer_image(layer, ArchConfig(n_pes=4, regfile_entries=16)))
+    image = build_layer_image(layer, sized)
+    assert all(not image.capacity_problems([batch]) for batch in image.batches)
+    for smaller in ({"spmat_sram_bytes": sized.spmat_sram_bytes // 2}, {"ptr_sram_bytes": sized.ptr_sram_bytes // 2}):
+        if min(smaller.values()) >= 1:
+            tight = build_layer_image(layer, sized.replace(**smaller))
+            assert any(tight.capacity_problems([batch]) for batch in tight.batches)

@@ -35,6 +35,7 @@ import numpy as np
 from accel.arch.config import ArchConfig
 from accel.arch.energy import EnergyTable
 from accel.arch.errors import UserError
+from accel.arch.layer import QuantizedLayer
 from sim.results import LayerResult
 
 MODULES = ("activation queue", "pointer read", "sparse-matrix read", "arithmetic", "activation read/write", "DRAM")
@@ -266,6 +267,6 @@ def dense_in_dram_energy(rows: int, cols: int, table: EnergyTable, useful_macs: 
                            terms, 2 * useful_macs)
 
 
-def useful_macs(codes: np.ndarray, inputs_fixed: np.ndarray) -> int:
-    """Multiply-accumulates with a non-zero weight and a non-zero input."""
-    return int(np.count_nonzero(codes[:, np.asarray(inputs_fixed) != 0]))
+def useful_macs(layer: QuantizedLayer, inputs_fixed: np.ndarray) -> int:
+    """Multiply-accumulates with a non-zero weight and a non-zero input (from the layer's list of non-zeros)."""
+    return int(np.count_nonzero(np.asarray(inputs_fixed)[layer.sparse_codes().columns]))

@@ -73,7 +73,7 @@ def run_layer(layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfi
     """
     layout = lay_out(layer, config) if layout is None else layout
     result = simulate_layer(layout.image, inputs_fixed)
-    macs = useful_macs(layer.codes, inputs_fixed)
+    macs = useful_macs(layer, inputs_fixed)
     energies = [eie_energy(result, table, macs), compressed_in_dram_energy(result, table, macs),
                 dense_in_dram_energy(layer.rows, layer.cols, table, macs)]
     checked = None

@@ -30,12 +30,14 @@ def fixed_point_forward(layer: QuantizedLayer, inputs_fixed: np.ndarray, config:
 def float_error(layer: QuantizedLayer, inputs_fixed: np.ndarray, outputs_fixed: np.ndarray,
                 config: ArchConfig) -> dict[str, float]:
     """Fixed-point outputs against the float layer on the same inputs (max and RMS error, in output units)."""
-    inputs = np.asarray(inputs_fixed)
-    # Zero inputs add nothing: the float product over the non-zero columns alone (at least one) is the same.
-    used = np.flatnonzero(inputs) if inputs.any() else np.zeros(1, dtype=np.int64)
-    columns = QuantizedLayer(codes=layer.codes[:, used], codebook=layer.codebook, bias=layer.bias, relu=layer.relu,
-                             name=layer.name)
-    expected = columns.forward(from_fixed(inputs[used], config.act_frac))
+    sparse = layer.sparse_codes()
+    rows = np.repeat(np.arange(layer.rows), np.diff(sparse.row_begin))
+    products = layer.codebook[sparse.codes] * from_fixed(np.asarray(inputs_fixed), config.act_frac)[sparse.columns]
+    expected = np.bincount(rows, weights=products, minlength=layer.rows)
+    if layer.bias is not None:
+        expected = expected + layer.bias
+    if layer.relu:
+        expected = np.maximum(expected, 0.0)
     error = from_fixed(outputs_fixed, config.act_frac) - expected
     return {"max_abs_error": float(np.max(np.abs(error))), "rms_error": float(np.sqrt(np.mean(error ** 2))),
             "max_abs_float_output": float(np.max(np.abs(expected)))}

@@ -87,7 +87,7 @@ def simulate_alex7(seed: int = 0) -> tuple[LayerResult, int, bool]:
     inputs = synthetic_inputs(spec, CHIP_CONFIG, seed)
     result = simulate_layer(build_layer_image(layer, CHIP_CONFIG), inputs)
     wide = simulate_layer(build_layer_image(layer, CHIP_CONFIG.replace(acc_bits=32)), inputs)
-    return result, useful_macs(layer.codes, inputs), bool(np.array_equal(result.outputs, wide.outputs))
+    return result, useful_macs(layer, inputs), bool(np.array_equal(result.outputs, wide.outputs))
 
 
 def priced(result: LayerResult, macs: int, table: EnergyTable) -> dict[str, dict]:

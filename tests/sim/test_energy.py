@@ -39,7 +39,7 @@ def test_breakdown_is_activity_times_terms():
     inputs = (rng.random(30) < 0.5) * 256
     config = ArchConfig(n_pes=4)
     layer, result = _run(codes, inputs, config)
-    macs = useful_macs(codes, inputs)
+    macs = useful_macs(layer, inputs)
     eie = eie_energy(result, TABLE, macs)
     assert eie.activity[PER_CYCLE] == 4 * result.cycles
     expected = sum(eie.activity[term.activity] * term.pj for term in eie.terms)
@@ -63,7 +63,7 @@ def test_breakdown_is_activity_times_terms():
 def test_activation_sram_accesses_are_priced_from_the_counters():
     config = ArchConfig(n_pes=2, regfile_entries=2)
     layer, result = _run(np.ones((5, 10), dtype=np.int64), np.full(10, 256), config)
-    eie = eie_energy(result, TABLE, useful_macs(layer.codes, np.full(10, 256)))
+    eie = eie_energy(result, TABLE, useful_macs(layer, np.full(10, 256)))
     sram = {term.activity: eie.term_pj(term) for term in eie.terms if term.name.startswith("activation SRAM")}
     assert sram == {"act_sram_reads": pytest.approx(12 * TABLE.sram_read(2048, 16)),
                     "act_sram_writes": pytest.approx(4 * TABLE.sram_write(2048, 16))}

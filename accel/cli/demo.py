@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--images", type=positive_int, default=20, help="test images to run on the simulator (default 20)")
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="report folder (default runs/demo)")
     parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="CPU threads for torch (default 1: the run then repeats bit for bit on this machine; "
+                             "more threads sum gradients in another order)")
     add_architecture_options(parser)
     add_energy_option(parser)
     parser.set_defaults(run=run)
@@ -51,8 +54,11 @@ def run(args: argparse.Namespace) -> int:
     from models.pipeline import compress, preset, write_outputs
     from sim.network import run_network
 
+    import torch
+
     if args.images < 1:
         raise UserError("--images must be at least 1")
+    torch.set_num_threads(args.threads)
     config = architecture_from(args)
     table = energy_table_from(args)
     started = time.perf_counter()

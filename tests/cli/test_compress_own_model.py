@@ -12,6 +12,7 @@ from torch.nn.utils import prune
 
 from accel.cli import main
 from models.compressed_file import CompressedModel
+from tests.images import quarter_images
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -19,15 +20,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def mlp() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 4))
-
-
-def tiny_data(count: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(0)
-    labels = torch.randint(0, 4, (count,), generator=generator)
-    images = 0.3 * torch.randn(count, 1, 8, 8, generator=generator)
-    for image, label in zip(images, labels):
-        image[:, 4 * (int(label) // 2):4 * (int(label) // 2) + 4, 4 * (int(label) % 2):4 * (int(label) % 2) + 4] += 1.0
-    return images, labels
 
 
 @pytest.fixture()
@@ -42,7 +34,7 @@ def user_files(tmp_path, monkeypatch):
     model = mlp()
     prune.l1_unstructured(model[1], "weight", amount=0.5)
     torch.save(model.state_dict(), tmp_path / "weights.pt")
-    images, labels = tiny_data()
+    images, labels = quarter_images()
     np.savez(tmp_path / "data.npz", train_images=images.numpy(), train_labels=labels.numpy(),
              test_images=images[:32].numpy(), test_labels=labels[:32].numpy())
     (tmp_path / "schedule.json").write_text(json.dumps(

@@ -11,6 +11,7 @@ from accel.arch.errors import UserError
 from accel.cli import main
 from accel.cli.sources import load_layers
 from models.compressed_file import CompressedModel
+from tests.images import quarter_images
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -61,15 +62,6 @@ def branchy():
 '''
 
 
-def tiny_data(count: int = 48) -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(0)
-    labels = torch.randint(0, 4, (count,), generator=generator)
-    images = 0.3 * torch.randn(count, 1, 8, 8, generator=generator)
-    for image, label in zip(images, labels):
-        image[:, 4 * (int(label) // 2):4 * (int(label) // 2) + 4, 4 * (int(label) % 2):4 * (int(label) % 2) + 4] += 1.0
-    return images, labels
-
-
 @pytest.fixture()
 def user_folder(tmp_path, monkeypatch):
     """A module of the user's models in the working folder, trained weights of each, data and a schedule."""
@@ -79,7 +71,7 @@ def user_folder(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "user_nets", raising=False)
     import user_nets
 
-    images, labels = tiny_data()
+    images, labels = quarter_images()
     for name in ("functional", "gelu", "branchy"):
         torch.manual_seed(0)
         model = getattr(user_nets, name)()
@@ -135,7 +127,7 @@ def test_gelu_layernorm_and_a_residual_add_run_on_the_host(user_folder, capsys):
 
 def test_one_input_prints_and_records_the_answer(user_folder, capsys):
     compress("functional")
-    np.save(user_folder / "x.npy", tiny_data()[0][0].numpy())
+    np.save(user_folder / "x.npy", quarter_images()[0][0].numpy())
     capsys.readouterr()
     assert main(["simulate", "functional/model.dc.npz", "--input", "x.npy", "--pes", "4", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

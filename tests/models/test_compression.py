@@ -12,6 +12,7 @@ from models.compressed_file import CompressedModel, compress_module
 from models.compression import Schedule, deep_compress
 from models.pruning import sensitivity, std_unstructured
 from models.quantization import quantize_model
+from tests.images import quarter_images
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -34,17 +35,6 @@ def mlp() -> nn.Module:
     return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 4))
 
 
-def tiny_data(shape=(1, 8, 8), count=64):
-    """Four classes told apart by which quarter of the image is bright."""
-    generator = torch.Generator().manual_seed(0)
-    labels = torch.randint(0, 4, (count,), generator=generator)
-    images = 0.3 * torch.randn(count, *shape, generator=generator)
-    for image, label in zip(images, labels):
-        row, col = divmod(int(label), 2)
-        image[:, row * shape[1] // 2:(row + 1) * shape[1] // 2, col * shape[2] // 2:(col + 1) * shape[2] // 2] += 1.0
-    return images, labels
-
-
 def accuracy_on(images, labels):
     @torch.no_grad()
     def evaluate(model: nn.Module) -> float:
@@ -54,7 +44,7 @@ def accuracy_on(images, labels):
 
 
 def run(model, schedule, shape=(1, 8, 8), **options):
-    images, labels = tiny_data(shape)
+    images, labels = quarter_images(shape)
     loader = DataLoader(TensorDataset(images, labels), batch_size=16, shuffle=False)
     return deep_compress(model, loader, accuracy_on(images, labels), schedule, progress=False, **options), images
 
@@ -82,7 +72,7 @@ def test_a_model_pruned_by_torch_round_trips(tmp_path):
 
 def test_load_into_reproduces_the_quantized_model(tmp_path):
     model = SmallConvNet()
-    images, _ = tiny_data((1, 8, 8))
+    images, _ = quarter_images((1, 8, 8))
     model.eval()
     quantize_model(model, {"conv": 5, "head.1": 4, "head.3": 3})
     with torch.no_grad():
@@ -132,7 +122,7 @@ def test_sensitivity_keeps_a_torch_mask():
     model = mlp()
     prune.l1_unstructured(model[1], "weight", amount=0.5)
     mask = model[1].weight_mask.clone()
-    images, labels = tiny_data()
+    images, labels = quarter_images()
     sensitivity(model, accuracy_on(images, labels), (0.0, 0.9))
     assert torch.equal(model[1].weight_mask, mask)
 
@@ -143,7 +133,7 @@ def test_a_step_function_trains_each_stage():
     def trainer(model: nn.Module, epochs: int, stage: str) -> None:
         stages.append((stage, epochs, sorted(n for n, p in model.named_parameters() if p.requires_grad)[:2]))
 
-    images, labels = tiny_data()
+    images, labels = quarter_images()
     deep_compress(mlp(), trainer, accuracy_on(images, labels),
                   Schedule(prune=[{"1": 0.5}, {"1": 0.3}], retrain_epochs=2, finetune_epochs=1), progress=False)
     assert [stage[:2] for stage in stages] == [("retrain", 2), ("retrain", 2), ("finetune", 1)]
@@ -158,7 +148,7 @@ def test_a_step_function_trains_each_stage():
     (Schedule(index_bits={"1": 0}), r"index_bits must be 1..16 or \"auto\""),
 ])
 def test_bad_schedules_get_one_line(schedule, message):
-    images, labels = tiny_data()
+    images, labels = quarter_images()
     with pytest.raises(UserError, match=message) as error:
         deep_compress(mlp(), lambda *_: None, accuracy_on(images, labels), schedule, progress=False)
     assert "\n" not in str(error.value)

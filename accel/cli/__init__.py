@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 from typing import NoReturn
@@ -78,6 +79,13 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
 
+def _reader_gone() -> int:
+    """The reader of our output closed it (``accel ... | head``): stop quietly with 141, as a shell reports SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush then goes nowhere, without an error
+    return 141
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(chosen_command(argv))
@@ -85,12 +93,20 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_info:  # an argument error, already printed in one line (--help and --version exit)
         if not exit_info.code:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                return _reader_gone()
             raise
         return int(exit_info.code)
     args.argv = list(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return int(args.run(args) or 0)
+        status = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:
+        return _reader_gone()
     except UserError as error:
         print(f"accel {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -30,8 +30,8 @@ from models.networks import build_network, compressible_layers
 from models.quantization import codebook_and_codes
 from models.recurrent import STACKED, StackedLSTM, gate_shape, write_gates
 from models.size_report import LayerSize
-from models.tracing import fused_relus, host_params, trace_model
 from models.sparse_storage import decode_relative, encode_relative
+from models.tracing import fused_relus, host_params, trace_model
 
 FORMAT = "deep-compression-model"
 VERSION = 3

@@ -26,17 +26,17 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 from torch.nn.utils import parametrize, prune
-from tqdm import tqdm
 
 from accel.arch.errors import UserError
+from accel.arch.progress import progress as progress_bar
 from models.compressed_file import CompressedLayer, CompressedModel, compress_module
 from models.graph import ACTIVATIONS, ModelGraph, chain_graph
 from models.networks import compressible_layers
 from models.pruning import kept_fractions, make_permanent, prune_by_std, prune_to_kept, rescale_dropout, sensitivity
 from models.quantization import INITS, layer_bits, quantize_layer
 from models.recurrent import stack_recurrent
-from models.tracing import trace_model
 from models.size_report import LayerSize, total_row
+from models.tracing import trace_model
 
 ALL = "*"
 """Key that stands for every layer a schedule entry does not name."""
@@ -163,7 +163,7 @@ def loader_trainer(loader: Iterable, schedule: Schedule, loss_fn: Callable | Non
         cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, epochs))
         for epoch in range(epochs):
             model.train()
-            for inputs, targets in tqdm(loader, desc=f"{stage} {epoch + 1}/{epochs}", disable=not progress, leave=False):
+            for inputs, targets in progress_bar(loader, description=f"{stage} {epoch + 1}/{epochs}", enabled=progress):
                 optimizer.zero_grad()
                 loss_fn(model(inputs), targets).backward()
                 optimizer.step()

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
+from accel.arch.progress import progress as progress_bar
 from models.datasets import Dataset
 
 
@@ -31,7 +31,7 @@ def train(model: nn.Module, data: Dataset, settings: TrainSettings, desc: str = 
     loss_fn = nn.CrossEntropyLoss()
     count = data.train_images.shape[0]
     steps = (count + settings.batch_size - 1) // settings.batch_size
-    bar = tqdm(total=settings.epochs * steps, desc=desc, unit="step", disable=not progress, leave=False)
+    bar = progress_bar(total=settings.epochs * steps, description=desc, enabled=progress)
     for _ in range(settings.epochs):
         model.train()
         order = torch.randperm(count, generator=generator)

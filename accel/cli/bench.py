@@ -6,11 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from tqdm import tqdm
-
 from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.arch.errors import UserError
 from accel.arch.files import write_csv_atomic, write_text_atomic
+from accel.arch.progress import progress
 from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
@@ -59,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
-    with tqdm(total=len(BENCHMARK_LAYERS), desc="latency", unit="layer") as progress:
-        latency = sweeps.latency_rows(config, table, args.seed, progress)
+    with progress(total=len(BENCHMARK_LAYERS), description="latency", unit="layer") as bar:
+        latency = sweeps.latency_rows(config, table, args.seed, bar)
     executor = ProcessExecutor(args.workers)
     fifo = sweeps.fifo_sweep(config, args.seed, depths, executor)
     pes = sweeps.pe_sweep(config, args.seed, counts, executor)

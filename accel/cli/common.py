@@ -89,15 +89,6 @@ def write_json(path: Path, data: object) -> Path:
     return write_text_atomic(path, json.dumps(data, indent=2, default=float) + "\n")
 
 
-def progress_bar(total: int, description: str, unit: str):
-    """A tqdm bar on a terminal; nothing where stderr is a file or a pipe (logs stay free of carriage returns)."""
-    import sys
-
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=description, unit=unit, disable=not sys.stderr.isatty(), leave=False)
-
-
 def output_folder(args: argparse.Namespace, folder: Path):
     """Stage the command's outputs for ``folder`` and commit them together (``accel.arch.run_folder``)."""
     from accel.arch.run_folder import run_folder

@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from accel.arch.files import write_text_atomic
 from accel.arch.fixed_point import from_fixed
+from accel.arch.progress import progress
 from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
@@ -48,13 +48,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from accel.arch.errors import UserError
     from models.datasets import DEFAULT_DATA_DIR, load_idx_dataset
     from models.export import layers_from_compressed
     from models.pipeline import compress, preset, write_outputs
     from sim.network import run_network
-
-    import torch
 
     if args.images < 1:
         raise UserError("--images must be at least 1")
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     with torch_no_grad():
         float_logits = result.model(data.test_images[: args.images]).numpy()
     runs_per_image = []
-    for image in tqdm(images, desc="EIE simulation", unit="image"):
+    for image in progress(images, description="EIE simulation", unit="image"):
         runs_per_image.append(run_network(layers, image, config, table))
     eie_logits = np.stack([from_fixed(runs[-1].result.outputs, config.act_frac) for runs in runs_per_image])
     agree = float(np.mean(eie_logits.argmax(1) == float_logits.argmax(1)))

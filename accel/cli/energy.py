@@ -6,10 +6,9 @@ import argparse
 import csv
 from pathlib import Path
 
-from tqdm import tqdm
-
 from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.arch.files import write_csv_atomic
+from accel.arch.progress import progress
 from accel.cli.common import add_energy_option, energy_table_from, output_folder, provenance, write_json
 from accel.explore import energy_studies as studies
 from accel.report.energy import write_energy_pages
@@ -57,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
     comparison = studies.alex7_comparison(table, alex7, args.seed)
     band = studies.uncertainty_band(table, alex7, studies.band_devices(table, recorded_devices(), CACTI))
     structure = {reading: studies.structure_check(model) for reading, model in comparison["models"].items()}
-    with tqdm(total=len(names) * (len(studies.SRAM_WIDTHS) + len(counts)), desc="sweeping", unit="run") as progress:
-        widths = studies.sram_width_study(table, args.seed, names=names, progress=progress)
-        pes = studies.pe_padding_study(args.seed, counts, names=names, progress=progress)
+    with progress(total=len(names) * (len(studies.SRAM_WIDTHS) + len(counts)), description="sweeping", unit="run") as bar:
+        widths = studies.sram_width_study(table, args.seed, names=names, progress=bar)
+        pes = studies.pe_padding_study(args.seed, counts, names=names, progress=bar)
     precision = None
     if not args.no_precision:
         from accel.explore.precision import lenet_precision

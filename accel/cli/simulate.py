@@ -16,7 +16,6 @@ from accel.cli.common import (
     energy_table_from,
     finite_float,
     positive_int,
-    progress_bar,
     provenance,
     seed,
     write_json,
@@ -169,11 +168,12 @@ def _run_model(args, imported, config, table):
 
 def run_on_data(args: argparse.Namespace, imported, config, table) -> int:
     """The model on the first ``--limit`` test samples of ``--data``."""
+    from accel.arch.progress import progress
     from accel.cli.sources import test_samples
     from accel.explore.model_run import EIEModel, evaluate_on_data
 
     images, labels, name = test_samples(args.data, args.limit, imported.graph.input_shape)
-    with progress_bar(len(images), "EIE simulation", "sample") as bar:
+    with progress(total=len(images), description="EIE simulation", unit="sample") as bar:
         result = evaluate_on_data(EIEModel(imported, config, table), images, labels, bar)
     record = {"provenance": provenance(args, config), "config": config.to_dict(), "energy_table": table.label,
               "data": {"source": str(args.data), "name": name, "samples": len(images)},

@@ -50,11 +50,11 @@ def run(args: argparse.Namespace) -> int:
     if args.layers < 1 or args.per_config < 1 or workers < 1:
         raise UserError(f"--layers ({args.layers}), --per-config ({args.per_config}) and --workers ({workers}) "
                         "must be at least 1")
-    from tqdm import tqdm
 
+    from accel.arch.progress import progress
     from hdl.campaign import run_campaign
 
-    with tqdm(total=args.layers, desc="co-simulating", unit="layer") as bar:
+    with progress(total=args.layers, description="co-simulating", unit="layer") as bar:
         totals = run_campaign(args.layers, args.work, args.seed, args.per_config, progress=bar.update,
                               simulator=args.simulator, workers=workers)
     print(f"{totals['layers']} layers on {totals['configs']} configs, {totals['batches']} batches, "

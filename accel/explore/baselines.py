@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS, synthetic_input_values, synthetic_layer
 from accel.arch.config import ArchConfig
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.images import build_layer_image
+from accel.arch.progress import progress
 from sim import simulate_layer
 
 
@@ -90,7 +90,7 @@ def measure_baselines(repeats: int) -> list[dict]:
     """Torch dense and CSR times of the nine benchmark layers beside the paper's and the simulated EIE's."""
     config = ArchConfig()
     rows = []
-    for spec in tqdm(BENCHMARK_LAYERS, desc="timing torch", unit="layer"):
+    for spec in progress(BENCHMARK_LAYERS, description="timing torch", unit="layer"):
         layer = synthetic_layer(spec)
         values = synthetic_input_values(spec)
         row = {"layer": spec.name, "device": ""}

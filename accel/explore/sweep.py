@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from tqdm import tqdm
-
 from accel.arch.errors import UserError
 from accel.arch.files import file_sha256, write_text_atomic
+from accel.arch.progress import progress as progress_bar
 from accel.explore.sweep_spec import CONFIG_FIELDS, DEFAULT_ENERGY_TABLE, SweepSpec, config_of, resolve
 from accel.explore.sweep_tasks import code_version, run_point
 from accel.explore.workloads import is_file_workload
@@ -203,7 +202,8 @@ def run_sweep(spec: SweepSpec, executor: Executor | None = None, cache: Path | N
         results = [None if r is not None and r["status"] != "ok" else r for r in results]
     missing = [index for index, result in enumerate(results) if result is None]
     start = time.perf_counter()
-    with tqdm(total=len(tasks), initial=len(tasks) - len(missing), desc="sweep", unit="point", disable=not progress) as bar:
+    with progress_bar(total=len(tasks), initial=len(tasks) - len(missing), description="sweep", unit="point",
+                      enabled=progress) as bar:
         for position, result in executor.run([tasks[index] for index in missing]):
             index = missing[position]
             results[index] = result

@@ -105,7 +105,10 @@ class ModelGraph:
                 "nodes": [node.to_json() for node in self.nodes]}
 
     def partition(self) -> list[dict]:
-        """Each operation with where it runs (EIE or host), in order: the partition of the model."""
+        """Each operation with where it runs (EIE or host), in order: the partition of the model.
+
+        ``shape`` is the output's shape for one sample, or None where the output is not a tensor (a size,
+        a tuple): those host operations only carry shapes and tuples between the others."""
         rows = []
         for node in self.nodes:
             if node.op in ("input", "output", "param"):

@@ -193,17 +193,18 @@ def run_on_data(args: argparse.Namespace, imported, config, table) -> int:
 
 def print_import(source: str, imported) -> None:
     """What the import did, and the model's partition between EIE and the host."""
-    from accel.report.tables import format_table
+    from accel.report.tables import format_table, partition_rows
 
     origin = {"traced": "traced from the model's forward", "declared": "a chain declared by its activations",
               "assumed": "assumed: a chain of the Linear layers"}[imported.graph.origin]
     print(f"import of {source}:")
     for line in imported.lines():
         print(f"  {line}")
-    rows = [[row["runs_on"], row["operation"], "x".join(map(str, row["shape"])) if row["shape"] else ""]
-            for row in imported.partition()]
+    rows, hidden = partition_rows(imported.partition())
     print(f"\npartition ({origin}):")
     print(format_table(["runs on", "operation", "output shape (one sample)"], rows))
+    if hidden:
+        print(f"(and {hidden} host operation(s) on sizes and tuples, in --json)")
     print()
 
 

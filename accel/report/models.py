@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from accel.arch.files import write_text_atomic
-from accel.report.tables import format_table
+from accel.report.tables import format_table, partition_rows
 
 RECORD = "eie_on_data.json"
 COMMAND = "python -m examples.user_models_on_eie"
@@ -75,9 +75,9 @@ def _section(folder: Path) -> str:
         ["pruned + quantized + Huffman, torch", summary["accuracy_quantized"], "all (accel compress)"],
         ["quantized, torch", top1["quantized_torch"], f"first {samples:,}"],
         ["EIE (simulated fixed point) + host", top1["eie"], f"first {samples:,}"]], markdown=True)
-    partition = format_table(["runs on", "operation", "output shape (one sample)"], [
-        [row["runs_on"], row["operation"], "x".join(map(str, row["shape"])) if row["shape"] else ""]
-        for row in record["import"]["partition"]], markdown=True)
+    rows, hidden = partition_rows(record["import"]["partition"])
+    partition = format_table(["runs on", "operation", "output shape (one sample)"], rows, markdown=True) + (
+        f"\n\nand {hidden} host operation(s) on sizes and tuples (recorded in `eie_on_data.json`)." if hidden else "")
     layers = format_table(
         ["layer", "shape", "density %", "ReLU fused", "runs per sample", "cycles per run", "cycles mean", "p50",
          "p99", "latency us mean", "p99", "EIE uJ mean", "p99"],

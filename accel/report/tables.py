@@ -32,3 +32,11 @@ def _cell(value: object) -> str:
 
 def _numeric(value: str) -> bool:
     return value.replace(",", "").replace(".", "").replace("-", "").replace("+", "").replace("%", "").replace("x", "").isdigit()
+
+
+def partition_rows(partition: list[dict]) -> tuple[list[list[str]], int]:
+    """A model's partition as table rows (runs on, operation, output shape), without the host operations that
+    only carry sizes and tuples; and how many of those were left out."""
+    shown = [row for row in partition if row["runs_on"] == "EIE" or row["shape"] is not None]
+    return ([[row["runs_on"], row["operation"], "x".join(map(str, row["shape"])) if row["shape"] else ""]
+             for row in shown], len(partition) - len(shown))

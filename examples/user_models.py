@@ -2,8 +2,8 @@
 
 Each takes a batch of 28x28 grey images (N, 1, 28, 28) and returns ten class scores. They exercise
 what ``accel compress --model`` must read from ``forward`` rather than from the module list:
-activations called as functions, normalisation and residual adds between Linear layers, and a
-recurrent layer.
+activations called as functions, normalisation and residual adds between Linear layers, a
+recurrent layer, and the convolutional network of PyTorch's own MNIST example.
 """
 
 import torch
@@ -60,6 +60,34 @@ class RowLSTM(nn.Module):
         return self.fc(h[-1])
 
 
+class ExampleConvNet(nn.Module):
+    """The network of PyTorch's own MNIST example (pytorch/examples, mnist/main.py), written as it is there:
+    two convolutions, max pooling, dropout, two Linear layers, ``F.relu`` and ``F.log_softmax`` in forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv1(x)
+        x = F.relu(x)
+        x = self.conv2(x)
+        x = F.relu(x)
+        x = F.max_pool2d(x, 2)
+        x = self.dropout1(x)
+        x = torch.flatten(x, 1)
+        x = self.fc1(x)
+        x = F.relu(x)
+        x = self.dropout2(x)
+        x = self.fc2(x)
+        return F.log_softmax(x, dim=1)
+
+
 def functional_mlp() -> nn.Module:
     return FunctionalMLP()
 
@@ -70,3 +98,7 @@ def mixer_block() -> nn.Module:
 
 def row_lstm() -> nn.Module:
     return RowLSTM()
+
+
+def example_convnet() -> nn.Module:
+    return ExampleConvNet()

@@ -17,8 +17,9 @@ from pathlib import Path
 from accel.report.models import write_models_page
 from models.datasets import DEFAULT_DATA_DIR
 
-MODELS = {"functional_mlp": "functional_mlp", "mixer_block": "mixer_block", "row_lstm": "row_lstm"}
-"""Report folder -> factory in examples.user_models (each has examples/<folder>_schedule.json)."""
+MODELS = {"functional_mlp": 8, "mixer_block": 8, "row_lstm": 8, "example_convnet": 2}
+"""Each factory of examples.user_models (also its report folder; its schedule is examples/<name>_schedule.json)
+and the epochs of its dense training."""
 
 
 def run(command: list[str]) -> None:
@@ -33,13 +34,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/models"))
     args = parser.parse_args()
     accel = [sys.executable, "-m", "accel.cli"]
-    for name, factory in MODELS.items():
+    for name, epochs in MODELS.items():
         dense = Path("runs/models") / name / "dense.pt"
         if not dense.exists():
-            run([sys.executable, "-m", "examples.train_dense", f"examples.user_models:{factory}", "--out", str(dense),
-                 "--data", str(args.data)])
+            run([sys.executable, "-m", "examples.train_dense", f"examples.user_models:{name}", "--out", str(dense),
+                 "--data", str(args.data), "--epochs", str(epochs)])
         folder = args.out / name
-        run([*accel, "compress", "--model", f"examples.user_models:{factory}", "--weights", str(dense), "--data",
+        run([*accel, "compress", "--model", f"examples.user_models:{name}", "--weights", str(dense), "--data",
              str(args.data), "--schedule", f"examples/{name}_schedule.json", "--out", str(folder), "--quiet"])
         run([*accel, "simulate", str(folder / "model.dc.npz"), "--data", str(args.data), "--limit", str(args.limit),
              "--out", str(folder / "eie_on_data.json")])

@@ -123,7 +123,8 @@ class _Recorder:
         self.model, self.label = model, label
         self.names: dict[fx.Node, str] = {}
         self.nodes: list[Node] = []
-        self.params: set[str] = set()
+        self.params: dict[str, str] = {}
+        """Each host tensor's name -> the node that holds it."""
         self.constants: dict[fx.Node, object] = {}
 
     def record(self, traced: fx.Graph) -> list[Node]:
@@ -143,7 +144,7 @@ class _Recorder:
                 return
             self._add(node.name, "input")
         elif node.op == "get_attr":
-            self._add(node.name, "param", self._param(node.target, where))
+            self.names[node] = self._param(node.target, where, node.name)
         elif node.op == "call_module":
             self._module(node, where)
         elif node.op == "call_function":
@@ -167,22 +168,21 @@ class _Recorder:
         self.nodes.append(Node(name, op, target, args or [], kwargs or {}))
         return name
 
-    def _param(self, target: str, where: str) -> str:
-        value = _attribute(self.model, target)
-        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
-            raise UserError(f"{where}: {target!r} is a {type(value).__name__}, not a floating-point tensor the host can hold")
+    def _param(self, target: str, where: str, name: str | None = None) -> str:
+        """The node that holds the host tensor ``target`` (added, named ``name`` or ``target``, on first use)."""
         if target not in self.params:
-            self.params.add(target)
-        return target
+            value = _attribute(self.model, target)
+            if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+                raise UserError(f"{where}: {target!r} is a {type(value).__name__}, not a floating-point tensor the host "
+                                "can hold")
+            self.params[target] = self._add(name or target, "param", target)
+        return self.params[target]
 
     def _param_node(self, module_name: str, attribute: str, where: str) -> dict | None:
-        """A reference to a param node for a module's tensor (None when the module has none)."""
+        """A reference to the node holding a module's tensor (None when the module has none)."""
         if getattr(self.model.get_submodule(module_name), attribute, None) is None:
             return None
-        target = f"{module_name}.{attribute}" if module_name else attribute
-        if target not in self.params:
-            self._add(target, "param", self._param(target, where))
-        return {"node": target}
+        return {"node": self._param(f"{module_name}.{attribute}" if module_name else attribute, where)}
 
     def _module(self, node: fx.Node, where: str) -> None:
         module = self.model.get_submodule(node.target)

@@ -225,14 +225,15 @@ def data_report(record: dict) -> str:
              + f"; largest output difference {agreement['max_output_difference']:.4g}",
              f"first sample: numpy fixed-point model "
              f"{'bit-exact' if record['numpy_model_bit_exact_on_first_sample'] else 'DIFFERS'} on every EIE layer", ""]
-    headers = ["layer", "shape", "density %", "vectors", "cycles mean", "p50", "p99", "latency us mean", "p99 ",
-               "EIE uJ mean", "p99  "]
+    headers = ["layer", "shape", "density %", "input density %", "vectors", "cycles mean", "p50", "p99",
+               "latency us mean", "p99 ", "EIE uJ mean", "p99  "]
     rows = [[layer["layer"] + (" +ReLU" if layer["relu"] else ""), f"{layer['shape'][0]}x{layer['shape'][1]}",
-             100 * layer["weight_density"], layer["invocations_per_sample"], layer["cycles"]["mean"],
+             100 * layer["weight_density"], 100 * layer["input_density"]["mean"], layer["invocations_per_sample"],
+             layer["cycles"]["mean"],
              layer["cycles"]["p50"], layer["cycles"]["p99"], layer["latency_us"]["mean"], layer["latency_us"]["p99"],
              layer["energy_uJ"]["mean"], layer["energy_uJ"]["p99"]] for layer in record["layers"]]
     total = record["model"]
-    rows.append(["whole model (EIE only)", "", "", "", total["cycles"]["mean"], total["cycles"]["p50"],
+    rows.append(["whole model (EIE only)", "", "", "", "", total["cycles"]["mean"], total["cycles"]["p50"],
                  total["cycles"]["p99"], total["latency_us"]["mean"], total["latency_us"]["p99"],
                  total["energy_uJ"]["mean"], total["energy_uJ"]["p99"]])
     lines += ["per sample (vectors: matrix-vector products of the layer per sample; host operations not timed):",

@@ -133,6 +133,8 @@ def layer_statistics(samples: list[SampleRun], config: ArchConfig, gates: set[st
             "cycles_per_invocation": float(np.mean([run.result.cycles / run.invocations for run in runs])),
             "latency_us": spread(run.result.cycles * config.cycle_ns / 1e3 for run in runs),
             "energy_uJ": spread(run.eie.total_pj / 1e6 for run in runs),
+            "input_density": spread(run.result.counters["broadcasts"] / (first.layer.cols * len(run.result.batches))
+                                    for run in runs),
             "fits_on_chip": not first.capacity_problems,
         })
     return rows

@@ -79,14 +79,15 @@ def _section(folder: Path) -> str:
     partition = format_table(["runs on", "operation", "output shape (one sample)"], rows, markdown=True) + (
         f"\n\nand {hidden} host operation(s) on sizes and tuples (recorded in `eie_on_data.json`)." if hidden else "")
     layers = format_table(
-        ["layer", "shape", "density %", "ReLU fused", "runs per sample", "cycles per run", "cycles mean", "p50",
+        ["layer", "shape", "weight density %", "input density % (mean)", "ReLU fused", "runs per sample",
+         "cycles per run", "cycles mean", "p50",
          "p99", "latency us mean", "p99", "EIE uJ mean", "p99"],
         [[row["layer"], f"{row['shape'][0]}x{row['shape'][1]}", 100 * row["weight_density"],
-          "yes" if row["relu"] else "no", f"{row['invocations_per_sample']:g} ({row['invocation']}s)",
+          100 * row["input_density"]["mean"], "yes" if row["relu"] else "no", f"{row['invocations_per_sample']:g} ({row['invocation']}s)",
           row["cycles_per_invocation"],
           row["cycles"]["mean"], row["cycles"]["p50"], row["cycles"]["p99"], row["latency_us"]["mean"],
           row["latency_us"]["p99"], row["energy_uJ"]["mean"], row["energy_uJ"]["p99"]] for row in record["layers"]]
-        + [["whole model", "", "", "", "", "", record["model"]["cycles"]["mean"], record["model"]["cycles"]["p50"],
+        + [["whole model", "", "", "", "", "", "", record["model"]["cycles"]["mean"], record["model"]["cycles"]["p50"],
             record["model"]["cycles"]["p99"], record["model"]["latency_us"]["mean"],
             record["model"]["latency_us"]["p99"], record["model"]["energy_uJ"]["mean"],
             record["model"]["energy_uJ"]["p99"]]], markdown=True)

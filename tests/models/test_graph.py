@@ -237,3 +237,18 @@ def test_graph_json_refuses_shapes_and_keys_it_does_not_know():
         ModelGraph.from_json({"origin": "traced"}, {}, {}, "f")
     with pytest.raises(UserError, match="input_shape"):
         ModelGraph.from_json({"origin": "traced", "input_shape": [0], "params": [], "nodes": []}, {}, {}, "f")
+
+
+def test_a_tensor_used_by_a_module_and_directly_is_held_once():
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.norm, self.fc = nn.LayerNorm(6), nn.Linear(6, 2)
+
+        def forward(self, x):
+            return self.fc(self.norm(x) * self.norm.weight + self.norm.weight)
+
+    torch.manual_seed(0)
+    graph = trace_model(Twice(), torch.randn(3, 6))
+    assert [node.target for node in graph.nodes if node.op == "param"] == ["norm.weight", "norm.bias"]
+    assert sorted(graph.params) == ["norm.bias", "norm.weight"]

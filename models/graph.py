@@ -172,27 +172,37 @@ def run_graph(graph: ModelGraph, inputs: torch.Tensor, tensors: Mapping[str, tor
     for node in graph.nodes:
         args = [_evaluate(value, values) for value in node.args]
         kwargs = {key: _evaluate(value, values) for key, value in node.kwargs.items()}
-        if node.op == "input":
-            result = inputs
-        elif node.op == "output":
+        if node.op == "output":
             return args[0]
-        elif node.op == "param":
-            result = tensors[node.target]
-        elif node.op == "linear":
-            result = linear(node.target, args[0])
-        elif node.op == "conv2d":
-            result = F.conv2d(args[0], tensors[f"{node.target}.weight"], tensors.get(f"{node.target}.bias"), **kwargs)
-        elif node.op == "lstm":
-            gates = [_bound(linear, name) for name in kwargs["layers"]]
-            result = run_lstm(args[0], args[1] if len(args) > 1 else None, gates, kwargs["hidden_size"],
-                              kwargs["batch_first"])
-        elif node.op == "lstm_cell":
-            result = run_lstm_cell(args[0], args[1] if len(args) > 1 else None, _bound(linear, kwargs["layers"][0]),
-                                   kwargs["hidden_size"])
-        else:
-            result = host_ops.call(node.op, node.target, args, kwargs)
-        values[node.name] = result
+        try:
+            values[node.name] = _run_node(node, args, kwargs, inputs, tensors, linear)
+        except UserError:
+            raise
+        except (RuntimeError, TypeError, ValueError, IndexError, KeyError, AttributeError, MemoryError) as error:
+            reason = (str(error).strip().splitlines() or [""])[0][:120]
+            raise UserError(f"graph node {node.name!r} ({node.op} {node.target}) failed ({type(error).__name__}: {reason}): "
+                            "the input is not shaped as the model's input, or the file's graph is damaged; "
+                            "recompress the model") from None
     raise UserError("the graph has no output node")
+
+
+def _run_node(node: Node, args: list, kwargs: dict, inputs: torch.Tensor, tensors: Mapping[str, torch.Tensor],
+              linear: LinearFn) -> object:
+    if node.op == "input":
+        return inputs
+    if node.op == "param":
+        return tensors[node.target]
+    if node.op == "linear":
+        return linear(node.target, args[0])
+    if node.op == "conv2d":
+        return F.conv2d(args[0], tensors[f"{node.target}.weight"], tensors.get(f"{node.target}.bias"), **kwargs)
+    if node.op == "lstm":
+        gates = [_bound(linear, name) for name in kwargs["layers"]]
+        return run_lstm(args[0], args[1] if len(args) > 1 else None, gates, kwargs["hidden_size"], kwargs["batch_first"])
+    if node.op == "lstm_cell":
+        return run_lstm_cell(args[0], args[1] if len(args) > 1 else None, _bound(linear, kwargs["layers"][0]),
+                             kwargs["hidden_size"])
+    return host_ops.call(node.op, node.target, args, kwargs)
 
 
 def record_shapes(graph: ModelGraph, values: Mapping[str, object]) -> ModelGraph:

@@ -52,7 +52,9 @@ def _heading() -> str:
         "`accel compress --model` and its schedule in `examples/`, then runs the first 1,000 Fashion-MNIST test "
         "images through it with `accel simulate MODEL --data DIR --limit 1000 --out NAME/eie_on_data.json`; "
         "`accel report --render` renders this page from those records. None of the models was designed for this "
-        "tool: their forward methods call `F.relu`, `F.gelu`, LayerNorm, residual adds, reshapes and an LSTM.",
+        "tool: their forward methods call `F.relu`, `F.gelu`, LayerNorm, residual adds, reshapes and an LSTM, and "
+        "`example_convnet` is the network of PyTorch's own MNIST example as written there (convolutions, max "
+        "pooling, dropout, `F.log_softmax`).",
         "",
         "Each model's dataflow is traced from its forward (`torch.fx`); every `nn.Linear` (and each LSTM layer's "
         "stacked gate matrix `[W_ih W_hh]`) runs on the simulated 64-PE EIE in its fixed point, with a ReLU that "

@@ -252,3 +252,11 @@ def test_a_tensor_used_by_a_module_and_directly_is_held_once():
     graph = trace_model(Twice(), torch.randn(3, 6))
     assert [node.target for node in graph.nodes if node.op == "param"] == ["norm.weight", "norm.bias"]
     assert sorted(graph.params) == ["norm.bias", "norm.weight"]
+
+
+def test_a_graph_that_does_not_fit_its_input_says_so_in_one_line():
+    torch.manual_seed(0)
+    model = quantized(Residual())
+    imported = import_compressed(compress_module(model, None, graph=trace_model(model, torch.randn(2, 1, 10))))
+    with pytest.raises(UserError, match=r"graph node .* failed .*not shaped as the model's input"):
+        torch_forward(imported, torch.randn(2, 7))

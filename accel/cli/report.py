@@ -80,7 +80,7 @@ def render_all(reports: Path, readme: Path | None = None) -> list[Path]:
         written.append(write_startup_page(reports / "sim"))
     if (reports / "energy" / "energy.json").exists():
         written.append(write_energy_pages(reports / "energy"))
-    for summary in sorted([*(reports / "compression").glob("*/summary.json"), *(reports / "models").glob("*/summary.json")]):
+    for summary in sorted([*(reports / "compression").rglob("summary.json"), *(reports / "models").glob("*/summary.json")]):
         written += write_compression_pages(summary.parent).values()
     if list((reports / "models").glob(f"*/{MODELS_RECORD}")):
         written.append(write_models_page(reports / "models"))

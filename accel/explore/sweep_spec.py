@@ -3,7 +3,7 @@
 A spec (TOML shown; JSON and YAML hold the same keys)::
 
     kind = "simulate"            # or "synthesis": place and route the PE array for each point
-    metrics = ["latency_us", "energy_uJ", "efficiency"]   # default: every metric of the kind
+    metrics = ["latency_us", "energy_uJ", "efficiency"]   # default: every metric of the kind; fits_on_chip always
     seed = 0                     # synthetic weights and inputs; may also be an axis
     act_density = 1.0            # non-zero fraction of the random inputs of file workloads
 
@@ -46,6 +46,8 @@ METRICS = {
                  "dense_dram_uJ", "stored_entries", "padding_pct", "fits_on_chip", *COUNTER_NAMES),
     "synthesis": ("fits", "fmax_mhz", "luts", "ffs", "brams", "multipliers", "seconds", "message"),
 }
+ALWAYS_KEPT = "fits_on_chip"
+"""Kept by every simulate sweep: its page keeps the designs that do not fit off the Pareto front."""
 TOP_KEYS = ("kind", "metrics", "seed", "act_density", "timeout_s", "base", "axes")
 DEFAULT_ENERGY_TABLE = "default"
 
@@ -159,6 +161,8 @@ def parse_spec(data: Any, folder: str | Path = ".", where: str = "sweep spec") -
         if metric not in METRICS[kind]:
             raise UserError(f"{where}: unknown metric {metric!r}; {_suggest(metric, METRICS[kind])}known {kind} metrics: "
                             f"{', '.join(METRICS[kind])}")
+    if kind == "simulate" and ALWAYS_KEPT not in metrics:
+        metrics = [*metrics, ALWAYS_KEPT]
     act_density = _number(data.get("act_density", 1.0), "act_density", where, 0.0, 1.0)
     timeout_s = _number(data.get("timeout_s", 3600.0), "timeout_s", where, 1e-3, None)
     spec = SweepSpec(kind, axes, base, tuple(metrics), act_density, timeout_s, str(folder))

@@ -51,5 +51,6 @@ def write_compression_pages(folder: Path) -> dict[str, Path]:
             folder / "sensitivity.png", [100 * f for f in summary["sensitivity_fractions"]],
             {layer: [row["accuracy"] for row in rows if row["layer"] == layer] for layer in layers},
             "weights pruned in this layer alone (%)", "top-1 test accuracy (%)",
-            f"Pruning sensitivity of {summary['network']} ({summary['data']}), no retraining", logx=False)
+            f"Pruning sensitivity of {summary['network']} ({summary['data']}), no retraining", logx=False,
+            legend_title="layer")
     return paths

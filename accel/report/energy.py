@@ -9,6 +9,7 @@ from accel.arch.benchmarks import SYNTHETIC_NOTE
 from accel.arch.files import write_text_atomic
 from accel.explore import energy_studies as studies
 from accel.report import plots
+from accel.report.commands import regenerate
 from accel.report.tables import format_table
 
 COMMAND = "accel energy"
@@ -31,9 +32,11 @@ def figures(out: Path, record: dict) -> None:
     series = {"paper (Table II)": [r["paper_pct"] for r in shares]}
     for name in studies.compared_models(comparison):
         series[name if name.startswith(studies.PREVIOUS) else f"{comparison['table_kind']}, {name}"] = [r[f"{name}_pct"] for r in shares]
+    groups = list(dict.fromkeys(r["group"] for r in shares))
     plots.grouped_bars(out / "shares.png", parts, series, "% of PE power",
-                       "Alex-7 (synthetic stand-in) at 64 PEs, 800 MHz vs Table II: shares by module (first five) "
-                       f"and by type (last four)\nenergy table: {table_label}")
+                       "Alex-7 (synthetic stand-in) at 64 PEs, 800 MHz vs Table II: shares of PE power, each panel "
+                       f"sums to 100 %\nenergy table: {table_label}",
+                       sections=[(f"by {group}", sum(r["group"] == group for r in shares)) for group in groups])
     band = record["band"]["summary"]
     quantities = list(studies.paper_quantities())
     plots.band_plot(out / "band.png", quantities,
@@ -69,7 +72,7 @@ def figures(out: Path, record: dict) -> None:
             ("test accuracy (%)", [r["accuracy_pct"] for r in precision]),
             ("energy of one multiply (pJ)", [r["multiply_pJ"] for r in precision]),
         ], "LeNet-300-100 (compressed, 4-bit shared weights) on Fashion-MNIST: precision vs accuracy and multiplier energy",
-            note=f"energy table: {table_label}")
+            note=f"energy table: {table_label}", dots=("test accuracy (%)",))
 
 
 def band_note(record: dict) -> str:
@@ -381,8 +384,10 @@ def readme(record: dict) -> str:
     lines = [
         "# Energy model vs the EIE chip, and the paper's design-space studies",
         "",
-        f"Regenerate: `{COMMAND}` (writes this folder in a few minutes; `--quick` for fewer sweep points). Energy "
-        f"table: **{table['label']}** (`accel/arch/energy_45nm.json`; kind **{kind}**: "
+        regenerate(record, COMMAND, "writes this folder in a few minutes; `--quick` for fewer sweep points",
+                   f"quick: the sweeps cover {' and '.join(names)} at {len(counts)} PE counts; `{COMMAND}` covers "
+                   "all nine layers")
+        + f" Energy table: **{table['label']}** (`accel/arch/energy_45nm.json`; kind **{kind}**: "
         + ("every number from a published source, nothing fitted to the paper" if kind == "predicted"
            else f"calibrated, fit: {table['fit']}") + "). SRAM numbers are CACTI 7 runs made by "
         "`reports/energy/cacti/run.sh` (device choice and configs there).",

@@ -60,8 +60,8 @@ def index(baselines: list[dict]) -> str:
         "![shares](energy/shares.png)", "", "![width](energy/sram_width.png)", "",
         *(["## Design-space sweeps", "",
             "`accel sweep reports/sweep/nine_layers.toml --out reports/sweep` -> [sweep/README.md](sweep/README.md): the "
-            "nine layers over PE count, FIFO depth and SRAM line width; Pareto front of energy vs latency, each axis's "
-            "effect, sweep throughput serially, on local processes and on a Dask cluster.", "",
+            "nine layers over PE count, FIFO depth and SRAM line width; Pareto front of energy vs latency over the designs "
+            "that fit on chip, each axis's effect, sweep throughput serially, on local processes and on a Dask cluster.", "",
             "![pareto](sweep/pareto.png)", ""] if (REPORTS / "sweep" / "README.md").exists() else []),
         "## Measured baselines: torch on this machine", "",
         "`accel report` -> `baselines/latency.csv`. Batch 1, float32, median of repeated runs; "

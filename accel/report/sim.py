@@ -8,6 +8,7 @@ from pathlib import Path
 from accel.arch.benchmarks import ROW_DENSITY_GAMMA_SHAPE, STRUCTURED_NOTE, SYNTHETIC_NOTE
 from accel.arch.files import write_text_atomic
 from accel.report import plots
+from accel.report.commands import regenerate
 from accel.report.tables import format_table
 
 CHIP_PJ_PER_OP = 0.59 / 102.4e9 * 1e12  # 0.59 W at the peak 64 x 800 MHz x 2 = 102.4 GOP/s
@@ -75,7 +76,8 @@ def readme(record: dict) -> str:
     lines = [
         "# Simulator benchmarks: the nine EIE layers",
         "",
-        f"Regenerate: `{COMMAND}` (writes this folder; `--quick` for fewer sweep points). "
+        regenerate(record, COMMAND, "writes this folder; `--quick` for fewer sweep points",
+                   f"quick: {len(depths)} FIFO depths and {len(counts)} PE counts; `{COMMAND}` sweeps more") + " "
         f"Config: {config['n_pes']} PEs, FIFO depth {config['fifo_depth']}, {config['clock_mhz']:g} MHz; energy table: {table_name}.",
         "",
         f"**All layers are synthetic** ({SYNTHETIC_NOTE}; the paper's pruned weights are not public). "

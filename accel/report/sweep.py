@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from accel.arch.files import write_text_atomic
-from accel.report import plots
+from accel.report import sweep_plots
 from accel.report.tables import format_table
 
 THROUGHPUT_JSON = "throughput.json"
@@ -19,6 +19,26 @@ SCHEDULER_OVERHEAD_S = 1e-3
 NODES = 16
 EFFECT_METRICS = {"simulate": ("latency_us", "energy_uJ"), "synthesis": ("fmax_mhz", "luts")}
 FRONT_ROWS = 12
+AXIS_WORDS = {
+    "n_pes": ("processing elements", "PE count"), "fifo_depth": ("activation FIFO depth (entries)", "FIFO depth"),
+    "line_bits": ("sparse-matrix SRAM line width (bits)", "line width"), "code_bits": ("weight code width (bits)", "code width"),
+    "index_bits": ("relative index width (bits)", "index width"), "act_bits": ("activation width (bits)", "activation width"),
+    "act_frac": ("activation fraction bits", "activation fraction bits"),
+    "weight_bits": ("codebook value width (bits)", "weight width"), "weight_frac": ("codebook value fraction bits", "weight fraction bits"),
+    "acc_bits": ("accumulator width (bits)", "accumulator width"),
+    "regfile_entries": ("destination register file entries per PE", "register file entries"),
+    "ptr_bits": ("column pointer width (bits)", "pointer width"), "clock_mhz": ("clock (MHz)", "clock"),
+    "spmat_sram_bytes": ("sparse-matrix SRAM per PE (bytes)", "sparse-matrix SRAM"),
+    "ptr_sram_bytes": ("pointer SRAM per PE (bytes)", "pointer SRAM"),
+    "act_sram_bytes": ("activation SRAM per PE (bytes)", "activation SRAM"),
+    "pipeline_latency": ("pipeline drain (cycles)", "pipeline drain"),
+    "broadcast_latency": ("broadcast register stages", "broadcast stages"),
+    "empty_column_cycles": ("cycles per empty column", "empty-column cycles"),
+    "workload": ("workload", "workload"), "energy_table": ("energy table", "energy table"), "seed": ("seed", "seed"),
+    "device": ("FPGA device", "device"), "router": ("nextpnr router", "router"),
+}
+"""Each axis in words, with its unit, for a figure's axis label, and short, for "relative to SHORT = value"."""
+METRIC_WORDS = {"latency_us": "latency", "energy_uJ": "EIE energy", "fmax_mhz": "Fmax", "luts": "LUTs"}
 
 
 def read_results(folder: Path) -> list[dict[str, Any]]:
@@ -52,11 +72,10 @@ def write_sweep_page(folder: Path) -> Path:
     note = "synthetic weights" if any(not str(w).endswith((".npz", ".pt", ".pth")) for w in _workloads(spec)) else ""
     images = []
     if {"latency_us", "energy_uJ"} <= set(spec["metrics"]) and ok:
-        plots.pareto_plot(folder / "pareto.png",
-                          {name: ([r["latency_us"] for r in members], [r["energy_uJ"] for r in members])
-                           for name, members in groups.items()},
-                          "latency (us, log)", "EIE energy (uJ, log)", "Energy vs latency: every point, and each "
-                          "workload's Pareto front", note=note)
+        sweep_plots.pareto_plot(folder / "pareto.png", {name: points(members) for name, members in groups.items()},
+                                "latency (µs, log scale)", "EIE energy per inference (µJ, log scale)",
+                                "Energy vs latency: every point, and each workload's Pareto front over the designs "
+                                "that fit on chip", note=note)
         images.append("pareto")
     effects = []
     for axis, values in spec["axes"].items():
@@ -65,11 +84,29 @@ def write_sweep_page(folder: Path) -> Path:
         panels = _effects(axis, values, groups, [m for m in EFFECT_METRICS[spec["kind"]] if m in spec["metrics"]])
         if panels:
             name = f"effect_{re.sub(r'[^A-Za-z0-9_]+', '_', axis)}"
-            plots.effect_plot(folder / f"{name}.png", [_label(v) for v in values], panels, axis,
-                              f"Effect of {axis} (median over the other axes)", note=note)
+            words, short = _words(axis)
+            sweep_plots.effect_plot(
+                folder / f"{name}.png", [_label(v) for v in values],
+                {f"{METRIC_WORDS[metric]} (ratio to {short} = {_label(values[0])})": series
+                 for metric, series in panels.items()},
+                words, f"Effect of the {short} (median over the other axes, every point)", note=note)
             effects.append((axis, values, name, panels))
     throughput = json.loads((folder / THROUGHPUT_JSON).read_text()) if (folder / THROUGHPUT_JSON).exists() else None
     return write_text_atomic(folder / "README.md", readme(record, rows, groups, effects, images, throughput))
+
+
+def _words(axis: str) -> tuple[str, str]:
+    return AXIS_WORDS.get(axis, (axis.replace("_", " "),) * 2)
+
+
+def fits(row: dict[str, Any]) -> bool:
+    """Whether a point's design fits on chip; a sweep that did not record it counts every design as fitting."""
+    return row.get("fits_on_chip") is not False
+
+
+def points(members: list[dict[str, Any]]) -> sweep_plots.Points:
+    return sweep_plots.Points([r["latency_us"] for r in members], [r["energy_uJ"] for r in members],
+                              [fits(r) for r in members])
 
 
 def _workloads(spec: dict) -> list[Any]:
@@ -125,26 +162,16 @@ def readme(record: dict, rows: list[dict], groups: dict[str, list[dict]], effect
         "",
     ]
     if "pareto" in images:
-        lines += ["## Energy vs latency", "",
-                  "A point is on the Pareto front when no other point of the same workload has both lower latency and "
-                  "lower energy.", "", "![pareto](pareto.png)", ""]
-        axes = [name for name in spec["axes"] if name != "workload"]
-        table = []
-        for name, members in groups.items():
-            front = plots.pareto_front([r["latency_us"] for r in members], [r["energy_uJ"] for r in members])
-            for index in front[:FRONT_ROWS]:
-                row = members[index]
-                table.append([name, *(_label(row[a]) for a in axes), row["latency_us"], row["energy_uJ"]])
-        lines += [format_table(["workload", *axes, "latency us", "energy uJ"], table, markdown=True), "",
-                  f"(at most {FRONT_ROWS} front points per workload, by rising latency)", ""]
+        lines += pareto_section(spec, rows, groups)
     if effects:
         lines += ["## Effect of each axis", "",
                   "Each line is one workload: the median of the metric over the other axes at each value of the axis, "
-                  "relative to its median at the first value.", ""]
+                  "relative to its median at the first value; over every point, whether its design fits on chip or not "
+                  "(the simulator runs a design as if its memories held the workload).", ""]
         for axis, values, name, panels in effects:
-            spans = "; ".join(f"{metric} x{min(s[-1] for s in series.values()):.3g} to x{max(s[-1] for s in series.values()):.3g}"
+            spans = "; ".join(f"{METRIC_WORDS[metric]} x{min(s[-1] for s in series.values()):.3g} to x{max(s[-1] for s in series.values()):.3g}"
                               for metric, series in panels.items())
-            lines += [f"### {axis}", "", f"From {axis} = {_label(values[0])} to {_label(values[-1])}: {spans}.", "",
+            lines += [f"### {axis}", "", f"From {_words(axis)[1]} = {_label(values[0])} to {_label(values[-1])}: {spans}.", "",
                       f"![{axis}]({name}.png)", ""]
     if throughput is not None:
         lines += throughput_section(throughput, record)
@@ -154,6 +181,48 @@ def readme(record: dict, rows: list[dict], groups: dict[str, list[dict]], effect
         if len(failed) > 20:
             lines += [f"and {len(failed) - 20} more (see `results.csv`).", ""]
     return "\n".join(lines)
+
+
+def pareto_section(spec: dict, rows: list[dict], groups: dict[str, list[dict]]) -> list[str]:
+    """The front table over the designs that fit on chip, and which designs do not fit."""
+    axes = [name for name in spec["axes"] if name != "workload"]
+    recorded = "fits_on_chip" in spec["metrics"]
+    lines = ["## Energy vs latency", "",
+             "A point is on the Pareto front when no other point of the same workload whose design fits on chip has both "
+             "lower latency and lower energy. "
+             + ("A design that does not fit (its PE memories cannot hold the workload: sparse-matrix SRAM, pointer "
+                "SRAM or pointer width) is drawn as a cross and kept off the front."
+                if recorded else "This sweep did not record whether each design fits on chip (`fits_on_chip`): every "
+                "point counts as fitting; rerun the sweep to record it."), "", "![pareto](pareto.png)", ""]
+    table, none_fit = [], []
+    for name, members in groups.items():
+        front = sweep_plots.pareto_front([r["latency_us"] for r in members], [r["energy_uJ"] for r in members],
+                                         [fits(r) for r in members])
+        if not front:
+            none_fit.append(name)
+        for index in front[:FRONT_ROWS]:
+            row = members[index]
+            table.append([name, *(_label(row[a]) for a in axes), row["latency_us"], row["energy_uJ"]])
+    lines += [format_table(["workload", *axes, "latency us", "energy uJ"], table, markdown=True), "",
+              f"(at most {FRONT_ROWS} front points per workload, by rising latency"
+              + (f"; no front for {', '.join(none_fit)}: none of its designs fits on chip" if none_fit else "") + ")", ""]
+    if recorded:
+        lines += fit_table(axes, rows, groups)
+    return lines
+
+
+def fit_table(axes: list[str], rows: list[dict], groups: dict[str, list[dict]]) -> list[str]:
+    """How many designs of each workload fit on chip, and the smallest PE count that does (when PEs are an axis)."""
+    ok = [row for row in rows if row["status"] == "ok"]
+    unfit = [row for row in ok if not fits(row)]
+    headers = ["workload", "designs that fit", *(["fewest PEs that fit"] if "n_pes" in axes else [])]
+    table = []
+    for name, members in groups.items():
+        fitting = [row for row in members if fits(row)]
+        table.append([name, f"{len(fitting)} of {len(members)}",
+                      *([min((row["n_pes"] for row in fitting), default="none")] if "n_pes" in axes else [])])
+    return [f"{len(unfit):,} of the {len(ok):,} points do not fit on chip.", "",
+            format_table(headers, table, markdown=True), ""]
 
 
 def throughput_section(throughput: dict, record: dict) -> list[str]:

@@ -23,7 +23,8 @@ def test_local_processes_write_the_serial_table_and_a_page(tmp_path, capsys):
     assert main(["sweep", str(tmp_path / "small.toml"), "--workers", "2", "--out", str(tmp_path / "local")]) == 0
     serial, local = (tmp_path / "serial" / "results.csv").read_text(), (tmp_path / "local" / "results.csv").read_text()
     assert serial == local and len(serial.splitlines()) == 9
-    assert serial.splitlines()[0] == "point,workload,n_pes,fifo_depth,status,cycles,latency_us,energy_uJ,efficiency,error"
+    assert serial.splitlines()[0] == ("point,workload,n_pes,fifo_depth,status,cycles,latency_us,energy_uJ,efficiency,"
+                                      "fits_on_chip,error")
     page = (tmp_path / "local" / "README.md").read_text()
     assert "Pareto" in page and "![fifo_depth](effect_fifo_depth.png)" in page
     assert (tmp_path / "local" / "pareto.png").read_bytes()[:4] == b"\x89PNG"

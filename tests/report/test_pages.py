@@ -1,5 +1,7 @@
 """Report pages: judged targets, embedded reports, sentences and plots built from recorded results."""
 
+import pytest
+
 from accel.report.plots import COMPONENT_COLORS
 from sim.energy import MODULES
 
@@ -45,10 +47,48 @@ def test_every_energy_component_has_a_plot_colour():
 
 
 def test_pareto_front_keeps_the_points_nothing_beats_on_both_axes():
-    from accel.report.plots import pareto_front
+    from accel.report.sweep_plots import pareto_front
 
     latency, energy = [1.0, 2.0, 3.0, 2.5, 1.0], [5.0, 3.0, 1.0, 4.0, 6.0]
     assert pareto_front(latency, energy) == [0, 1, 2]
+    assert pareto_front(latency, energy, keep=[False, True, True, True, True]) == [4, 1, 2]
+
+
+def test_the_sweep_front_table_holds_only_designs_that_fit():
+    from accel.report.sweep import pareto_section
+
+    spec = {"axes": {"workload": ["A", "B"], "n_pes": [4, 8]}, "metrics": ["latency_us", "energy_uJ", "fits_on_chip"]}
+    rows = [{"point": 0, "workload": "A", "n_pes": 4, "status": "ok", "latency_us": 2.0, "energy_uJ": 1.0, "fits_on_chip": False},
+            {"point": 1, "workload": "A", "n_pes": 8, "status": "ok", "latency_us": 1.0, "energy_uJ": 3.0, "fits_on_chip": True},
+            {"point": 2, "workload": "B", "n_pes": 4, "status": "ok", "latency_us": 1.0, "energy_uJ": 1.0, "fits_on_chip": False},
+            {"point": 3, "workload": "B", "n_pes": 8, "status": "ok", "latency_us": 2.0, "energy_uJ": 2.0, "fits_on_chip": False}]
+    page = "\n".join(pareto_section(spec, rows, {"A": rows[:2], "B": rows[2:]}))
+    assert "| A | 8 | 1 | 3 |" in page and "| A | 4 |" not in page and "| B |" not in page.split("(at most")[0]
+    assert "no front for B: none of its designs fits on chip" in page and "3 of the 4 points do not fit on chip" in page
+    assert "| A | 1 of 2 | 8 |" in page and "| B | 0 of 2 | none |" in page
+
+
+def test_every_config_field_has_words_for_figures():
+    from accel.explore.sweep_spec import CONFIG_FIELDS, EXTRA_AXES
+    from accel.report.sweep import AXIS_WORDS
+
+    assert set(CONFIG_FIELDS) | {axis for axes in EXTRA_AXES.values() for axis in axes} <= set(AXIS_WORDS)
+    assert not any("_" in words for pair in AXIS_WORDS.values() for words in pair)
+
+
+def test_log_axes_are_ticked_with_plain_numbers():
+    import matplotlib.pyplot as plt
+
+    from accel.report.plots import log_ticks
+
+    figure, axes = plt.subplots()
+    axes.set_yscale("log")
+    for values, ticks in (([2.2, 470.0], [5, 10, 20, 50, 100, 200]), ([4.5, 19_636.0], [10, 100, 1000, 10_000]),
+                          ([0.0156, 1.0], [0.02, 0.05, 0.1, 0.2, 0.5, 1]), ([0.8, 1.25], [0.8, 0.9, 1])):
+        log_ticks(axes.yaxis, values)
+        assert list(axes.yaxis.get_major_locator().tick_values(0, 1)) == pytest.approx(ticks)
+    assert axes.yaxis.get_major_formatter()(10_000, 0) == "10,000"
+    plt.close(figure)
 
 
 def test_scaling_on_paper_is_capped_by_the_scheduler():

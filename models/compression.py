@@ -32,7 +32,7 @@ from accel.arch.progress import progress as progress_bar
 from models.compressed_file import CompressedLayer, CompressedModel, compress_module
 from models.graph import ACTIVATIONS, ModelGraph, chain_graph
 from models.networks import compressible_layers
-from models.pruning import kept_fractions, make_permanent, prune_by_std, prune_to_kept, rescale_dropout, sensitivity
+from models.pruning import copy_module, kept_fractions, make_permanent, prune_by_std, prune_to_kept, rescale_dropout, sensitivity
 from models.quantization import INITS, layer_bits, quantize_layer
 from models.recurrent import stack_recurrent
 from models.size_report import LayerSize, total_row
@@ -340,17 +340,6 @@ def model_graph(model: nn.Module, schedule: Schedule, example: torch.Tensor | No
         raise UserError(f"the schedule's activations name {len(schedule.activations)} activations but the model has "
                         f"{len(linear)} Linear layers: {linear}")
     return chain_graph(linear, schedule.activations, "declared", None if example is None else list(example.shape[1:]))
-
-
-def copy_module(model: nn.Module) -> nn.Module:
-    """``copy.deepcopy`` that also copies modules pruned by torch after a forward pass (their weight is no leaf)."""
-    memo = {}
-    for _, module in model.named_modules():
-        for name, _ in list(module.named_buffers(recurse=False)):
-            if name.endswith("_mask") and isinstance(getattr(module, name[:-5], None), torch.Tensor):
-                derived = getattr(module, name[:-5])
-                memo[id(derived)] = derived.detach().clone()
-    return copy.deepcopy(model, memo)
 
 
 def _is_trainer(trainer) -> bool:

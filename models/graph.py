@@ -31,11 +31,15 @@ from accel.arch.errors import UserError
 from models import host_ops
 from models.recurrent import run_lstm, run_lstm_cell
 
+ORIGINS = ("traced", "exported", "declared", "assumed")
 OPS = ("input", "output", "linear", "lstm", "lstm_cell", "conv2d", "param", "function", "method")
 EIE_OPS = ("linear", "lstm", "lstm_cell")
 RESHAPES = frozenset({"torch.flatten", "torch.reshape", "view", "reshape", "flatten", "size", "getattr",
                       "operator.getitem", "contiguous", "squeeze"})
 """Host operations that only reshape the input: a chain of EIE layers may start after them."""
+DECLARE_HINT = ("or declare the activation after each Linear layer instead (\"activations\": [\"relu\", ..., \"none\"] "
+                "in the schedule, --activations for a state_dict)")
+"""The way out for a forward that cannot be traced: declare it a chain."""
 MAX_NODES = 10_000
 MAX_VALUE_DEPTH = 8
 CONV_KWARGS = ("stride", "padding", "dilation", "groups")
@@ -78,7 +82,8 @@ class ModelGraph:
     input_shape: list[int] | None = None
     """One sample's shape (without the batch dimension), when known."""
     origin: str = "traced"
-    """``traced`` (read from the model's forward), ``declared`` (a chain given by the user) or ``assumed``."""
+    """``traced`` (read from the model's forward by torch.fx), ``exported`` (by running it, torch.export),
+    ``declared`` (a chain given by the user) or ``assumed``."""
 
     def eie_layers(self) -> list[str]:
         """Every EIE layer, in the order the graph first runs it."""
@@ -124,8 +129,8 @@ class ModelGraph:
         if not isinstance(data, dict) or set(data) != {"origin", "input_shape", "params", "nodes"}:
             raise UserError(f"{where}: the graph must be an object with keys origin, input_shape, params, nodes")
         origin, shape, names, entries = data["origin"], data["input_shape"], data["params"], data["nodes"]
-        if origin not in ("traced", "declared", "assumed"):
-            raise UserError(f"{where}: graph origin must be traced, declared or assumed, found {origin!r}")
+        if origin not in ORIGINS:
+            raise UserError(f"{where}: graph origin must be one of {', '.join(ORIGINS)}, found {origin!r}")
         if shape is not None and not _is_shape(shape):
             raise UserError(f"{where}: graph input_shape must be a list of positive integers or null, found {shape!r}")
         if not isinstance(names, list) or sorted(set(names)) != names or set(names) != set(params):

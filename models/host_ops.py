@@ -43,13 +43,21 @@ def tensor_attribute(value: torch.Tensor, name: str) -> object:
     return getattr(value, name)
 
 
+def tensor_slice(value: torch.Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+                 step: int = 1) -> torch.Tensor:
+    """``value[..., start:end:step, ...]`` along ``dim`` (ATen's ``slice``)."""
+    return value[(slice(None),) * (dim % value.dim()) + (slice(start, end, step),)]
+
+
 FUNCTIONS["getattr"] = tensor_attribute
+FUNCTIONS["slice"] = tensor_slice
 
 METHODS = frozenset({
     "relu", "relu_", "tanh", "sigmoid", "softmax", "log_softmax", "add", "add_", "sub", "mul", "mul_", "div",
     "neg", "matmul", "view", "reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "contiguous",
     "chunk", "split", "mean", "sum", "amax", "clamp", "clamp_", "clamp_min", "exp", "sqrt", "rsqrt", "abs", "pow",
     "size", "float", "expand", "expand_as", "view_as", "reshape_as", "t", "unbind", "dim", "unflatten", "clamp_min_",
+    "select", "new_zeros",
 })
 """Tensor methods a graph may call (``torch.Tensor.NAME``)."""
 

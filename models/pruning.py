@@ -7,6 +7,8 @@ combines masks, with a model pruned by torch's own methods too.
 
 from __future__ import annotations
 
+import copy
+
 import math
 from collections.abc import Iterable
 
@@ -140,3 +142,14 @@ def sensitivity(model: nn.Module, evaluate, fractions: Iterable[float]) -> list[
                 rows.append({"layer": name, "fraction_pruned": fraction, "accuracy": evaluate(model)})
                 target.copy_(saved)
     return rows
+
+
+def copy_module(model: nn.Module) -> nn.Module:
+    """``copy.deepcopy`` that also copies modules pruned by torch after a forward pass (their weight is no leaf)."""
+    memo = {}
+    for _, module in model.named_modules():
+        for name, _ in list(module.named_buffers(recurse=False)):
+            if name.endswith("_mask") and isinstance(getattr(module, name[:-5], None), torch.Tensor):
+                derived = getattr(module, name[:-5])
+                memo[id(derived)] = derived.detach().clone()
+    return copy.deepcopy(model, memo)

@@ -1,6 +1,8 @@
 """A model's dataflow read from its ``forward`` by ``torch.fx``, never from the order of its modules.
 
-``trace_model`` records every operation the forward performs: ``nn.Linear`` layers become EIE layers,
+``trace_model`` records every operation the forward performs (by ``torch.fx``, or where it cannot follow
+the Python, by running the model on an example with ``torch.export``, ``models.aten_tracing``):
+``nn.Linear`` layers become EIE layers,
 a ReLU right after one (``nn.ReLU``, ``F.relu``, ``torch.relu``, ``x.relu()``, in place or not,
 ``clamp(min=0)``) is fused into it as EIE's PE applies it, and everything else becomes a host
 operation (``models.host_ops``). With an example input the recorded graph is run beside the model
@@ -18,11 +20,10 @@ from torch import fx, nn
 
 from accel.arch.errors import UserError
 from models import host_ops
-from models.graph import ModelGraph, Node, record_shapes, run_graph
+from models.aten_tracing import exported_nodes
+from models.graph import DECLARE_HINT, ModelGraph, Node, record_shapes, run_graph
 from models.recurrent import RECURRENT, STACKED, StackedLSTM
 
-DECLARE_HINT = ("or declare the activation after each Linear layer instead (\"activations\": [\"relu\", ..., \"none\"] "
-                "in the schedule, --activations for a state_dict)")
 AGREEMENT_RTOL, AGREEMENT_ATOL = 1e-4, 1e-5
 """How close the recorded graph's outputs must be to the model's own on the example (float32 rounding)."""
 
@@ -40,15 +41,19 @@ def trace_model(model: nn.Module, example: torch.Tensor | None = None) -> ModelG
     Recurrent layers must be in their stacked form (``models.recurrent.stack_recurrent``) first.
     """
     label = type(model).__name__
+    origin = "traced"
     try:
-        traced = _Tracer().trace(model)
+        nodes = _Recorder(model, label).record(_Tracer().trace(model))
+    except UserError:
+        raise
     except Exception as error:  # torch.fx raises many kinds on code it cannot follow
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-        raise UserError(f"{label}.forward cannot be traced by torch.fx ({reason}); write forward without Python "
-                        f"control flow that depends on tensor values, {DECLARE_HINT}") from None
-    nodes = _Recorder(model, label).record(traced)
+        if example is None:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+            raise UserError(f"{label}.forward cannot be traced by torch.fx ({reason}); give an example input so that "
+                            f"the model is traced by running it (torch.export), {DECLARE_HINT}") from None
+        nodes, origin = exported_nodes(model, example, label), "exported"
     graph = ModelGraph(_fuse_relus(_without_dead_nodes(nodes)), {},
-                       None if example is None else list(example.shape[1:]))
+                       None if example is None else list(example.shape[1:]), origin)
     graph.params = host_params(graph, model)
     return graph if example is None else check_against_model(graph, model, example)
 
@@ -155,12 +160,14 @@ class _Recorder:
             if name is None:
                 raise UserError(f"{where}: {getattr(node.target, '__name__', node.target)} is not a host operation "
                                 f"EIE's host runs here (supported: {host_ops.supported_names()})")
-            self._add(node.name, "function", name, self._encode(list(node.args), where), self._encode(dict(node.kwargs), where))
+            self._add(node.name, "function", name, self._encode(list(node.args), where),
+                      self._encode(dict(node.kwargs), where))
         elif node.op == "call_method":
             if node.target not in host_ops.METHODS:
                 raise UserError(f"{where}: tensor method {node.target!r} is not a host operation EIE's host runs here "
                                 f"(supported: {host_ops.supported_names()})")
-            self._add(node.name, "method", node.target, self._encode(list(node.args), where), self._encode(dict(node.kwargs), where))
+            self._add(node.name, "method", node.target, self._encode(list(node.args), where),
+                      self._encode(dict(node.kwargs), where))
         elif node.op == "output":
             self._add("output", "output", "", [self._encode(node.args[0], where)])
 

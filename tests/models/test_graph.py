@@ -170,9 +170,61 @@ def test_an_untraceable_forward_gets_one_line_with_the_fix():
         def forward(self, x):
             return self.fc(x) if x.sum() > 0 else -self.fc(x)
 
-    with pytest.raises(UserError, match=r"cannot be traced by torch\.fx .*activations") as error:
+    with pytest.raises(UserError, match=r"cannot be traced by torch\.fx .*example input.*activations") as error:
         trace_model(Branchy())
     assert "\n" not in str(error.value)
+    with pytest.raises(UserError, match=r"nor by running it with torch\.export .*activations"):  # on values, not shapes
+        trace_model(Branchy(), torch.randn(2, 4))
+
+
+class TutorialNet(nn.Module):
+    """PyTorch's old "Neural Networks" tutorial network: its forward loops over x.size(), which torch.fx cannot follow."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16 * 4 * 4, 120), nn.Linear(120, 84), nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = x.view(-1, self.num_flat_features(x))
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+    def num_flat_features(self, x):
+        features = 1
+        for size in x.size()[1:]:
+            features *= size
+        return features
+
+
+class RowsIfImages(nn.Module):
+    """An LSTM whose forward branches on the input's shape."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn, self.fc = nn.LSTM(28, 16, batch_first=True), nn.Linear(16, 10)
+
+    def forward(self, x):
+        if x.dim() == 4:
+            x = x[:, 0]
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1].clamp(min=0))
+
+
+@pytest.mark.parametrize("model, relus", [(TutorialNet, {"fc1": True, "fc2": True, "fc3": False}),
+                                          (RowsIfImages, {"rnn.l0": False, "fc": False})])
+def test_control_flow_on_shapes_is_traced_by_running_the_model(tmp_path, model, relus):
+    torch.manual_seed(0)
+    model = quantized(model())
+    example = torch.randn(3, 1, 28, 28)
+    graph = trace_model(model, example)  # checked against the model on the example
+    assert graph.origin == "exported" and fused_relus(graph) == relus
+    imported = import_compressed(CompressedModel.load(compress_module(model, None, graph=graph).save(tmp_path / "m.npz")))
+    with torch.no_grad():
+        assert torch.allclose(torch_forward(imported, example[:1]), model.eval()(example[:1]), atol=1e-5)
 
 
 def test_an_unsupported_host_module_is_named():

@@ -20,6 +20,7 @@ from amaranth.lib import io
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
+from accel.arch.extras import require
 from hdl.contents import PEContents
 from hdl.synth import CELLS, _last_error, run, tool
 from hdl.uart_bridge import UARTBridge
@@ -36,10 +37,9 @@ def board_platform(board: str):
     """The amaranth-boards platform of ``board``."""
     if board not in BOARD_NAMES:
         raise UserError(f"unknown board {board!r}; choose one of {', '.join(BOARD_NAMES)}")
-    try:
-        from amaranth_boards.ulx3s import ULX3S_85F_Platform
-    except ImportError:
-        raise UserError("board builds need amaranth-boards: pip install -e '.[synth]'") from None
+    require(("amaranth_boards",), "synth", "a board build")
+    from amaranth_boards.ulx3s import ULX3S_85F_Platform
+
     return {"ulx3s-85f": ULX3S_85F_Platform}[board]()
 
 

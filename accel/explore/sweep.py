@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from accel.arch.errors import UserError
+from accel.arch.extras import require
 from accel.arch.files import file_sha256, write_text_atomic
 from accel.arch.progress import progress as progress_bar
 from accel.explore.sweep_spec import CONFIG_FIELDS, DEFAULT_ENERGY_TABLE, SweepSpec, config_of, resolve
@@ -82,10 +83,9 @@ class DaskExecutor:
     """The workers of a Dask cluster: a scheduler address (``tcp://HOST:8786``) or a ``distributed.Client``."""
 
     def __init__(self, scheduler: Any):
-        try:
-            import distributed
-        except ImportError:
-            raise UserError("a Dask scheduler needs dask.distributed: pip install 'eie-accel[dask]'") from None
+        require(("distributed",), "dask", "a Dask scheduler")
+        import distributed
+
         if isinstance(scheduler, distributed.Client):
             self.client, self.owned = scheduler, False
         else:

@@ -104,7 +104,7 @@ def _parse(path: Path, text: str) -> Any:
         try:
             import yaml
         except ImportError:
-            raise UserError(f"reading {path} needs PyYAML: pip install 'eie-accel[dask]' (or write the spec as TOML)") from None
+            raise UserError(f"reading {path} needs PyYAML: pip install pyyaml (or write the spec as TOML)") from None
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as error:

@@ -23,7 +23,7 @@ from amaranth import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from accel.arch.config import ArchConfig
+from accel.arch.config import MAX_RTL_PES, ArchConfig
 from accel.arch.errors import UserError
 from hdl.broadcast import BroadcastUnit, CreditGate, Repeater, delay_stages, or_tree
 from hdl.contents import PEContents
@@ -41,6 +41,8 @@ class EIEArray(wiring.Component):
         if config.pipeline_latency < MIN_PIPELINE_LATENCY:
             raise UserError(f"the RTL's arithmetic pipeline and write-back take {MIN_PIPELINE_LATENCY} cycles; "
                             f"set pipeline_latency to {MIN_PIPELINE_LATENCY} or more (got {config.pipeline_latency})")
+        if config.n_pes > MAX_RTL_PES:
+            raise UserError(f"the RTL generator builds at most {MAX_RTL_PES} PEs (MAX_RTL_PES), got {config.n_pes}")
         if contents is not None and len(contents) != config.n_pes:
             raise ValueError(f"contents for {len(contents)} PEs given to an array of {config.n_pes}")
         self.config = config

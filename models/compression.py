@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -90,8 +91,8 @@ class Schedule:
             raise UserError(f"{source}: prune must be a list of rounds, each an object {{layer name: value}}")
         for step in self.prune:
             for layer, value in step.items():
-                if not isinstance(value, (int, float)) or isinstance(value, bool):
-                    raise UserError(f"{source}: prune value of {layer!r} must be a number, got {value!r}")
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                    raise UserError(f"{source}: prune value of {layer!r} must be a finite number, got {value!r}")
                 if self.prune_by == "kept" and not 0.0 < value <= 1.0:
                     raise UserError(f"{source}: kept fraction of {layer!r} must lie in (0, 1], got {value}")
                 if self.prune_by == "quality" and value < 0:
@@ -108,8 +109,12 @@ class Schedule:
             value = getattr(self, key)
             if key == "finetune_lr" and value is None:
                 continue
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise UserError(f"{source}: {key} must be a number >= 0, got {value!r}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+                raise UserError(f"{source}: {key} must be a finite number >= 0, got {value!r}")
+        if self.dropout >= 1:
+            raise UserError(f"{source}: dropout must be below 1, got {self.dropout!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 1 << 32:
+            raise UserError(f"{source}: seed must be a whole number from 0 to {(1 << 32) - 1}, got {self.seed!r}")
         widths = self.index_bits.values() if isinstance(self.index_bits, dict) else [self.index_bits]
         if not all(width == "auto" or (isinstance(width, int) and 1 <= width <= 16) for width in widths):
             raise UserError(f"{source}: index_bits must be 1..16 or \"auto\", one for all layers or per layer, "
@@ -264,6 +269,7 @@ def deep_compress(model: nn.Module, trainer: Trainer | Iterable, evaluate: Evalu
     pruning. ``network`` names a built-in network in the file. The model is copied unless ``inplace``.
     """
     schedule.validate()
+    check_finite(model, "holds", "compress a model whose weights are all finite")
     model = model if inplace else copy_module(model)
     names = [layer for layer, _ in compressible_layers(model)]
     if not names:
@@ -285,6 +291,7 @@ def deep_compress(model: nn.Module, trainer: Trainer | Iterable, evaluate: Evalu
         if schedule.dropout:
             rescale_dropout(model, schedule.dropout, kept_fractions(model))
         train(model, schedule.retrain_epochs, "retrain")
+        check_finite(model, "holds after retraining", "lower the schedule's lr")
     make_permanent(model)
     accuracy_pruned = evaluate(model)
     kept = kept_fractions(model)
@@ -297,6 +304,7 @@ def deep_compress(model: nn.Module, trainer: Trainer | Iterable, evaluate: Evalu
         bits[layer] = layer_bits(module, chosen, layer)
         quantize_layer(module, bits[layer], schedule.init, reserve_zero=True, seed=schedule.seed)
     train(model, schedule.finetune_epochs, "finetune")
+    check_finite(model, "holds after fine-tuning the centroids", "lower the schedule's finetune_lr (or lr)")
     accuracy_quantized = evaluate(model)
     seconds["quantize"] = time.perf_counter() - start
 
@@ -311,6 +319,13 @@ def deep_compress(model: nn.Module, trainer: Trainer | Iterable, evaluate: Evalu
                              accuracy_pruned, accuracy_quantized, kept, qualities, bits, compressed, sizes, seconds,
                              time.process_time() - cpu_start, model, sensitivity=sweep,
                              uncompressed=other_layers(model))
+
+
+def check_finite(model: nn.Module, state: str, fix: str) -> None:
+    """One line naming the first floating-point parameter or buffer that holds NaN or infinity."""
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise UserError(f"the model's {name} {state} NaN or infinite values; {fix}")
 
 
 def copy_module(model: nn.Module) -> nn.Module:

@@ -9,9 +9,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS
-from accel.arch.errors import UserError
 from accel.arch.files import write_csv_atomic, write_text_atomic
-from accel.cli.common import add_architecture_options, add_energy_option, architecture_from, energy_table_from, provenance, seed
+from accel.cli.common import add_architecture_options, add_energy_option, architecture_from, energy_table_from, positive_int, provenance, seed
 from accel.explore import sweeps
 from accel.explore.sweep import ProcessExecutor
 from accel.report.sim import write_sim_pages
@@ -28,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/sim"), help="output folder (default reports/sim)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the synthetic layers (default 0)")
     parser.add_argument("--quick", action="store_true", help="fewer sweep points (FIFO 1/8/64, PEs 1/16/64)")
-    parser.add_argument("--workers", type=int, metavar="N", help="processes for the FIFO and PE sweeps (default: one per core)")
+    parser.add_argument("--workers", type=positive_int, metavar="N", help="processes for the FIFO and PE sweeps (default: one per core)")
     add_architecture_options(parser)
     add_energy_option(parser)
     parser.set_defaults(run=run)
@@ -40,8 +39,6 @@ def run(args: argparse.Namespace) -> int:
     depths = (1, 8, 64) if args.quick else sweeps.FIFO_DEPTHS
     counts = (1, 16, 64) if args.quick else sweeps.PE_COUNTS
     out = args.out
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers must be at least 1, got {args.workers}")
     with tqdm(total=len(BENCHMARK_LAYERS), desc="latency", unit="layer") as progress:
         latency = sweeps.latency_rows(config, table, args.seed, progress)
     executor = ProcessExecutor(args.workers)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from accel.arch.errors import UserError
-from accel.cli.common import output_folder, positive_int, provenance, seed
+from accel.cli.common import output_folder, positive_int, provenance, seed, whole_number
 from accel.report.tables import format_table
 
 EXAMPLES = """\
@@ -55,12 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     own.add_argument("--weights", type=Path, metavar="FILE", help="its trained state_dict (torch.save)")
     own.add_argument("--schedule", type=Path, metavar="JSON",
                      help="prune rounds, bits, epochs (default: no pruning, hardware bits)")
-    own.add_argument("--batch-size", type=int, default=128, help="training batch size (default 128)")
+    own.add_argument("--batch-size", type=positive_int, default=128, help="training batch size (default 128)")
     parser.add_argument("--preset", default="quick", choices=("quick", "full"),
                         help="training budget: quick (the demo's: about 30 s of CPU for lenet300) or full (the benchmarks)")
     parser.add_argument("--data", type=Path,
                         help="folder of IDX files or an .npz of arrays (default /usr/share/datasets/fashion-mnist)")
-    parser.add_argument("--bits",
+    parser.add_argument("--bits", type=weight_bits,
                         help="weight bits: 'hardware' (conv 8 / fc 4, EIE-ready; the default), 'paper' (conv 8 / fc 5) "
                              "or a number; overrides the schedule's")
     parser.add_argument("--init", default="linear", choices=("linear", "density", "random"), help="centroid initialisation")
@@ -76,15 +76,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def weight_bits(text: str) -> int | str:
+    """argparse type of --bits: a preset name or a whole number of bits 1..16."""
+    if text in ("hardware", "paper"):
+        return text
+    return whole_number(1, 16, "'hardware', 'paper' or a number of bits")(text)
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from models.datasets import DEFAULT_DATA_DIR, load_dataset
 
-    if args.threads < 1:
-        raise UserError(f"--threads must be at least 1, got {args.threads}")
     torch.set_num_threads(args.threads)
-    bits = None if args.bits is None else int(args.bits) if args.bits.isdigit() else args.bits
+    bits = args.bits
     if args.model is None:
         for option in ("weights", "schedule"):
             if getattr(args, option) is not None:
@@ -115,8 +120,6 @@ def compress_own_model(args: argparse.Namespace, bits):
 
     if args.weights is None:
         raise UserError("--model needs --weights FILE, the trained state_dict (torch.save(model.state_dict(), FILE))")
-    if args.batch_size < 1:
-        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
     schedule = load_schedule(args.schedule) if args.schedule else Schedule()
     schedule = dataclasses.replace(schedule, bits=bits or schedule.bits, init=args.init, seed=args.seed)
     model = load_weights(build_from_factory(args.model), args.weights)

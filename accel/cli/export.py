@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from accel.cli.common import output_folder
+from accel.cli.common import add_max_weights_option, output_folder, seed
 from accel.cli.sources import SOURCE_HELP, load_layers
 from accel.report.tables import format_table
 
@@ -30,8 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "quantized to 4-bit codes with a zero entry) as an EIE layer file: codes, codebook, bias, ReLU.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help=SOURCE_HELP)
-    parser.add_argument("--seed", type=int, default=0, help="seed of a benchmark layer's synthetic weights (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of a benchmark layer's synthetic weights (default 0)")
     parser.add_argument("--out", type=Path, default=Path("layers"), help="output folder (default layers)")
+    add_max_weights_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -41,7 +42,7 @@ def file_name(layer_name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    layers, _ = load_layers(args.source, args.seed)
+    layers, _ = load_layers(args.source, args.seed, args.max_weights)
     rows = []
     with output_folder(args, args.out) as staged:
         for layer in layers:

@@ -13,10 +13,12 @@ from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
     add_json_option,
+    add_max_weights_option,
     architecture_from,
     energy_table_from,
-    finite_float,
+    fraction,
     provenance,
+    real_number,
     seed,
     write_json,
 )
@@ -60,9 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help="benchmark layer name, layer .npz, compressed model .npz, or torch state_dict .pt")
     parser.add_argument("--input", type=Path, metavar="NPY", help="float input vector (.npy); default: random, seeded")
-    parser.add_argument("--act-density", type=finite_float, metavar="P",
+    parser.add_argument("--act-density", type=fraction, metavar="P",
                         help="non-zero fraction of a random input (default: a benchmark's own inputs, else 1.0)")
-    parser.add_argument("--prune", type=finite_float, metavar="QUALITY",
+    parser.add_argument("--prune", type=real_number(0.0, 1e3), metavar="QUALITY",
                         help="torch state_dict only: prune each Linear layer where |w| < QUALITY x std before 4-bit "
                              "quantization (default: no pruning; the density column shows what is left)")
     parser.add_argument("--skip-unsupported", action="store_true",
@@ -75,13 +77,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_architecture_options(parser)
     add_energy_option(parser)
     add_json_option(parser)
+    add_max_weights_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     config = architecture_from(args)
     table = energy_table_from(args)
-    layers, inputs, imported = load_layers(args.source, args.seed, args.prune, args.skip_unsupported)
+    layers, inputs, imported = load_layers(args.source, args.seed, args.prune, args.skip_unsupported, args.max_weights)
     inputs = layer_inputs(layers[0], inputs, args.input, args.act_density, args.seed)
     runs = run_network(layers, inputs, config, table, check=True)
     data = {"provenance": provenance(args, config), "config": config.to_dict(), "energy_table": table.label,

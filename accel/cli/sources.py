@@ -30,10 +30,10 @@ def split_source(source: str) -> tuple[str, str | None]:
     return path, name or None
 
 
-def load_layers(source: str, seed: int = 0) -> tuple[list[QuantizedLayer], np.ndarray | None]:
+def load_layers(source: str, seed: int = 0, max_weights: int | None = None) -> tuple[list[QuantizedLayer], np.ndarray | None]:
     """The layers ``source`` names: all of its file, or with ``:NAME`` that one; and a benchmark's own inputs."""
     path, name = split_source(source)
-    layers, inputs, _ = load_workload(path, seed)
+    layers, inputs, _ = load_workload(path, seed, max_weights=max_weights)
     if name is None:
         return layers, inputs
     chosen = [layer for layer in layers if layer.name == name]
@@ -42,9 +42,9 @@ def load_layers(source: str, seed: int = 0) -> tuple[list[QuantizedLayer], np.nd
     return chosen, inputs
 
 
-def load_one_layer(source: str, seed: int = 0) -> tuple[QuantizedLayer, np.ndarray | None]:
+def load_one_layer(source: str, seed: int = 0, max_weights: int | None = None) -> tuple[QuantizedLayer, np.ndarray | None]:
     """The one layer ``source`` names; a multi-layer file needs ``:NAME`` and is refused, naming its layers."""
-    layers, inputs = load_layers(source, seed)
+    layers, inputs = load_layers(source, seed, max_weights)
     if len(layers) > 1:
         path = split_source(source)[0]
         raise UserError(f"{path} holds {len(layers)} layers; pick one as {path}:NAME, NAME one of "

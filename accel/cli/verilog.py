@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from accel.cli.common import add_architecture_options, architecture_from, output_folder, provenance
+from accel.arch.config import MAX_RTL_PES
+from accel.cli.common import (
+    add_architecture_options,
+    add_max_weights_option,
+    architecture_from,
+    fraction,
+    output_folder,
+    provenance,
+    seed,
+)
 from accel.cli.sources import SOURCE_HELP
 
 EXAMPLES = """\
@@ -39,10 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=Path("build/verilog"), help="output folder (default build/verilog)")
     parser.add_argument("--layer", metavar="SOURCE", help=SOURCE_HELP)
     parser.add_argument("--input", type=Path, metavar="NPY", help="float input vector (.npy); default: random, seeded")
-    parser.add_argument("--act-density", type=float, metavar="P",
+    parser.add_argument("--act-density", type=fraction, metavar="P",
                         help="non-zero fraction of a random input (default: a benchmark's own inputs, else 1.0)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
-    add_architecture_options(parser)
+    parser.add_argument("--seed", type=seed, default=0, help="seed for synthetic weights and inputs (default 0)")
+    add_max_weights_option(parser)
+    add_architecture_options(parser, MAX_RTL_PES)
     parser.set_defaults(run=run)
 
 
@@ -53,14 +63,14 @@ def run(args: argparse.Namespace) -> int:
     from accel.cli.sources import layer_inputs, load_one_layer
     from hdl.design_folder import write_design_folder
 
-    config = architecture_from(args)
+    config = architecture_from(args, MAX_RTL_PES)
     if args.config is None and config.n_pes * config.spmat_sram_bytes > 1 << 20:
         print(f"note: no --config: the array has {config.n_pes} PEs with {config.spmat_sram_bytes // 1024} KB of "
               "sparse-matrix memory each; its Verilog is tens of MB and takes minutes to write and simulate. "
               "Give a smaller --config for FPGAs and quick runs (see --help).")
     layer = inputs = image = None
     if args.layer:
-        layer, own = load_one_layer(args.layer, args.seed)
+        layer, own = load_one_layer(args.layer, args.seed, args.max_weights)
         image = build_layer_image(layer, config)
         problems = sorted({problem for batch in image.batches for problem in image.capacity_problems([batch])})
         if problems:

@@ -118,7 +118,7 @@ def test_toml_json_and_yaml_specs_read_the_same(tmp_path):
     ({"axes": {"workload": ["NT-We"], "n_pe": [4]}}, "unknown axis 'n_pe'; did you mean 'n_pes'"),
     ({"axes": {"workload": ["NT-We"], "n_pes": []}}, "axis 'n_pes' must be a non-empty list"),
     ({"axes": {"workload": ["NT-We"], "n_pes": [0]}}, "point n_pes=0 is not a valid config: .*between 1 and 4096"),
-    ({"axes": {"workload": ["NT-We"], "fifo_depth": [2.5]}}, "fifo_depth values must be integers, got 2.5"),
+    ({"axes": {"workload": ["NT-We"], "fifo_depth": [2.5]}}, "fifo_depth values must be finite integers, got 2.5"),
     ({"axes": {"workload": ["Alex-9"]}}, "workload 'Alex-9' is neither a benchmark layer"),
     ({"axes": {"workload": ["missing.npz"]}}, "workload file 'missing.npz' does not exist"),
     ({"axes": {"n_pes": [4]}}, "needs 'workload'"),

@@ -190,7 +190,7 @@ def load_npz(path: str | Path, fmt: str, version: int,
     found_version = meta.get("version")
     if type(found_version) is int and found_version < version and older is not None:
         raise UserError(f"{path}: {older(found_version)}")
-    if found_version != version:
+    if type(found_version) is not int or found_version != version:  # 2.0 or true are not versions
         raise UserError(f"{path} has {fmt} version {found_version!r}, this tool reads version {version}; re-export it")
     members = meta.get(MEMBERS_KEY)
     if not isinstance(members, dict) or not isinstance(meta.get(DIGEST_KEY), str):

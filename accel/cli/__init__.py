@@ -12,7 +12,7 @@ from accel.arch.errors import UserError
 from accel.cli.common import tool_version
 
 COMMAND_MODULES = ("demo", "compress", "export", "simulate", "bench", "sweep", "energy", "verilog", "verify",
-                   "synth", "run", "plot", "report")
+                   "synth", "run", "plot", "report", "check")
 
 DESCRIPTION = """\
 Deep Compression and the EIE sparse inference accelerator.

@@ -155,7 +155,11 @@ class CompressedModel:
         expected = set()
         layers = []
         for index, entry in enumerate(entries):
-            layer, names = _load_layer(path, arrays, index, Schema(entry, f"{where} layer {index}"))
+            try:
+                layer, names = _load_layer(path, arrays, index, Schema(entry, f"{where} layer {index}"))
+            except MemoryError:
+                raise UserError(f"{path}: not enough memory to decode layer {index} (8 bytes per weight); free memory "
+                                "or decode on a larger machine") from None
             layers.append(layer)
             expected |= names
         if set(arrays) != expected:

@@ -35,6 +35,10 @@ KINDS = ("predicted", "calibrated")
 MAX_PJ = 1e6
 """No single action costs a microjoule; a larger number is a unit mistake."""
 MAX_LEAKAGE_MW = 1e4
+SRAM_DOMAIN = ((1.0, float(1 << 30)), (1.0, 4096.0))
+"""SRAM sizes (bytes) and widths (bits) the models ask prices for: the config's bounds."""
+MAX_EXTRAPOLATED = 1e30
+"""Largest SRAM price (pJ or mW) the grid may extrapolate to; sums of such prices stay finite."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,8 @@ class EnergyTable:
         j, fy = _segment(np.log(self.sram_widths), math.log(bits))
         low = grid[i, j] + fy * (grid[i, j + 1] - grid[i, j])
         high = grid[i + 1, j] + fy * (grid[i + 1, j + 1] - grid[i + 1, j])
-        return float(np.exp(low + fx * (high - low)))
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # a steep grid is refused by its value
+            return float(np.exp(low + fx * (high - low)))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "EnergyTable":
@@ -112,8 +117,28 @@ class EnergyTable:
         missing = [name for name in REQUIRED_ACTIONS if name not in actions]
         _require(not missing, f"lacks the actions {missing}")
         sizes, widths, grids = _sram_section(data.get("sram"))
-        return cls(name=data["name"], kind=kind, source=data["source"], actions=actions, sram_sizes=sizes,
-                   sram_widths=widths, sram_grids=grids, fit=fit)
+        table = cls(name=data["name"], kind=kind, source=data["source"], actions=actions, sram_sizes=sizes,
+                    sram_widths=widths, sram_grids=grids, fit=fit)
+        table._check_extrapolation()
+        return table
+
+    def _check_extrapolation(self) -> None:
+        """Every SRAM price the models can ask for (sizes and widths of SRAM_DOMAIN) is a finite number above 0
+        and below MAX_EXTRAPOLATED; beyond the grid the edge slopes continue, so a steep edge can overflow.
+
+        The interpolation is bilinear in the logs, so its extremes lie where the grid lines and the
+        domain's edges cross; each of those points is evaluated."""
+        (low_size, high_size), (low_width, high_width) = SRAM_DOMAIN
+        sizes = [low_size, *self.sram_sizes, high_size]
+        widths = [low_width, *self.sram_widths, high_width]
+        for what in ("read", "write", "leakage"):
+            for size in sizes:
+                for width in widths:
+                    value = self._sram(what, size, width)
+                    _require(math.isfinite(value) and 0.0 < value <= MAX_EXTRAPOLATED,
+                             f"sram.{what} extrapolates to {value:g} at {size:g} bytes x {width:g} bits; beyond the grid "
+                             f"its edge slopes continue up to {high_size:g} bytes and {high_width:g} bits, and every "
+                             f"value must stay above 0 and at most {MAX_EXTRAPOLATED:g}: extend or smooth the grid")
 
 
 class _TableError(ValueError):

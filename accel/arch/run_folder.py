@@ -46,14 +46,15 @@ _AT_FDCWD = -100
 def previous_files(folder: Path) -> list[str]:
     """The files the folder's last committed run wrote (none without a readable manifest)."""
     try:
-        files = _manifest(folder)["files"]
-    except (OSError, UserError):
+        files = read_manifest(folder)["files"]
+    except (OSError, ValueError, RecursionError, UserError):
         return []
     return [name for name in files if _inside(name)]
 
 
-def _manifest(folder: Path) -> dict:
-    """The folder's manifest, its format and file list checked; OSError when it cannot be read."""
+def read_manifest(folder: Path) -> dict:
+    """The folder's manifest, its format and file list checked; OSError when it cannot be read, ValueError
+    (UserError included) when it is not a manifest."""
     data = parse_json((folder / MANIFEST).read_bytes())
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("files"), dict):
         raise UserError(f"{folder / MANIFEST} is not an {FORMAT} file")
@@ -61,8 +62,8 @@ def _manifest(folder: Path) -> dict:
 
 
 def _inside(name: object) -> bool:
-    return (isinstance(name, str) and bool(name) and not Path(name).is_absolute() and ".." not in Path(name).parts
-            and name != MANIFEST)
+    return (isinstance(name, str) and bool(name) and "\0" not in name and not Path(name).is_absolute()
+            and ".." not in Path(name).parts and name != MANIFEST)
 
 
 def _sibling(folder: Path, kind: str) -> Path:
@@ -244,7 +245,7 @@ def verify_folder(folder: str | Path) -> FolderCheck:
                 "restores it") if interrupted else "; check the path"
         raise UserError(f"{folder} is not a folder{hint}")
     try:
-        manifest = _manifest(folder)
+        manifest = read_manifest(folder)
     except FileNotFoundError:
         raise UserError(f"{folder} has no {MANIFEST}; only folders written by accel demo, compress, energy, export and "
                         "verilog have one") from None

@@ -34,7 +34,7 @@ from accel.arch.config import ArchConfig
 from accel.arch.energy import DEFAULT_TABLE, EnergyTable
 from accel.arch.layer import QuantizedLayer
 from accel.arch.npz import DIGEST_KEY, MEMBERS_KEY, read_input_vector, read_members, save_npz
-from accel.explore.fuzzing import mutate, oracle, specs, state_dicts
+from accel.explore.fuzzing import folders, mutate, oracle, specs, state_dicts
 from models.compressed_file import FORMAT, MAX_LAYER_WEIGHTS, VERSION, CompressedLayer, CompressedModel, compress_module
 from models.datasets import FILES, load_idx_dataset, load_npz_dataset
 from models.pruning import make_permanent, prune_by_std
@@ -341,6 +341,8 @@ def targets() -> list[Target]:
                specs.spec_fingerprint, different_allowed=True, check=specs.spec_check),
         Target("schedule", specs.json_seed(specs.SCHEDULE, "schedule.json"), BYTE_MUTATORS + texts, specs.read_schedule,
                specs.schedule_fingerprint, different_allowed=True, check=specs.schedule_check),
+        Target("output folder (accel check)", folders.folder_seed, None, folders.read_folder, folders.folder_fingerprint,
+               different_allowed=True, check=folders.folder_check, mutate_path=folders.folder_mutate_path),
         Target("layer file, re-sealed", layer_seed, [mutate.npz_resealed], QuantizedLayer.load, layer_fingerprint,
                different_allowed=True, check=layer_check),
         # One input in a hundred declares large layers (the slowest inputs: up to 2**27 weights decoded).

@@ -20,7 +20,9 @@ examples:
 
 your own model from its trained weights: a factory that builds it, its state_dict, data, a schedule
   accel compress --model mynets:mlp --weights mlp.pt --data train_test.npz --schedule schedule.json --out out/
-  --model package.module:function   called without arguments, must return the torch.nn.Module
+  --model package.module:function   called without arguments, must return the torch.nn.Module; its code runs
+                                     in this process. The current folder is searched after the installed
+                                     packages, so a file there cannot stand in for one of their modules
   --weights FILE                     torch.save(model.state_dict(), FILE); masks of torch.nn.utils.prune are kept
   --data DIR or FILE.npz             IDX folder, or arrays train_images, train_labels, test_images, test_labels
                                      (uint8 images are normalised like IDX images; float images used as stored)
@@ -30,8 +32,9 @@ your own model from its trained weights: a factory that builds it, its state_dic
                                      "lr": 0.005, "finetune_lr": 0.001, "momentum": 0.9, "weight_decay": 1e-4, "init": "linear", "seed": 0}
                                      layers are named by their qualified module names ("*": every other layer)
 
-outputs (in --out, committed together when the run finishes and listed in manifest.json; files of an
-earlier run there that this one does not write are removed): model.dc.npz (the compressed model file, see
+outputs (in --out, assembled beside it and swapped in as a whole when the run finishes, listed in
+manifest.json (`accel check OUT` verifies them); files of an earlier run there that this one does not
+write are gone, files of your own are kept): model.dc.npz (the compressed model file, see
 models/FORMAT.md), sizes.md and sizes.csv (per-layer table in the Deep Compression paper's columns),
 bytes.csv (bytes by component: codes, indices, fillers, Huffman tables, codebooks, biases),
 summary.json (accuracies, rates, prune qualities, wall and CPU time), with --sensitivity also

@@ -32,6 +32,16 @@ examples:
   accel sweep fifo.toml --serial --out /tmp/fifo
 Finished points are cached (by a hash of their inputs and the code): run the same command again to
 resume an interrupted sweep or to extend one; only missing points are computed.
+
+Before the points start, the sweep states its size, how many points are cached and the expected time
+(a simulate sweep times its first point). A spec of more than --max-points points (default 10,000)
+is refused with its size. Exit status 1 when any point failed (the count is printed; each error is
+in the error column of results.csv), 2 for a bad spec or argument.
+
+--scheduler trusts the cluster: Dask exchanges the points and their results with the scheduler and its
+workers as pickled Python objects, so whoever runs or can reach that scheduler can run code in this
+process. Give only the address of a cluster you run, on a network you trust (tls:// with certificates
+across untrusted networks).
 """
 
 
@@ -49,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, metavar="N", help="local worker processes (default: one per CPU core)")
     where.add_argument("--serial", action="store_true", help="run every point in this process")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://HOST:8786 (needs eie-accel[dask])")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="Dask scheduler, e.g. tcp://HOST:8786 (needs eie-accel[dask]); it is trusted to run code here, "
+                            "see below")
     parser.add_argument("--retry-failed", action="store_true", help="recompute points that failed before")
     parser.add_argument("--max-points", type=positive_int, default=MAX_POINTS, metavar="N",
                         help=f"refuse a spec of more points than this, stating its size (default {MAX_POINTS:,})")

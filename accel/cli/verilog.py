@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     with output_folder(args, args.out) as staged:
         written = write_design_folder(config, staged, layer, inputs, {"provenance": provenance(args, config)}, image)
     print(f"wrote {len(written)} files to {args.out}: {', '.join(p.name for p in written[:3])}{' ...' if len(written) > 3 else ''} "
-          "(listed in manifest.json; files of an earlier run that this one did not write were removed)")
+          "(the folder replaced as a whole, listed in manifest.json: accel check verifies it)")
     if layer is not None:
         print(f"layer {layer.name} ({layer.rows}x{layer.cols}); run the testbench: {args.out / 'run_icarus.sh'}")
     return 0

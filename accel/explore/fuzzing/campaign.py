@@ -1,12 +1,14 @@
 """Fuzz campaign: drive every reader with mutated inputs and tabulate what each input got.
 
-    python -m accel.explore.fuzzing.campaign --inputs 100000 --out reports/reliability
+    python -m accel.cli.fuzz --inputs 100000 --out reports/reliability     (make fuzz: these readers and the
+                                                                            command line's parsers)
 
-Each input is classified (see accel.explore.fuzzing.targets): clean error, accepted-identical, accepted-different,
-invalid (accepted but breaks an invariant), uncaught, slow. Inputs that were uncaught, slow,
-invalid, or accepted-different where the format promises integrity are kept under
-``OUT/findings/`` to reproduce. The table goes to ``OUT/fuzz.json`` and ``OUT/fuzz.md``.
-"""
+Each input is classified (see accel.explore.fuzzing.targets): clean error, accepted-identical,
+accepted-different, invalid (accepted but breaks an invariant, or refused by the oracle), disagrees
+(the oracle reads other content), uncaught, slow (over TIME_LIMIT_S), over memory (peak resident
+memory above MEMORY_BOUND_BYTES), warned (a warning, which the command line would print as a second
+line). Failing inputs are kept under ``OUT/findings/`` to reproduce. The table goes to
+``OUT/fuzz.json`` and ``OUT/fuzz.md``."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +32,7 @@ from accel.explore.fuzzing.mutate import BYTE_MUTATORS
 from accel.explore.fuzzing.targets import Target, targets
 
 KINDS = ("clean error", "accepted-identical", "accepted-different", "invalid", "disagrees", "uncaught", "slow",
-         "over memory")
+         "over memory", "warned")
 TIME_LIMIT_S = 10
 MEMORY_LIMIT_BYTES = 6 << 30
 MEMORY_BOUND_BYTES = 1 << 30
@@ -48,17 +51,22 @@ def classify(target: Target, original: object, path: Path) -> tuple[str, str]:
     """(kind, detail) of reading ``path`` with the target's reader, and with its oracle when it has one.
 
     With an oracle: the reader accepting what the oracle refuses is ``invalid``; the two accepting
-    different contents, or the reader refusing what the oracle accepts, is ``disagrees``.
+    different contents, or the reader refusing what the oracle accepts, is ``disagrees``. A reader that
+    warns (a second line on stderr for the command line) is ``warned``.
     """
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(TIME_LIMIT_S)
     try:
-        try:
-            result = target.read(path)
-        except UserError:
-            refused = True
-        else:
-            refused, fingerprint = False, target.fingerprint(result)
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
+            try:
+                result = target.read(path)
+            except UserError:
+                refused = True
+            else:
+                refused, fingerprint = False, target.fingerprint(result)
+        if warned:  # on the command line a warning is a second line on stderr
+            return "warned", f"{warned[0].category.__name__}: {str(warned[0].message)[:160]}"
         verdict = None if target.oracle is None else target.oracle(path)
         if refused:
             if isinstance(verdict, tuple):
@@ -85,7 +93,7 @@ def classify(target: Target, original: object, path: Path) -> tuple[str, str]:
 
 
 def failure(target: Target, kind: str) -> bool:
-    return kind in ("uncaught", "slow", "invalid", "disagrees", "over memory") or (
+    return kind in ("uncaught", "slow", "invalid", "disagrees", "over memory", "warned") or (
         kind == "accepted-different" and not target.different_allowed)
 
 

@@ -36,13 +36,17 @@ from hdl.sizes import RTLSizes
 class EIEArray(wiring.Component):
     """``n_pes`` processing elements behind one broadcast unit and one control unit."""
 
+    def __new__(cls, config: ArchConfig, *args, **kwargs) -> "EIEArray":
+        """Refuse a config the generator cannot build before the component exists (no unused-component warning)."""
+        if config.n_pes > MAX_RTL_PES:
+            raise UserError(f"the RTL generator builds at most {MAX_RTL_PES} PEs (MAX_RTL_PES), got {config.n_pes}")
+        return super().__new__(cls, config, *args, src_loc_at=1, **kwargs)
+
     def __init__(self, config: ArchConfig, counters: bool = True, dsp: str | None = None,
                  contents: Sequence[PEContents] | None = None) -> None:
         if config.pipeline_latency < MIN_PIPELINE_LATENCY:
             raise UserError(f"the RTL's arithmetic pipeline and write-back take {MIN_PIPELINE_LATENCY} cycles; "
                             f"set pipeline_latency to {MIN_PIPELINE_LATENCY} or more (got {config.pipeline_latency})")
-        if config.n_pes > MAX_RTL_PES:
-            raise UserError(f"the RTL generator builds at most {MAX_RTL_PES} PEs (MAX_RTL_PES), got {config.n_pes}")
         if contents is not None and len(contents) != config.n_pes:
             raise ValueError(f"contents for {len(contents)} PEs given to an array of {config.n_pes}")
         self.config = config

@@ -42,7 +42,7 @@ reports: install-test system-deps
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 
-# Fuzz campaign over every reader (see reports/reliability/README.md); FUZZ_INPUTS per reader.
+# Fuzz campaign over every reader and the argument parsers (see reports/reliability/README.md); FUZZ_INPUTS per reader.
 FUZZ_INPUTS ?= 100000
 fuzz: install-test
-	nice -n 10 $(BIN)/python -m accel.explore.fuzzing.campaign --inputs $(FUZZ_INPUTS) --out reports/reliability
+	nice -n 19 $(BIN)/python -m accel.cli.fuzz --inputs $(FUZZ_INPUTS) --out reports/reliability

@@ -23,7 +23,7 @@ from amaranth import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from accel.arch.config import ArchConfig
+from accel.arch.config import MAX_RTL_PES, ArchConfig
 from accel.arch.errors import UserError
 from hdl.broadcast import BroadcastUnit, CreditGate, Repeater, delay_stages, or_tree
 from hdl.contents import PEContents
@@ -35,6 +35,12 @@ from hdl.sizes import RTLSizes
 
 class EIEArray(wiring.Component):
     """``n_pes`` processing elements behind one broadcast unit and one control unit."""
+
+    def __new__(cls, config: ArchConfig, *args, **kwargs) -> "EIEArray":
+        """Refuse a config the generator cannot build before the component exists (no unused-component warning)."""
+        if config.n_pes > MAX_RTL_PES:
+            raise UserError(f"the RTL generator builds at most {MAX_RTL_PES} PEs (MAX_RTL_PES), got {config.n_pes}")
+        return super().__new__(cls, config, *args, src_loc_at=1, **kwargs)
 
     def __init__(self, config: ArchConfig, counters: bool = True, dsp: str | None = None,
                  contents: Sequence[PEContents] | None = None) -> None:

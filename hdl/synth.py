@@ -9,6 +9,7 @@ with nextpnr's router2, which converges on designs that fill the block RAM where
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -80,6 +81,9 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     with a layer (``hdl.contents``): the placed design boots holding it."""
     if device not in DEVICES:
         raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if isinstance(target_mhz, bool) or not isinstance(target_mhz, (int, float)) or not (math.isfinite(target_mhz) and target_mhz > 0):
+        raise UserError(f"the target clock must be a finite number of MHz above 0, got {target_mhz!r}")
+    check_time_limit(timeout_s)
     router = router or DEVICES[device]["router"]
     if router not in ROUTERS:
         raise UserError(f"unknown router {router!r}; choose one of {', '.join(ROUTERS)}")
@@ -177,6 +181,7 @@ def run(command: list[str], cwd: Path, check: bool = True, timeout_s: float | No
         progress: Path | None = None) -> subprocess.CompletedProcess:
     """Run a tool in ``cwd``. After ``timeout_s`` seconds it is stopped and the returncode is None;
     with ``progress`` (the tool's log file) its latest line goes to stderr every ``PROGRESS_S`` s."""
+    check_time_limit(timeout_s)
     started = time.perf_counter()
     out, err = cwd / f"{Path(command[0]).name}.stdout", cwd / f"{Path(command[0]).name}.stderr"
     with out.open("w") as stdout, err.open("w") as stderr:
@@ -199,6 +204,13 @@ def run(command: list[str], cwd: Path, check: bool = True, timeout_s: float | No
     if check and returncode != 0:
         raise UserError(f"{Path(command[0]).name} failed: {_last_error(result.stderr + result.stdout)}")
     return result
+
+
+def check_time_limit(timeout_s: float | None) -> None:
+    """A time limit is None (none) or a finite number of seconds above 0 (NaN would never stop the tool)."""
+    if timeout_s is not None and (isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float))
+                                  or not (math.isfinite(timeout_s) and timeout_s > 0)):
+        raise UserError(f"a time limit must be a finite number of seconds above 0, got {timeout_s!r}")
 
 
 def _last_line(log: Path) -> str:

@@ -11,6 +11,7 @@ their CRC-32 checks pass, by ``python -m models.compressed_file upgrade``, which
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import zlib
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ KINDS = ("linear", "conv2d")
 MODULE_TYPES = {"linear": "Linear", "conv2d": "Conv2d"}
 MAX_LAYER_WEIGHTS = 1 << 27
 """Most weights in one layer (134M: VGG-16's fc6 has 103M); decoding needs 8 bytes per weight."""
+MAX_MODEL_WEIGHTS = 1 << 28
+"""Default budget of weights decoded from one file, all layers together (268M, 2 GiB of decoded codes:
+VGG-16 has 138M); ``CompressedModel.load(path, max_weights=...)`` and ``--max-weights`` change it."""
 MAX_BITS = 16
 MAX_HOST_VALUES = 1 << 27
 """Most values in all host tensors of a graph together (the same bound as one layer's weights)."""
@@ -176,7 +180,8 @@ class CompressedModel:
         return save_npz(path, meta, arrays)
 
     @classmethod
-    def load(cls, path: str | Path) -> "CompressedModel":
+    def load(cls, path: str | Path, max_weights: int = MAX_MODEL_WEIGHTS) -> "CompressedModel":
+        """Read and decode a file; refused before decoding when its layers declare more than ``max_weights`` weights."""
         meta, arrays = load_npz(path, FORMAT, VERSION, older=_older_version, also=READ_VERSIONS)
         where = f"{path}: metadata"
         version = meta["version"]
@@ -184,10 +189,15 @@ class CompressedModel:
         schema = Schema(meta, where).only(*keys)
         network = schema.get("network", str, optional=True)
         entries = schema.get("layers", list)
+        _check_budget(path, entries, max_weights)
         expected = set()
         layers = []
         for index, entry in enumerate(entries):
-            layer, names = _load_layer(path, arrays, index, Schema(entry, f"{where} layer {index}"))
+            try:
+                layer, names = _load_layer(path, arrays, index, Schema(entry, f"{where} layer {index}"))
+            except MemoryError:
+                raise UserError(f"{path}: not enough memory to decode layer {index} (8 bytes per weight); free memory "
+                                "or decode on a larger machine") from None
             layers.append(layer)
             expected |= names
         graph = None
@@ -197,6 +207,19 @@ class CompressedModel:
         if set(arrays) != expected:
             raise UserError(f"{path}: arrays {sorted(set(arrays) ^ expected)} do not belong to the layers listed; re-export it")
         return cls(network=network, layers=layers, graph=graph)
+
+
+def _check_budget(path: str | Path, entries: list, max_weights: int) -> None:
+    """Sum the weights every layer declares (entries without a readable shape are refused later) against the budget."""
+    total = 0
+    for entry in entries:
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if isinstance(shape, list) and all(type(v) is int and v >= 1 for v in shape):
+            total += math.prod(shape)
+    if total > max_weights:
+        raise UserError(f"{path}: its layers declare {total:,} weights in all, more than the limit of {max_weights:,} "
+                        f"(decoding holds 8 bytes per weight); if the model really is this large, raise it: "
+                        f"--max-weights {total} (CompressedModel.load(path, max_weights={total}))")
 
 
 def _check_target(layer: CompressedLayer, module: nn.Module | None, modules: dict[str, nn.Module]) -> None:

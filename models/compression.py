@@ -17,8 +17,8 @@ and combine with the schedule's), and the returned model looks pruned to it.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -100,8 +100,8 @@ class Schedule:
             raise UserError(f"{source}: prune must be a list of rounds, each an object {{layer name: value}}")
         for step in self.prune:
             for layer, value in step.items():
-                if not isinstance(value, (int, float)) or isinstance(value, bool):
-                    raise UserError(f"{source}: prune value of {layer!r} must be a number, got {value!r}")
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                    raise UserError(f"{source}: prune value of {layer!r} must be a finite number, got {value!r}")
                 if self.prune_by == "kept" and not 0.0 < value <= 1.0:
                     raise UserError(f"{source}: kept fraction of {layer!r} must lie in (0, 1], got {value}")
                 if self.prune_by == "quality" and value < 0:
@@ -118,8 +118,12 @@ class Schedule:
             value = getattr(self, key)
             if key == "finetune_lr" and value is None:
                 continue
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise UserError(f"{source}: {key} must be a number >= 0, got {value!r}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+                raise UserError(f"{source}: {key} must be a finite number >= 0, got {value!r}")
+        if self.dropout >= 1:
+            raise UserError(f"{source}: dropout must be below 1, got {self.dropout!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 1 << 32:
+            raise UserError(f"{source}: seed must be a whole number from 0 to {(1 << 32) - 1}, got {self.seed!r}")
         if self.activations is not None and (not isinstance(self.activations, list)
                                              or not set(self.activations) <= set(ACTIVATIONS)):
             raise UserError(f"{source}: activations must be a list naming, for each Linear layer, one of "
@@ -280,6 +284,7 @@ def deep_compress(model: nn.Module, trainer: Trainer | Iterable, evaluate: Evalu
     graph against the model and records the input shape. The model is copied unless ``inplace``.
     """
     schedule.validate()
+    check_finite(model, "holds", "compress a model whose weights are all finite")
     model = model if inplace else copy_module(model)
     stack_recurrent(model)
     names = [layer for layer, _ in compressible_layers(model)]
@@ -303,6 +308,7 @@ def deep_compress(model: nn.Module, trainer: Trainer | Iterable, evaluate: Evalu
         if schedule.dropout:
             rescale_dropout(model, schedule.dropout, kept_fractions(model))
         train(model, schedule.retrain_epochs, "retrain")
+        check_finite(model, "holds after retraining", "lower the schedule's lr")
     make_permanent(model)
     accuracy_pruned = evaluate(model)
     kept = kept_fractions(model)
@@ -315,6 +321,7 @@ def deep_compress(model: nn.Module, trainer: Trainer | Iterable, evaluate: Evalu
         bits[layer] = layer_bits(module, chosen, layer)
         quantize_layer(module, bits[layer], schedule.init, reserve_zero=True, seed=schedule.seed)
     train(model, schedule.finetune_epochs, "finetune")
+    check_finite(model, "holds after fine-tuning the centroids", "lower the schedule's finetune_lr (or lr)")
     accuracy_quantized = evaluate(model)
     seconds["quantize"] = time.perf_counter() - start
 
@@ -340,6 +347,13 @@ def model_graph(model: nn.Module, schedule: Schedule, example: torch.Tensor | No
         raise UserError(f"the schedule's activations name {len(schedule.activations)} activations but the model has "
                         f"{len(linear)} Linear layers: {linear}")
     return chain_graph(linear, schedule.activations, "declared", None if example is None else list(example.shape[1:]))
+
+
+def check_finite(model: nn.Module, state: str, fix: str) -> None:
+    """One line naming the first floating-point parameter or buffer that holds NaN or infinity."""
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise UserError(f"the model's {name} {state} NaN or infinite values; {fix}")
 
 
 def _is_trainer(trainer) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,7 @@ def read_idx(path: Path) -> np.ndarray:
         raise UserError(f"{path} has a truncated IDX header")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
     dtype = np.dtype(IDX_TYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python integers: a declared size cannot wrap around
     if len(raw) - header != expected:
         raise UserError(f"{path} holds {len(raw) - header} data bytes but its header promises {expected}: "
                         "truncated or corrupt; reinstall or re-download the data set")

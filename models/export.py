@@ -13,6 +13,7 @@ import copy
 import math
 import pickle
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from models.graph import ACTIVATIONS, ModelGraph, chain_graph, record_shapes, ru
 from models.pruning import make_permanent, prune_by_std
 from models.quantization import codebook_and_codes, quantize_layer
 from models.recurrent import stack_recurrent
+from models.tensor_kinds import REAL_FLOAT_DTYPES, check_kind
 from models.tracing import conv_tensors, fused_relus, trace_model
 
 EIE_BITS = 4
@@ -264,7 +266,9 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise UserError(f"{path} does not exist or is not a file; check the path")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns on stderr about deprecated tensor kinds it still loads
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
         if found:
@@ -283,6 +287,7 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         if not isinstance(key, str) or not isinstance(value, torch.Tensor):
             hint = f"; if it is a checkpoint, save checkpoint[{key!r}]" if isinstance(value, dict) else ""
             raise UserError(f"{path}: entry {key!r} is a {type(value).__name__}, not a tensor: not a flat state_dict{hint}")
+        check_kind(path, key, value)
     return state
 
 
@@ -379,10 +384,10 @@ def import_state_dict(path: str | Path, prune_quality: float | None = None, skip
 
 
 def _check_linear_tensors(path: str | Path, name: str, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
-    if not weight.is_floating_point() or weight.numel() == 0 or not bool(torch.isfinite(weight.float()).all()):
+    if weight.dtype not in REAL_FLOAT_DTYPES or weight.numel() == 0 or not bool(torch.isfinite(weight.float()).all()):
         raise UserError(f"{path}: Linear layer {name!r} weight must hold finite floating-point values, "
                         f"has dtype {weight.dtype} and shape {tuple(weight.shape)}")
-    if bias is not None and (not bias.is_floating_point() or tuple(bias.shape) != (weight.shape[0],)
+    if bias is not None and (bias.dtype not in REAL_FLOAT_DTYPES or tuple(bias.shape) != (weight.shape[0],)
                              or not bool(torch.isfinite(bias.float()).all())):
         raise UserError(f"{path}: Linear layer {name!r} bias must hold {weight.shape[0]} finite floating-point values, "
                         f"has dtype {bias.dtype} and shape {tuple(bias.shape)}")

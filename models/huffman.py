@@ -95,7 +95,7 @@ def decode(stream: HuffmanStream) -> np.ndarray:
         raise UserError(f"corrupt Huffman stream: {stream.count} symbols cannot fit in {data.size} bytes")
     if lengths.min() < 0 or lengths.max() > MAX_LENGTH or not lengths.any():
         raise UserError("corrupt Huffman table: code lengths out of range")
-    if sum(2.0 ** -int(length) for length in lengths[lengths > 0]) > 1.0 + 1e-12:
+    if sum(1 << (MAX_LENGTH - int(length)) for length in lengths[lengths > 0]) > 1 << MAX_LENGTH:  # Kraft, in integers
         raise UserError("corrupt Huffman table: code lengths violate the Kraft inequality")
     longest = int(lengths.max())
     if data.size > -(-stream.count * longest // 8):

@@ -8,7 +8,6 @@ combines masks, with a model pruned by torch's own methods too.
 from __future__ import annotations
 
 import copy
-
 import math
 from collections.abc import Iterable
 
@@ -28,8 +27,15 @@ def current_weight(module: nn.Module, name: str = "weight") -> torch.Tensor:
     return (getattr(module, f"{name}_orig") * mask).detach()
 
 
+def check_quality(quality: float) -> None:
+    """A pruning quality is a finite number >= 0 (NaN would prune nothing and say nothing)."""
+    if isinstance(quality, bool) or not isinstance(quality, (int, float)) or not (math.isfinite(quality) and quality >= 0):
+        raise UserError(f"the pruning quality must be a finite number >= 0 (threshold = quality x std), got {quality!r}")
+
+
 def std_threshold(weight: torch.Tensor, quality: float, mask: torch.Tensor | None = None) -> float:
     """Pruning threshold of one layer: ``quality`` x std of its (surviving) weights."""
+    check_quality(quality)
     values = weight if mask is None else weight[mask.bool()]
     return quality * float(values.std()) if values.numel() > 1 else 0.0
 
@@ -49,6 +55,7 @@ class StdUnstructured(prune.BasePruningMethod):
 
 def std_unstructured(module: nn.Module, name: str, quality: float) -> nn.Module:
     """Like ``torch.nn.utils.prune.l1_unstructured``, with the std rule; masks combine with earlier ones."""
+    check_quality(quality)
     StdUnstructured.apply(module, name, quality=quality)
     return module
 

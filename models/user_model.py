@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 
@@ -12,16 +11,24 @@ from torch import nn
 from torch.nn.utils import prune
 
 from accel.arch.errors import UserError
+from accel.arch.files import read_json
 from models.compression import Schedule
+from models.export import load_state_dict
+from models.tensor_kinds import check_weights
 
 
 def build_from_factory(spec: str) -> nn.Module:
-    """Call ``function`` of ``package.module`` (the current folder is importable) and check it gives a module."""
+    """Call ``function`` of ``package.module`` and check it gives a module.
+
+    The current folder is searched last, after the installed packages: a file there cannot stand in
+    for a module of Python or of an installed package. The factory's code runs in this process.
+    """
     module_name, _, function_name = spec.partition(":")
     if not module_name or not function_name:
         raise UserError(f"--model {spec!r} must read package.module:function, e.g. mynets:mlp")
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
+    here = str(Path.cwd())
+    if "" not in sys.path and here not in sys.path:
+        sys.path.append(here)
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
@@ -37,16 +44,12 @@ def build_from_factory(spec: str) -> nn.Module:
 
 
 def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
-    """Load a state_dict (read without pickle); one saved from a model pruned by torch.nn.utils.prune is accepted."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise UserError(f"--weights {path} does not exist") from None
-    except Exception as error:  # torch.load raises many kinds on a file it cannot read
-        raise UserError(f"{path} is not a torch state_dict readable without pickle ({type(error).__name__}); "
-                        "save one with torch.save(model.state_dict(), path)") from None
-    if not isinstance(state, dict):
-        raise UserError(f"{path} holds a {type(state).__name__}, not a state_dict; save model.state_dict()")
+    """Load a state_dict (read without pickle); one saved from a model pruned by torch.nn.utils.prune is accepted.
+
+    Every entry is checked before anything is copied: a plain tensor (``models.tensor_kinds``) of the
+    model's kind of values (finite real floating point for floating-point parameters and buffers).
+    """
+    state = load_state_dict(path)
     modules = dict(model.named_modules())
     for key in state:
         if key.endswith("_mask"):
@@ -54,6 +57,14 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
             module = modules.get(owner)
             if module is not None and isinstance(getattr(module, name, None), nn.Parameter):
                 prune.identity(module, name)
+    targets = model.state_dict()
+    for key, tensor in state.items():
+        target = targets.get(key)
+        if target is not None and target.is_floating_point():
+            check_weights(path, key, tensor)
+        elif target is not None and _value_kind(tensor) != _value_kind(target):
+            raise UserError(f"{path}: entry {key!r} has dtype {tensor.dtype} where the model holds {target.dtype}; "
+                            "pass the weights of this --model")
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as error:
@@ -69,12 +80,13 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     return model
 
 
+def _value_kind(tensor: torch.Tensor) -> str:
+    if tensor.dtype == torch.bool:
+        return "boolean"
+    return "floating-point" if tensor.is_floating_point() or tensor.is_complex() else "integer"
+
+
 def load_schedule(path: str | Path) -> Schedule:
-    """A schedule from a JSON file (see ``Schedule``)."""
-    try:
-        values = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise UserError(f"--schedule {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(f"--schedule {path} is not readable JSON ({error})") from None
+    """A schedule from a JSON file (see ``Schedule``), read strictly: no NaN, infinity or duplicate keys."""
+    values = read_json(path, "--schedule", "write a JSON object with the fields of Schedule (see accel compress --help)")
     return Schedule.from_dict(values, source=str(path))

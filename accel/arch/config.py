@@ -29,6 +29,10 @@ BOUNDS = {
     "broadcast_latency": (0, 16), "empty_column_cycles": (0, 1),
 }
 """Inclusive range of every integer field; the datapath widths keep the integer models exact."""
+MAX_RTL_PES = 256
+"""Most PEs the Verilog generator (hdl/) builds: Amaranth checks the fill OR of all PEs recursively, one
+level per PE, and runs out of Python's stack between 320 (built) and 400 PEs; 256 PEs take about 40 s
+and 1.2 GB. The simulators take up to BOUNDS["n_pes"]."""
 
 
 @dataclass(frozen=True)

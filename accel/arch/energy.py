@@ -116,6 +116,10 @@ class SramGrid:
             raise UserError(f"CACTI grid {path} is not a full grid written by reports/energy/cacti/run.sh ({error}); "
                             "record it again") from None
         return cls(cells, periphery, ITRS_45NM_VOLTS[cells], ITRS_45NM_VOLTS[periphery], sizes, widths, grids)
+SRAM_DOMAIN = ((1.0, float(1 << 30)), (1.0, 4096.0))
+"""SRAM sizes (bytes) and widths (bits) the models ask prices for: the config's bounds."""
+MAX_EXTRAPOLATED = 1e30
+"""Largest SRAM price (pJ or mW) the grid may extrapolate to; sums of such prices stay finite."""
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,8 @@ class EnergyTable:
         j, fy = _segment(np.log(self.sram.widths), math.log(bits))
         low = grid[i, j] + fy * (grid[i, j + 1] - grid[i, j])
         high = grid[i + 1, j] + fy * (grid[i + 1, j + 1] - grid[i + 1, j])
-        return float(np.exp(low + fx * (high - low)))
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # a steep grid is refused by its value
+            return float(np.exp(low + fx * (high - low)))
 
     def entry_rows(self) -> list[dict]:
         """Every action as published and as priced: source voltage, the scaling applied, energy at the supply."""
@@ -263,9 +268,29 @@ class EnergyTable:
         missing = [name for name in REQUIRED_ACTIONS if name not in entries]
         _require(not missing, f"lacks the actions {missing}")
         below, pricing, storage_rule = _small_storage(data.get("small_storage"))
-        return cls(name=data["name"], kind=kind, source=data["source"], supply_voltage=supply, entries=entries,
-                   sram=_sram_section(data.get("sram")), small_storage_below_bytes=below, small_storage_pricing=pricing,
-                   rules={"supply voltage": supply_rule, "small storage": storage_rule}, fit=fit)
+        table = cls(name=data["name"], kind=kind, source=data["source"], supply_voltage=supply, entries=entries,
+                    sram=_sram_section(data.get("sram")), small_storage_below_bytes=below, small_storage_pricing=pricing,
+                    rules={"supply voltage": supply_rule, "small storage": storage_rule}, fit=fit)
+        table.check_extrapolation()
+        return table
+
+    def check_extrapolation(self) -> None:
+        """Every SRAM price the models can ask for (sizes and widths of SRAM_DOMAIN) is a finite number above 0
+        and below MAX_EXTRAPOLATED; beyond the grid the edge slopes continue, so a steep edge can overflow.
+
+        The interpolation is bilinear in the logs, so its extremes lie where the grid lines and the
+        domain's edges cross; each of those points is evaluated."""
+        (low_size, high_size), (low_width, high_width) = SRAM_DOMAIN
+        sizes = [low_size, *self.sram.sizes, high_size]
+        widths = [low_width, *self.sram.widths, high_width]
+        for what in ("read", "write", "leakage"):
+            for size in sizes:
+                for width in widths:
+                    value = self._sram(what, size, width)
+                    _require(math.isfinite(value) and 0.0 < value <= MAX_EXTRAPOLATED,
+                             f"sram.{what} extrapolates to {value:g} at {size:g} bytes x {width:g} bits; beyond the grid "
+                             f"its edge slopes continue up to {high_size:g} bytes and {high_width:g} bits, and every "
+                             f"value must stay above 0 and at most {MAX_EXTRAPOLATED:g}: extend or smooth the grid")
 
 
 def mux_tree_transitions(depth: int) -> float:

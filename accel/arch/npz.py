@@ -14,6 +14,7 @@ import io
 import json
 import math
 import tokenize
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -106,12 +107,14 @@ def read_npy_stream(file: IO[bytes], size: int, where: str) -> np.ndarray:
     """A numeric ``.npy`` array from ``file`` of ``size`` bytes; its declared shape must match the size exactly."""
     try:
         version = np.lib.format.read_magic(file)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(file)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(file)
-        else:
-            raise ValueError(f"npy version {version}")
+        with warnings.catch_warnings():  # numpy warns on stderr about headers it reads the Python 2 way
+            warnings.simplefilter("ignore")
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(file)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(file)
+            else:
+                raise ValueError(f"npy version {version}")
     except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError, tokenize.TokenError) as error:
         raise UserError(f"{where} has a corrupt array header ({str(error)[:80]})") from None
     if dtype.hasobject or dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None:
@@ -191,7 +194,7 @@ def load_npz(path: str | Path, fmt: str, version: int, older: Callable[[int], st
     readable = type(found_version) is int and found_version in also
     if type(found_version) is int and found_version < version and older is not None and not readable:
         raise UserError(f"{path}: {older(found_version)}")
-    if found_version != version and not readable:
+    if type(found_version) is not int or (found_version != version and not readable):  # 2.0 or true are not versions
         raise UserError(f"{path} has {fmt} version {found_version!r}, this tool reads version {version}; re-export it")
     members = meta.get(MEMBERS_KEY)
     if not isinstance(members, dict) or not isinstance(meta.get(DIGEST_KEY), str):

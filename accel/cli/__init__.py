@@ -7,6 +7,7 @@ import importlib
 import os
 import signal
 import sys
+from collections.abc import Iterable
 from typing import NoReturn
 
 from accel.arch.errors import UserError
@@ -25,6 +26,7 @@ COMMANDS = {
     "run": "run layers on an FPGA board over its UART and check them against the simulator",
     "plot": "plot the energy breakdown of a saved simulation",
     "report": "measure torch CPU/GPU baselines and rebuild reports/README.md",
+    "check": "verify an output folder against its manifest.json",
 }
 """Each command and its one-line help; ``accel.cli.NAME.register`` adds its options, imported only when it runs."""
 
@@ -44,13 +46,14 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The command line; only ``command``'s module is imported (the others are listed by name and help)."""
+def build_parser(commands: Iterable[str] = tuple(COMMANDS)) -> argparse.ArgumentParser:
+    """The command line with the options of ``commands`` (their modules are imported); the other commands are
+    listed by name and help only. ``main`` passes just the command it runs."""
     parser = Parser(prog="accel", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, summary in COMMANDS.items():
-        if name == command:
+        if name in commands:
             importlib.import_module(f"accel.cli.{name}").register(subparsers)
         else:
             subparsers.add_parser(name, help=summary, add_help=False)
@@ -88,7 +91,8 @@ def _reader_gone() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(chosen_command(argv))
+    command = chosen_command(argv)
+    parser = build_parser([command] if command else [])
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_info:  # an argument error, already printed in one line (--help and --version exit)

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS
-from accel.arch.errors import UserError
 from accel.arch.files import write_csv_atomic, write_text_atomic
 from accel.arch.progress import progress
 from accel.cli.common import (
@@ -35,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/sim"), help="output folder (default reports/sim)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the synthetic layers (default 0)")
     parser.add_argument("--quick", action="store_true", help="fewer sweep points (FIFO 1/8/64, PEs 1/16/64)")
-    parser.add_argument("--workers", type=int, metavar="N", help="processes for the FIFO and PE sweeps (default: one per core)")
+    parser.add_argument("--workers", type=positive_int, metavar="N", help="processes for the FIFO and PE sweeps (default: one per core)")
     startup = parser.add_argument_group("start-up cost (instead of the benchmarks)")
     startup.add_argument("--startup", action="store_true",
                          help="CPU seconds of whole processes: accel --version, --help, simulate Alex-7 -> OUT/startup.json")
@@ -56,8 +55,6 @@ def run(args: argparse.Namespace) -> int:
     depths = (1, 8, 64) if args.quick else sweeps.FIFO_DEPTHS
     counts = (1, 16, 64) if args.quick else sweeps.PE_COUNTS
     out = args.out
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers must be at least 1, got {args.workers}")
     with progress(total=len(BENCHMARK_LAYERS), description="latency", unit="layer") as bar:
         latency = sweeps.latency_rows(config, table, args.seed, bar)
     executor = ProcessExecutor(args.workers)

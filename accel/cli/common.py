@@ -7,62 +7,98 @@ import json
 import math
 import platform
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
-from accel.arch.config import ArchConfig
+from accel.arch.config import BOUNDS, MAX_CLOCK_MHZ, ArchConfig
 from accel.arch.energy import DEFAULT_TABLE, EnergyTable
+from accel.arch.errors import UserError
 from accel.arch.files import write_text_atomic
 from accel.cli import tool_version
 
 MAX_SEED = (1 << 32) - 1
 
 
-def seed(text: str) -> int:
-    """argparse type of a seed: an integer 0..2**32-1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"a seed must be an integer from 0 to {MAX_SEED}, got {text!r}")
-    return value
+def whole_number(low: int, high: int, what: str = "a whole number") -> Callable[[str], int]:
+    """argparse type of an integer in ``low..high``; the message states the range."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {what} from {low:,} to {high:,}, got {text!r}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
 
 
-def positive_int(text: str) -> int:
-    """argparse type of a count: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
-    return value
+def real_number(low: float, high: float, low_open: bool = False, unit: str = "") -> Callable[[str], float]:
+    """argparse type of a finite number in ``[low, high]`` (``(low, high]`` when ``low_open``); no NaN or infinity."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and (low < value if low_open else low <= value) and value <= high):
+            bound = f"above {low:g}" if low_open else f"at least {low:g}"
+            raise argparse.ArgumentTypeError(f"must be a finite number {bound} and at most {high:g}{unit}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
 
 
-def finite_float(text: str) -> float:
-    """argparse type of a real number (no NaN or infinity)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return value
+seed = whole_number(0, MAX_SEED, "an integer")
+"""argparse type of a seed: an integer 0..2**32-1."""
+positive_int = whole_number(1, 1 << 31, "a whole number")
+"""argparse type of a count: an integer of at least 1."""
+fraction = real_number(0.0, 1.0)
+"""argparse type of a fraction such as a density: a finite number from 0 to 1."""
+MAX_TIME_S = 30 * 24 * 3600.0
+seconds = real_number(0.0, MAX_TIME_S, low_open=True, unit=" seconds (30 days)")
+"""argparse type of a time limit: finite, above 0, at most 30 days."""
+baud = whole_number(300, 12_000_000, "a baud rate")
 
 
-def add_architecture_options(parser: argparse.ArgumentParser) -> None:
+
+
+def add_architecture_options(parser: argparse.ArgumentParser, max_pes: int = BOUNDS["n_pes"][1]) -> None:
+    """--config, --pes, --fifo, --clock-mhz, each checked against its range as it is parsed.
+
+    ``max_pes``: commands that generate the RTL pass ``MAX_RTL_PES``, what the Verilog generator builds.
+    """
     group = parser.add_argument_group("architecture (defaults: the 64-PE EIE chip)")
     group.add_argument("--config", type=Path, metavar="JSON", help="architecture config file (any ArchConfig fields)")
-    group.add_argument("--pes", type=int, metavar="N", help="number of processing elements (default 64)")
-    group.add_argument("--fifo", type=int, metavar="D", help="activation FIFO depth per PE (default 8)")
-    group.add_argument("--clock-mhz", type=finite_float, metavar="F", help="clock frequency in MHz (default 800)")
+    group.add_argument("--pes", type=whole_number(BOUNDS["n_pes"][0], max_pes, "a number of PEs"), metavar="N",
+                       help=f"number of processing elements, 1 to {max_pes:,} (default 64)")
+    group.add_argument("--fifo", type=whole_number(*BOUNDS["fifo_depth"], "a FIFO depth"), metavar="D",
+                       help=f"activation FIFO depth per PE, 1 to {BOUNDS['fifo_depth'][1]:,} (default 8)")
+    group.add_argument("--clock-mhz", type=real_number(0.0, MAX_CLOCK_MHZ, low_open=True, unit=" MHz"), metavar="F",
+                       help="clock frequency in MHz (default 800)")
 
 
-def architecture_from(args: argparse.Namespace) -> ArchConfig:
+def architecture_from(args: argparse.Namespace, max_pes: int = BOUNDS["n_pes"][1]) -> ArchConfig:
+    """The config of --config with --pes, --fifo and --clock-mhz on top; at most ``max_pes`` PEs."""
     config = ArchConfig.load(args.config) if args.config else ArchConfig()
     changes = {name: value for name, value in (("n_pes", args.pes), ("fifo_depth", args.fifo), ("clock_mhz", args.clock_mhz))
                if value is not None}
-    return ArchConfig.from_dict({**config.to_dict(), **changes}) if changes else config
+    config = ArchConfig.from_dict({**config.to_dict(), **changes}) if changes else config
+    check_rtl_pes(config, max_pes)
+    return config
+
+
+def check_rtl_pes(config: ArchConfig, max_pes: int) -> None:
+    if config.n_pes > max_pes:
+        raise UserError(f"the config has {config.n_pes:,} PEs; the Verilog generator builds at most {max_pes} "
+                        "(MAX_RTL_PES): give fewer PEs with --pes or in the --config file")
+
+
+def add_max_weights_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-weights", type=whole_number(1, 1 << 40), metavar="N",
+                        help="most weights decoded from a compressed model, all layers together (default 2^28 = "
+                             "268,435,456, 8 bytes each); a file declaring more is refused before decoding")
 
 
 def add_activations_option(parser: argparse.ArgumentParser) -> None:

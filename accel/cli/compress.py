@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from accel.arch.errors import UserError
-from accel.cli.common import output_folder, positive_int, provenance, seed
+from accel.cli.common import output_folder, positive_int, provenance, seed, whole_number
 from accel.report.tables import format_table
 
 EXAMPLES = """\
@@ -20,7 +20,9 @@ examples:
 
 your own model from its trained weights: a factory that builds it, its state_dict, data, a schedule
   accel compress --model mynets:mlp --weights mlp.pt --data train_test.npz --schedule schedule.json --out out/
-  --model package.module:function   called without arguments, must return the torch.nn.Module
+  --model package.module:function   called without arguments, must return the torch.nn.Module; its code runs
+                                     in this process. The current folder is searched after the installed
+                                     packages, so a file there cannot stand in for one of their modules
   --weights FILE                     torch.save(model.state_dict(), FILE); masks of torch.nn.utils.prune are kept
   --data DIR or FILE.npz             IDX folder, or arrays train_images, train_labels, test_images, test_labels
                                      (uint8 images are normalised like IDX images; float images used as stored)
@@ -30,8 +32,9 @@ your own model from its trained weights: a factory that builds it, its state_dic
                                      "lr": 0.005, "finetune_lr": 0.001, "momentum": 0.9, "weight_decay": 1e-4, "init": "linear", "seed": 0}
                                      layers are named by their qualified module names ("*": every other layer)
 
-outputs (in --out, committed together when the run finishes and listed in manifest.json; files of an
-earlier run there that this one does not write are removed): model.dc.npz (the compressed model file, see
+outputs (in --out, assembled beside it and swapped in as a whole when the run finishes, listed in
+manifest.json (`accel check OUT` verifies them); files of an earlier run there that this one does not
+write are gone, files of your own are kept): model.dc.npz (the compressed model file, see
 models/FORMAT.md), sizes.md and sizes.csv (per-layer table in the Deep Compression paper's columns),
 bytes.csv (bytes by component: codes, indices, fillers, Huffman tables, codebooks, biases),
 summary.json (accuracies, rates, prune qualities, wall and CPU time), with --sensitivity also
@@ -55,12 +58,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     own.add_argument("--weights", type=Path, metavar="FILE", help="its trained state_dict (torch.save)")
     own.add_argument("--schedule", type=Path, metavar="JSON",
                      help="prune rounds, bits, epochs (default: no pruning, hardware bits)")
-    own.add_argument("--batch-size", type=int, default=128, help="training batch size (default 128)")
+    own.add_argument("--batch-size", type=positive_int, default=128, help="training batch size (default 128)")
     parser.add_argument("--preset", default="quick", choices=("quick", "full"),
                         help="training budget: quick (the demo's: about 30 s of CPU for lenet300) or full (the benchmarks)")
     parser.add_argument("--data", type=Path,
                         help="folder of IDX files or an .npz of arrays (default /usr/share/datasets/fashion-mnist)")
-    parser.add_argument("--bits",
+    parser.add_argument("--bits", type=weight_bits,
                         help="weight bits: 'hardware' (conv 8 / fc 4, EIE-ready; the default), 'paper' (conv 8 / fc 5) "
                              "or a number; overrides the schedule's")
     parser.add_argument("--init", default="linear", choices=("linear", "density", "random"), help="centroid initialisation")
@@ -76,15 +79,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def weight_bits(text: str) -> int | str:
+    """argparse type of --bits: a preset name or a whole number of bits 1..16."""
+    if text in ("hardware", "paper"):
+        return text
+    return whole_number(1, 16, "'hardware', 'paper' or a number of bits")(text)
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from models.datasets import DEFAULT_DATA_DIR, load_dataset
 
-    if args.threads < 1:
-        raise UserError(f"--threads must be at least 1, got {args.threads}")
     torch.set_num_threads(args.threads)
-    bits = None if args.bits is None else int(args.bits) if args.bits.isdigit() else args.bits
+    bits = args.bits
     if args.model is None:
         for option in ("weights", "schedule"):
             if getattr(args, option) is not None:
@@ -114,8 +122,6 @@ def compress_own_model(args: argparse.Namespace, bits):
 
     if args.weights is None:
         raise UserError("--model needs --weights FILE, the trained state_dict (torch.save(model.state_dict(), FILE))")
-    if args.batch_size < 1:
-        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
     schedule = load_schedule(args.schedule) if args.schedule else Schedule()
     schedule = dataclasses.replace(schedule, bits=bits or schedule.bits, init=args.init, seed=args.seed)
     model = load_weights(build_from_factory(args.model), args.weights)

@@ -9,7 +9,7 @@ from pathlib import Path
 from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.arch.files import write_csv_atomic
 from accel.arch.progress import progress
-from accel.cli.common import add_energy_option, energy_table_from, output_folder, provenance, write_json
+from accel.cli.common import add_energy_option, energy_table_from, output_folder, provenance, seed, write_json
 from accel.explore import energy_studies as studies
 from accel.report.energy import write_energy_pages
 from accel.report.tables import format_table
@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                "  accel energy --quick --out /tmp/e --no-precision",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("reports/energy"), help="output folder (default reports/energy)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic layers (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the synthetic layers (default 0)")
     parser.add_argument("--quick", action="store_true", help="sweeps on Alex-7 and NT-We only, PEs 1/16/64/256")
     parser.add_argument("--model", type=Path, default=Path("reports/compression/lenet300/model.dc.npz"),
                         help="compressed model for the precision study (default: the committed LeNet-300-100)")

@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from accel.cli.common import add_activations_option, output_folder, write_json
+from accel.cli.common import add_activations_option, add_max_weights_option, output_folder, seed, write_json
 from accel.cli.sources import SOURCE_HELP, load_layers, split_source
 from accel.report.tables import format_table
 
@@ -32,9 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "quantized to 4-bit codes with a zero entry) as an EIE layer file: codes, codebook, bias, ReLU.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help=SOURCE_HELP)
-    parser.add_argument("--seed", type=int, default=0, help="seed of a benchmark layer's synthetic weights (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of a benchmark layer's synthetic weights (default 0)")
     parser.add_argument("--out", type=Path, default=Path("layers"), help="output folder (default layers)")
     add_activations_option(parser)
+    add_max_weights_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -47,8 +48,10 @@ def run(args: argparse.Namespace) -> int:
     from accel.explore.workloads import load_layers as load_model
 
     path, name = split_source(args.source)
-    layers, _ = load_layers(args.source, args.seed, args.activations)
-    _, _, imported = load_model(path, args.seed, activations=args.activations) if name is None else (None, None, None)
+    layers, _ = load_layers(args.source, args.seed, args.activations, args.max_weights)
+    imported = None
+    if name is None:
+        _, _, imported = load_model(path, args.seed, activations=args.activations, max_weights=args.max_weights)
     rows = []
     with output_folder(args, args.out) as staged:
         if imported is not None:

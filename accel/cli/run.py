@@ -7,7 +7,16 @@ import asyncio
 import time
 from pathlib import Path
 
-from accel.cli.common import add_activations_option, add_architecture_options, architecture_from
+from accel.arch.config import MAX_RTL_PES
+from accel.cli.common import (
+    add_activations_option,
+    add_architecture_options,
+    add_max_weights_option,
+    architecture_from,
+    baud,
+    seconds,
+    seed,
+)
 from accel.cli.sources import SOURCE_HELP
 from accel.report.tables import format_table
 
@@ -37,13 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", metavar="DEVICE", help="serial port of the board, e.g. /dev/ttyUSB0 or COM3")
     where.add_argument("--simulated", action="store_true", help="run against the bridge in Amaranth's simulator")
-    parser.add_argument("--baud", type=int, default=115200, help="baud rate of the bitstream (default 115200)")
-    parser.add_argument("--timeout", type=float, default=2.0, metavar="S",
+    parser.add_argument("--baud", type=baud, default=115200, help="baud rate of the bitstream (default 115200)")
+    parser.add_argument("--timeout", type=seconds, default=2.0, metavar="S",
                         help="seconds to wait for each answer of the board (default 2)")
     parser.add_argument("--input", type=Path, metavar="NPY", help="float input vector (.npy); default: random, seeded")
-    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed for synthetic weights and inputs (default 0)")
     add_activations_option(parser)
-    add_architecture_options(parser)
+    add_max_weights_option(parser)
+    add_architecture_options(parser, MAX_RTL_PES)
     parser.set_defaults(run=run)
 
 
@@ -53,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from hdl.board import BOARD_CONFIG
     from hdl.uart_host import EIEHost, SerialLine, run_and_check
 
-    config = architecture_from(args) if args.config or args.pes or args.fifo else BOARD_CONFIG
-    layers, own = load_layers(args.source, args.seed, args.activations, chain=True)
+    config = architecture_from(args, MAX_RTL_PES) if args.config or args.pes or args.fifo else BOARD_CONFIG
+    layers, own = load_layers(args.source, args.seed, args.activations, args.max_weights, chain=True)
     inputs = quantize_activations(layer_inputs(layers[0], own, args.input, None, args.seed), config)
     started = time.perf_counter()
     if args.simulated:

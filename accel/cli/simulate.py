@@ -12,11 +12,13 @@ from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
     add_json_option,
+    add_max_weights_option,
     architecture_from,
     energy_table_from,
-    finite_float,
+    fraction,
     positive_int,
     provenance,
+    real_number,
     seed,
     write_json,
 )
@@ -71,16 +73,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"with --data: the first N test samples (default {DEFAULT_LIMIT})")
     inputs.add_argument("--input", type=Path, metavar="NPY",
                         help="one input (.npy): the model's input (any shape with as many values), or a layer's vector")
-    inputs.add_argument("--act-density", type=finite_float, metavar="P",
+    inputs.add_argument("--act-density", type=fraction, metavar="P",
                         help="non-zero fraction of a synthetic input (default: a benchmark's own inputs, else 1.0)")
     model = parser.add_argument_group("models")
     add_activations_option(model)
-    model.add_argument("--prune", type=finite_float, metavar="QUALITY",
+    model.add_argument("--prune", type=real_number(0.0, 1e3), metavar="QUALITY",
                        help="state_dict only: prune each Linear layer where |w| < QUALITY x std before 4-bit "
                             "quantization (default: no pruning; the density column shows what is left)")
     model.add_argument("--skip-unsupported", action="store_true",
                        help="a state_dict or a file without a graph: simulate its Linear layers even with convolution "
                             "or normalisation between them, leaving those out (recorded as an approximation)")
+    add_max_weights_option(model)
     parser.add_argument("--seed", type=seed, default=0, help="seed for synthetic weights and inputs (default 0)")
     parser.add_argument("--compare-dram", action="store_true",
                         help="also print the energy with the weights in DRAM: compressed (EIE's own accesses) and dense float32")
@@ -98,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     config = architecture_from(args)
     table = energy_table_from(args)
     layers, own_inputs, imported = load_layers(args.source, args.seed, args.prune, args.skip_unsupported,
-                                               args.activations)
+                                               args.activations, args.max_weights)
     if imported is None and args.data is not None:
         raise UserError("--data runs a whole model: pass a compressed model (model.dc.npz) or a state_dict (.pt), "
                         "not a single layer")

@@ -30,14 +30,14 @@ def split_source(source: str) -> tuple[str, str | None]:
     return path, name or None
 
 
-def load_layers(source: str, seed: int = 0, activations: str | None = None, chain: bool = False
-                ) -> tuple[list[QuantizedLayer], np.ndarray | None]:
+def load_layers(source: str, seed: int = 0, activations: str | None = None, max_weights: int | None = None,
+                chain: bool = False) -> tuple[list[QuantizedLayer], np.ndarray | None]:
     """The layers ``source`` names: all of its file, or with ``:NAME`` that one; and a benchmark's own inputs.
 
     With ``chain`` a model's layers must run one after the other with nothing on the host between them.
     """
     path, name = split_source(source)
-    layers, inputs, imported = load_workload(path, seed, activations=activations)
+    layers, inputs, imported = load_workload(path, seed, activations=activations, max_weights=max_weights)
     if name is None:
         if chain and imported is not None:
             imported.graph.check_chain(f"{path} ")
@@ -48,9 +48,10 @@ def load_layers(source: str, seed: int = 0, activations: str | None = None, chai
     return chosen, inputs
 
 
-def load_one_layer(source: str, seed: int = 0, activations: str | None = None) -> tuple[QuantizedLayer, np.ndarray | None]:
+def load_one_layer(source: str, seed: int = 0, activations: str | None = None, max_weights: int | None = None
+                   ) -> tuple[QuantizedLayer, np.ndarray | None]:
     """The one layer ``source`` names; a multi-layer file needs ``:NAME`` and is refused, naming its layers."""
-    layers, inputs = load_layers(source, seed, activations)
+    layers, inputs = load_layers(source, seed, activations, max_weights)
     if len(layers) > 1:
         path = split_source(source)[0]
         raise UserError(f"{path} holds {len(layers)} layers; pick one as {path}:NAME, NAME one of "

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import sys
 from pathlib import Path
 
 from accel.arch.errors import UserError
 from accel.arch.files import write_text_atomic
 from accel.explore.sweep import RECORD_JSON, DaskExecutor, ProcessExecutor, SerialExecutor, run_sweep, write_results
-from accel.explore.sweep_spec import SweepSpec, load_spec
+from accel.cli.common import positive_int
+from accel.explore.sweep_spec import MAX_POINTS, SweepSpec, load_spec
 from accel.explore.sweep_throughput import measure_throughput
 from accel.report.sweep import THROUGHPUT_JSON, write_sweep_page
 
@@ -30,6 +32,16 @@ examples:
   accel sweep fifo.toml --serial --out /tmp/fifo
 Finished points are cached (by a hash of their inputs and the code): run the same command again to
 resume an interrupted sweep or to extend one; only missing points are computed.
+
+Before the points start, the sweep states its size, how many points are cached and the expected time
+(a simulate sweep times its first point). A spec of more than --max-points points (default 10,000)
+is refused with its size. Exit status 1 when any point failed (the count is printed; each error is
+in the error column of results.csv), 2 for a bad spec or argument.
+
+--scheduler trusts the cluster: Dask exchanges the points and their results with the scheduler and its
+workers as pickled Python objects, so whoever runs or can reach that scheduler can run code in this
+process. Give only the address of a cluster you run, on a network you trust (tls:// with certificates
+across untrusted networks).
 """
 
 
@@ -39,16 +51,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run every combination of the axes of a sweep spec (architecture fields, energy tables, "
                     "workloads; or synthesis points) on local processes or a Dask cluster, and write a tidy table "
                     "(results.csv), a record (sweep.json) and a page with the energy/latency Pareto front and each "
-                    "axis's effect (README.md). A failing point is recorded in the table and does not stop the sweep.",
+                    "axis's effect (README.md). A failing point is recorded in the table and does not stop the sweep; the exit status is then 1.",
         epilog=EXAMPLE_SPEC, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("spec", type=Path, help="sweep spec (.toml, .json, .yaml)")
     parser.add_argument("--out", type=Path, help="output folder (default: sweeps/<spec name>)")
     parser.add_argument("--cache", type=Path, help="cache of finished points (default: <out>/cache)")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: one per CPU core)")
+    where.add_argument("--workers", type=positive_int, metavar="N", help="local worker processes (default: one per CPU core)")
     where.add_argument("--serial", action="store_true", help="run every point in this process")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://HOST:8786 (needs eie-accel[dask])")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="Dask scheduler, e.g. tcp://HOST:8786 (needs eie-accel[dask]); it is trusted to run code here, "
+                            "see below")
     parser.add_argument("--retry-failed", action="store_true", help="recompute points that failed before")
+    parser.add_argument("--max-points", type=positive_int, default=MAX_POINTS, metavar="N",
+                        help=f"refuse a spec of more points than this, stating its size (default {MAX_POINTS:,})")
     parser.add_argument("--throughput", action="store_true",
                         help="measure instead: run every point serially, on --workers local processes (default 2) and on a "
                              "local Dask cluster of as many workers, with no cache, and write throughput.json to --out")
@@ -56,9 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers must be at least 1, got {args.workers}")
+    spec = load_spec(args.spec, args.max_points)
     out = args.out or Path("sweeps") / args.spec.stem
     if args.throughput:
         return measure(spec, args, out)
@@ -68,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         executor = DaskExecutor(args.scheduler)
     else:
         executor = ProcessExecutor(args.workers)
-    outcome = run_sweep(spec, executor, cache=args.cache or out / "cache", retry_failed=args.retry_failed)
+    outcome = run_sweep(spec, executor, cache=args.cache or out / "cache", retry_failed=args.retry_failed,
+                        announce=lambda line: print(f"sweep: {line}", flush=True))
     command = shlex.join(["accel", "sweep", str(args.spec)] + (["--out", str(args.out)] if args.out else []))
     write_results(out, outcome, args.spec.stem, command)
     write_sweep_page(out)
@@ -76,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
           f"({outcome.points_per_s:.2f} points/s on {outcome.executor}), {outcome.cached} from the cache, "
           f"{outcome.failed} failed")
     print(f"wrote {out}/results.csv, sweep.json and README.md")
+    if outcome.failed:
+        print(f"accel sweep: {outcome.failed:,} of {len(outcome.rows):,} points failed (their errors are in the error "
+              f"column of {out / 'results.csv'}); exit status 1", file=sys.stderr)
+        return 1
     return 0
 
 

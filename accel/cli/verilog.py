@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from accel.cli.common import add_activations_option, add_architecture_options, architecture_from, output_folder, provenance
+from accel.arch.config import MAX_RTL_PES
+from accel.cli.common import (
+    add_activations_option,
+    add_architecture_options,
+    add_max_weights_option,
+    architecture_from,
+    fraction,
+    output_folder,
+    provenance,
+    seed,
+)
 from accel.cli.sources import SOURCE_HELP
 
 EXAMPLES = """\
@@ -39,11 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=Path("build/verilog"), help="output folder (default build/verilog)")
     parser.add_argument("--layer", metavar="SOURCE", help=SOURCE_HELP)
     parser.add_argument("--input", type=Path, metavar="NPY", help="float input vector (.npy); default: random, seeded")
-    parser.add_argument("--act-density", type=float, metavar="P",
+    parser.add_argument("--act-density", type=fraction, metavar="P",
                         help="non-zero fraction of a random input (default: a benchmark's own inputs, else 1.0)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for synthetic weights and inputs (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed for synthetic weights and inputs (default 0)")
     add_activations_option(parser)
-    add_architecture_options(parser)
+    add_max_weights_option(parser)
+    add_architecture_options(parser, MAX_RTL_PES)
     parser.set_defaults(run=run)
 
 
@@ -54,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
     from accel.cli.sources import layer_inputs, load_one_layer
     from hdl.design_folder import write_design_folder
 
-    config = architecture_from(args)
+    config = architecture_from(args, MAX_RTL_PES)
     layer = inputs = image = None
     if args.layer:
-        layer, own = load_one_layer(args.layer, args.seed, args.activations)
+        layer, own = load_one_layer(args.layer, args.seed, args.activations, args.max_weights)
         image = build_layer_image(layer, config)
         if args.config is None:
             config = memories_for(image)
@@ -77,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     with output_folder(args, args.out) as staged:
         written = write_design_folder(config, staged, layer, inputs, {"provenance": provenance(args, config)}, image)
     print(f"wrote {len(written)} files to {args.out}: {', '.join(p.name for p in written[:3])}{' ...' if len(written) > 3 else ''} "
-          "(listed in manifest.json; files of an earlier run that this one did not write were removed)")
+          "(the folder replaced as a whole, listed in manifest.json: accel check verifies it)")
     if layer is not None:
         print(f"layer {layer.name} ({layer.rows}x{layer.cols}); run the testbench: {args.out / 'run_icarus.sh'}")
     return 0

@@ -10,12 +10,13 @@ every executor: rows in point order, and nothing in it depends on where or when 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -159,12 +160,23 @@ def task_key(task: dict[str, Any]) -> str:
         if name in CONFIG_FIELDS:
             continue
         is_file = (name == "workload" and is_file_workload(value)) or (name == "energy_table" and value != DEFAULT_ENERGY_TABLE)
-        identity[name] = {"sha256": file_sha256(value)} if is_file else value
+        identity[name] = {"sha256": _file_digest(value, *_stamp(value))} if is_file else value
     if task["kind"] == "simulate":
         identity["act_density"] = task["act_density"]
     else:
         identity["timeout_s"] = task["timeout_s"]
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_mtime_ns, status.st_size
+
+
+@functools.lru_cache(maxsize=256)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str:
+    """A file's SHA-256, computed once per version of the file (the points of a sweep share a few files)."""
+    return file_sha256(path)
 
 
 class Cache:
@@ -191,8 +203,13 @@ class Cache:
 
 
 def run_sweep(spec: SweepSpec, executor: Executor | None = None, cache: Path | None = None,
-              retry_failed: bool = False, progress: bool = True) -> SweepOutcome:
-    """Compute the points of ``spec`` missing from ``cache`` on ``executor`` and return the whole table."""
+              retry_failed: bool = False, progress: bool = True,
+              announce: Callable[[str], None] | None = None) -> SweepOutcome:
+    """Compute the points of ``spec`` missing from ``cache`` on ``executor`` and return the whole table.
+
+    ``announce`` receives one line before the points start: how many there are, how many are cached,
+    and the expected time (simulate sweeps time their first missing point here first).
+    """
     executor = executor or ProcessExecutor()
     store = Cache(cache)
     tasks = tasks_of(spec)
@@ -201,11 +218,15 @@ def run_sweep(spec: SweepSpec, executor: Executor | None = None, cache: Path | N
     if retry_failed:
         results = [None if r is not None and r["status"] != "ok" else r for r in results]
     missing = [index for index, result in enumerate(results) if result is None]
+    computed = len(missing)
     start = time.perf_counter()
-    with progress_bar(total=len(tasks), initial=len(tasks) - len(missing), description="sweep", unit="point",
+    if announce is not None:
+        announce(_plan(spec, tasks, missing, results, keys, store, executor))
+    left = [index for index in missing if results[index] is None]
+    with progress_bar(total=len(tasks), initial=len(tasks) - len(left), description="sweep", unit="point",
                       enabled=progress) as bar:
-        for position, result in executor.run([tasks[index] for index in missing]):
-            index = missing[position]
+        for position, result in executor.run([tasks[index] for index in left]):
+            index = left[position]
             results[index] = result
             store.put(keys[index], tasks[index], result)
             bar.update(1)
@@ -213,7 +234,32 @@ def run_sweep(spec: SweepSpec, executor: Executor | None = None, cache: Path | N
     rows = [table_row(spec, number, point, result) for number, (point, result)
             in enumerate(zip(spec.point_values(), results))]
     failed = sum(row["status"] != "ok" for row in rows)
-    return SweepOutcome(spec, rows, len(missing), len(tasks) - len(missing), failed, wall, executor.name, executor.workers)
+    return SweepOutcome(spec, rows, computed, len(tasks) - computed, failed, wall, executor.name, executor.workers)
+
+
+def _plan(spec: SweepSpec, tasks: list[dict[str, Any]], missing: list[int], results: list[dict[str, Any] | None],
+          keys: list[str], store: "Cache", executor: Executor) -> str:
+    """The sweep's size and expected time; a simulate sweep computes (and caches) its first missing point to time it."""
+    shape = " x ".join(f"{len(values):,} {name}" for name, values in spec.axes.items())
+    line = f"{len(tasks):,} points ({shape}): {len(tasks) - len(missing):,} cached, {len(missing):,} to compute on {executor.name}"
+    if not missing:
+        return line
+    if spec.kind != "simulate":
+        bound = spec.timeout_s * -(-len(missing) // executor.workers)
+        return f"{line}; each synthesis point may take up to {spec.timeout_s:g} s: at most {_duration(bound)}"
+    first = missing[0]
+    began = time.perf_counter()
+    results[first] = run_point(tasks[first])
+    store.put(keys[first], tasks[first], results[first])
+    each = time.perf_counter() - began
+    rest = each * (len(missing) - 1) / executor.workers
+    return f"{line}; the first took {each:.2f} s: about {_duration(rest)} for the rest"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 def table_row(spec: SweepSpec, number: int, point: dict[str, Any], result: dict[str, Any] | None) -> dict[str, Any]:

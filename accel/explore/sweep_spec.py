@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,10 @@ ALWAYS_KEPT = "fits_on_chip"
 """Kept by every simulate sweep: its page keeps the designs that do not fit off the Pareto front."""
 TOP_KEYS = ("kind", "metrics", "seed", "act_density", "timeout_s", "base", "axes")
 DEFAULT_ENERGY_TABLE = "default"
+MAX_POINTS = 10_000
+"""Default limit on a sweep's points (``accel sweep --max-points`` lifts it): the spec states its size first."""
+MAX_SEED = (1 << 32) - 1
+MAX_TIMEOUT_S = 30 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,11 @@ class SweepSpec:
     folder: str = "."
     """Folder the spec's relative paths start from."""
 
+    @property
+    def size(self) -> int:
+        """Number of points: the product of the axes' lengths."""
+        return math.prod(len(values) for values in self.axes.values())
+
     def point_values(self) -> list[dict[str, Any]]:
         """Every combination of the axis values, the last axis varying fastest."""
         names = list(self.axes)
@@ -75,8 +85,8 @@ class SweepSpec:
                 "timeout_s": self.timeout_s, "base": self.base, "axes": self.axes}
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read and validate a spec file (``.toml``, ``.json``, ``.yaml``/``.yml``)."""
+def load_spec(path: str | Path, max_points: int = MAX_POINTS) -> SweepSpec:
+    """Read and validate a spec file (``.toml``, ``.json``, ``.yaml``/``.yml``) of at most ``max_points`` points."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -85,7 +95,7 @@ def load_spec(path: str | Path) -> SweepSpec:
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"sweep spec {path} cannot be read ({error}); give a TOML, JSON or YAML text file") from None
     data = _parse(path, text)
-    return parse_spec(data, folder=path.parent, where=str(path))
+    return parse_spec(data, folder=path.parent, where=str(path), max_points=max_points)
 
 
 def _parse(path: Path, text: str) -> Any:
@@ -95,11 +105,15 @@ def _parse(path: Path, text: str) -> Any:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
             raise UserError(f"sweep spec {path} is not valid TOML ({error}); fix the syntax") from None
+        except RecursionError:
+            raise UserError(f"sweep spec {path} nests too deeply to be read; fix the syntax") from None
     if suffix == ".json":
         try:
             return json.loads(text)
         except json.JSONDecodeError as error:
             raise UserError(f"sweep spec {path} is not valid JSON ({error}); fix the syntax") from None
+        except RecursionError:
+            raise UserError(f"sweep spec {path} nests too deeply to be read; fix the syntax") from None
     if suffix in (".yaml", ".yml"):
         try:
             import yaml
@@ -110,11 +124,16 @@ def _parse(path: Path, text: str) -> Any:
         except yaml.YAMLError as error:
             first = str(error).splitlines()[0] if str(error) else "syntax error"
             raise UserError(f"sweep spec {path} is not valid YAML ({first}); fix the syntax") from None
+        except RecursionError:
+            raise UserError(f"sweep spec {path} nests too deeply to be read; fix the syntax") from None
     raise UserError(f"sweep spec {path} must end in .toml, .json or .yaml; rename it to say its format")
 
 
-def parse_spec(data: Any, folder: str | Path = ".", where: str = "sweep spec") -> SweepSpec:
-    """Validate a spec already read into dicts; ``folder`` anchors relative paths."""
+def parse_spec(data: Any, folder: str | Path = ".", where: str = "sweep spec", max_points: int = MAX_POINTS) -> SweepSpec:
+    """Validate a spec already read into dicts; ``folder`` anchors relative paths.
+
+    A spec of more than ``max_points`` points is refused, stating its size, before any point is made.
+    """
     if not isinstance(data, dict):
         raise UserError(f"{where} must be a table of keys ({', '.join(TOP_KEYS)}), not a {type(data).__name__}")
     unknown = sorted(set(data) - set(TOP_KEYS))
@@ -134,7 +153,7 @@ def parse_spec(data: Any, folder: str | Path = ".", where: str = "sweep spec") -
         _known_name(name, allowed, kind, where, "axis")
         if not isinstance(values, list) or not values:
             raise UserError(f"{where}: axis {name!r} must be a non-empty list of values, e.g. {name} = [{_example(name)}]")
-        if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
+        if len({json.dumps(v, sort_keys=True, default=repr) for v in values}) != len(values):
             raise UserError(f"{where}: axis {name!r} repeats a value; list each value once")
         axes[name] = [_check_value(name, value, kind, folder, where) for value in values]
     base: dict[str, Any] = {}
@@ -164,13 +183,19 @@ def parse_spec(data: Any, folder: str | Path = ".", where: str = "sweep spec") -
     if kind == "simulate" and ALWAYS_KEPT not in metrics:
         metrics = [*metrics, ALWAYS_KEPT]
     act_density = _number(data.get("act_density", 1.0), "act_density", where, 0.0, 1.0)
-    timeout_s = _number(data.get("timeout_s", 3600.0), "timeout_s", where, 1e-3, None)
+    timeout_s = _number(data.get("timeout_s", 3600.0), "timeout_s", where, 1e-3, MAX_TIMEOUT_S)
     spec = SweepSpec(kind, axes, base, tuple(metrics), act_density, timeout_s, str(folder))
-    for values in spec.point_values():  # every combination must make a valid config
+    if spec.size > max_points:
+        raise UserError(f"{where}: the spec has {spec.size:,} points "
+                        f"({' x '.join(f'{len(v):,} {n}' for n, v in axes.items())}), more than the limit of "
+                        f"{max_points:,}; shorten the axes, or lift the limit: --max-points {spec.size}")
+    config_axes = {name: values for name, values in axes.items() if name in CONFIG_FIELDS}
+    for combination in itertools.product(*config_axes.values()):  # every combination must make a valid config
+        values = dict(zip(config_axes, combination))
         try:
             config_of({**base, **values})
         except UserError as error:
-            point = ", ".join(f"{k}={v}" for k, v in values.items() if k in CONFIG_FIELDS)
+            point = ", ".join(f"{k}={v}" for k, v in values.items())
             raise UserError(f"{where}: the point {point or 'of the base values'} is not a valid config: {error}") from None
     return spec
 
@@ -196,10 +221,9 @@ def _example(name: str) -> str:
     return {"workload": '"Alex-7"', "energy_table": '"default"', "device": '"ice40-hx8k"', "router": '"router2"'}.get(name, "1, 2")
 
 
-def _number(value: Any, name: str, where: str, low: float, high: float | None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (high is not None and value > high):
-        bound = f"between {low:g} and {high:g}" if high is not None else "a positive number"
-        raise UserError(f"{where}: {name} must be {bound}, got {value!r}")
+def _number(value: Any, name: str, where: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:
+        raise UserError(f"{where}: {name} must be a finite number from {low:g} to {high:g}, got {value!r}")
     return float(value)
 
 
@@ -207,12 +231,13 @@ def _check_value(name: str, value: Any, kind: str, folder: str | Path, where: st
     """One axis or base value, checked (files must exist; they stay as written, relative to the spec)."""
     if name in CONFIG_FIELDS:  # the type here; each point's whole config below
         want_int = name != "clock_mhz"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (want_int and value != int(value)):
-            raise UserError(f"{where}: {name} values must be {'integers' if want_int else 'numbers'}, got {value!r}")
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or (want_int and value != int(value))):
+            raise UserError(f"{where}: {name} values must be finite {'integers' if want_int else 'numbers'}, got {value!r}")
         return int(value) if want_int else float(value)
     if name == "seed":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise UserError(f"{where}: seed values must be non-negative integers, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+            raise UserError(f"{where}: seed values must be integers from 0 to {MAX_SEED}, got {value!r}")
         return value
     if not isinstance(value, str) or not value:
         raise UserError(f"{where}: {name} values must be non-empty strings, got {value!r}")

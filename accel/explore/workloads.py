@@ -27,9 +27,12 @@ def is_file_workload(source: str) -> bool:
 
 
 def load_layers(source: str, seed: int, prune: float | None = None, skip_unsupported: bool = False,
-                activations: str | None = None
+                activations: str | None = None, max_weights: int | None = None
                 ) -> tuple[list[QuantizedLayer], np.ndarray | None, "ModelImport | None"]:
-    """Layers to simulate, a benchmark layer's synthetic input vector, and a model's import record (with its graph)."""
+    """Layers to simulate, a benchmark layer's synthetic input vector, and a model's import record (with its graph).
+
+    ``max_weights``: the budget of weights decoded from a compressed model (default ``MAX_MODEL_WEIGHTS``).
+    """
     path = Path(source)
     if prune is not None and path.suffix not in (".pt", ".pth"):
         raise UserError("--prune applies to a torch state_dict (.pt); benchmark layers, layer files and compressed "
@@ -50,9 +53,9 @@ def load_layers(source: str, seed: int, prune: float | None = None, skip_unsuppo
         return imported.layers, None, imported
     if file_format(path) == LAYER_FORMAT:
         return [QuantizedLayer.load(path)], None, None
-    from models.compressed_file import CompressedModel
+    from models.compressed_file import MAX_MODEL_WEIGHTS, CompressedModel
     from models.export import import_compressed
-    imported = import_compressed(CompressedModel.load(path), skip_unsupported)
+    imported = import_compressed(CompressedModel.load(path, max_weights or MAX_MODEL_WEIGHTS), skip_unsupported)
     return imported.layers, None, imported
 
 
@@ -65,5 +68,7 @@ def cached_layers(source: str, seed: int, digest: str) -> tuple[list[QuantizedLa
 
 def random_inputs(length: int, density: float, seed: int) -> np.ndarray:
     """Float inputs in [0.05, 1), each non-zero with probability ``density`` (seeded)."""
+    if not 0.0 <= density <= 1.0:  # also refuses NaN
+        raise UserError(f"the input density must be a number from 0 to 1, got {density}")
     rng = np.random.default_rng([seed, 7])
     return rng.uniform(0.05, 1.0, length) * (rng.random(length) < density)

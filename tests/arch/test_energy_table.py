@@ -133,6 +133,9 @@ def _table_with(tmp_path, change):
     (lambda d: d["sram"]["leakage"][0].__setitem__(0, -1.0), "sram.leakage must lie in"),
     (lambda d: d["sram"].update(leakage_unit="W"), '"leakage_unit": "mW"'),
     (lambda d: d.update(actions=[1, 2]), '"actions" must be an object'),
+    (lambda d: [d["sram"][grid][0].__setitem__(0, 1e-300) for grid in ("read", "read_bitlines")],
+     "sram.read extrapolates to 0 at 1 bytes"),
+    (lambda d: d["sram"]["write"][-1].__setitem__(-1, 1e6), "sram.write extrapolates to"),
 ])
 def test_bad_tables_are_refused_with_one_line_naming_the_fix(tmp_path, change, message):
     with pytest.raises(UserError) as error:

@@ -29,10 +29,10 @@ def one_line_error(capsys, argv) -> str:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["simulate", "Alex-7", "--seed", "-1"], "a seed must be an integer"),
-    (["simulate", "Alex-7", "--pes", "0"], "n_pes=0 must lie between 1 and 4096"),
+    (["simulate", "Alex-7", "--seed", "-1"], "--seed: must be an integer from 0 to 4,294,967,295"),
+    (["simulate", "Alex-7", "--pes", "0"], "--pes: must be a number of PEs from 1 to 4,096"),
     (["simulate", "Alex-7", "--clock-mhz", "inf"], "finite number"),
-    (["simulate", "Alex-7", "--act-density", "nan"], "finite number"),
+    (["simulate", "Alex-7", "--act-density", "nan"], "--act-density: must be a finite number at least 0 and at most 1"),
     (["simulate", "Nope-1"], "Nope-1"),
 ])
 def test_bad_arguments(capsys, argv, message):

@@ -52,8 +52,8 @@ def test_simulate_a_layer_file_with_an_input(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["simulate", "Alex-9"], "unknown benchmark layer"),
     (["simulate", "missing.npz"], "does not exist"),
-    (["simulate", "Alex-8", "--pes", "0"], "n_pes=0"),
-    (["simulate", "Alex-8", "--act-density", "2"], "between 0 and 1"),
+    (["simulate", "Alex-8", "--pes", "0"], "--pes: must be a number of PEs from 1 to 4,096"),
+    (["simulate", "Alex-8", "--act-density", "2"], "at least 0 and at most 1"),
     (["plot", "nowhere.json"], "does not exist"),
 ])
 def test_errors_are_one_clear_line(argv, message, capsys):

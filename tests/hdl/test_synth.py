@@ -50,6 +50,25 @@ def test_named_router_and_seed_are_used_and_recorded(tmp_path, monkeypatch):
     assert "router2" in (tmp_path / "nextpnr.log").read_text()
 
 
+@pytest.mark.parametrize("options, message", [
+    ({"target_mhz": float("nan")}, "target clock must be a finite number"), ({"target_mhz": -5.0}, "target clock"),
+    ({"timeout_s": float("nan")}, "time limit must be a finite number"), ({"timeout_s": 0}, "time limit"),
+])
+def test_nan_and_negative_limits_are_refused_before_any_tool_runs(tmp_path, options, message):
+    with pytest.raises(UserError, match=message):
+        synthesize(ArchConfig(n_pes=1), "ice40-hx8k", tmp_path, **options)
+    with pytest.raises(UserError, match="time limit"):
+        run(["true"], tmp_path, timeout_s=float("nan"))
+
+
+def test_the_rtl_generator_refuses_more_pes_than_it_builds():
+    from accel.arch.config import MAX_RTL_PES
+    from hdl.pe_array import EIEArray
+
+    with pytest.raises(UserError, match=f"at most {MAX_RTL_PES} PEs"):
+        EIEArray(ArchConfig(n_pes=MAX_RTL_PES + 1))
+
+
 def test_unknown_router_is_refused(tmp_path):
     with pytest.raises(UserError, match="router3.*router1, router2"):
         synthesize(TINY, "ecp5-85f", tmp_path, router="router3")

@@ -121,7 +121,7 @@ def test_accel_compress_command(tmp_path, capsys):
     assert main(["compress", "--data", str(tmp_path / "none"), "--out", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["compress", "--data", str(folder), "--bits", "huge", "--quiet"]) == 2
-    assert "unknown bit preset" in capsys.readouterr().err
+    assert "argument --bits: must be 'hardware', 'paper' or a number of bits from 1 to 16" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["compress", "--help"])
     assert "accel compress --net lenet5 --preset full --sensitivity" in capsys.readouterr().out

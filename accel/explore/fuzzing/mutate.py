@@ -290,7 +290,9 @@ def idx_header(rng: random.Random, data: bytes) -> bytes:
         return data + b"\0\0\x08\x01"
     out = bytearray(data)
     dims = out[3]
-    choice = rng.randrange(4)
+    choice = rng.randrange(5)
+    if choice == 4:  # four dimensions of 2**16: the declared size is 2**64 bytes, 0 when counted in 64 bits
+        return bytes(out[:3]) + bytes([4]) + (1 << 16).to_bytes(4, "big") * 4 + bytes(out[4 + 4 * dims:])[:rng.choice([0, 8])]
     if choice == 0:
         out[2] = rng.choice([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x00, 0xFF])
     elif choice == 1:

@@ -16,9 +16,11 @@ Every target reads one damaged input and is classified by ``classify``:
 from __future__ import annotations
 
 import gzip
-import io
+import hashlib
 import json
+import math
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +33,11 @@ from torch import nn
 from accel.arch.config import ArchConfig
 from accel.arch.energy import DEFAULT_TABLE, EnergyTable
 from accel.arch.layer import QuantizedLayer
-from accel.arch.npz import read_input_vector
-from accel.explore.fuzzing import mutate
-from models.compressed_file import CompressedModel, compress_module
+from accel.arch.npz import DIGEST_KEY, MEMBERS_KEY, read_input_vector, read_members, save_npz
+from accel.explore.fuzzing import folders, mutate, oracle, specs, state_dicts
+from models.compressed_file import FORMAT, MAX_LAYER_WEIGHTS, VERSION, CompressedLayer, CompressedModel, compress_module
 from models.datasets import FILES, load_idx_dataset, load_npz_dataset
-from models.export import import_state_dict
+from models.graph import ModelGraph
 from models.pruning import make_permanent, prune_by_std
 from models.quantization import quantize_model
 
@@ -58,10 +60,21 @@ class Target:
     """Invariants an accepted input must meet (raises AssertionError)."""
     mutate_path: Callable[[random.Random, Path, Path], Path] | None = None
     """For folder targets: write a mutated copy of the seed under the second path."""
+    oracle: Callable[[Path], Any] | None = None
+    """A second, independent reader: its fingerprint of the input, or a string saying why it refuses it."""
+
+
+def _digest(array: np.ndarray) -> str:
+    """SHA-256 of an array's values; integer arrays by their non-zeros (a large, mostly empty layer is not copied)."""
+    if array.dtype.kind not in "iu":
+        return hashlib.sha256(np.ascontiguousarray(array)).hexdigest()
+    flat = array.reshape(-1)
+    where = np.flatnonzero(flat)
+    return hashlib.sha256(where.tobytes() + flat[where].astype(np.int64).tobytes()).hexdigest()
 
 
 def _arrays_fingerprint(arrays: list[np.ndarray | None]) -> tuple:
-    return tuple(None if a is None else (a.dtype.str, a.shape, a.tobytes()) for a in arrays)
+    return tuple(None if a is None else (a.dtype.str, a.shape, _digest(a)) for a in arrays)
 
 
 # Compressed model ------------------------------------------------------------------------------
@@ -80,12 +93,53 @@ def compressed_seed(folder: Path) -> Path:
     return compress_module(_tiny_model(), None, index_bits=3).save(folder / "model.dc.npz")
 
 
+def graph_fingerprint(graph: ModelGraph | None) -> tuple | None:
+    """A recorded graph as canonical JSON and its host tensors' values (the oracle's form); None without one."""
+    if graph is None:
+        return None
+    return (json.dumps(graph.to_json(), sort_keys=True, separators=(",", ":")),
+            tuple((name, np.asarray(graph.params[name]).astype(np.float64).tobytes(), graph.params[name].shape)
+                  for name in sorted(graph.params)))
+
+
+PRODUCTION_VALUES: dict[str, Callable[[CompressedModel, CompressedLayer | None], Any]] = {
+    "format": lambda model, layer: FORMAT, "version": lambda model, layer: VERSION,
+    "graph": lambda model, layer: graph_fingerprint(model.graph),
+    "shape": lambda model, layer: list(layer.shape), "bias": lambda model, layer: layer.bias is not None,
+}
+"""How the reader's model gives a metadata field that is not an attribute of the same name."""
+
+
+def _model_fields(fields: dict[str, oracle.Field]) -> list[str]:
+    """The fields that describe the model (not how the file stores it, nor the container's own keys)."""
+    return [key for key, spec in fields.items() if not spec.storage and key != "layers"]
+
+
+def _production(field: str, model: CompressedModel, layer: CompressedLayer | None = None) -> Any:
+    if field in PRODUCTION_VALUES:
+        return PRODUCTION_VALUES[field](model, layer)
+    return getattr(model if layer is None else layer, field)
+
+
 def compressed_fingerprint(model: CompressedModel) -> tuple:
-    return (model.network,) + tuple(
-        (layer.name, layer.module, layer.module_type, layer.kind, tuple(layer.shape), layer.bits, layer.index_bits,
-         bool(layer.relu)) + _arrays_fingerprint([layer.codes.astype(np.int64), layer.codebook.astype(np.float64),
-                                                  None if layer.bias is None else layer.bias.astype(np.float64)])
+    """Every field of the model the format declares (oracle.TOP_FIELDS, LAYER_FIELDS) and every decoded array."""
+    top = tuple((key, _production(key, model)) for key in _model_fields(oracle.TOP_FIELDS))
+    return top + tuple(
+        tuple((key, _production(key, model, layer)) for key in _model_fields(oracle.LAYER_FIELDS)) + _arrays_fingerprint(
+            [layer.codes.astype(np.int64, copy=False), layer.codebook.astype(np.float64, copy=False),
+             None if layer.bias is None else layer.bias.astype(np.float64, copy=False)])
         for layer in model.layers)
+
+
+def oracle_fingerprint(path: Path) -> tuple | str:
+    """The independent reader's fingerprint of a compressed model file (the same form), or its refusal."""
+    try:
+        decoded = oracle.read_model(path)
+    except oracle.Refused as error:
+        return f"refused: {error}"
+    top = tuple((key, decoded[key]) for key in _model_fields(oracle.TOP_FIELDS))
+    return top + tuple(tuple((key, layer[key]) for key in _model_fields(oracle.LAYER_FIELDS)) + _arrays_fingerprint(
+        [layer["codes"], layer["codebook"], layer["bias_values"]]) for layer in decoded["layers"])
 
 
 def compressed_check(model: CompressedModel) -> None:
@@ -93,6 +147,33 @@ def compressed_check(model: CompressedModel) -> None:
     buffer_path = Path(mutate.scratch()) / "roundtrip.dc.npz"
     model.save(buffer_path)
     assert compressed_fingerprint(CompressedModel.load(buffer_path)) == compressed_fingerprint(model)
+
+
+def inflate(rng: random.Random, data: bytes) -> bytes:
+    """Re-seal the model with a layer declaring many more weights, or with its layers listed many times over:
+    the per-layer limit and the budget of the whole model, at and around their values."""
+    path = Path(mutate.scratch()) / "inflate.npz"
+    path.write_bytes(data)
+    arrays = read_members(path)
+    meta = json.loads(arrays.pop("meta").tobytes())
+    meta.pop(MEMBERS_KEY, None)
+    meta.pop(DIGEST_KEY, None)
+    layers = meta["layers"]
+    index = rng.randrange(len(layers))
+    if rng.random() < 0.5:
+        target = rng.choice([1 << 20, 1 << 26, MAX_LAYER_WEIGHTS, MAX_LAYER_WEIGHTS + 1, 1 << 40])
+        shape = layers[index]["shape"]
+        shape[-1] = max(1, target // math.prod(shape[:-1]))
+    else:
+        copies = rng.choice([2, 3, 64, 512])
+        layer = layers[index]
+        layer["shape"] = [1, MAX_LAYER_WEIGHTS] if layer["kind"] == "linear" else [1, 1, 1, MAX_LAYER_WEIGHTS]
+        owned = {name for name in arrays if re.fullmatch(rf"[a-z]+{index}(_\w+)?", name)}
+        for copy in range(copies):
+            number = len(layers)
+            layers.append(dict(layer, name=f"{layer['name']}.{copy}"))
+            arrays.update({name.replace(str(index), str(number), 1): arrays[name] for name in owned})
+    return Path(save_npz(Path(mutate.scratch()) / "inflated.npz", meta, arrays)).read_bytes()
 
 
 # Layer file ------------------------------------------------------------------------------------
@@ -240,59 +321,6 @@ def npz_dataset_seed(folder: Path) -> Path:
     return path
 
 
-# State dict ------------------------------------------------------------------------------------
-
-def state_dict_seed(folder: Path) -> Path:
-    torch.manual_seed(0)
-    path = folder / "m.pt"
-    torch.save(nn.Sequential(nn.Flatten(), nn.Linear(16, 12), nn.ReLU(), nn.Linear(12, 8), nn.ReLU(),
-                             nn.Linear(8, 4)).state_dict(), path)
-    return path
-
-
-def state_dict_fingerprint(imported) -> tuple:
-    return tuple((layer.name, bool(layer.relu)) + _arrays_fingerprint([layer.codes.astype(np.int64), layer.codebook,
-                                                                       layer.bias]) for layer in imported.layers)
-
-
-def state_dict_check(imported) -> None:
-    for first, second in zip(imported.layers, imported.layers[1:]):
-        assert first.rows == second.cols
-    for layer in imported.layers:
-        assert np.all(np.isfinite(layer.codebook)) and layer.codebook[0] == 0.0 and layer.codebook.size == 16
-
-
-def state_dict_structure(rng: random.Random, data: bytes) -> bytes:
-    """Re-save the state_dict with one entry changed in dtype, shape, value or kind."""
-    state = torch.load(io.BytesIO(data), weights_only=True)
-    keys = list(state)
-    key = rng.choice(keys)
-    tensor = state[key]
-    choice = rng.randrange(9)
-    if choice == 0:
-        state[key] = tensor.to(rng.choice([torch.int32, torch.bool, torch.complex64, torch.float16, torch.float64, torch.uint8]))
-    elif choice == 1:
-        state[key] = tensor.flatten()[: max(0, tensor.numel() - rng.randrange(1, 5))]
-    elif choice == 2:
-        state[key] = tensor.reshape(-1, 1) if tensor.dim() == 1 else tensor.t().contiguous()
-    elif choice == 3:
-        state[key] = tensor.clone().fill_(rng.choice([float("nan"), float("inf"), 1e38, 0.0, -1e-45]))
-    elif choice == 4:
-        del state[key]
-    elif choice == 5:
-        state[rng.choice(["", "x", "1.weight.extra", "norm.running_mean", "0.weight"])] = torch.randn(rng.randrange(1, 5))
-    elif choice == 6:
-        state[key] = rng.choice([3, "text", None, {"nested": tensor}, [tensor]])
-    elif choice == 7:
-        state = {f"{k}.{rng.randrange(3)}" if rng.random() < 0.3 else k: v for k, v in state.items()}
-    else:
-        state["conv.weight"] = torch.randn(2, 1, 3, 3)
-        state = dict(sorted(state.items(), key=lambda item: rng.random()))
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return buffer.getvalue()
-
-
 # Mutators ---------------------------------------------------------------------------------------
 
 BYTE_MUTATORS = mutate.BYTE_MUTATORS
@@ -302,14 +330,15 @@ IDX_MUTATORS = [mutate.idx_header]
 def targets() -> list[Target]:
     archive = [mutate.npz_member_bytes, mutate.npz_meta_field, mutate.npz_dtype, mutate.npz_drop_member,
                mutate.npz_recompress, mutate.npz_zip_directory]
+    texts = [mutate.json_structure, specs.number_text, specs.number_text]
     return [
         Target("compressed model", compressed_seed, BYTE_MUTATORS + archive, CompressedModel.load,
-               compressed_fingerprint, different_allowed=False),
+               compressed_fingerprint, different_allowed=False, oracle=oracle_fingerprint),
         Target("layer file", layer_seed, BYTE_MUTATORS + archive, QuantizedLayer.load, layer_fingerprint,
                different_allowed=False),
-        Target("architecture config", config_seed, BYTE_MUTATORS + [mutate.json_structure], ArchConfig.load,
+        Target("architecture config", config_seed, BYTE_MUTATORS + texts, ArchConfig.load,
                lambda config: config.to_dict(), different_allowed=True, check=config_check),
-        Target("energy table", energy_seed, BYTE_MUTATORS + [mutate.json_structure], EnergyTable.load,
+        Target("energy table", energy_seed, BYTE_MUTATORS + texts, EnergyTable.load,
                energy_fingerprint, different_allowed=True, check=energy_check),
         Target("IDX folder", idx_seed, None, load_idx_dataset, dataset_fingerprint, different_allowed=True,
                check=dataset_check, mutate_path=idx_mutate_path),
@@ -318,11 +347,24 @@ def targets() -> list[Target]:
                dataset_fingerprint, different_allowed=True, check=dataset_check),
         Target("input vector", input_seed, BYTE_MUTATORS + [mutate.npy_header], read_input,
                lambda values: values.tobytes(), different_allowed=True, check=input_check),
-        Target("state_dict", state_dict_seed, BYTE_MUTATORS + [state_dict_structure], import_state_dict,
-               state_dict_fingerprint, different_allowed=True, check=state_dict_check),
+        Target("state_dict", state_dicts.state_dict_seed, BYTE_MUTATORS + [state_dicts.state_dict_structure] * 3,
+               state_dicts.read_import, state_dicts.import_fingerprint, different_allowed=True,
+               check=state_dicts.import_check),
+        Target("state_dict into a model", state_dicts.state_dict_seed,
+               BYTE_MUTATORS + [state_dicts.state_dict_structure] * 3, state_dicts.read_into_model,
+               state_dicts.model_fingerprint, different_allowed=True, check=state_dicts.model_check),
+        Target("sweep spec", specs.json_seed(specs.SPEC, "spec.json"), BYTE_MUTATORS + texts, specs.read_spec,
+               specs.spec_fingerprint, different_allowed=True, check=specs.spec_check),
+        Target("sweep spec, TOML", specs.toml_seed, BYTE_MUTATORS + [specs.number_text] * 5, specs.read_spec,
+               specs.spec_fingerprint, different_allowed=True, check=specs.spec_check),
+        Target("schedule", specs.json_seed(specs.SCHEDULE, "schedule.json"), BYTE_MUTATORS + texts, specs.read_schedule,
+               specs.schedule_fingerprint, different_allowed=True, check=specs.schedule_check),
+        Target("output folder (accel check)", folders.folder_seed, None, folders.read_folder, folders.folder_fingerprint,
+               different_allowed=True, check=folders.folder_check, mutate_path=folders.folder_mutate_path),
         Target("layer file, re-sealed", layer_seed, [mutate.npz_resealed], QuantizedLayer.load, layer_fingerprint,
                different_allowed=True, check=layer_check),
-        Target("compressed model, re-sealed", compressed_seed, [mutate.npz_resealed], CompressedModel.load,
-               compressed_fingerprint, different_allowed=True, check=compressed_check),
+        # One input in a hundred declares large layers (the slowest inputs: up to 2**27 weights decoded).
+        Target("compressed model, re-sealed", compressed_seed, [mutate.npz_resealed] * 99 + [inflate],
+               CompressedModel.load, compressed_fingerprint, different_allowed=True, check=compressed_check,
+               oracle=oracle_fingerprint),
     ]
-

@@ -27,6 +27,8 @@ from hdl.uart_bridge import UARTBridge
 
 BOARD_CONFIG = ArchConfig(n_pes=4, fifo_depth=8, regfile_entries=16, spmat_sram_bytes=2048, ptr_sram_bytes=2048)
 """The array the board build holds by default: every layer of the demo's LeNet-300-100 fits its batches."""
+BOARD_LABEL = (f"the board build's array: {BOARD_CONFIG.n_pes} PEs x {BOARD_CONFIG.regfile_entries} rows, "
+               f"{BOARD_CONFIG.spmat_sram_bytes:,} bytes of sparse matrix per PE")
 BAUD = 115200
 TOP = "eie_board"
 BOARD_NAMES = ("ulx3s-85f",)

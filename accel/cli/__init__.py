@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import NoReturn
 
 from accel.arch.errors import UserError
+from accel.arch.progress import NORMAL, QUIET, VERBOSE, set_verbosity
 
 COMMANDS = {
     "demo": "end to end: compress LeNet-300-100, simulate it on EIE, report",
@@ -51,13 +52,24 @@ def build_parser(commands: Iterable[str] = tuple(COMMANDS)) -> argparse.Argument
     listed by name and help only. ``main`` passes just the command it runs."""
     parser = Parser(prog="accel", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
+    add_verbosity_options(parser, default=NORMAL)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, summary in COMMANDS.items():
         if name in commands:
             importlib.import_module(f"accel.cli.{name}").register(subparsers)
+            add_verbosity_options(subparsers.choices[name], default=argparse.SUPPRESS)
         else:
             subparsers.add_parser(name, help=summary, add_help=False)
     return parser
+
+
+def add_verbosity_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """-q / -v, before or after the command (after it they override, so their default there is to stay unset)."""
+    group = parser.add_argument_group("output")
+    group.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=QUIET, default=default,
+                       help="no progress bars or stage lines, only results and errors")
+    group.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=VERBOSE, default=default,
+                       help="also the seconds each stage took")
 
 
 def chosen_command(argv: list[str]) -> str | None:
@@ -104,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return int(exit_info.code)
     args.argv = list(argv)
+    set_verbosity(args.verbosity)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         status = int(args.run(args) or 0)

@@ -12,9 +12,11 @@ from accel.arch.progress import progress
 from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
+    add_json_option,
     architecture_from,
     energy_table_from,
     positive_int,
+    print_json,
     provenance,
     seed,
 )
@@ -44,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     startup.add_argument("--repeats", type=positive_int, default=7, help="with --startup: runs per command (median reported)")
     add_architecture_options(parser)
     add_energy_option(parser)
+    add_json_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -76,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
     write_text_atomic(out / "bench.json", json.dumps(record, indent=2, default=float) + "\n")
 
     write_sim_pages(out)
+    if args.json:
+        print_json(record)
+        return 0
     print(format_table(["layer", "simulated us", "paper actual us", "difference %", "efficiency", "pJ/op"],
                        [[r["layer"], r["simulated_us"], r["paper_actual_us"], f"{r['difference_pct']:+.1f}%",
                          r["efficiency"], r["eie_pJ_per_op"]] for r in latency]))
@@ -104,5 +110,8 @@ def run_startup(args: argparse.Namespace) -> int:
     record = {"provenance": provenance(args), "reference": REFERENCE, "runs": runs}
     write_text_atomic(args.out / "startup.json", json.dumps(record, indent=2) + "\n")
     write_startup_page(args.out)
+    if args.json:
+        print_json(record)
+        return 0
     print(startup_table(record, markdown=False))
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from accel.cli.common import add_json_option, print_json
+
 EXAMPLES = """\
 examples:
   accel check runs/demo          # the demo's folder: every file the run wrote, unchanged
@@ -25,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "FOLDER/manifest.json) is present and unchanged.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path, help="output folder holding manifest.json")
+    add_json_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -32,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     from accel.arch.run_folder import verify_folder
 
     check = verify_folder(args.folder)
+    if args.json:
+        print_json({"folder": str(args.folder), "command": check.command, "finished": check.finished,
+                    "files": check.files, "problems": check.problems, "unlisted": check.unlisted})
+        return 1 if check.problems else 0
     for problem in check.problems:
         print(f"{args.folder}: {problem}")
     if check.unlisted:

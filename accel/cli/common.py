@@ -64,24 +64,28 @@ baud = whole_number(300, 12_000_000, "a baud rate")
 
 
 
-def add_architecture_options(parser: argparse.ArgumentParser, max_pes: int = BOUNDS["n_pes"][1]) -> None:
+def add_architecture_options(parser: argparse.ArgumentParser, max_pes: int = BOUNDS["n_pes"][1],
+                             base: ArchConfig = ArchConfig(), label: str = "the 64-PE EIE chip") -> None:
     """--config, --pes, --fifo, --clock-mhz, each checked against its range as it is parsed.
 
     ``max_pes``: commands that generate the RTL pass ``MAX_RTL_PES``, what the Verilog generator builds.
+    ``base`` (called ``label``) is the config the options change when no --config is given.
     """
-    group = parser.add_argument_group("architecture (defaults: the 64-PE EIE chip)")
-    group.add_argument("--config", type=Path, metavar="JSON", help="architecture config file (any ArchConfig fields)")
+    group = parser.add_argument_group(f"architecture (defaults: {label})")
+    group.add_argument("--config", type=Path, metavar="JSON",
+                       help="architecture config file (any ArchConfig fields; the fields it leaves out are the chip's)")
     group.add_argument("--pes", type=whole_number(BOUNDS["n_pes"][0], max_pes, "a number of PEs"), metavar="N",
-                       help=f"number of processing elements, 1 to {max_pes:,} (default 64)")
+                       help=f"number of processing elements, 1 to {max_pes:,} (default {base.n_pes})")
     group.add_argument("--fifo", type=whole_number(*BOUNDS["fifo_depth"], "a FIFO depth"), metavar="D",
-                       help=f"activation FIFO depth per PE, 1 to {BOUNDS['fifo_depth'][1]:,} (default 8)")
+                       help=f"activation FIFO depth per PE, 1 to {BOUNDS['fifo_depth'][1]:,} (default {base.fifo_depth})")
     group.add_argument("--clock-mhz", type=real_number(0.0, MAX_CLOCK_MHZ, low_open=True, unit=" MHz"), metavar="F",
-                       help="clock frequency in MHz (default 800)")
+                       help=f"clock frequency in MHz (default {base.clock_mhz:g})")
 
 
-def architecture_from(args: argparse.Namespace, max_pes: int = BOUNDS["n_pes"][1]) -> ArchConfig:
-    """The config of --config with --pes, --fifo and --clock-mhz on top; at most ``max_pes`` PEs."""
-    config = ArchConfig.load(args.config) if args.config else ArchConfig()
+def architecture_from(args: argparse.Namespace, max_pes: int = BOUNDS["n_pes"][1],
+                      base: ArchConfig = ArchConfig()) -> ArchConfig:
+    """The config of --config (else ``base``) with --pes, --fifo and --clock-mhz on top; at most ``max_pes`` PEs."""
+    config = ArchConfig.load(args.config) if args.config else base
     changes = {name: value for name, value in (("n_pes", args.pes), ("fifo_depth", args.fifo), ("clock_mhz", args.clock_mhz))
                if value is not None}
     config = ArchConfig.from_dict({**config.to_dict(), **changes}) if changes else config
@@ -119,6 +123,11 @@ def energy_table_from(args: argparse.Namespace) -> EnergyTable:
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
+
+
+def print_json(data: object) -> None:
+    """``data`` as JSON on standard output (what --json prints instead of tables)."""
+    print(json.dumps(data, indent=2, default=float))
 
 
 def write_json(path: Path, data: object) -> Path:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from accel.arch.errors import UserError
+from accel.arch.progress import QUIET
 from accel.cli.common import output_folder, positive_int, provenance, seed, whole_number
 from accel.report.tables import format_table
 
@@ -74,7 +75,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="CPU threads for torch (default 1: small nets train fastest on one thread, "
                              "and far slower with more threads than idle cores)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(run=run)
 
@@ -109,7 +109,7 @@ def compress_preset(args: argparse.Namespace, data, bits):
     settings = preset(args.net, args.preset)
     settings.bits = bits or settings.bits
     settings.init, settings.seed, settings.sensitivity = args.init, args.seed, args.sensitivity
-    return compress(settings, data, progress=not args.quiet)
+    return compress(settings, data, progress=args.verbosity > QUIET)
 
 
 def compress_own_model(args: argparse.Namespace, bits):
@@ -135,11 +135,11 @@ def compress_own_model(args: argparse.Namespace, bits):
                             f"{tuple(data.test_images.shape[1:])} ({str(error).splitlines()[0]})") from None
 
     trainer = dataset_trainer(data, schedule.lr, l2=schedule.weight_decay, momentum=schedule.momentum,
-                              batch_size=args.batch_size, seed=schedule.seed, progress=not args.quiet,
+                              batch_size=args.batch_size, seed=schedule.seed, progress=args.verbosity > QUIET,
                               finetune_lr=schedule.finetune_lr)
     result = deep_compress(model, trainer, evaluate, schedule, name=args.model.partition(":")[2],
                            sensitivity_fractions=SENSITIVITY_FRACTIONS if args.sensitivity else (),
-                           progress=not args.quiet, inplace=True, example=data.test_images[:2])
+                           progress=args.verbosity > QUIET, inplace=True, example=data.test_images[:2])
     result.data_name = data.name
     result.settings = {"model": args.model, "weights": str(args.weights), "data": str(args.data or DEFAULT_DATA_DIR),
                        "batch_size": args.batch_size, **result.settings}

@@ -11,14 +11,16 @@ import numpy as np
 
 from accel.arch.files import write_text_atomic
 from accel.arch.fixed_point import from_fixed
-from accel.arch.progress import progress
+from accel.arch.progress import progress, stage
 from accel.cli.common import (
     add_architecture_options,
     add_energy_option,
+    add_json_option,
     architecture_from,
     energy_table_from,
     output_folder,
     positive_int,
+    print_json,
     provenance,
     seed,
 )
@@ -44,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "more threads sum gradients in another order)")
     add_architecture_options(parser)
     add_energy_option(parser)
+    add_json_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     config = architecture_from(args)
     table = energy_table_from(args)
     started = time.perf_counter()
-    print("1/3 compressing LeNet-300-100 (quick preset: 3 epochs, 2 prune-retrain rounds, 4-bit FC weights)")
+    stage("1/3 compressing LeNet-300-100 (quick preset: 3 epochs, 2 prune-retrain rounds, 4-bit FC weights)")
     data = load_idx_dataset(args.data or DEFAULT_DATA_DIR)
     settings = preset("lenet300", "quick")
     settings.seed = args.seed
@@ -70,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     summary = result.summary()
     layers = layers_from_compressed(result.compressed)
 
-    print(f"2/3 simulating {args.images} test images on EIE ({config.n_pes} PEs, FIFO {config.fifo_depth}, {config.clock_mhz:g} MHz)")
+    stage(f"2/3 simulating {args.images} test images on EIE ({config.n_pes} PEs, FIFO {config.fifo_depth}, "
+          f"{config.clock_mhz:g} MHz)")
     images = data.test_images[: args.images].reshape(args.images, -1).numpy()
     labels = data.test_labels[: args.images].numpy()
     with torch_no_grad():
@@ -82,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     agree = float(np.mean(eie_logits.argmax(1) == float_logits.argmax(1)))
     eie_correct = float(np.mean(eie_logits.argmax(1) == labels))
 
-    print("3/3 writing the report")
+    stage("3/3 writing the report")
     rows = per_layer_rows(runs_per_image, config)
     report = {
         "provenance": provenance(args, config), "accuracy_dense": summary["accuracy_dense"], "accuracy_pruned": summary["accuracy_pruned"],
@@ -98,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
         write_compression_pages(staged)
         write_text_atomic(staged / "report.json", json.dumps(report, indent=2) + "\n")
         write_demo_pages(staged)
+    if args.json:
+        print_json(report)
+        return 0
     print()
     print(short_table(report))
     print(f"\nreport: {args.out / 'report.md'} (also report.json, energy.png, sizes.md, model.dc.npz); "

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 
 from accel.arch.benchmarks import BENCHMARK_LAYERS
+from accel.arch.errors import UserError
 from accel.arch.files import write_csv_atomic
 from accel.arch.progress import progress
-from accel.cli.common import add_energy_option, energy_table_from, output_folder, provenance, seed, write_json
+from accel.cli.common import (
+    add_energy_option,
+    add_json_option,
+    energy_table_from,
+    output_folder,
+    print_json,
+    provenance,
+    seed,
+    write_json,
+)
 from accel.explore import energy_studies as studies
 from accel.report.energy import write_energy_pages
 from accel.report.tables import format_table
 
 BASELINES = Path("reports/baselines/latency.csv")
 CACTI = Path("reports/energy/cacti")
-CACTI_DEVICES = CACTI / "devices.csv"
+DEFAULT_PRECISION_MODEL = Path("reports/compression/lenet300/model.dc.npz")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,30 +50,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/energy"), help="output folder (default reports/energy)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the synthetic layers (default 0)")
     parser.add_argument("--quick", action="store_true", help="sweeps on Alex-7 and NT-We only, PEs 1/16/64/256")
-    parser.add_argument("--model", type=Path, default=Path("reports/compression/lenet300/model.dc.npz"),
+    parser.add_argument("--model", type=Path, default=DEFAULT_PRECISION_MODEL,
                         help="compressed model for the precision study (default: the committed LeNet-300-100)")
     parser.add_argument("--data-dir", type=Path, default=Path("/usr/share/datasets/fashion-mnist"),
                         help="IDX data set folder for the precision study (default Fashion-MNIST)")
     parser.add_argument("--no-precision", action="store_true", help="skip the precision study")
+    parser.add_argument("--cacti", type=Path, default=CACTI, metavar="DIR",
+                        help=f"the recorded CACTI runs of the band's device pairs (default {CACTI}, in a checkout)")
     add_energy_option(parser)
+    add_json_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     table = energy_table_from(args)
+    precision_model = precision_model_of(args)
+    if not args.cacti.is_dir():
+        print(f"note: no CACTI runs in {args.cacti} (--cacti): the band covers the table's own SRAM device pair only",
+              file=sys.stderr)
     names = ["Alex-7", "NT-We"] if args.quick else [spec.name for spec in BENCHMARK_LAYERS]
     counts = (1, 16, 64, 256) if args.quick else studies.PE_COUNTS
     alex7 = studies.simulate_alex7(args.seed)
     comparison = studies.alex7_comparison(table, alex7, args.seed)
-    band = studies.uncertainty_band(table, alex7, studies.band_devices(table, recorded_devices(), CACTI))
+    band = studies.uncertainty_band(table, alex7, studies.band_devices(table, recorded_devices(args.cacti), args.cacti))
     structure = {reading: studies.structure_check(model) for reading, model in comparison["models"].items()}
     with progress(total=len(names) * (len(studies.SRAM_WIDTHS) + len(counts)), description="sweeping", unit="run") as bar:
         widths = studies.sram_width_study(table, args.seed, names=names, progress=bar)
         pes = studies.pe_padding_study(args.seed, counts, names=names, progress=bar)
     precision = None
-    if not args.no_precision:
+    if precision_model is not None:
         from accel.explore.precision import lenet_precision
-        precision = lenet_precision(args.model, args.data_dir, table)
+        precision = lenet_precision(precision_model, args.data_dir, table)
     shares, metrics = studies.share_rows(comparison), studies.metric_rows(comparison)
     table_v = studies.table_v_rows(comparison, measured_baselines())
 
@@ -86,9 +104,12 @@ def run(args: argparse.Namespace) -> int:
                   "seed": args.seed, "layers": names, "pe_counts": list(counts), "model": str(args.model),
                   "data_dir": str(args.data_dir), "alex7": comparison,
                   "band": band, "structure": structure, "sram_width": widths, "pe_padding": pes,
-                  "table_v": table_v, "precision": precision, "cacti_devices": recorded_devices()}
+                  "table_v": table_v, "precision": precision, "cacti_devices": recorded_devices(args.cacti)}
         write_json(out / "energy.json", record)
         write_energy_pages(out)
+    if args.json:
+        print_json(record)
+        return 0
     print(format_table(["metric", "paper", "dynamic only", "with leakage", "previous rules, dynamic only"],
                        [[r["metric"], r["paper"], r["dynamic only"], r["with leakage"], r["previous rules, dynamic only"]]
                         for r in metrics]))
@@ -96,12 +117,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def recorded_devices() -> list[dict]:
-    """The CACTI device comparison recorded by ``reports/energy/cacti/devices.sh``, when present."""
-    if not CACTI_DEVICES.exists():
+def recorded_devices(cacti: Path) -> list[dict]:
+    """The CACTI device comparison recorded by ``reports/energy/cacti/devices.sh`` in ``cacti``, when present."""
+    devices = cacti / "devices.csv"
+    if not devices.exists():
         return []
-    with CACTI_DEVICES.open() as handle:
+    with devices.open() as handle:
         return list(csv.DictReader(handle))
+
+
+def precision_model_of(args: argparse.Namespace) -> Path | None:
+    """The model of the precision study: --model, checked before anything runs; the default may be absent (a note)."""
+    if args.no_precision:
+        return None
+    if args.model.is_file():
+        return args.model
+    if args.model == DEFAULT_PRECISION_MODEL:
+        print(f"note: no {DEFAULT_PRECISION_MODEL} here (run from the repository root, or give --model): the precision "
+              "study is left out", file=sys.stderr)
+        return None
+    raise UserError(f"--model {args.model} does not exist; give a compressed LeNet-300-100 (accel compress) or "
+                    "--no-precision")
 
 
 def measured_baselines() -> list[dict]:

@@ -6,7 +6,15 @@ import argparse
 import re
 from pathlib import Path
 
-from accel.cli.common import add_activations_option, add_max_weights_option, output_folder, seed, write_json
+from accel.cli.common import (
+    add_activations_option,
+    add_json_option,
+    add_max_weights_option,
+    output_folder,
+    print_json,
+    seed,
+    write_json,
+)
 from accel.cli.sources import SOURCE_HELP, load_layers, split_source
 from accel.report.tables import format_table
 
@@ -36,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=Path("layers"), help="output folder (default layers)")
     add_activations_option(parser)
     add_max_weights_option(parser)
+    add_json_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -61,5 +70,9 @@ def run(args: argparse.Namespace) -> int:
             rows.append([layer.name, f"{layer.rows}x{layer.cols}", f"{100 * layer.density:.1f}%",
                          "yes" if layer.bias is not None else "no", "yes" if layer.relu else "no",
                          str(args.out / file_name(layer.name))])
+    if args.json:
+        print_json({"layers": [dict(zip(("layer", "shape", "non_zero", "bias", "relu", "file"), row)) for row in rows],
+                    **({"import": imported.report()} if imported is not None else {})})
+        return 0
     print(format_table(["layer", "shape", "non-zero", "bias", "ReLU", "file"], rows))
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from accel.arch.errors import UserError
 from accel.arch.files import write_csv_atomic, write_text_atomic
-from accel.cli.common import positive_int
+from accel.cli.common import add_json_option, positive_int, print_json
 from accel.explore.baselines import measure_baselines
 from accel.report.compression import write_compression_pages
 from accel.report.energy import write_energy_pages
@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--repeats", type=positive_int, default=20, help="timed runs per product (median reported)")
     parser.add_argument("--render", action="store_true",
                         help="measure nothing: re-render every page and figure from the recorded JSON/CSV results")
+    add_json_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -62,9 +63,13 @@ def run(args: argparse.Namespace) -> int:
         rows = measure_baselines(args.repeats)
         write_csv_atomic(REPORTS / "baselines" / "latency.csv", rows)
         write_text_atomic(REPORTS / "baselines" / "latency.json", json.dumps(rows, indent=2) + "\n")
-        print(format_table(list(rows[0]), [list(r.values()) for r in rows]))
+        if args.json:
+            print_json(rows)
+        else:
+            print(format_table(list(rows[0]), [list(r.values()) for r in rows]))
     rendered = render_all(REPORTS, Path("README.md"))
-    print(f"rendered {len(rendered)} pages and figures from the recorded results in {REPORTS}/")
+    print(f"rendered {len(rendered)} pages and figures from the recorded results in {REPORTS}/",
+          file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

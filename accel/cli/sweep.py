@@ -10,8 +10,8 @@ from pathlib import Path
 
 from accel.arch.errors import UserError
 from accel.arch.files import write_text_atomic
+from accel.cli.common import add_json_option, positive_int, print_json
 from accel.explore.sweep import RECORD_JSON, DaskExecutor, ProcessExecutor, SerialExecutor, run_sweep, write_results
-from accel.cli.common import positive_int
 from accel.explore.sweep_spec import MAX_POINTS, SweepSpec, load_spec
 from accel.explore.sweep_throughput import measure_throughput
 from accel.report.sweep import THROUGHPUT_JSON, write_sweep_page
@@ -21,7 +21,7 @@ spec (TOML; JSON or YAML with the same keys):
   kind = "simulate"                  # or "synthesis" (axes n_pes, seed, router; device; timeout_s)
   metrics = ["latency_us", "energy_uJ", "efficiency"]
   [axes]
-  workload = ["Alex-6", "NT-We", "model.eie.npz"]   # benchmark layers, compressed models, state_dicts
+  workload = ["Alex-6", "NT-We", "model.dc.npz"]   # benchmark layers, compressed models, state_dicts
   n_pes = [16, 32, 64]                               # any ArchConfig field
   fifo_depth = [2, 8]
   energy_table = ["default", "my_table.json"]
@@ -68,6 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--throughput", action="store_true",
                         help="measure instead: run every point serially, on --workers local processes (default 2) and on a "
                              "local Dask cluster of as many workers, with no cache, and write throughput.json to --out")
+    add_json_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -83,14 +84,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         executor = ProcessExecutor(args.workers)
     outcome = run_sweep(spec, executor, cache=args.cache or out / "cache", retry_failed=args.retry_failed,
-                        announce=lambda line: print(f"sweep: {line}", flush=True))
+                        announce=lambda line: print(f"sweep: {line}", file=sys.stderr, flush=True))
     command = shlex.join(["accel", "sweep", str(args.spec)] + (["--out", str(args.out)] if args.out else []))
     write_results(out, outcome, args.spec.stem, command)
     write_sweep_page(out)
-    print(f"{len(outcome.rows)} points: {outcome.computed} computed in {outcome.wall_s:.1f} s "
-          f"({outcome.points_per_s:.2f} points/s on {outcome.executor}), {outcome.cached} from the cache, "
-          f"{outcome.failed} failed")
-    print(f"wrote {out}/results.csv, sweep.json and README.md")
+    if args.json:
+        print_json(json.loads((out / RECORD_JSON).read_text()))
+    else:
+        print(f"{len(outcome.rows)} points: {outcome.computed} computed in {outcome.wall_s:.1f} s "
+              f"({outcome.points_per_s:.2f} points/s on {outcome.executor}), {outcome.cached} from the cache, "
+              f"{outcome.failed} failed")
+        print(f"wrote {out}/results.csv, sweep.json and README.md")
     if outcome.failed:
         print(f"accel sweep: {outcome.failed:,} of {len(outcome.rows):,} points failed (their errors are in the error "
               f"column of {out / 'results.csv'}); exit status 1", file=sys.stderr)
@@ -105,10 +109,13 @@ def measure(spec: SweepSpec, args: argparse.Namespace, out: Path) -> int:
     record = measure_throughput(spec, args.workers or 2)
     record["command"] = shlex.join(["accel", "sweep", str(args.spec), "--throughput"] + (["--out", str(args.out)] if args.out else []))
     write_text_atomic(out / THROUGHPUT_JSON, json.dumps(record, indent=2) + "\n")
+    if (out / RECORD_JSON).exists():
+        write_sweep_page(out)
+    if args.json:
+        print_json(record)
+        return 0
     for run in record["runs"]:
         print(f"{run['executor']} ({run['workers']} workers): {record['points']} points in {run['wall_s']:.1f} s, "
               f"{run['points_per_s']:.2f} points/s")
-    if (out / RECORD_JSON).exists():
-        write_sweep_page(out)
     print(f"wrote {out}/{THROUGHPUT_JSON} (load average {record['load_average_1min']:.1f} on {record['cpu_cores']} cores)")
     return 0

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from accel.arch.config import MAX_RTL_PES
 from accel.arch.files import write_text_atomic
 from accel.cli.common import (
     add_architecture_options,
+    add_json_option,
     add_max_weights_option,
     architecture_from,
     baud,
     check_rtl_pes,
+    print_json,
     provenance,
     real_number,
     seconds,
@@ -84,6 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baud", type=baud, default=115200, help="UART baud rate of the --board build (default 115200)")
     add_max_weights_option(parser)
     add_architecture_options(parser, MAX_RTL_PES)
+    add_json_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -100,17 +104,24 @@ def run(args: argparse.Namespace) -> int:
         from hdl.speed import measure_rtl_speed
         rows = measure_rtl_speed(args.work / "speed")
         write_text_atomic(REPORTS / "rtl_speed.json", json.dumps(rows, indent=2) + "\n")
-        print(format_table(list(rows[0]), [list(row.values()) for row in rows]))
+        if args.json:
+            print_json(rows)
+        else:
+            print(format_table(list(rows[0]), [list(row.values()) for row in rows]))
     else:
         from hdl.synth import synthesize
         config, contents = layer_design(args, architecture_from(args, MAX_RTL_PES))
         result = synthesize(config, args.device, args.work / f"{args.device}_{config.n_pes}pe", args.target_mhz,
                              args.router, args.seed, args.timeout, progress=True, contents=contents)
-        print(format_table(["device", "PEs", "fits", "Fmax MHz"] + list(result.resources),
-                           [[result.device, result.n_pes, "yes" if result.fits else "no", f"{result.fmax_mhz:.1f}" if result.fmax_mhz else "-"]
-                            + [f"{v['used']}/{v['available']}" for v in result.resources.values()]]))
+        if args.json:
+            print_json(result.to_dict())
+        else:
+            print(format_table(["device", "PEs", "fits", "Fmax MHz"] + list(result.resources),
+                               [[result.device, result.n_pes, "yes" if result.fits else "no",
+                                 f"{result.fmax_mhz:.1f}" if result.fmax_mhz else "-"]
+                                + [f"{v['used']}/{v['available']}" for v in result.resources.values()]]))
         if result.message:
-            print(f"note: {result.message}")
+            print(f"note: {result.message}", file=sys.stderr if args.json else sys.stdout)
         if args.record:
             outcome = "routed" if result.fits else "did not place" if result.converged else "not converged"
             record({**result.to_dict(), "design": CURRENT, "outcome": outcome, "provenance": provenance(args)})

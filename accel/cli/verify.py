@@ -9,7 +9,7 @@ from pathlib import Path
 
 from accel.arch.extras import require
 from accel.arch.files import write_text_atomic
-from accel.cli.common import positive_int, provenance, seed
+from accel.cli.common import add_json_option, positive_int, print_json, provenance, seed
 from accel.report.hdl import write_hdl_page
 
 EXAMPLES = """\
@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=positive_int, metavar="N",
                         help="processes co-simulating config groups at once (default: one per CPU core)")
     parser.add_argument("--record", action="store_true", help="record the totals in reports/hdl/campaign.json")
+    add_json_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -55,11 +56,13 @@ def run(args: argparse.Namespace) -> int:
     with progress(total=args.layers, description="co-simulating", unit="layer") as bar:
         totals = run_campaign(args.layers, args.work, args.seed, args.per_config, progress=bar.update,
                               simulator=args.simulator, workers=workers)
-    print(f"{totals['layers']} layers on {totals['configs']} configs, {totals['batches']} batches, "
-          f"{totals['clock_cycles']:,} clock cycles in {totals['wall_s']:.0f} s under {args.simulator} "
-          f"on {workers} process{'es' if workers > 1 else ''}: "
-          f"{totals['mismatches']} mismatches")
     if args.record:
         write_text_atomic(REPORTS / "campaign.json", json.dumps({**totals, "provenance": provenance(args)}, indent=2) + "\n")
         write_hdl_page(REPORTS)
+    if args.json:
+        print_json({**totals, "workers": workers, "simulator": args.simulator})
+    else:
+        print(f"{totals['layers']} layers on {totals['configs']} configs, {totals['batches']} batches, "
+              f"{totals['clock_cycles']:,} clock cycles in {totals['wall_s']:.0f} s under {args.simulator} "
+              f"on {workers} process{'es' if workers > 1 else ''}: {totals['mismatches']} mismatches")
     return 1 if totals["mismatches"] else 0

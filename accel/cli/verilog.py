@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from accel.arch.errors import UserError
     from accel.arch.fixed_point import quantize_activations
     from accel.arch.images import build_layer_image, memories_for
+    from accel.arch.progress import stage
     from accel.cli.sources import layer_inputs, load_one_layer
     from hdl.design_folder import write_design_folder
 
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         if problems:
             raise UserError(f"layer {layer.name!r} has a batch that does not fit the memories of this config: {'; '.join(problems)}")
         inputs = quantize_activations(layer_inputs(layer, own, args.input, args.act_density, args.seed), config)
+    stage(f"writing the Verilog of {config.n_pes} PEs ({config.spmat_sram_bytes:,} bytes of sparse matrix each)"
+          + (f" and the testbench of layer {layer.name}" if layer is not None else "") + f" to {args.out}")
     with output_folder(args, args.out) as staged:
         written = write_design_folder(config, staged, layer, inputs, {"provenance": provenance(args, config)}, image)
     print(f"wrote {len(written)} files to {args.out}: {', '.join(p.name for p in written[:3])}{' ...' if len(written) > 3 else ''} "

@@ -11,7 +11,7 @@ A spec (TOML shown; JSON and YAML hold the same keys)::
     clock_mhz = 800
 
     [axes]                       # the points are every combination of these values
-    workload = ["Alex-6", "Alex-7", "model.eie.npz", "weights.pt"]
+    workload = ["Alex-6", "Alex-7", "model.dc.npz", "weights.pt"]
     n_pes = [16, 32, 64]
     fifo_depth = [2, 8]
     energy_table = ["default", "tables/7nm.json"]

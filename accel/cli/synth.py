@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from accel.arch.config import MAX_RTL_PES
+from accel.arch.config import MAX_RTL_PES, ArchConfig
 from accel.arch.files import write_text_atomic
 from accel.cli.common import (
     add_architecture_options,
@@ -42,6 +42,10 @@ from amaranth-boards; the array defaults to 4 PEs x 16 rows (every layer of the 
 --config/--pes/--fifo. Load it (e.g. openFPGALoader -b ulx3s build/board/ulx3s-85f/eie_board.bit), then
 `accel run LAYER --port /dev/ttyUSB0` runs a layer on it and checks it against the simulator.
 
+Without --config (or --layer) a device's array takes the memories its family's recorded runs placed
+and routed: iCE40 1,024 bytes of sparse matrix, 512 of pointers, 16 rows per PE; ECP5 2,048, 1,024 and
+64 (hdl/capacity.py). An array whose memories cannot fit the device's block RAM is refused before yosys
+runs, naming how many block RAMs it needs at least and how many the device has.
 --record adds the result to reports/hdl/synthesis.json (--board: board.json) and rewrites reports/hdl/README.md.
 Shrink the SRAMs for FPGAs in the --config file, e.g. {"spmat_sram_bytes": 2048, "ptr_sram_bytes": 1024};
 the recorded ECP5 runs also set "broadcast_latency": 2 (the last broadcast stage then sits in each PE)
@@ -109,8 +113,17 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(format_table(list(rows[0]), [list(row.values()) for row in rows]))
     else:
-        from hdl.synth import synthesize
-        config, contents = layer_design(args, architecture_from(args, MAX_RTL_PES))
+        from hdl.capacity import check_fits, device_sizing
+        from hdl.synth import DEVICES, synthesize
+
+        recorded = not (args.config or args.layer)
+        base = device_sizing(args.device, DEVICES[args.device]["family"]) if recorded else ArchConfig()
+        config, contents = layer_design(args, architecture_from(args, MAX_RTL_PES, base))
+        if recorded:
+            print(f"no --config: the {args.device}'s recorded memories, {config.spmat_sram_bytes:,} bytes of sparse "
+                  f"matrix, {config.ptr_sram_bytes:,} of pointers and {config.regfile_entries} rows per PE",
+                  file=sys.stderr)
+        check_fits(config, args.device)
         result = synthesize(config, args.device, args.work / f"{args.device}_{config.n_pes}pe", args.target_mhz,
                              args.router, args.seed, args.timeout, progress=True, contents=contents)
         if args.json:

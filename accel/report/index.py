@@ -36,10 +36,10 @@ def write_baseline_plot(rows: list[dict], folder: Path = REPORTS / "baselines") 
 
 def write_index(reports: Path = REPORTS) -> Path:
     """``reports/README.md`` from the recorded baselines, compression summaries and pages present."""
-    return write_text_atomic(reports / "README.md", index(read_baselines(reports / "baselines")))
+    return write_text_atomic(reports / "README.md", index(read_baselines(reports / "baselines"), reports))
 
 
-def index(baselines: list[dict]) -> str:
+def index(baselines: list[dict], reports: Path = REPORTS) -> str:
     lines = [
         "# Reports",
         "",
@@ -62,7 +62,7 @@ def index(baselines: list[dict]) -> str:
             "`accel sweep reports/sweep/nine_layers.toml --out reports/sweep` -> [sweep/README.md](sweep/README.md): the "
             "nine layers over PE count, FIFO depth and SRAM line width; Pareto front of energy vs latency over the designs "
             "that fit on chip, each axis's effect, sweep throughput serially, on local processes and on a Dask cluster.", "",
-            "![pareto](sweep/pareto.png)", ""] if (REPORTS / "sweep" / "README.md").exists() else []),
+            "![pareto](sweep/pareto.png)", ""] if (reports / "sweep" / "README.md").exists() else []),
         "## Measured baselines: torch on this machine", "",
         "`accel report` -> `baselines/latency.csv`. Batch 1, float32, median of repeated runs; "
         f"device: {baselines[0]['device'] if baselines else '-'}; no GPU here unless a CUDA column is shown; "
@@ -75,9 +75,9 @@ def index(baselines: list[dict]) -> str:
                        f"{r['cpu_sparse_us'] / r['eie_simulated_us']:.0f}x"] for r in baselines], markdown=True),
         "", "![baselines](baselines/latency.png)", "",
     ]
-    lines += compression_section()
-    lines += models_index(REPORTS / "models")
-    if (REPORTS / "hdl" / "README.md").exists():
+    lines += compression_section(reports)
+    lines += models_index(reports / "models")
+    if (reports / "hdl" / "README.md").exists():
         lines += ["## RTL", "", "`accel synth ... --record` and `accel synth --rtl-speed` -> [hdl/README.md](hdl/README.md).", ""]
     return "\n".join(lines)
 
@@ -87,12 +87,12 @@ COMPRESSION_TARGETS = {"lenet300": (12.0, 40.0, 45.0), "lenet5": (None, 39.0, 42
 reach within 0.5 points of its dense accuracy."""
 
 
-def compression_section() -> list[str]:
+def compression_section(reports: Path = REPORTS) -> list[str]:
     """Results of the compression benchmarks, read from each run's summary.json."""
     lines = []
     rows = []
     for net in COMPRESSION_TARGETS:
-        path = REPORTS / "compression" / net / "summary.json"
+        path = reports / "compression" / net / "summary.json"
         if path.exists():
             rows.append(compression_row(net, json.loads(path.read_text())))
     if not rows:
@@ -104,7 +104,7 @@ def compression_section() -> list[str]:
               format_table(["network", "dense", "pruned", "P+Q+H", "pruning", "P+Q", "P+Q+H", "compressed bytes",
                             "wall s (CPU s)", "targets"], rows, markdown=True), ""]
     for net in COMPRESSION_TARGETS:
-        folder = REPORTS / "compression" / net
+        folder = reports / "compression" / net
         if (folder / "sizes.md").exists():
             lines += [f"### {net}", "", *demoted((folder / "sizes.md").read_text()), ""]
             if (folder / "sensitivity.png").exists():

@@ -33,7 +33,9 @@ RUN_ICARUS = f"""\
 # Build and run the self-checking testbench under Icarus Verilog; exit status 0 only on PASS.
 set -e
 cd "$(dirname "$0")"
+echo "compiling {TOP}.v and {TESTBENCH}.v with iverilog (a large array takes minutes)" >&2
 iverilog -g2012 -o {TESTBENCH}.vvp -s {TESTBENCH} {TESTBENCH}.v {TOP}.v
+echo "simulating: the boot run, then every batch through the load port" >&2
 vvp -n {TESTBENCH}.vvp | tee {TESTBENCH}.log
 grep -q '^PASS' {TESTBENCH}.log
 """

@@ -158,7 +158,7 @@ def layer_design(args: argparse.Namespace, config, size: bool = True):
         config = memories_for(image)
         image = build_layer_image(layer, config)
         print(f"memories sized to layer {layer.name}: {config.spmat_sram_bytes:,} bytes of sparse matrix and "
-              f"{config.ptr_sram_bytes:,} bytes of pointers per PE (--config chooses them)", flush=True)
+              f"{config.ptr_sram_bytes:,} bytes of pointers per PE (--config chooses them)", file=sys.stderr, flush=True)
     if len(image.batches) > 1:
         print(f"note: layer {layer.name} runs in {len(image.batches)} batches; the design boots holding batch 0, "
               "the host loads the others")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from accel.arch.config import MAX_RTL_PES
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             config = memories_for(image)
             image = build_layer_image(layer, config)
             print(f"memories sized to layer {layer.name}: {config.spmat_sram_bytes:,} bytes of sparse matrix and "
-                  f"{config.ptr_sram_bytes:,} bytes of pointers per PE (--config chooses them)", flush=True)
+                  f"{config.ptr_sram_bytes:,} bytes of pointers per PE (--config chooses them)", file=sys.stderr, flush=True)
     elif args.config is None and config.n_pes * config.spmat_sram_bytes > 1 << 20:
         print(f"note: no --config: the array has {config.n_pes} PEs with {config.spmat_sram_bytes // 1024} KB of "
               "sparse-matrix memory each; its Verilog is tens of MB and takes minutes to write and simulate. "

@@ -3,7 +3,8 @@
 Each takes a batch of 28x28 grey images (N, 1, 28, 28) and returns ten class scores. They exercise
 what ``accel compress --model`` must read from ``forward`` rather than from the module list:
 activations called as functions, normalisation and residual adds between Linear layers, a
-recurrent layer, and the convolutional network of PyTorch's own MNIST example.
+recurrent layer, torch's own TransformerEncoderLayer, and the convolutional network of PyTorch's own
+MNIST example.
 """
 
 import torch
@@ -88,6 +89,19 @@ class ExampleConvNet(nn.Module):
         return F.log_softmax(x, dim=1)
 
 
+class RowTransformer(nn.Module):
+    """torch's own TransformerEncoderLayer over the image's rows (28 tokens of 28 pixels, embedded in 32)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Linear(28, 32)
+        self.encoder = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+        self.head = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(self.embed(x.squeeze(1))).mean(dim=1))
+
+
 def functional_mlp() -> nn.Module:
     return FunctionalMLP()
 
@@ -102,3 +116,7 @@ def row_lstm() -> nn.Module:
 
 def example_convnet() -> nn.Module:
     return ExampleConvNet()
+
+
+def row_transformer() -> nn.Module:
+    return RowTransformer()

@@ -14,6 +14,7 @@ import contextlib
 import io
 import logging
 import math
+import operator
 
 import torch
 from torch import fx, nn
@@ -53,6 +54,10 @@ def _dropout(args: tuple, kwargs: dict):
         raise UserError("the model was exported in training mode (dropout active); put it in eval mode")
     return IDENTITY
 
+
+OPERATORS = {getattr(operator, name): f"operator.{name}" for name in ("getitem", "add", "sub", "mul", "floordiv",
+                                                                         "truediv", "neg")}
+"""Python operators torch.export records as they are (on sizes, on tuples), by their host names."""
 
 FACTORY_KEYWORDS = ("dtype", "layout", "device", "pin_memory", "memory_format")
 
@@ -96,6 +101,9 @@ ATEN = {
     "aten.adaptive_avg_pool1d.default": _function("torch.nn.functional.adaptive_avg_pool1d"),
     "aten.pad.default": _function("torch.nn.functional.pad"),
     "aten.new_zeros.default": _method("new_zeros", drop=FACTORY_KEYWORDS),
+    "aten.unflatten.int": _method("unflatten"),
+    "aten.scaled_dot_product_attention.default": _function("torch.nn.functional.scaled_dot_product_attention"),
+    "aten.linear.default": _function("torch.nn.functional.linear"),  # weights the host holds (not an nn.Linear)
     "aten.sym_size.int": _method("size"),
     "aten.dropout.default": _dropout,
     "aten.clone.default": lambda args, kwargs: IDENTITY, "aten.detach.default": lambda args, kwargs: IDENTITY,
@@ -159,12 +167,14 @@ class _Translator:
                     outputs, (tuple, list)) and len(outputs) == 1 else outputs, where)]))
             else:
                 self._call(node, where)
-        return self.nodes
+        # torch.export lists the tensors it reads before the input; the input needs nothing, so it goes first.
+        return sorted(self.nodes, key=lambda node: node.op != "input")
 
     def _call(self, node: fx.Node, where: str) -> None:
         name = str(node.target)
-        if name == "<built-in function getitem>":
-            self._add(node, "function", "operator.getitem", *self._encoded(node.args, {}, where))
+        python = OPERATORS.get(node.target)
+        if python is not None:  # Python arithmetic on sizes, and getitem on tuples
+            self._add(node, "function", python, *self._encoded(node.args, {}, where))
             return
         layer = self._layer(node, name)
         if layer is not None:

@@ -24,7 +24,8 @@ FUNCTIONS = {
         ("torch.nn.functional", (F.relu, F.relu6, F.gelu, F.silu, F.elu, F.leaky_relu, F.hardtanh, F.softmax,
                                  F.log_softmax, F.layer_norm, F.batch_norm, F.conv1d, F.conv2d, F.max_pool1d,
                                  F.max_pool2d, F.avg_pool1d, F.avg_pool2d, F.adaptive_avg_pool1d,
-                                 F.adaptive_avg_pool2d, F.adaptive_max_pool2d, F.pad, F.normalize, F.linear)),
+                                 F.adaptive_avg_pool2d, F.adaptive_max_pool2d, F.pad, F.normalize, F.linear,
+                                 F.scaled_dot_product_attention)),
         ("operator", (operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.neg,
                       operator.matmul, operator.getitem, operator.iadd, operator.imul, operator.pow)),
     )

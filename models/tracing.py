@@ -28,11 +28,19 @@ AGREEMENT_RTOL, AGREEMENT_ATOL = 1e-4, 1e-5
 """How close the recorded graph's outputs must be to the model's own on the example (float32 rounding)."""
 
 
+LEAVES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout, nn.Identity,
+          nn.ReLU, nn.ReLU6, nn.GELU, nn.Tanh, nn.Sigmoid, nn.SiLU, nn.ELU, nn.LeakyReLU, nn.Hardtanh, nn.Softmax,
+          nn.LogSoftmax, nn.Flatten, nn.LayerNorm, nn.modules.batchnorm._BatchNorm, nn.MaxPool1d, nn.MaxPool2d,
+          nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d) + STACKED + RECURRENT
+"""Modules recorded whole (a layer, or one host operation); torch.fx traces into any other, torch's own
+(a TransformerEncoderLayer, a MultiheadAttention) as a user's."""
+
+
 class _Tracer(fx.Tracer):
-    """torch.fx's tracer with the recurrent layers kept whole (their gates run on EIE, their loop on the host)."""
+    """torch.fx's tracer that keeps ``LEAVES`` whole and reads every other module's forward."""
 
     def is_leaf_module(self, module: nn.Module, name: str) -> bool:
-        return isinstance(module, STACKED + RECURRENT) or super().is_leaf_module(module, name)
+        return isinstance(module, LEAVES)
 
 
 def trace_model(model: nn.Module, example: torch.Tensor | None = None) -> ModelGraph:

@@ -229,7 +229,7 @@ def test_control_flow_on_shapes_is_traced_by_running_the_model(tmp_path, model, 
 
 def test_an_unsupported_host_module_is_named():
     model = nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(8, 2))
-    with pytest.raises(UserError, match=r"'0' \(Embedding\) has no host implementation"):
+    with pytest.raises(UserError, match=r"operation 'embedding': embedding is not a host operation"):
         trace_model(model)
 
 
@@ -312,3 +312,30 @@ def test_a_graph_that_does_not_fit_its_input_says_so_in_one_line():
     imported = import_compressed(compress_module(model, None, graph=trace_model(model, torch.randn(2, 1, 10))))
     with pytest.raises(UserError, match=r"graph node .* failed .*not shaped as the model's input"):
         torch_forward(imported, torch.randn(2, 7))
+
+
+class Encoder(nn.Module):
+    """torch's own TransformerEncoderLayer between two Linear layers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Linear(28, 32)
+        self.layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+        self.head = nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.head(self.layer(self.embed(x.squeeze(1))).mean(1))
+
+
+def test_torch_s_transformer_layer_runs_its_linear_layers_on_eie_and_attention_on_the_host(tmp_path):
+    torch.manual_seed(0)
+    model = quantized(Encoder())
+    example = torch.randn(3, 1, 28, 28)
+    graph = trace_model(model, example)
+    assert fused_relus(graph) == {"embed": False, "layer.self_attn.out_proj": False, "layer.linear1": True,
+                                  "layer.linear2": False, "head": False}
+    hosts = {row["operation"] for row in graph.partition() if row["runs_on"] == "host"}
+    assert {"scaled_dot_product_attention", "linear", "layer_norm"} <= hosts  # the in-projection's weights on the host
+    imported = import_compressed(CompressedModel.load(compress_module(model, None, graph=graph).save(tmp_path / "t.npz")))
+    with torch.no_grad():
+        assert torch.allclose(torch_forward(imported, example), model.eval()(example), atol=1e-4)

@@ -46,10 +46,10 @@ HOST_FUNCTIONS = frozenset({
     "torch.nn.functional.layer_norm", "torch.nn.functional.leaky_relu", "torch.nn.functional.linear",
     "torch.nn.functional.log_softmax", "torch.nn.functional.max_pool1d", "torch.nn.functional.max_pool2d",
     "torch.nn.functional.normalize", "torch.nn.functional.pad", "torch.nn.functional.relu",
-    "torch.nn.functional.relu6", "torch.nn.functional.silu", "torch.nn.functional.softmax", "torch.permute",
-    "torch.pow", "torch.relu", "torch.relu_", "torch.reshape", "torch.rsqrt", "torch.sigmoid", "torch.softmax",
-    "torch.split", "torch.sqrt", "torch.squeeze", "torch.stack", "torch.sub", "torch.sum", "torch.tanh",
-    "torch.transpose", "torch.unsqueeze", "torch.where"
+    "torch.nn.functional.relu6", "torch.nn.functional.scaled_dot_product_attention", "torch.nn.functional.silu",
+    "torch.nn.functional.softmax", "torch.permute", "torch.pow", "torch.relu", "torch.relu_", "torch.reshape",
+    "torch.rsqrt", "torch.sigmoid", "torch.softmax", "torch.split", "torch.sqrt", "torch.squeeze", "torch.stack",
+    "torch.sub", "torch.sum", "torch.tanh", "torch.transpose", "torch.unsqueeze", "torch.where"
 })
 """The functions a graph may call, as FORMAT.md lists them ("The graph")."""
 HOST_METHODS = frozenset({

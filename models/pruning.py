@@ -103,6 +103,27 @@ def kept_fractions(model: nn.Module) -> dict[str, float]:
     return {name: kept_fraction(module) for name, module in compressible_layers(model)}
 
 
+def apply_masks_where_read(model: nn.Module) -> None:
+    """Apply the pruning masks of the layers a parent reads without calling them before every forward of that parent.
+
+    torch's pruning recomputes ``weight = weight_orig * weight_mask`` in a hook that runs when the layer's own
+    forward runs; ``nn.MultiheadAttention`` reads ``out_proj.weight`` directly, so without this its out-projection
+    would keep the weight computed at pruning time (and training would backpropagate through it twice)."""
+    for module in model.modules():
+        if isinstance(module, nn.MultiheadAttention) and _MASKS_APPLIED not in module._forward_pre_hooks.values():
+            module.register_forward_pre_hook(_MASKS_APPLIED)
+
+
+def _apply_child_masks(parent: nn.Module, _inputs: tuple) -> None:
+    for child in parent.children():
+        for hook in list(child._forward_pre_hooks.values()):
+            if isinstance(hook, prune.BasePruningMethod):
+                hook(child, ())
+
+
+_MASKS_APPLIED = _apply_child_masks
+
+
 def make_permanent(model: nn.Module) -> None:
     """Fold masks into the weights (``prune.remove``): the zeros stay, the reparametrisation goes."""
     for _, module in compressible_layers(model):

@@ -198,7 +198,8 @@ def print_import(source: str, imported) -> None:
     """What the import did, and the model's partition between EIE and the host."""
     from accel.report.tables import format_table, partition_rows
 
-    origin = {"traced": "traced from the model's forward", "declared": "a chain declared by its activations",
+    origin = {"traced": "traced from the model's forward", "exported": "traced by running the model (torch.export)",
+              "declared": "a chain declared by its activations",
               "assumed": "assumed: a chain of the Linear layers"}[imported.graph.origin]
     print(f"import of {source}:")
     for line in imported.lines():

@@ -13,6 +13,8 @@ from accel.arch.files import write_text_atomic
 from accel.report.tables import format_table, partition_rows
 
 RECORD = "eie_on_data.json"
+ORIGINS = {"traced": "traced by torch.fx", "exported": "traced by running the model, torch.export",
+           "declared": "declared as a chain", "assumed": "assumed to be a chain"}
 COMMAND = "python -m examples.user_models_on_eie"
 
 
@@ -52,11 +54,13 @@ def _heading() -> str:
         "`accel compress --model` and its schedule in `examples/`, then runs the first 1,000 Fashion-MNIST test "
         "images through it with `accel simulate MODEL --data DIR --limit 1000 --out NAME/eie_on_data.json`; "
         "`accel report --render` renders this page from those records. None of the models was designed for this "
-        "tool: their forward methods call `F.relu`, `F.gelu`, LayerNorm, residual adds, reshapes and an LSTM, and "
-        "`example_convnet` is the network of PyTorch's own MNIST example as written there (convolutions, max "
-        "pooling, dropout, `F.log_softmax`).",
+        "tool: their forward methods call `F.relu`, `F.gelu`, LayerNorm, residual adds, reshapes and an LSTM; "
+        "`row_transformer` uses torch's own `TransformerEncoderLayer` (attention on the host, its Linear layers on "
+        "EIE), and `example_convnet` is the network of PyTorch's own MNIST example as written there "
+        "(convolutions, max pooling, dropout, `F.log_softmax`).",
         "",
-        "Each model's dataflow is traced from its forward (`torch.fx`); every `nn.Linear` (and each LSTM layer's "
+        "Each model's dataflow is traced from its forward (`torch.fx`, or by running the model with `torch.export` "
+        "where fx cannot follow its Python); every `nn.Linear` (and each LSTM layer's "
         "stacked gate matrix `[W_ih W_hh]`) runs on the simulated 64-PE EIE in its fixed point, with a ReLU that "
         "follows it fused; every other operation runs on the host in float, as EIE's host CPU would. "
         "*Quantized torch* is the compressed model in float arithmetic; *EIE* is the same model with its EIE layers "
@@ -106,6 +110,6 @@ def _section(folder: Path) -> str:
         + f"; the largest difference of any output is {agreement['max_output_difference']:.3g}. The first image's "
         f"EIE layers are bit-exact with the independent numpy fixed-point model: "
         f"{'yes' if record['numpy_model_bit_exact_on_first_sample'] else 'NO'}.", "",
-        f"Partition ({record['import']['graph']} graph):", "", partition, "",
+        f"Partition (graph {ORIGINS[record['import']['graph']]}):", "", partition, "",
         "Per sample on the 64-PE EIE at 800 MHz:", "", layers, "",
     ])

@@ -49,8 +49,19 @@ class Branchy(Functional):
         return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
 
 
+class ShapeBranch(Functional):
+    def forward(self, x):
+        if x.dim() == 4:  # Python on the input's shape: torch.fx cannot follow it, running the model can
+            x = x.flatten(1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
 def functional():
     return Functional()
+
+
+def shape_branch():
+    return ShapeBranch()
 
 
 def gelu():
@@ -72,7 +83,7 @@ def user_folder(tmp_path, monkeypatch):
     import user_nets
 
     images, labels = quarter_images()
-    for name in ("functional", "gelu", "branchy"):
+    for name in ("functional", "gelu", "branchy", "shape_branch"):
         torch.manual_seed(0)
         model = getattr(user_nets, name)()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -175,3 +186,11 @@ def test_state_dict_activations_are_declared_and_chains_are_required_where_layer
     with pytest.raises(UserError, match="a chain of layers is needed here"):
         load_layers("gelu/model.dc.npz", chain=True)
     assert [layer.name for layer in load_layers("functional.pt", chain=True)[0]] == ["fc1", "fc2", "fc3"]
+
+
+def test_a_forward_branching_on_shapes_is_traced_by_running_it_and_simulates(user_folder, capsys):
+    compress("shape_branch")
+    assert CompressedModel.load("shape_branch/model.dc.npz").graph.origin == "exported"
+    capsys.readouterr()
+    assert main(["simulate", "shape_branch/model.dc.npz", "--data", "data.npz", "--limit", "4", "--pes", "4"]) == 0
+    assert "partition (traced by running the model (torch.export))" in capsys.readouterr().out

@@ -101,3 +101,20 @@ def test_sensitivity_sweep_prunes_one_layer_and_restores_it():
     assert rows[1]["accuracy"] == pytest.approx([0.5, 0.0, 0.0], abs=0.01)
     assert rows[3]["accuracy"] == pytest.approx([0.0, 0.5, 0.0], abs=0.01)
     assert all(torch.equal(m.weight, w) for (_, m), w in zip(compressible_layers(model), before))
+
+
+def test_a_pruned_attention_out_projection_keeps_its_mask_through_retraining():
+    from models.compression import prune_round
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True))
+    prune_round(model, {"*": 0.5}, "kept")
+    out_proj = model[0].self_attn.out_proj
+    pruned = out_proj.weight_mask == 0
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(2):  # nn.MultiheadAttention reads out_proj.weight without calling out_proj
+        optimizer.zero_grad()
+        model(torch.randn(4, 3, 8)).pow(2).sum().backward()
+        optimizer.step()
+    model(torch.randn(1, 3, 8))
+    assert pruned.any() and torch.all(out_proj.weight[pruned] == 0)

@@ -15,7 +15,6 @@ import numpy as np
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_activations
-from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
 
 
@@ -114,6 +113,8 @@ def work_matched_layer(spec: BenchmarkLayer, config: ArchConfig, seed: int = 0, 
     target = spec.eie_theoretical_us * config.clock_mhz * config.n_pes
     draws = rng.random((spec.outputs, int(active.sum())), dtype=np.float32)
     codebook = np.r_[0.0, np.linspace(-0.25, 0.25, (1 << code_bits) - 1)]
+
+    from accel.arch.images import build_layer_image  # numba: imported only where a layout is needed
 
     def entries(density: float) -> int:
         sub = QuantizedLayer(codes=(draws < density).astype(np.uint8), codebook=codebook)

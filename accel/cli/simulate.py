@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.cli.common import (
     add_activations_option,
     add_architecture_options,
@@ -23,7 +24,6 @@ from accel.cli.common import (
     write_json,
 )
 
-BENCHMARK_NAMES = "Alex-6, Alex-7, Alex-8, VGG-6, VGG-7, VGG-8, NT-We, NT-Wd, NT-LSTM"
 DEFAULT_LIMIT = 1000
 SHOWN_OUTPUTS = 16
 
@@ -51,7 +51,7 @@ recorded run as a chain of their fully connected layers, as the import says.
 Without --data or --input the input is synthetic: a benchmark's own inputs, or seeded random values in
 [0.05, 1) of the model's input shape; the output is marked so.
 
-benchmark layers: {BENCHMARK_NAMES}
+benchmark layers: {', '.join(layer.name for layer in BENCHMARK_LAYERS)}
 """
 
 

@@ -34,7 +34,7 @@ Finished points are cached (by a hash of their inputs and the code): run the sam
 resume an interrupted sweep or to extend one; only missing points are computed.
 
 Before the points start, the sweep states its size, how many points are cached and the expected time
-(a simulate sweep times its first point). A spec of more than --max-points points (default 10,000)
+(a simulate sweep times one of its first two points). A spec of more than --max-points points (default 10,000)
 is refused with its size. Exit status 1 when any point failed (the count is printed; each error is
 in the error column of results.csv), 2 for a bad spec or argument.
 

@@ -190,7 +190,7 @@ def test_a_sweep_states_its_size_and_expected_time_before_it_starts(tmp_path):
     lines = []
     outcome = run_sweep(parse_spec(SMALL), SerialExecutor(), cache=tmp_path, progress=False, announce=lines.append)
     assert len(lines) == 1 and lines[0].startswith("8 points (2 workload x 2 n_pes x 2 fifo_depth): 0 cached, 8 to compute")
-    assert "the first took" in lines[0] and outcome.computed == 8 and outcome.failed == 0
+    assert "a point takes" in lines[0] and outcome.computed == 8 and outcome.failed == 0
     lines.clear()
     assert run_sweep(parse_spec(SMALL), SerialExecutor(), cache=tmp_path, progress=False, announce=lines.append).cached == 8
     assert lines[0].endswith("8 cached, 0 to compute on serial")

@@ -2,11 +2,11 @@
 Verilator against the simulator (outputs, cycles and every counter the testbench reads).
 
 Configs draw 1-64 PEs, FIFO depth 1-16, broadcast latency 0-2, both empty-column costs, narrow
-(saturating) or 32-bit accumulators and 4, 16 or 64 rows per PE, and take pipeline latency 8, 9
-and 10 in turn (from 9 on the RTL registers the product, from 10 on the accumulator write, so a
-campaign of three configs or more runs all three); each config runs a group of
-layers with densities and input densities over 0-1, several batches, large values (saturation,
-ReLU) and padding chains. One Verilog build and one simulator process per config; configs may run on
+(saturating) or 32-bit accumulators, 4, 16 or 64 rows per PE and 32- or 64-bit sparse-matrix lines
+(the ECP5 builds' and the chip's), and take pipeline latency 8, 9 and 10 in turn (from 9 on the
+RTL registers the product, from 10 on the accumulator write, so a campaign of three configs or
+more runs all three); each config runs a group of layers with densities and input densities over
+0-1, several batches, large values (saturation, ReLU) and padding chains. One Verilog build and one simulator process per config; configs may run on
 several processes at once.
 """
 
@@ -41,6 +41,7 @@ def random_config(rng: np.random.Generator, index: int = 0) -> ArchConfig:
     return ArchConfig(n_pes=int(np.clip(np.round(2 ** rng.uniform(0, 6)), 1, 64)), fifo_depth=int(rng.integers(1, 17)),
                       broadcast_latency=int(rng.integers(0, 3)), empty_column_cycles=int(rng.integers(0, 2)),
                       acc_bits=int(rng.choice([18, 32])), regfile_entries=int(rng.choice([4, 16, 64])),
+                      line_bits=int(rng.choice([32, 64])),
                       pipeline_latency=PIPELINE_LATENCIES[index % len(PIPELINE_LATENCIES)], **SMALL_SRAMS)
 
 

@@ -1,7 +1,8 @@
 """One EIE processing element, cycle-exact to accel/arch/TIMING.md.
 
 Pointer stage: an activation pushed in cycle ``t`` reads ``p_j`` and ``p_(j+1)`` from the even/odd
-pointer banks in ``t``; the block RAMs' outputs are registered in ``t+1``; in ``t+2`` their difference
+pointer banks in ``t`` (one memory, the odd bank above the even one, read through two ports: one
+true dual-port block RAM on an FPGA); the block RAMs' outputs are registered in ``t+1``; in ``t+2`` their difference
 gives the column's length, which enters the queue (a FIFO of start, length and flags) with the
 activation, or may be popped at once. With ``empty_column_cycles = 0`` the stage registers the
 length once more and drops empty columns in ``t+3``. Column control: a pop in cycle ``t`` loads the column's start
@@ -80,22 +81,27 @@ class ProcessingElement(wiring.Component):
         m.submodules.fifo = fifo = ActivationQueue(layout.size, config.fifo_depth)
         contents = self.contents
         # Loads happen in I/O mode and reads in compute mode, so no read meets a write to its word.
-        m.submodules.ptr_even = ptr_even = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth,
-                                                  init=contents.ptr_even if contents else [], attrs=NO_COLLISIONS)
-        m.submodules.ptr_odd = ptr_odd = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth,
-                                                init=contents.ptr_odd if contents else [], attrs=NO_COLLISIONS)
+        # Both pointer banks in one memory (the odd bank above the even one) with two read ports, one per
+        # bank; loads write through the even bank's port (a true dual-port block RAM).
+        bank = sizes.ptr_bank_depth
+        ptr_init = [*contents.ptr_even, *[0] * (bank - len(contents.ptr_even)), *contents.ptr_odd] if contents else []
+        m.submodules.pointers = pointers = Memory(shape=unsigned(config.ptr_bits), depth=2 * bank, init=ptr_init,
+                                                  attrs=NO_COLLISIONS)
         m.submodules.spmat = spmat = Memory(shape=unsigned(config.line_bits), depth=sizes.spmat_lines,
                                             init=contents.spmat if contents else [], attrs=NO_COLLISIONS)
         m.submodules.arithmetic = arithmetic = ArithmeticUnit(config, self.dsp, contents.acc if contents else (),
                                                               contents.codebook if contents else ())
 
-        even_w, odd_w, spmat_w = ptr_even.write_port(), ptr_odd.write_port(), spmat.write_port()
-        even_r, odd_r, spmat_r = ptr_even.read_port(), ptr_odd.read_port(), spmat.read_port()
+        ptr_w, even_r, odd_r = pointers.write_port(), pointers.read_port(), pointers.read_port()
+        spmat_w, spmat_r = spmat.write_port(), spmat.read_port()
 
         # Load mode.
-        for port, target in ((spmat_w, LoadTarget.SPMAT), (even_w, LoadTarget.PTR_EVEN), (odd_w, LoadTarget.PTR_ODD)):
-            m.d.comb += [port.addr.eq(self.load.addr), port.data.eq(self.load.data),
-                         port.en.eq(self.load.en & (self.load.target == target))]
+        load = self.load
+        loads_odd = load.target == LoadTarget.PTR_ODD
+        m.d.comb += [spmat_w.addr.eq(load.addr), spmat_w.data.eq(load.data),
+                     spmat_w.en.eq(load.en & (load.target == LoadTarget.SPMAT)),
+                     ptr_w.addr.eq(even_r.addr), ptr_w.data.eq(load.data),
+                     ptr_w.en.eq(load.en & ((load.target == LoadTarget.PTR_EVEN) | loads_odd))]
         wiring.connect(m, wiring.flipped(self.load), arithmetic.load)
 
         # Pointer stage: the pointers are read as the activation is pushed.
@@ -105,8 +111,8 @@ class ProcessingElement(wiring.Component):
         if self.input_stage:
             push, push_col, push_act = (delay_stages(m, value, 1, f"{value.name}_in")[-1]
                                         for value in (self.push, self.push_col, self.push_act))
-        m.d.comb += [even_r.addr.eq((push_col + 1) >> 1), odd_r.addr.eq(push_col >> 1),
-                     even_r.en.eq(push), odd_r.en.eq(push)]
+        m.d.comb += [even_r.addr.eq(Mux(load.en, Mux(loads_odd, bank + load.addr, load.addr), (push_col + 1) >> 1)),
+                     odd_r.addr.eq(bank + (push_col >> 1)), even_r.en.eq(push), odd_r.en.eq(push)]
         m.d.sync += [read_valid.eq(push), read_odd.eq(push_col[0]), read_act.eq(push_act)]
         # The block RAMs' slow outputs go straight into registers (which bank holds the start is only
         # chosen after them); the length is computed from the registers, for both orders at once.

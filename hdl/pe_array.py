@@ -17,13 +17,19 @@ The write-back controls reach the PEs through one level of such copies (``WRITEB
 their own register in each PE, and the PEs' drained flags reach the control unit through one
 register level of an OR tree (``IDLE_LEVELS``); the control unit decides the write-back that many
 cycles ahead and dates ``T_issue`` back as many, so cycle counts are those of accel/arch/TIMING.md.
+``start`` reaches the PEs with the broadcast (so before any activation of its batch), and the
+load-port writes and read-out addresses through ``IO_LEVELS`` levels of copies; read-out answers
+come back through a registered multiplexer per group of PEs and a final register:
+``READOUT_LATENCY`` cycles from ``out_pe``/``out_addr`` to ``out_data``. I/O mode only waits longer;
+no register drives every PE.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from amaranth import Cat, Module, Signal, signed
+from amaranth import Cat, Module, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -41,6 +47,12 @@ WRITEBACK_LEVELS = 1
 """Register levels of copies between the control unit's write-back controls and the PEs' own registers."""
 IDLE_LEVELS = 1
 """Register levels in the OR tree of the PEs' busy flags before the control unit's register."""
+IO_LEVELS = 1
+"""Register levels of copies between the load and read-out ports and the PEs: a write lands this many
+cycles late."""
+READOUT_LATENCY = IO_LEVELS + 3
+"""Cycles from ``out_pe``/``out_addr`` to ``out_data``: the copies, the PE's output register file, the
+group's multiplexer register and the final one."""
 
 
 class EIEArray(wiring.Component):
@@ -89,8 +101,11 @@ class EIEArray(wiring.Component):
         # The broadcast reaches the PEs through `latency` registers; their fill flags come back through as many.
         valids = delay_stages(m, sent, latency, "push_valid")
         in_flight = Cat(valids[1:]).any()
-        pushes = fan_out(m, Cat(sent, broadcast.broadcast.payload.as_value()), config.n_pes, latency - in_pe, "push",
-                         root=True)
+        pushes = fan_out(m, Cat(sent, self.start, broadcast.broadcast.payload.as_value()), config.n_pes, latency - in_pe,
+                         "push", root=True)
+        loads = fan_out(m, Cat(self.load_en, self.load_broadcast, self.load_pe, self.load_target, self.load_addr,
+                               self.load_data), config.n_pes, IO_LEVELS, "load")
+        read_addresses = fan_out(m, self.out_addr, config.n_pes, IO_LEVELS, "read_addr")
         writebacks = fan_out(m, Cat(control.wb_read, control.wb_read_addr, self.relu), config.n_pes, WRITEBACK_LEVELS,
                              "writeback")
         # Idle: nothing to broadcast or in flight, every PE drained, seen IDLE_LEVELS cycles late as a whole.
@@ -106,22 +121,16 @@ class EIEArray(wiring.Component):
             self.busy.eq(control.busy), self.done.eq(control.done), self.cycles.eq(control.cycles),
         ]
         layout = broadcast.broadcast.payload.shape()
-        for index, (pe, push, writeback) in enumerate(zip(pes, pushes, writebacks)):
-            payload = layout(push[1:])
+        for index, (pe, push, load, writeback, read_address) in enumerate(zip(pes, pushes, loads, writebacks, read_addresses)):
+            payload = layout(push[2:])
+            load_en, load_broadcast, load_pe, *load_fields = self._load_fields(load)
             m.d.comb += [
-                pe.push.eq(push[0]), pe.push_col.eq(payload.col), pe.push_act.eq(payload.act), pe.start.eq(self.start),
-                pe.load.en.eq(self.load_en & (self.load_broadcast | (self.load_pe == index))),
-                pe.load.target.eq(self.load_target), pe.load.addr.eq(self.load_addr), pe.load.data.eq(self.load_data),
-                Cat(pe.writeback.read, pe.writeback.addr, pe.writeback.relu).eq(writeback), pe.readout.addr.eq(self.out_addr),
+                pe.push.eq(push[0]), pe.start.eq(push[1]), pe.push_col.eq(payload.col), pe.push_act.eq(payload.act),
+                pe.load.en.eq(load_en & (load_broadcast | (load_pe == index))),
+                Cat(pe.load.target, pe.load.addr, pe.load.data).eq(Cat(*load_fields)),
+                Cat(pe.writeback.read, pe.writeback.addr, pe.writeback.relu).eq(writeback), pe.readout.addr.eq(read_address),
             ]
-
-        # Read-out: the chosen PE's output word (one cycle after out_addr) and its counters.
-        selected = Signal.like(self.out_pe)
-        m.d.sync += selected.eq(self.out_pe)
-        with m.Switch(selected):
-            for index, pe in enumerate(pes):
-                with m.Case(index):
-                    m.d.comb += self.out_data.eq(pe.readout.data)
+        self._read_out(m, pes)
         if self.counters:
             with m.Switch(self.out_pe):
                 for index, pe in enumerate(pes):
@@ -137,3 +146,31 @@ class EIEArray(wiring.Component):
                 m.d.sync += [self.stat_broadcasts.eq(self.stat_broadcasts + sent), self.stat_stall.eq(self.stat_stall + held)]
             m.d.comb += self.stat_t_issue.eq(control.t_issue)
         return m
+
+    def _load_fields(self, load) -> list:
+        """The load port's fields (en, broadcast, pe, target, addr, data) out of their packed copy."""
+        fields, low = [], 0
+        for port in (self.load_en, self.load_broadcast, self.load_pe, self.load_target, self.load_addr, self.load_data):
+            width = len(Value.cast(port))
+            fields.append(load[low:low + width])
+            low += width
+        return fields
+
+    def _read_out(self, m: Module, pes: list) -> None:
+        """``out_data``: PE ``out_pe``'s word at ``out_addr``, ``READOUT_LATENCY`` cycles later, through a
+        registered multiplexer per group of consecutive PEs and a final register."""
+        n = self.config.n_pes
+        group = math.isqrt(n - 1) + 1
+        chosen = delay_stages(m, self.out_pe, IO_LEVELS + 2, "read_pe")  # aligned with each PE's output register
+        groups = []
+        for first in range(0, n, group):
+            word = Signal.like(self.out_data, name=f"read_group{first // group}")
+            with m.Switch(chosen[IO_LEVELS + 1]):
+                for index in range(first, min(first + group, n)):
+                    with m.Case(index):
+                        m.d.sync += word.eq(pes[index].readout.data)
+            groups.append(word)
+        with m.Switch(chosen[IO_LEVELS + 2] // group):
+            for index, word in enumerate(groups):
+                with m.Case(index):
+                    m.d.sync += self.out_data.eq(word)

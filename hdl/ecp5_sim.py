@@ -99,6 +99,75 @@ endmodule
 """
 
 
+_INIT_CASES = "\n".join(f"\t\t{index}: initval = INITVAL_{index:02X};" for index in range(64))
+DP16KD_BEHAVIOUR = f"""
+\t// Behaviour (hdl/ecp5_sim.py), as yosys's ECP5 memory mapping uses the block: 1024 words of 18 bits
+\t// (INITVAL_xx holds words 16 xx .. 16 xx + 15, 20 bits apart); ports of 9 or 18 bits (addresses from
+\t// AD[13:3] or AD[13:4], AD[1:0] the byte write enables at 18), or a 36-bit write on port A (AD[13:5],
+\t// byte enables AD[3:0], data DIB:DIA) read 36 bits wide on port B (DOB:DOA); no output registers;
+\t// chip selects unused. Collisions between the ports are not modelled.
+\treg [17:0] mem [0:1023];
+\treg [17:0] doa_r = 18'b0, dob_r = 18'b0;
+\treg [35:0] read36 = 36'b0;
+\twire [13:0] ada = {_bus("ADA", 14)}, adb = {_bus("ADB", 14)};
+\twire [17:0] dia = {_bus("DIA", 18)}, dib = {_bus("DIB", 18)};
+\tfunction [319:0] initval;
+\t\tinput integer slice;
+\t\tcase (slice)
+{_INIT_CASES}
+\t\tdefault: initval = 320'b0;
+\t\tendcase
+\tendfunction
+\tinteger word;
+\treg [319:0] slice_bits;
+\tinitial for (word = 0; word < 1024; word = word + 1) begin
+\t\tslice_bits = initval(word / 16);
+\t\tmem[word] = slice_bits[(word % 16) * 20 +: 18];
+\tend
+\tinitial if ((DATA_WIDTH_A != 9 && DATA_WIDTH_A != 18 && DATA_WIDTH_A != 36) || (DATA_WIDTH_B != 9 && DATA_WIDTH_B != 18
+\t\t\t&& DATA_WIDTH_B != 36) || REGMODE_A != "NOREG" || REGMODE_B != "NOREG") begin
+\t\t$display("DP16KD model: widths %0d/%0d, %s/%s are not modelled", DATA_WIDTH_A, DATA_WIDTH_B, REGMODE_A, REGMODE_B);
+\t\t$finish;
+\tend
+\talways @(posedge CLKA)
+\t\tif (RSTA) doa_r <= 18'b0;
+\t\telse if (CEA && WEA && DATA_WIDTH_A == 36) begin
+\t\t\tif (ada[0]) mem[{{ada[13:5], 1'b0}}][8:0] <= dia[8:0];
+\t\t\tif (ada[1]) mem[{{ada[13:5], 1'b0}}][17:9] <= dia[17:9];
+\t\t\tif (ada[2]) mem[{{ada[13:5], 1'b1}}][8:0] <= dib[8:0];
+\t\t\tif (ada[3]) mem[{{ada[13:5], 1'b1}}][17:9] <= dib[17:9];
+\t\tend else if (CEA && DATA_WIDTH_A == 18) begin
+\t\t\tif (WEA && ada[0]) mem[ada[13:4]][8:0] <= dia[8:0];
+\t\t\tif (WEA && ada[1]) mem[ada[13:4]][17:9] <= dia[17:9];
+\t\t\tif (!WEA || WRITEMODE_A == "READBEFOREWRITE") doa_r <= mem[ada[13:4]];
+\t\t\telse if (WRITEMODE_A == "WRITETHROUGH")
+\t\t\t\tdoa_r <= {{ada[1] ? dia[17:9] : mem[ada[13:4]][17:9], ada[0] ? dia[8:0] : mem[ada[13:4]][8:0]}};
+\t\tend else if (CEA && DATA_WIDTH_A == 9) begin
+\t\t\tif (WEA && ada[3]) mem[ada[13:4]][17:9] <= dia[8:0];
+\t\t\tif (WEA && !ada[3]) mem[ada[13:4]][8:0] <= dia[8:0];
+\t\t\tif (!WEA || WRITEMODE_A == "READBEFOREWRITE") doa_r <= {{9'b0, ada[3] ? mem[ada[13:4]][17:9] : mem[ada[13:4]][8:0]}};
+\t\t\telse if (WRITEMODE_A == "WRITETHROUGH") doa_r <= {{9'b0, dia[8:0]}};
+\t\tend
+\talways @(posedge CLKB)
+\t\tif (RSTB) begin dob_r <= 18'b0; read36 <= 36'b0; end
+\t\telse if (CEB && DATA_WIDTH_B == 36) read36 <= {{mem[{{adb[13:5], 1'b1}}], mem[{{adb[13:5], 1'b0}}]}};
+\t\telse if (CEB && DATA_WIDTH_B == 18) begin
+\t\t\tif (WEB && adb[0]) mem[adb[13:4]][8:0] <= dib[8:0];
+\t\t\tif (WEB && adb[1]) mem[adb[13:4]][17:9] <= dib[17:9];
+\t\t\tif (!WEB || WRITEMODE_B == "READBEFOREWRITE") dob_r <= mem[adb[13:4]];
+\t\t\telse if (WRITEMODE_B == "WRITETHROUGH")
+\t\t\t\tdob_r <= {{adb[1] ? dib[17:9] : mem[adb[13:4]][17:9], adb[0] ? dib[8:0] : mem[adb[13:4]][8:0]}};
+\t\tend else if (CEB && DATA_WIDTH_B == 9) begin
+\t\t\tif (WEB && adb[3]) mem[adb[13:4]][17:9] <= dib[8:0];
+\t\t\tif (WEB && !adb[3]) mem[adb[13:4]][8:0] <= dib[8:0];
+\t\t\tif (!WEB || WRITEMODE_B == "READBEFOREWRITE") dob_r <= {{9'b0, adb[3] ? mem[adb[13:4]][17:9] : mem[adb[13:4]][8:0]}};
+\t\t\telse if (WRITEMODE_B == "WRITETHROUGH") dob_r <= {{9'b0, dib[8:0]}};
+\t\tend
+\tassign {_bus("DOA", 18)} = DATA_WIDTH_B == 36 ? read36[17:0] : doa_r;
+\tassign {_bus("DOB", 18)} = DATA_WIDTH_B == 36 ? read36[35:18] : dob_r;
+"""
+
+
 def write_ecp5_models(folder: Path) -> list[Path]:
     """Write the models into ``folder`` (yosys's, copied without the line Icarus rejects, and
     ``EXTRA_MODELS``); returns the files to compile (their includes sit beside them)."""
@@ -111,7 +180,10 @@ def write_ecp5_models(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     for source in [share / "cells_sim.v", *share.glob("*.vh")]:
         text = re.sub(r"\$error\(.*?\);", "", source.read_text())
-        (folder / source.name).write_text(re.sub(r"\(\* keep \*\)\s*module TRELLIS_IO\(.*?endmodule", "", text, flags=re.S))
+        text = re.sub(r"\(\* keep \*\)\s*module TRELLIS_IO\(.*?endmodule", "", text, flags=re.S)
+        (folder / source.name).write_text(re.sub(r"(\(\* blackbox \*\)\s*)(module DP16KD\(.*?)(endmodule)",
+                                                 lambda match: match.group(2) + DP16KD_BEHAVIOUR + match.group(3), text,
+                                                 flags=re.S))
     extra = folder / "ecp5_extra_models.v"
     extra.write_text(EXTRA_MODELS)
     return [folder / "cells_sim.v", extra]

@@ -52,9 +52,11 @@ class ProcessingElement(wiring.Component):
     """A PE: activation FIFO, pointer banks, column control, sparse-matrix SRAM and arithmetic unit."""
 
     def __init__(self, config: ArchConfig, dsp: str | None = None, contents: PEContents | None = None,
-                 input_stage: bool = False) -> None:
+                 input_stage: bool = False, counters: bool = True) -> None:
         self.config = config
         self.dsp = dsp
+        self.counters = counters
+        """The activity counters are built (without them their ports stay 0)."""
         self.input_stage = input_stage
         """The broadcast's last register stage is in the PE (each PE its own copy)."""
         self.contents = contents
@@ -189,8 +191,9 @@ class ProcessingElement(wiring.Component):
         m.d.sync += [arithmetic.writeback.read.eq(self.writeback.read), arithmetic.writeback.addr.eq(self.writeback.addr),
                      arithmetic.writeback.relu.eq(self.writeback.relu)]
         wiring.connect(m, wiring.flipped(self.readout), arithmetic.readout)
-        m.d.comb += [self.bypasses.eq(arithmetic.bypasses),
-                     arithmetic.clear.eq(start)]
+        m.d.comb += arithmetic.clear.eq(start)
+        if self.counters:  # otherwise the arithmetic unit's counter, a module of its own, is not kept
+            m.d.comb += self.bypasses.eq(arithmetic.bypasses)
 
         with m.If(occupied):
             m.d.sync += self.busy_cycles.eq(self.busy_cycles + 1)

@@ -91,8 +91,8 @@ class EIEArray(wiring.Component):
         latency = config.broadcast_latency
         # With two or more broadcast stages the last one is in each PE: no register drives every PE.
         in_pe = int(latency >= 2)
-        pes = [ProcessingElement(config, self.dsp, None if self.contents is None else self.contents[index], bool(in_pe))
-               for index in range(config.n_pes)]
+        pes = [ProcessingElement(config, self.dsp, None if self.contents is None else self.contents[index], bool(in_pe),
+                                 self.counters) for index in range(config.n_pes)]
         for index, pe in enumerate(pes):
             m.submodules[f"pe{index}"] = pe
 

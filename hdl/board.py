@@ -32,8 +32,10 @@ from hdl.pll import PLLSettings, ecp5_pll
 from hdl.synth import CELLS, _last_error, run, tool
 from hdl.uart_bridge import UARTBridge
 
-BOARD_CONFIG = ArchConfig(n_pes=4, fifo_depth=8, regfile_entries=16, spmat_sram_bytes=2048, ptr_sram_bytes=2048)
-"""The array the board build holds by default: every layer of the demo's LeNet-300-100 fits its batches."""
+BOARD_CONFIG = ArchConfig(n_pes=64, fifo_depth=8, regfile_entries=16, spmat_sram_bytes=2048, ptr_sram_bytes=1536,
+                          line_bits=32, ptr_bits=12, broadcast_latency=2, pipeline_latency=10)
+"""The array the board build holds by default: the paper's 64 PEs, with the ECP5 runs' memories and latencies
+(reports/hdl/); every layer of the demo's LeNet-300-100 runs in one batch (1,024 rows, 1,023 columns)."""
 BAUD = 115200
 CLOCK_MHZ = 100.0
 """The core clock the board's PLL makes by default."""

@@ -18,7 +18,7 @@ examples:
   accel run layers/classifier.8.npz --simulated --config small.json   # no board: Amaranth's simulator
   accel run runs/demo/model.dc.npz:classifier.8 --gate-sim build/board/ulx3s-85f --simulator verilator
 
-The board runs the bitstream of `accel synth --board NAME` (4 PEs x 16 rows unless built with --config;
+The board runs the bitstream of `accel synth --board NAME` (64 PEs x 16 rows unless built with --config;
 give the same --config here: build/board/NAME/config.json). Each layer is loaded over the UART batch by
 batch, its inputs sent, its outputs and cycle counter read back and compared with the simulator run on
 the same inputs; a model's layers run one after the other on the array's own outputs. Exit status 1 if
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run", help="run layers on an FPGA board over its UART and check them against the simulator",
         description="Load compressed layers into the EIE array on a board (bitstream from `accel synth --board`), "
                     "send inputs, read outputs and the cycle counter, and compare with the cycle-level simulator. Without "
-                    "--config/--pes/--fifo the array is the board build's default: 4 PEs x 16 rows.",
+                    "--config/--pes/--fifo the array is the board build's default: 64 PEs x 16 rows.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help=SOURCE_HELP + "; a model runs all its layers, chained")
     where = parser.add_mutually_exclusive_group(required=True)

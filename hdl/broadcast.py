@@ -3,13 +3,14 @@
 While the input vector is written (I/O mode), every non-zero value is appended to the queue with
 its column index: this is the leading non-zero detection, done at load time. In compute mode the
 queue is sent out as a stream, one ``(col, act)`` per cycle, through ``broadcast_latency`` register
-stages to the PEs (``delay_stages``); ``ready`` is the credit rule of accel/arch/TIMING.md, Broadcast
-(``CreditGate``), fed by the PEs' fill levels through as many register levels: an OR tree
-(``or_tree``), its last register level in the gate.
+stages to the PEs (a tree of copies, ``fan_out``); ``ready`` is the credit rule of
+accel/arch/TIMING.md, Broadcast (``CreditGate``), fed by the PEs' fill levels through as many
+register levels: an OR tree (``or_tree``), its last register level in the gate.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from functools import reduce
 
@@ -55,18 +56,25 @@ class BroadcastUnit(wiring.Component):
         with m.Elif(queue_w.en):
             m.d.sync += self.nonzeros.eq(self.nonzeros + 1)
 
-        # The head of the queue sits in the read port's register: read the next one on every transfer.
-        # ``sent``, ``sent + 1`` and ``pending`` are registers, and each next value is computed for both
-        # outcomes from registers alone: a transfer only chooses between them.
+        # The head of the queue (entry ``sent``) sits in a register of its own, and the block RAM's read
+        # port holds the entry after it (``after`` = ``sent + 1``): a transfer moves that one into the head
+        # and reads the next. The block RAM's slow output so feeds one register, beside it, and the head
+        # register drives the broadcast. The first entry is kept from its write, for every restart.
+        # ``sent``, ``after`` and ``pending`` are registers, each next value computed for both outcomes
+        # from registers alone: a transfer only chooses between them.
         sent, after = Signal.like(self.nonzeros), Signal.like(self.nonzeros)
+        head, first = Signal.like(queue_r.data), Signal.like(queue_r.data)
         transfer = self.broadcast.valid & self.broadcast.ready
-        sent_next = Signal.like(self.nonzeros)
-        m.d.comb += sent_next.eq(Mux(self.restart, 0, Mux(transfer, after, sent)))
-        m.d.sync += [sent.eq(sent_next), after.eq(Mux(self.restart, 1, Mux(transfer, after + 1, after))),
+        after_next = Signal.like(self.nonzeros)
+        m.d.comb += after_next.eq(Mux(self.restart, 1, Mux(transfer, after + 1, after)))
+        m.d.sync += [sent.eq(Mux(self.restart, 0, Mux(transfer, after, sent))), after.eq(after_next),
+                     head.eq(Mux(self.restart, first, Mux(transfer, queue_r.data, head))),
                      self.pending.eq(Mux(self.restart, self.nonzeros != 0,
                                          Mux(transfer, after != self.nonzeros, sent != self.nonzeros)))]
-        m.d.comb += [queue_r.addr.eq(sent_next), queue_r.en.eq(1),
-                     self.broadcast.valid.eq(self.run & self.pending), self.broadcast.payload.eq(queue_r.data)]
+        with m.If(queue_w.en & (self.nonzeros == 0)):
+            m.d.sync += first.eq(queue_w.data)
+        m.d.comb += [queue_r.addr.eq(after_next), queue_r.en.eq(1),
+                     self.broadcast.valid.eq(self.run & self.pending), self.broadcast.payload.eq(head)]
         return m
 
 
@@ -135,9 +143,30 @@ def or_tree(m: Module, vectors: list, levels: int, name: str):
     return reduce(operator.or_, vectors)
 
 
+def fan_out(m: Module, value, count: int, levels: int, name: str, root: bool = False) -> list:
+    """``value`` for each of ``count`` consumers after ``levels`` register levels arranged as a tree, so
+    that no register drives every consumer across the chip: level ``k`` holds about
+    ``count ** (k / (levels + 1))`` copies (a square root of ``count`` for one level), each feeding a
+    run of consecutive consumers (floorplanned side by side). With ``root`` and two levels or more the
+    first level is one register, beside a slow source (a block RAM's output) that should drive one
+    register only. Each copy is a ``Repeater`` module of its own."""
+    sources = [value]
+    spread = levels - int(root and levels >= 2)
+    for level in range(1, levels + 1):
+        power = (level - levels + spread) / (spread + 1)
+        copies = 1 if power <= 0 else min(count, math.ceil(count ** power - 1e-9))
+        outputs = []
+        for index in range(copies):
+            m.submodules[f"{name}{level}_{index}"] = repeater = Repeater(len(value))
+            m.d.comb += repeater.i.eq(sources[index * len(sources) // copies])
+            outputs.append(repeater.o)
+        sources = outputs
+    return [sources[index * len(sources) // count] for index in range(count)]
+
+
 class Repeater(wiring.Component):
-    """One register stage of the broadcast for a group of PEs. Each group's repeater is a module of
-    its own, so synthesis keeps the copies apart (one register driving every PE spans the chip)."""
+    """One register stage of a fan-out tree (``fan_out``). Each copy is a module of its own, so synthesis
+    keeps the copies apart (one register driving every PE spans the chip)."""
 
     def __init__(self, width: int) -> None:
         super().__init__({"i": In(width), "o": Out(width)})

@@ -1,11 +1,12 @@
 """A verification campaign: random layers on random configs, the generated Verilog under Icarus or
 Verilator against the simulator (outputs, cycles and every counter the testbench reads).
 
-Configs draw 1-64 PEs, FIFO depth 1-16, broadcast latency 0-2, pipeline latency 8-10 (from 9 on
-the RTL registers the product, from 10 on the accumulator write), both empty-column costs, narrow
-(saturating) or 32-bit accumulators and 4, 16 or 64 rows per PE; each config runs a group of
-layers with densities and input densities over 0-1, several batches, large values (saturation,
-ReLU) and padding chains. One Verilog build and one simulator process per config; configs may run on
+Configs draw 1-64 PEs, FIFO depth 1-16, broadcast latency 0-2, both empty-column costs, narrow
+(saturating) or 32-bit accumulators, 4, 16 or 64 rows per PE and 32- or 64-bit sparse-matrix lines
+(the ECP5 builds' and the chip's), and take pipeline latency 8, 9 and 10 in turn (from 9 on the
+RTL registers the product, from 10 on the accumulator write, so a campaign of three configs or
+more runs all three); each config runs a group of layers with densities and input densities over
+0-1, several batches, large values (saturation, ReLU) and padding chains. One Verilog build and one simulator process per config; configs may run on
 several processes at once.
 """
 
@@ -24,16 +25,24 @@ from accel.arch.config import ArchConfig
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.layer import QuantizedLayer
 from hdl.cosim import prepare_case, run_cases
+from hdl.pe import MIN_PIPELINE_LATENCY
 
 SMALL_SRAMS = dict(spmat_sram_bytes=4096, ptr_sram_bytes=256)
 CODEBOOK = np.r_[0.0, np.linspace(-7.9, 7.9, 15)]
 
 
-def random_config(rng: np.random.Generator) -> ArchConfig:
+PIPELINE_LATENCIES = tuple(range(MIN_PIPELINE_LATENCY, MIN_PIPELINE_LATENCY + 3))
+"""The RTL's three accumulate pipelines (accel/arch/TIMING.md): the campaign's configs take them in turn."""
+
+
+def random_config(rng: np.random.Generator, index: int = 0) -> ArchConfig:
+    """The campaign's ``index``-th config: random sizes and latencies, except the pipeline latency, which
+    goes round ``PIPELINE_LATENCIES`` so that every campaign of three configs or more runs each."""
     return ArchConfig(n_pes=int(np.clip(np.round(2 ** rng.uniform(0, 6)), 1, 64)), fifo_depth=int(rng.integers(1, 17)),
                       broadcast_latency=int(rng.integers(0, 3)), empty_column_cycles=int(rng.integers(0, 2)),
                       acc_bits=int(rng.choice([18, 32])), regfile_entries=int(rng.choice([4, 16, 64])),
-                      pipeline_latency=int(rng.integers(8, 11)), **SMALL_SRAMS)
+                      line_bits=int(rng.choice([32, 64])),
+                      pipeline_latency=PIPELINE_LATENCIES[index % len(PIPELINE_LATENCIES)], **SMALL_SRAMS)
 
 
 def random_layer(rng: np.random.Generator, config: ArchConfig) -> tuple[QuantizedLayer, np.ndarray]:
@@ -56,7 +65,7 @@ def draw_groups(layers: int, seed: int = 0, per_config: int = 10) -> list[tuple[
     groups: list[tuple[ArchConfig, list[dict]]] = []
     drawn = 0
     while drawn < layers:
-        config = random_config(rng)
+        config = random_config(rng, len(groups))
         cases = []
         for index in range(min(per_config, layers - drawn)):
             layer, inputs = random_layer(rng, config)

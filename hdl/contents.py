@@ -9,7 +9,10 @@ been used, are loaded through the load port as usual.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
@@ -44,3 +47,8 @@ def batch_contents(image: LayerImage, batch: BatchImage) -> list[PEContents]:
                        ptr_odd=tuple(int(value) for value in pe.odd_bank()),
                        acc=tuple(int(value) for value in pe.bias), codebook=codebook)
             for pe in batch.pes]
+
+
+def contents_digest(contents: Sequence[PEContents]) -> str:
+    """SHA-256 of every PE's contents: the same digest means a design boots holding the same batch."""
+    return hashlib.sha256(json.dumps([asdict(pe) for pe in contents]).encode()).hexdigest()

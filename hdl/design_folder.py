@@ -22,7 +22,7 @@ from hdl.cosim import prepare_case
 from hdl.interface import port_table
 from hdl.load_word import LOAD_TARGETS, LoadWordLayout
 from hdl.loading import LoadWrite, memory_files
-from hdl.pe_array import EIEArray
+from hdl.pe_array import READOUT_LATENCY, EIEArray
 from hdl.ports import LoadTarget
 from hdl.sizes import RTLSizes
 from hdl.testbench import TESTBENCH, testbench_verilog
@@ -42,20 +42,20 @@ grep -q '^PASS' {TESTBENCH}.log
 
 
 TIMING_DIAGRAM = r'''```
-cycle      |load  |load  |clear |input |input |start |0     |...   |N-1   |N     |      |      |      |
-clk        /"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__
-load_en    """"""""""""""\___________________________________________________________________________________
-load_*     Xw0    Xw1    X-----------------------------------------------------------------------------------
-act_clear  ______________/""""""\____________________________________________________________________________
-act_en     _____________________/"""""""""""""\______________________________________________________________
-act_*      X--------------------X0     X1     X--------------------------------------------------------------
-start      ___________________________________/""""""\_______________________________________________________
-busy       __________________________________________/""""""""""""""""""""\__________________________________
-done       """"""""""""""""""""""""""""""""""""""""""\____________________/""""""""""""""""""""""""""""""""""
+cycle      |load  |load  |clear |input |input |start |0     |...   |N-1   |N     |ask   |ask   |ask   |      |      |      |      |      |
+clk        /"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__/"""\__
+load_en    """"""""""""""\_______________________________________________________________________________________________________________
+load_*     Xw0    Xw1    X---------------------------------------------------------------------------------------------------------------
+act_clear  ______________/""""""\________________________________________________________________________________________________________
+act_en     _____________________/"""""""""""""\__________________________________________________________________________________________
+act_*      X--------------------X0     X1     X------------------------------------------------------------------------------------------
+start      ___________________________________/""""""\___________________________________________________________________________________
+busy       __________________________________________/""""""""""""""""""""\______________________________________________________________
+done       """"""""""""""""""""""""""""""""""""""""""\____________________/""""""""""""""""""""""""""""""""""""""""""""""""""""""""""""""
 cycles     Xprev                                     X0     X...   XN-1   XN
-out_pe     X---------------------------------------------------------------------Xpe
-out_addr   X----------------------------------------------------------------------------X0     X1     X2
-out_data   X-----------------------------------------------------------------------------------Xy0    Xy1
+out_pe     X---------------------------------------------------------------------Xp0    Xp1    Xp2    X----------------------------------
+out_addr   X---------------------------------------------------------------------Xr0    Xr1    Xr2    X----------------------------------
+out_data   X--------------------------------------------------------------------------------------------------------Xy0    Xy1    Xy2
 ```
 '''
 
@@ -182,11 +182,12 @@ Each column is one clock cycle, from a rising edge to the next; an input shown i
 at the rising edge that ends it (`tb_eie.v` drives inputs at falling edges). `N` is the batch's cycle count.
 
 {TIMING_DIAGRAM}
-1. Load: hold `load_en` high and present one write per cycle.
+1. Load: hold `load_en` high and present one write per cycle (each lands in its PE two cycles later).
 2. Input vector: pulse `act_clear`, then hold `act_en` high and present the columns 0 .. cols-1 in order.
 3. Set `relu` and `rows`, pulse `start`. Cycle 0 of the batch is the next cycle; `done` falls then.
 4. Wait for `done`; `cycles` then holds the batch's cycle count N.
-5. Read-out: set `out_pe`, wait one cycle; then per local row r set `out_addr` = r and read `out_data`
-   one cycle later. Output row `row_start + r * {config.n_pes} + pe` of the layer lives at (`pe`, `r`).
+5. Read-out: ask for one output per cycle by setting `out_pe` and `out_addr`; each answer appears on
+   `out_data` {READOUT_LATENCY} cycles after its question (the diagram asks for p0, p1, p2 at local rows r0,
+   r1, r2). Output row `row_start + r * {config.n_pes} + pe` of the layer lives at (`pe`, `r`).
 6. A layer taller than {config.n_pes * config.regfile_entries} rows runs in batches: repeat 1-5 per batch.
 {kit}"""

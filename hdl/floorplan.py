@@ -16,8 +16,12 @@ four 18x18 multipliers per block.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
+from pathlib import Path
+
+from accel.arch.files import write_text_atomic
 
 ECP5_85F_BLOCKS = (4, 13, 22, 31, 40, 49, 58, 69, 78, 87, 96, 105, 114)
 """First column of each nine-column block (the chip's centre columns hold none)."""
@@ -25,7 +29,8 @@ ECP5_85F_BRAM_ROWS = {22: 10, 46: 34, 70: 58, 82: 58}
 """Block RAM rows, each with the DSP row its PEs use."""
 BRAM_OFFSETS = ((0, "EBR0"), (2, "EBR1"), (4, "EBR2"), (6, "EBR3"))
 DSP_OFFSETS = ((0, "MULT18_0"), (1, "MULT18_1"), (4, "MULT18_4"), (5, "MULT18_5"))
-_PE_CELL = re.compile(r"pe(\d+)\.")
+_PE_CELL = re.compile(r"(?:^|\.)pe(\d+)\.")
+"""A cell of PE ``i``: its path holds ``pe{i}.`` (``bridge.array.pe3.spmat.0.0`` on a board)."""
 
 
 def _sites(row: int, offsets: tuple[tuple[int, str], ...]) -> list[tuple[int, str]]:
@@ -38,7 +43,7 @@ def ecp5_85f_floorplan(cells: dict[str, dict]) -> dict[str, str]:
     Returns an empty plan where the PEs' block RAMs do not fit the rows this way."""
     brams, dsps = defaultdict(list), defaultdict(list)
     for name, cell in cells.items():
-        match = _PE_CELL.match(name)
+        match = _PE_CELL.search(name)
         if match and cell["type"] == "DP16KD":
             brams[int(match.group(1))].append(name)
         elif match and cell["type"] == "MULT18X18D":
@@ -81,3 +86,13 @@ def apply_floorplan(netlist: dict, top: str) -> int:
     for name, site in plan.items():
         cells[name]["attributes"]["BEL"] = site
     return len(plan)
+
+
+def floorplan(netlist: Path, top: str) -> int:
+    """Fix the PEs' block RAMs and multipliers in a yosys JSON netlist file (rewritten in place when any
+    are fixed); returns how many cells it fixed."""
+    design = json.loads(netlist.read_text())
+    fixed = apply_floorplan(design, top)
+    if fixed:
+        write_text_atomic(netlist, json.dumps(design))
+    return fixed

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from hdl.pe_array import READOUT_LATENCY
+
 PE_COUNTERS = {"line_reads": "stat_line_reads", "bypasses": "stat_bypasses", "busy": "stat_busy", "pops": "stat_pops",
                "ptr_reads": "stat_ptr_reads"}
 """Per-PE counters (summed over PEs, ``busy`` kept per PE) and the ports that read them."""
@@ -94,26 +96,31 @@ class ArrayDriver:
         return port.get("cycles")
 
     async def read_out(self, pe_rows: list[int]) -> tuple[list[int], dict[str, Any]]:
-        """Every PE's outputs (in the layer's row order) and, with counters, the activity counters."""
+        """Every PE's outputs (in the layer's row order) and, with counters, the activity counters. One
+        output is asked for per cycle; each answer comes ``READOUT_LATENCY`` cycles after its question."""
         port = self.backend
-        outputs = [0] * sum(pe_rows)
         counters: dict[str, Any] = {}
         if self.counters:
             counters = {name: port.get(signal) for name, signal in CENTRAL_COUNTERS.items()}
             counters |= {name: [] if name == "busy" else 0 for name in PE_COUNTERS}
-        for pe, rows in enumerate(pe_rows):
-            port.set("out_pe", pe)
-            await port.tick()
-            if self.counters:
+            for pe in range(len(pe_rows)):
+                port.set("out_pe", pe)
+                await port.tick()
                 for name, signal in PE_COUNTERS.items():
                     if name == "busy":
                         counters[name].append(port.get(signal))
                     else:
                         counters[name] += port.get(signal)
-            for row in range(rows):
-                port.set("out_addr", row)
-                await port.tick()
+        asked = [(pe, row) for pe, rows in enumerate(pe_rows) for row in range(rows)]
+        outputs = [0] * len(asked)
+        for step in range(len(asked) + READOUT_LATENCY):
+            if step >= READOUT_LATENCY:
+                pe, row = asked[step - READOUT_LATENCY]
                 outputs[row * self.n_pes + pe] = port.get("out_data")
+            if step < len(asked):
+                port.set("out_pe", asked[step][0])
+                port.set("out_addr", asked[step][1])
+            await port.tick()
         return outputs, counters
 
     async def run_batch(self, case: dict, batch: dict, load: bool = True) -> BatchSeen:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from amaranth.hdl import Shape
 from amaranth.lib.wiring import In
 
-from hdl.pe_array import EIEArray
+from hdl.pe_array import READOUT_LATENCY, EIEArray
 
 CLOCK_PORTS: list[tuple[str, str, int | str, str]] = [("clk", "in", 1, "clock; everything happens on its rising edge"),
                ("rst", "in", 1, "synchronous reset, active high")]
 
 PORT_MEANINGS = {
-    "load_en": "write `load_data` into a PE memory this cycle (I/O mode, no batch running)",
+    "load_en": "write `load_data` into a PE memory (I/O mode, no batch running; it lands two cycles later)",
     "load_broadcast": "1: write every PE (the codebook); `load_pe` is ignored",
     "load_pe": "the PE written when `load_broadcast` is 0",
     "load_target": "the memory written (load-target table below)",
@@ -23,13 +23,13 @@ PORT_MEANINGS = {
     "act_value": "signed fixed-point activation (`act_frac` fractional bits)",
     "relu": "apply ReLU at write-back; hold it from `start` until `done`",
     "rows": "write-back rows of the batch (local rows of the fullest PE); hold it from `start` until `done`",
-    "start": "one-cycle pulse: run one batch; cycle 0 is the next cycle",
+    "start": "one-cycle pulse: run one batch; cycle 0 is the next cycle (at least two cycles after the last `load_en`)",
     "busy": "high while a batch runs",
     "done": "rises in the cycle after the batch's last cycle and stays high until the next `start`",
     "cycles": "cycles of the running or last batch (accel/arch/TIMING.md); final once `done` is high",
-    "out_pe": "PE to read out (registered: takes effect one cycle later)",
+    "out_pe": "PE to read out, with `out_addr` (one question per cycle)",
     "out_addr": "local row of that PE to read",
-    "out_data": "output activation of (`out_pe`, `out_addr`), valid one cycle after `out_addr`",
+    "out_data": f"output activation of (`out_pe`, `out_addr`), {READOUT_LATENCY} cycles after they were set",
     "stat_line_reads": "sparse-matrix line reads of PE `out_pe` in the last batch (same cycle as `out_pe`)",
     "stat_bypasses": "accumulator bypasses of PE `out_pe` in the last batch",
     "stat_busy": "cycles PE `out_pe` was occupied by a column in the last batch",

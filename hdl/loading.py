@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
-
+from accel.arch.config import ArchConfig
 from accel.arch.images import BatchImage, LayerImage
-from hdl.contents import batch_contents
+from hdl.contents import PEContents, batch_contents
 from hdl.ports import LoadTarget
 from hdl.sizes import RTLSizes
 
@@ -23,40 +23,53 @@ class LoadWrite:
 
 
 def batch_writes(image: LayerImage, batch: BatchImage) -> list[LoadWrite]:
-    """Every load-port write that puts ``batch`` of ``image`` into the array (memories, codebook, bias)."""
+    """Every load-port write that puts ``batch`` of ``image`` into the array (memories, codebook, bias).
+
+    A word that two or more PEs hold at the same address (the zero pointers and biases of PEs without
+    rows, say) is written to every PE at once, then the PEs that hold another word there are written
+    one by one: the same contents in fewer writes, which a UART makes worth having."""
     config = image.config
     contents = batch_contents(image, batch)
-    mask = (1 << config.acc_bits) - 1
     weight_mask = (1 << config.weight_bits) - 1
     writes = [LoadWrite(LoadTarget.CODEBOOK, None, index, value & weight_mask) for index, value in enumerate(contents[0].codebook)]
-    for pe, memories in enumerate(contents):
-        writes += [LoadWrite(LoadTarget.SPMAT, pe, addr, word) for addr, word in enumerate(memories.spmat)]
-        writes += [LoadWrite(LoadTarget.PTR_EVEN, pe, addr, value) for addr, value in enumerate(memories.ptr_even)]
-        writes += [LoadWrite(LoadTarget.PTR_ODD, pe, addr, value) for addr, value in enumerate(memories.ptr_odd)]
-        writes += [LoadWrite(LoadTarget.ACC, pe, addr, value & mask) for addr, value in enumerate(memories.acc)]
-        writes += [LoadWrite(LoadTarget.ACC, pe, addr, 0) for addr in range(len(memories.acc), config.regfile_entries)]
+    for target, words in _memories(contents, config):
+        for addr in range(max(len(pe_words) for pe_words in words)):
+            held = {pe: pe_words[addr] for pe, pe_words in enumerate(words) if addr < len(pe_words)}
+            common, count = Counter(held.values()).most_common(1)[0]
+            if count > 1:
+                writes.append(LoadWrite(target, None, addr, common))
+            writes += [LoadWrite(target, pe, addr, value) for pe, value in held.items() if count == 1 or value != common]
     return writes
+
+
+def _memories(contents: list[PEContents], config: ArchConfig) -> list[tuple[LoadTarget, list[tuple[int, ...]]]]:
+    """Each PE memory the host loads and every PE's words for it, unsigned (accumulators as ``acc_bits``
+    two's complement, zeroed beyond the batch's rows)."""
+    mask, rows = (1 << config.acc_bits) - 1, config.regfile_entries
+    return [(LoadTarget.SPMAT, [pe.spmat for pe in contents]), (LoadTarget.PTR_EVEN, [pe.ptr_even for pe in contents]),
+            (LoadTarget.PTR_ODD, [pe.ptr_odd for pe in contents]),
+            (LoadTarget.ACC, [tuple(value & mask for value in pe.acc) + (0,) * (rows - len(pe.acc)) for pe in contents])]
 
 
 def memory_files(image: LayerImage, batch: BatchImage) -> dict[str, str]:
     """``$readmemh`` contents of every PE memory and of the codebook, by file name."""
     config = image.config
     sizes = RTLSizes(config)
-    target = LoadTarget
-    widths = {target.SPMAT: config.line_bits, target.PTR_EVEN: config.ptr_bits, target.PTR_ODD: config.ptr_bits,
-              target.ACC: config.acc_bits, target.CODEBOOK: config.weight_bits}
-    names = {target.SPMAT: "spmat", target.PTR_EVEN: "ptr_even", target.PTR_ODD: "ptr_odd", target.ACC: "bias",
-             target.CODEBOOK: "codebook"}
-    depths = {target.SPMAT: sizes.spmat_lines, target.PTR_EVEN: sizes.ptr_bank_depth, target.PTR_ODD: sizes.ptr_bank_depth,
-              target.ACC: config.regfile_entries, target.CODEBOOK: config.codebook_size}
-    contents: dict[str, np.ndarray] = {}
-    for write in batch_writes(image, batch):
-        name = names[write.target] + ("" if write.pe is None else f"_pe{write.pe}")
-        words = contents.setdefault(name, np.zeros(depths[write.target], dtype=object))
-        words[write.addr] = write.data
-    files = {}
-    for name, words in contents.items():
-        target = next(t for t, n in names.items() if name.startswith(n))
-        digits = -(-widths[target] // 4)
-        files[f"{name}.hex"] = "".join(f"{int(word):0{digits}x}\n" for word in words)
+    contents = batch_contents(image, batch)
+    widths = {LoadTarget.SPMAT: config.line_bits, LoadTarget.PTR_EVEN: config.ptr_bits, LoadTarget.PTR_ODD: config.ptr_bits,
+              LoadTarget.ACC: config.acc_bits}
+    depths = {LoadTarget.SPMAT: sizes.spmat_lines, LoadTarget.PTR_EVEN: sizes.ptr_bank_depth,
+              LoadTarget.PTR_ODD: sizes.ptr_bank_depth, LoadTarget.ACC: config.regfile_entries}
+    names = {LoadTarget.SPMAT: "spmat", LoadTarget.PTR_EVEN: "ptr_even", LoadTarget.PTR_ODD: "ptr_odd", LoadTarget.ACC: "bias"}
+    files = {"codebook.hex": _hex_image(contents[0].codebook, config.weight_bits, config.codebook_size)}
+    for target, words in _memories(contents, config):
+        for pe, pe_words in enumerate(words):
+            files[f"{names[target]}_pe{pe}.hex"] = _hex_image(pe_words, widths[target], depths[target])
     return files
+
+
+def _hex_image(words: tuple[int, ...], width: int, depth: int) -> str:
+    """A ``$readmemh`` image of ``depth`` words of ``width`` bits (two's complement), zeros after ``words``."""
+    digits, mask = -(-width // 4), (1 << width) - 1
+    padded = [*words, *[0] * (depth - len(words))]
+    return "".join(f"{int(word) & mask:0{digits}x}\n" for word in padded)

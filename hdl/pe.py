@@ -1,7 +1,8 @@
 """One EIE processing element, cycle-exact to accel/arch/TIMING.md.
 
 Pointer stage: an activation pushed in cycle ``t`` reads ``p_j`` and ``p_(j+1)`` from the even/odd
-pointer banks in ``t``; the block RAMs' outputs are registered in ``t+1``; in ``t+2`` their difference
+pointer banks in ``t`` (one memory, the odd bank above the even one, read through two ports: one
+true dual-port block RAM on an FPGA); the block RAMs' outputs are registered in ``t+1``; in ``t+2`` their difference
 gives the column's length, which enters the queue (a FIFO of start, length and flags) with the
 activation, or may be popped at once. With ``empty_column_cycles = 0`` the stage registers the
 length once more and drops empty columns in ``t+3``. Column control: a pop in cycle ``t`` loads the column's start
@@ -51,9 +52,11 @@ class ProcessingElement(wiring.Component):
     """A PE: activation FIFO, pointer banks, column control, sparse-matrix SRAM and arithmetic unit."""
 
     def __init__(self, config: ArchConfig, dsp: str | None = None, contents: PEContents | None = None,
-                 input_stage: bool = False) -> None:
+                 input_stage: bool = False, counters: bool = True) -> None:
         self.config = config
         self.dsp = dsp
+        self.counters = counters
+        """The activity counters are built (without them their ports stay 0)."""
         self.input_stage = input_stage
         """The broadcast's last register stage is in the PE (each PE its own copy)."""
         self.contents = contents
@@ -63,7 +66,8 @@ class ProcessingElement(wiring.Component):
             # Broadcast from the central unit.
             "push": In(1), "push_col": In(sizes.col_bits), "push_act": In(signed(config.act_bits)),
             "fill": Out(2 * config.broadcast_latency + 1), "drained": Out(1),
-            # Control: ``start`` begins a batch (clears the line buffer and counters).
+            # Control: ``start`` begins a batch (clears the line buffer and counters); it comes with the
+            # broadcast (through the input stage too), so before any activation of its batch.
             "start": In(1),
             # Load (I/O mode), write-back and read-out of outputs (``hdl.ports``), and activity counters.
             "load": In(LoadSignature(config)), "writeback": In(WritebackSignature(config)),
@@ -80,33 +84,43 @@ class ProcessingElement(wiring.Component):
         m.submodules.fifo = fifo = ActivationQueue(layout.size, config.fifo_depth)
         contents = self.contents
         # Loads happen in I/O mode and reads in compute mode, so no read meets a write to its word.
-        m.submodules.ptr_even = ptr_even = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth,
-                                                  init=contents.ptr_even if contents else [], attrs=NO_COLLISIONS)
-        m.submodules.ptr_odd = ptr_odd = Memory(shape=unsigned(config.ptr_bits), depth=sizes.ptr_bank_depth,
-                                                init=contents.ptr_odd if contents else [], attrs=NO_COLLISIONS)
+        # Both pointer banks in one memory (the odd bank above the even one) with two read ports, one per
+        # bank; loads write through the even bank's port (a true dual-port block RAM).
+        bank = sizes.ptr_bank_depth
+        ptr_init = [*contents.ptr_even, *[0] * (bank - len(contents.ptr_even)), *contents.ptr_odd] if contents else []
+        m.submodules.pointers = pointers = Memory(shape=unsigned(config.ptr_bits), depth=2 * bank, init=ptr_init,
+                                                  attrs=NO_COLLISIONS)
         m.submodules.spmat = spmat = Memory(shape=unsigned(config.line_bits), depth=sizes.spmat_lines,
                                             init=contents.spmat if contents else [], attrs=NO_COLLISIONS)
         m.submodules.arithmetic = arithmetic = ArithmeticUnit(config, self.dsp, contents.acc if contents else (),
                                                               contents.codebook if contents else ())
 
-        even_w, odd_w, spmat_w = ptr_even.write_port(), ptr_odd.write_port(), spmat.write_port()
-        even_r, odd_r, spmat_r = ptr_even.read_port(), ptr_odd.read_port(), spmat.read_port()
+        ptr_w, even_r, odd_r = pointers.write_port(), pointers.read_port(), pointers.read_port()
+        spmat_w, spmat_r = spmat.write_port(), spmat.read_port()
 
         # Load mode.
-        for port, target in ((spmat_w, LoadTarget.SPMAT), (even_w, LoadTarget.PTR_EVEN), (odd_w, LoadTarget.PTR_ODD)):
-            m.d.comb += [port.addr.eq(self.load.addr), port.data.eq(self.load.data),
-                         port.en.eq(self.load.en & (self.load.target == target))]
-        wiring.connect(m, wiring.flipped(self.load), arithmetic.load)
+        # The load port and the read-out address pass a register here (I/O mode: late is harmless), so
+        # the array's copies reach each PE through a register and the memories' inputs start at flip-flops.
+        load = LoadSignature(config).create()
+        m.d.sync += [getattr(load, name).eq(getattr(self.load, name)) for name in ("en", "target", "addr", "data")]
+        m.d.sync += arithmetic.readout.addr.eq(self.readout.addr)
+        m.d.comb += self.readout.data.eq(arithmetic.readout.data)
+        loads_odd = load.target == LoadTarget.PTR_ODD
+        m.d.comb += [spmat_w.addr.eq(load.addr), spmat_w.data.eq(load.data),
+                     spmat_w.en.eq(load.en & (load.target == LoadTarget.SPMAT)),
+                     ptr_w.addr.eq(even_r.addr), ptr_w.data.eq(load.data),
+                     ptr_w.en.eq(load.en & ((load.target == LoadTarget.PTR_EVEN) | loads_odd))]
+        wiring.connect(m, load, arithmetic.load)
 
         # Pointer stage: the pointers are read as the activation is pushed.
         read_valid, read_odd = Signal(), Signal()
         read_act = Signal(signed(config.act_bits))
-        push, push_col, push_act = self.push, self.push_col, self.push_act
+        push, push_col, push_act, start = self.push, self.push_col, self.push_act, self.start
         if self.input_stage:
-            push, push_col, push_act = (delay_stages(m, value, 1, f"{value.name}_in")[-1]
-                                        for value in (self.push, self.push_col, self.push_act))
-        m.d.comb += [even_r.addr.eq((push_col + 1) >> 1), odd_r.addr.eq(push_col >> 1),
-                     even_r.en.eq(push), odd_r.en.eq(push)]
+            push, push_col, push_act, start = (delay_stages(m, value, 1, f"{value.name}_in")[-1]
+                                               for value in (self.push, self.push_col, self.push_act, self.start))
+        m.d.comb += [even_r.addr.eq(Mux(load.en, Mux(loads_odd, bank + load.addr, load.addr), (push_col + 1) >> 1)),
+                     odd_r.addr.eq(bank + (push_col >> 1)), even_r.en.eq(push), odd_r.en.eq(push)]
         m.d.sync += [read_valid.eq(push), read_odd.eq(push_col[0]), read_act.eq(push_act)]
         # The block RAMs' slow outputs go straight into registers (which bank holds the start is only
         # chosen after them); the length is computed from the registers, for both orders at once.
@@ -181,14 +195,14 @@ class ProcessingElement(wiring.Component):
         # registers its own copy.
         m.d.sync += [arithmetic.writeback.read.eq(self.writeback.read), arithmetic.writeback.addr.eq(self.writeback.addr),
                      arithmetic.writeback.relu.eq(self.writeback.relu)]
-        wiring.connect(m, wiring.flipped(self.readout), arithmetic.readout)
-        m.d.comb += [self.bypasses.eq(arithmetic.bypasses),
-                     arithmetic.clear.eq(self.start)]
+        m.d.comb += arithmetic.clear.eq(start)
+        if self.counters:  # otherwise the arithmetic unit's counter, a module of its own, is not kept
+            m.d.comb += self.bypasses.eq(arithmetic.bypasses)
 
         with m.If(occupied):
             m.d.sync += self.busy_cycles.eq(self.busy_cycles + 1)
         m.d.sync += [self.pops.eq(self.pops + pop + drop), self.ptr_reads.eq(self.ptr_reads + push)]
-        with m.If(self.start):
+        with m.If(start):
             m.d.sync += [line_valid.eq(0), occupied.eq(0), issue.eq(0), last.eq(1), first.eq(0),
                          self.line_reads.eq(0), self.busy_cycles.eq(0), self.pops.eq(0), self.ptr_reads.eq(0)]
         return m

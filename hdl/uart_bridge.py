@@ -16,7 +16,7 @@ from amaranth.lib.wiring import In, Out
 from accel.arch.config import ArchConfig
 from hdl.contents import PEContents
 from hdl.load_word import LoadWordLayout
-from hdl.pe_array import EIEArray
+from hdl.pe_array import READOUT_LATENCY, EIEArray
 from hdl.sizes import RTLSizes
 from hdl.uart import UARTReceiver, UARTTransmitter
 from hdl.uart_protocol import BridgeProtocol, Command
@@ -53,6 +53,7 @@ class UARTBridge(wiring.Component):
         answer = Signal(8 * longest_answer)
         answer_length = Signal(range(longest_answer + 1))
         sent = Signal(range(longest_answer + 1))
+        waited = Signal(range(READOUT_LATENCY))
 
         # The array's inputs, all from registers; the pulses last one cycle.
         held = {name: Signal.like(getattr(array, name), name=f"array_{name}")
@@ -117,10 +118,12 @@ class UARTBridge(wiring.Component):
                         m.d.sync += [answer.eq(array.cycles), answer_length.eq(4)]
                         m.next = "ANSWER"
                     with m.Case(Command.READ):
-                        m.d.sync += [held["out_pe"].eq(read_pe), held["out_addr"].eq(read_addr)]
-                        m.next = "READ_SELECT"
-            with m.State("READ_SELECT"):  # out_pe and out_addr reach the array's read registers
-                m.next = "READ_CAPTURE"
+                        m.d.sync += [held["out_pe"].eq(read_pe), held["out_addr"].eq(read_addr), waited.eq(0)]
+                        m.next = "READ_WAIT"
+            with m.State("READ_WAIT"):  # until the array answers (READOUT_LATENCY cycles after out_pe, out_addr)
+                m.d.sync += waited.eq(waited + 1)
+                with m.If(waited == READOUT_LATENCY - 1):
+                    m.next = "READ_CAPTURE"
             with m.State("READ_CAPTURE"):
                 m.d.sync += [answer.eq(array.out_data), answer_length.eq(protocol.answer_bytes(Command.READ))]
                 m.next = "ANSWER"

@@ -15,6 +15,7 @@ from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from accel.arch.images import BatchImage, LayerImage, build_layer_image
 from accel.arch.layer import QuantizedLayer
+from hdl.contents import batch_contents, contents_digest
 from hdl.loading import batch_writes
 from hdl.uart_protocol import MAGIC, PROTOCOL_VERSION, BridgeProtocol, Command
 from sim import simulate_layer
@@ -59,9 +60,11 @@ class EIEHost:
                             f"protocol {PROTOCOL_VERSION} for {self.config.n_pes} PEs x {self.config.regfile_entries} rows: "
                             f"use the --config the bitstream was built with")
 
-    async def run_batch(self, image: LayerImage, batch: BatchImage, inputs_fixed: np.ndarray) -> tuple[np.ndarray, int]:
-        """Load ``batch``, write the inputs, start, wait for done; return the batch's outputs and cycles."""
-        frames = b"".join(self.protocol.load(write) for write in batch_writes(image, batch))
+    async def run_batch(self, image: LayerImage, batch: BatchImage, inputs_fixed: np.ndarray,
+                        load: bool = True) -> tuple[np.ndarray, int]:
+        """Load ``batch`` (unless ``load`` is False: the array boots holding it), write the inputs, start, wait
+        for done; return the batch's outputs and cycles."""
+        frames = b"".join(self.protocol.load(write) for write in batch_writes(image, batch)) if load else b""
         frames += self.protocol.frame(Command.CLEAR)
         frames += b"".join(self.protocol.act(index, int(value)) for index, value in enumerate(inputs_fixed) if value)
         frames += self.protocol.start(batch.writeback_cycles, image.relu)
@@ -82,10 +85,11 @@ class EIEHost:
             outputs[row] = raw - (1 << bits) if raw >> (bits - 1) else raw
         return outputs, cycles
 
-    async def run_layer(self, image: LayerImage, inputs_fixed: np.ndarray) -> ArrayRun:
+    async def run_layer(self, image: LayerImage, inputs_fixed: np.ndarray, booted: bool = False) -> ArrayRun:
+        """Every batch of ``image``; with ``booted`` the first is not loaded (the array boots holding it)."""
         run = ArrayRun(outputs=np.zeros(image.rows, dtype=np.int64))
-        for batch in image.batches:
-            outputs, cycles = await self.run_batch(image, batch, inputs_fixed)
+        for index, batch in enumerate(image.batches):
+            outputs, cycles = await self.run_batch(image, batch, inputs_fixed, load=not (booted and index == 0))
             run.outputs[batch.row_start: batch.row_start + batch.n_rows] = outputs
             run.cycles.append(cycles)
         return run
@@ -101,14 +105,18 @@ class LayerCheck:
     problems: list[str]
 
 
-async def run_and_check(host: EIEHost, layers: list[QuantizedLayer], inputs_fixed: np.ndarray) -> list[LayerCheck]:
+async def run_and_check(host: EIEHost, layers: list[QuantizedLayer], inputs_fixed: np.ndarray,
+                        boots_with: str | None = None) -> list[LayerCheck]:
     """Check the bridge, then run ``layers`` one after the other on the array (each on the array's outputs of
-    the one before) and compare every layer with the simulator on the same inputs."""
+    the one before) and compare every layer with the simulator on the same inputs. When ``boots_with`` is
+    the digest (``hdl.contents.contents_digest``) of the first layer's first batch, the array boots holding
+    it, and that batch is not loaded."""
     await host.check_bridge()
     checks, activations = [], np.asarray(inputs_fixed, dtype=np.int64)
-    for layer in layers:
+    for index, layer in enumerate(layers):
         image = build_layer_image(layer, host.config)
-        run = await host.run_layer(image, activations)
+        booted = index == 0 and boots_with == contents_digest(batch_contents(image, image.batches[0]))
+        run = await host.run_layer(image, activations, booted)
         expected = simulate_layer(image, activations)
         checks.append(LayerCheck(layer.name, run, expected, differences(run, expected)))
         activations = run.outputs

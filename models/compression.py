@@ -32,7 +32,16 @@ from accel.arch.progress import progress as progress_bar
 from models.compressed_file import CompressedLayer, CompressedModel, compress_module
 from models.graph import ACTIVATIONS, ModelGraph, chain_graph
 from models.networks import compressible_layers
-from models.pruning import apply_masks_where_read, copy_module, kept_fractions, make_permanent, prune_by_std, prune_to_kept, rescale_dropout, sensitivity
+from models.pruning import (
+    apply_masks_where_read,
+    copy_module,
+    kept_fractions,
+    make_permanent,
+    prune_by_std,
+    prune_to_kept,
+    rescale_dropout,
+    sensitivity,
+)
 from models.quantization import INITS, layer_bits, quantize_layer
 from models.recurrent import stack_recurrent
 from models.size_report import LayerSize, total_row

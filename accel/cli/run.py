@@ -28,13 +28,17 @@ examples:
   accel run runs/demo/model.dc.npz --port /dev/ttyUSB0        # every FC layer, chained, on the board
   accel run runs/demo/model.dc.npz:classifier.8 --port COM3 --input x.npy
   accel run layers/classifier.8.npz --simulated --config small.json   # no board: Amaranth's simulator
+  accel run runs/demo/model.dc.npz:classifier.8 --gate-sim build/board/ulx3s-85f --simulator verilator
 
-The board runs the bitstream of `accel synth --board NAME` (4 PEs x 16 rows unless built with --config;
+The board runs the bitstream of `accel synth --board NAME` (64 PEs x 16 rows unless built with --config;
 give the same --config here: build/board/NAME/config.json). Each layer is loaded over the UART batch by
 batch, its inputs sent, its outputs and cycle counter read back and compared with the simulator run on
 the same inputs; a model's layers run one after the other on the array's own outputs. Exit status 1 if
 any output or cycle count differs. --simulated runs the same host code against the bridge and array in
-Amaranth's simulator (4 clocks per bit; slow: small layers only).
+Amaranth's simulator (4 clocks per bit; slow: small layers only). --gate-sim FOLDER runs it against the
+synthesised ECP5 netlist of the board build in FOLDER (accel synth --board --work FOLDER) under Icarus or
+Verilator: the oscillator pin at 25 MHz, the PLL's model making the core clock, the host on the UART pins
+at the build's baud rate (its config comes from FOLDER/design.json; slow: hours for a large array).
 """
 
 
@@ -43,12 +47,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run",
         description="Load compressed layers into the EIE array on a board (bitstream from `accel synth --board`), "
                     "send inputs, read outputs and the cycle counter, and compare with the cycle-level simulator. The "
-                    "array is the board build's (see the architecture options) unless --config says otherwise.",
+                    "array is the board build's (see the architecture options) unless --config says otherwise; "
+                    "--gate-sim reads it from the build's design.json.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help=SOURCE_HELP + "; a model runs all its layers, chained")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", metavar="DEVICE", help="serial port of the board, e.g. /dev/ttyUSB0 or COM3")
     where.add_argument("--simulated", action="store_true", help="run against the bridge in Amaranth's simulator")
+    where.add_argument("--gate-sim", type=Path, metavar="FOLDER",
+                       help="run against the synthesised netlist of the board build in FOLDER, over its UART pins")
+    parser.add_argument("--simulator", choices=("icarus", "verilator"), default="icarus",
+                        help="Verilog simulator of --gate-sim (default icarus)")
     parser.add_argument("--baud", type=baud, default=115200, help="baud rate of the bitstream (default 115200)")
     parser.add_argument("--timeout", type=seconds, default=2.0, metavar="S",
                         help="seconds to wait for each answer of the board (default 2)")
@@ -62,39 +71,58 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from accel.arch.config import ArchConfig
     from accel.arch.fixed_point import quantize_activations
     from accel.arch.progress import stage
     from accel.cli.sources import layer_inputs, load_layers
     from hdl.uart_host import EIEHost, SerialLine, run_and_check
 
-    config = architecture_from(args, MAX_RTL_PES, BOARD_CONFIG)
+    if args.gate_sim:
+        from hdl.board_gate_level import board_design
+        config = ArchConfig.from_dict(board_design(args.gate_sim)["config"])
+    else:
+        config = architecture_from(args, MAX_RTL_PES, BOARD_CONFIG)
     layers, own = load_layers(args.source, args.seed, args.activations, args.max_weights, chain=True)
     inputs = quantize_activations(layer_inputs(layers[0], own, args.input, None, args.seed), config)
     started = time.perf_counter()
-    stage(f"running {len(layers)} layer(s) over the UART of "
-          + ("the bridge in Amaranth's simulator (slow: every bit of every byte is simulated)" if args.simulated
-             else args.port))
-    if args.simulated:
-        from hdl.uart_sim import run_over_uart
-        checks = run_over_uart(config, lambda host: run_and_check(host, layers, inputs))
+    if args.gate_sim:
+        from hdl.board_gate_level import run_board_gate_level
+        stage(f"running {len(layers)} layer(s) over the UART pins of the board netlist in {args.gate_sim} under "
+              f"{args.simulator} (slow: every gate of every clock is simulated)")
+        gate = run_board_gate_level(args.gate_sim, layers, inputs, args.simulator)
+        results = [(layer.name, layer.outputs, layer.cycles, layer.expected_cycles, layer.problems) for layer in gate.layers]
+        where = (f"gate-level netlist under {gate.simulator} ({gate.clock_cycles:,} core clock cycles, UART traffic "
+                 "included)")
     else:
-        line = SerialLine(args.port, args.baud, args.timeout)
-        try:
-            checks = asyncio.run(run_and_check(EIEHost(line, config), layers, inputs))
-        finally:
-            line.close()
+        stage(f"running {len(layers)} layer(s) over the UART of "
+              + ("the bridge in Amaranth's simulator (slow: every bit of every byte is simulated)" if args.simulated
+                 else args.port))
+        if args.simulated:
+            from hdl.uart_sim import run_over_uart
+            checks = run_over_uart(config, lambda host: run_and_check(host, layers, inputs))
+        else:
+            line = SerialLine(args.port, args.baud, args.timeout)
+            try:
+                checks = asyncio.run(run_and_check(EIEHost(line, config), layers, inputs))
+            finally:
+                line.close()
+        results = [(check.name, check.run.outputs.size, check.run.cycles, [b.cycles for b in check.expected.batches],
+                    check.problems) for check in checks]
+        where = "simulated UART" if args.simulated else args.port
     wall = time.perf_counter() - started
-    rows = [[check.name, check.run.outputs.size, sum(check.run.cycles), sum(b.cycles for b in check.expected.batches),
-             "yes" if not check.problems else "NO"] for check in checks]
+    link = "gate-level netlist" if args.gate_sim else "simulated UART" if args.simulated else args.port
+    ok = all(not problems for *_, problems in results)
     if args.json:
-        print_json({"link": "simulated UART" if args.simulated else args.port, "wall_s": wall, "layers": [
-            {"layer": check.name, "outputs": int(check.run.outputs.size), "array_cycles": int(sum(check.run.cycles)),
-             "simulator_cycles": int(sum(b.cycles for b in check.expected.batches)), "problems": check.problems}
-            for check in checks]})
-        return 0 if all(not check.problems for check in checks) else 1
-    print(format_table(["layer", "outputs", "array cycles", "simulator cycles", "match"], rows))
-    for check in checks:
-        for problem in check.problems:
-            print(f"{check.name}: {problem}")
-    print(f"{'simulated UART' if args.simulated else args.port}: {len(checks)} layer(s) in {wall:.1f} s")
-    return 0 if all(not check.problems for check in checks) else 1
+        print_json({"link": link, "wall_s": wall, "layers": [
+            {"layer": name, "outputs": int(outputs), "array_cycles": int(sum(cycles)),
+             "simulator_cycles": int(sum(expected)), "problems": problems}
+            for name, outputs, cycles, expected, problems in results]})
+        return 0 if ok else 1
+    print(format_table(["layer", "outputs", "array cycles", "simulator cycles", "match"],
+                       [[name, outputs, sum(cycles), sum(expected), "NO" if problems else "yes"]
+                        for name, outputs, cycles, expected, problems in results]))
+    for name, _, _, _, problems in results:
+        for problem in problems:
+            print(f"{name}: {problem}")
+    print(f"{where}: {len(results)} layer(s) in {wall:.1f} s")
+    return 0 if ok else 1

@@ -37,10 +37,13 @@ examples:
   accel synth --gate-sim build/fc3          # its tb_eie.v on yosys's iCE40 netlist of the folder, under Icarus
 
 --board builds a bitstream (build/board/BOARD/eie_board.bit) of the array behind its UART host bridge
-(115200 baud on the board's USB serial port; protocol in hdl/uart_protocol.py), with the board's pins
-from amaranth-boards; the array defaults to 4 PEs x 16 rows (every layer of the demo model fits), or
---config/--pes/--fifo. Load it (e.g. openFPGALoader -b ulx3s build/board/ulx3s-85f/eie_board.bit), then
-`accel run LAYER --port /dev/ttyUSB0` runs a layer on it and checks it against the simulator.
+(115200 baud on the board's USB serial port unless --baud; protocol in hdl/uart_protocol.py), with the
+board's pins from amaranth-boards, all on a core clock (--core-mhz) that the FPGA's PLL makes from the
+board's 25 MHz oscillator; the array defaults to hdl/board.py's BOARD_CONFIG (every layer of the demo
+model fits), or --config/--pes/--fifo. Load it (e.g. openFPGALoader -b ulx3s
+build/board/ulx3s-85f/eie_board.bit), then `accel run LAYER --port /dev/ttyUSB0` runs a layer on it and
+checks it against the simulator; `accel run LAYER --gate-sim build/board/ulx3s-85f` runs the same host
+code against the build's synthesised netlist in a Verilog simulator.
 
 Without --config (or --layer) a device's array takes the memories its family's recorded runs placed
 and routed: iCE40 1,024 bytes of sparse matrix, 512 of pointers, 16 rows per PE; ECP5 2,048, 1,024 and
@@ -89,6 +92,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="synthesise FOLDER's eie_array.v (from accel verilog --layer) for iCE40 and run its "
                              "tb_eie.v on the gate-level netlist under Icarus; exit 0 only on PASS")
     parser.add_argument("--baud", type=baud, default=115200, help="UART baud rate of the --board build (default 115200)")
+    parser.add_argument("--core-mhz", type=real_number(0.0, MAX_TARGET_MHZ, low_open=True, unit=" MHz"), metavar="MHZ",
+                        help="core clock of the --board build, made by the FPGA's PLL from the board's oscillator "
+                             "(default: hdl/board.py's CLOCK_MHZ)")
     add_max_weights_option(parser)
     add_architecture_options(parser, MAX_RTL_PES)
     add_json_option(parser)
@@ -191,13 +197,15 @@ def run_board(args: argparse.Namespace) -> int:
 
     config, contents = layer_design(args, board_config(args), size=False)  # the board's array takes any layer it holds
     work = args.work if args.work != Path("build/synth") else Path("build/board") / args.board
-    build = build_bitstream(config, args.board, work, args.baud, args.seed, contents=contents)
+    clock = {"clock_mhz": args.core_mhz} if args.core_mhz else {}
+    build = build_bitstream(config, args.board, work, args.baud, args.seed, contents=contents, **clock)
     write_text_atomic(work / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
     resources = [f"{name} {v['used']}/{v['available']}" for name, v in build.resources.items()]
     print(f"bitstream: {build.bitstream} ({build.bitstream_bytes:,} bytes) for {build.board} ({build.device}), "
           f"{config.n_pes} PEs, {build.baud} baud")
-    print(f"resources: {', '.join(resources)}; Fmax {build.fmax_mhz:.1f} MHz against the {build.clock_mhz:g} MHz board clock"
-          f" ({'met' if build.meets_clock else 'NOT met'}); tool seconds {build.seconds}")
+    print(f"resources: {', '.join(resources)}; Fmax {build.fmax_mhz:.1f} MHz against the {build.clock_mhz:g} MHz core clock"
+          f" ({'met' if build.meets_clock else 'NOT met'}; PLL from {build.pll['in_mhz']:g} MHz); tool seconds {build.seconds}")
+    print(f"bitstream SHA-256 {build.bitstream_sha256}, sources {build.git_commit or 'outside git'}")
     print(f"array config: {work / 'config.json'} (give it to `accel run --config`)")
     if args.record:
         path = REPORTS / "board.json"

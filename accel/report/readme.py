@@ -12,7 +12,7 @@ from pathlib import Path
 from accel.arch.energy import EnergyTable
 from accel.arch.files import write_text_atomic
 from accel.explore import energy_studies as studies
-from accel.report.hdl import CURRENT, design, largest, pes
+from accel.report.hdl import CURRENT, SEEDS, design, largest, pes
 from accel.report.sim import overhead_matches
 
 BEGIN = "<!-- measured: begin (rendered by `accel report --render` from reports/; do not edit by hand) -->"
@@ -111,7 +111,8 @@ def rtl_bullet(reports: Path) -> list[str]:
                         f"{resources['brams']['used']} block RAMs, {best['fmax_mhz']:.1f} MHz)")
                 top = largest(routed, 100.0)
                 if top:
-                    text += f", the largest at 100 MHz or more {pes(top['n_pes'])} ({top['fmax_mhz']:.1f} MHz)"
+                    text += (f", the largest at 100 MHz or more on {SEEDS} placement seeds {pes(top['n_pes'])} "
+                             f"(worst seed {top['fmax_mhz']:.2f} MHz)")
                 parts.append(text)
     latest = {build["board"]: build for build in _load(reports / "hdl" / "board.json") or []}  # recorded in order
     for build in latest.values():

@@ -7,6 +7,7 @@ Set EIE_WAVES=1 to write waveforms: build/cosim/<config>/eie_array.fst (GTKWave,
 import importlib.util
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,68 @@ def test_accumulator_saturation_and_relu_of_large_values():
         assert not np.array_equal(narrow, wide)
     cases = [prepare_case(f"accumulator saturation (relu={layer.relu})", layer, inputs, config) for layer in layers]
     run_and_check(config, cases, "saturation_acc18")
+
+
+def narrow_accumulator_layers(config: ArchConfig) -> list[tuple[QuantizedLayer, np.ndarray]]:
+    """Layers for ``acc_bits`` 18 (sums within +-512) and 64 rows per PE, with their inputs: sums
+    saturated by products (the most negative operands' among them), then taken by entries one to three
+    cycles behind on their row (forwarding) with products of the other sign; a ReLU layer whose sums
+    lie beyond the outputs' range; and padding chains of three (a row 48 or more rows below the one
+    before it)."""
+    rng = np.random.default_rng(config.pipeline_latency)
+    n = config.n_pes
+    weights = np.r_[0.0, -8.0, np.linspace(-7.9, 7.9, 14)]   # code 1: the most negative weight; code 5: -4.25
+    codes = np.zeros((2 * n, 24), dtype=np.int64)
+    codes[:n, :2], codes[:n, 2] = 1, 5  # local row 0: -128 x -8 twice (saturates at +512), then 120 x -4.25
+    codes[n:, 2:] = (rng.random((n, 22)) < 0.7) * rng.integers(14, 16, (n, 22))  # local row 1: +7.3, +7.9 ...
+    codes[n:, 13:] = (codes[n:, 13:] != 0) * rng.integers(2, 4, (n, 11))          # ... then -7.9, -7.3
+    turning = QuantizedLayer(codes=codes, codebook=weights, relu=False, name="saturated, then the other sign")
+    positive = QuantizedLayer(codes=rng.integers(0, 16, (3 * n, 16)), codebook=np.r_[0.0, np.linspace(-0.5, 0.5, 15)],
+                              bias=np.linspace(-100, 450, 3 * n), relu=True, name="ReLU of sums beyond the output range")
+    chains = np.zeros((config.regfile_entries * n, 5), dtype=np.int64)
+    chains[-n:, :] = 9                                      # local row 63 of every PE
+    chains[:n, 1] = 4                                       # row 0, then 62 zeros before row 63
+    chains[50 * n:51 * n, 3] = 7
+    padded = QuantizedLayer(codes=chains, codebook=CODEBOOK, bias=np.linspace(-3, 3, len(chains)), name="padding chains of three")
+    return [(turning, quantize_activations(np.r_[-128.0, -128.0, np.full(22, 120.0)], config)),
+            (positive, quantize_activations(rng.uniform(0, 5, 16), config)),
+            (padded, quantize_activations(np.ones(5), config))]
+
+
+def longest_padding_chain(image) -> int:
+    """The most padding entries (code 0) in a row in any column of any PE of ``image``."""
+    longest = 0
+    for batch in image.batches:
+        for pe in batch.pes:
+            codes = pe.codes(image.config)
+            for begin, end in zip(pe.pointers[:-1], pe.pointers[1:]):
+                run = 0
+                for code in codes[begin:end]:
+                    run = run + 1 if code == 0 else 0
+                    longest = max(longest, run)
+    return longest
+
+
+@pytest.mark.parametrize("pipeline", [9, 10])
+def test_narrow_accumulators_forwarding_relu_and_padding_at_registered_pipelines(pipeline):
+    """The cases that need the registered product's full width, the forwarded sum's saturation, the
+    output's saturation after ReLU and rows far down a column, where the product and the write are
+    registered (pipeline_latency 9 and 10)."""
+    config = ArchConfig(n_pes=2, fifo_depth=2, acc_bits=18, broadcast_latency=2, pipeline_latency=pipeline,
+                        **{**SMALL, "regfile_entries": 64})
+    (turning, turning_in), (positive, positive_in), (padded, padded_in) = layers = narrow_accumulator_layers(config)
+    narrow = simulate_layer(build_layer_image(turning, config), turning_in)
+    exact = simulate_layer(build_layer_image(turning, config.replace(acc_bits=40)), turning_in)
+    assert narrow.counters["bypasses"] > 0 and not np.array_equal(narrow.outputs, exact.outputs)
+    first_rows = narrow.outputs[:config.n_pes]  # +1024 +1024 saturated at +512, then -510.5: about +1.5
+    assert ((0 < first_rows) & (first_rows < 2 * 256)).all()
+    wide_outputs = config.replace(act_bits=18)  # the sums themselves (18-bit accumulators)
+    sums = simulate_layer(build_layer_image(replace(positive, relu=False), wide_outputs), positive_in).outputs
+    high = config.act_range[1]
+    assert (sums < 0).any() and ((sums > high) & (sums >> (config.act_bits - 1) & 1 == 1)).any()  # low 16 bits "negative"
+    assert longest_padding_chain(build_layer_image(padded, config)) == 3
+    run_and_check(config, [prepare_case(layer.name, layer, inputs, config) for layer, inputs in layers],
+                  f"narrow_acc_pipe{pipeline}")
 
 
 def run_and_check(config: ArchConfig, cases: list[dict], name: str, simulator: str = "icarus") -> dict:

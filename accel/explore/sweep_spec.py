@@ -252,12 +252,12 @@ def _check_value(name: str, value: Any, kind: str, folder: str | Path, where: st
     if name == "energy_table":
         return value if value == DEFAULT_ENERGY_TABLE else _existing(value, folder, where, name)
     if name == "device":
-        from hdl.synth import DEVICES
+        from hdl.flow.synth import DEVICES
         if value not in DEVICES:
             raise UserError(f"{where}: unknown device {value!r}; choose one of {', '.join(DEVICES)}")
         return value
     if name == "router":
-        from hdl.synth import ROUTERS
+        from hdl.flow.synth import ROUTERS
         if value not in ROUTERS:
             raise UserError(f"{where}: unknown router {value!r}; choose one of {', '.join(ROUTERS)}")
         return value

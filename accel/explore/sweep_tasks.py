@@ -81,7 +81,7 @@ def simulate_metrics(values: dict[str, Any], act_density: float) -> dict[str, An
 
 def synthesis_metrics(values: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     """Place and route the array of one point in a scratch folder, within ``timeout_s`` of wall clock."""
-    from hdl.synth import synthesize
+    from hdl.flow.synth import synthesize
 
     config = config_of(values)
     with tempfile.TemporaryDirectory(prefix="eie-synth-") as work:

@@ -34,13 +34,13 @@ NOTES = """\
   are registered in the fabric too, so the accumulate loop runs from the forwarding register through
   the adder back into it and neither the DSP block nor the block RAM is in it (accel/arch/TIMING.md);
   sums are kept unsaturated in registers and saturated where used, so the saturation's select starts
-  at a register; each PE's activation queue (hdl/queue.py) writes every arrival into its LUT RAM,
+  at a register; each PE's activation queue (hdl/rtl/queue.py) writes every arrival into its LUT RAM,
   whether or not the column control takes it at once, so the RAM's write enable does not wait for
   that decision.
   The flow on the ECP5: the PE memories carry yosys's `no_rw_check` (no read ever uses a word written
   in the same cycle, so no read-during-write emulation), yosys keeps the hierarchy (`-noflatten`: the
   PEs' identical registers are not merged into one that drives every PE), and on the 85F each PE's
-  block RAMs and multiplier are fixed side by side (hdl/floorplan.py). Rows marked "pipelined" are
+  block RAMs and multiplier are fixed side by side (hdl/flow/floorplan.py). Rows marked "pipelined" are
   the same RTL and flow with `pipeline_latency` 8, before the credit change: the accumulate loop ran
   from the multiplier's output register through the adder into the block RAM. Rows marked "earlier
   pipelined" are that pipeline before the flow changes (a flat netlist, the bias loads multiplexed
@@ -271,7 +271,7 @@ def board_section(builds: list[dict]) -> str:
                           "command"], rows, markdown=True)
     return "\n".join([
         "## A board: bitstream of the array behind its UART bridge", "",
-        "`accel synth --board` builds the array behind its UART host bridge (byte protocol in `hdl/uart_protocol.py`) "
+        "`accel synth --board` builds the array behind its UART host bridge (byte protocol in `hdl/protocol/uart_protocol.py`) "
         "with the board's pins and clock from amaranth-boards, then yosys, nextpnr (router2) and ecppack from pip. "
         "Resources and Fmax come from nextpnr's report; the clock is the board's oscillator, without a PLL. "
         "`accel run MODEL --port DEVICE` runs layers on the loaded board and checks them against the simulator; "

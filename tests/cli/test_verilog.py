@@ -10,8 +10,8 @@ import torch
 
 from accel.arch.config import ArchConfig
 from accel.cli import main
-from hdl.pe_array import EIEArray
-from hdl.verilog import array_verilog
+from hdl.rtl.pe_array import EIEArray
+from hdl.rtl.verilog import array_verilog
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "reports" / "compression" / "lenet300" / "model.dc.npz"

@@ -4,8 +4,8 @@ import pytest
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from hdl.board import BoardTop, board_platform, build_bitstream, uart_divisor
-from hdl.pll import ecp5_pll
+from hdl.flow.board import BoardTop, board_platform, build_bitstream, uart_divisor
+from hdl.flow.pll import ecp5_pll
 
 
 def test_the_bridge_sits_on_the_boards_uart_pins_behind_a_pll(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from accel.cli import main
-from hdl.capacity import BLOCK_RAMS, block_rams_at_least, check_fits, device_sizing
+from hdl.flow.capacity import BLOCK_RAMS, block_rams_at_least, check_fits, device_sizing
 
 RECORDS = Path(__file__).resolve().parents[2] / "reports" / "hdl" / "synthesis.json"
 

@@ -17,7 +17,7 @@ from accel.arch.config import ArchConfig
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from hdl.cosim import prepare_case, run_cases
+from hdl.host.cosim import prepare_case, run_cases
 from sim import simulate_layer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,7 +191,7 @@ def test_real_lenet300_layers_match_the_simulator():
 
 
 def test_campaign_on_two_processes_runs_the_same_layers(tmp_path):
-    from hdl.campaign import draw_groups, run_campaign
+    from hdl.host.campaign import draw_groups, run_campaign
 
     first, again = draw_groups(3, seed=5, per_config=2), draw_groups(3, seed=5, per_config=2)
     assert [config for config, _ in first] == [config for config, _ in again] and first[0][1] == again[0][1]

@@ -10,9 +10,9 @@ from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from hdl.uart_host import ArrayRun, EIEHost, differences, run_and_check
-from hdl.uart_protocol import BridgeProtocol, Command
-from hdl.uart_sim import run_over_uart
+from hdl.host.uart_host import ArrayRun, EIEHost, differences, run_and_check
+from hdl.host.uart_sim import run_over_uart
+from hdl.protocol.uart_protocol import BridgeProtocol, Command
 from sim import simulate_layer
 
 # Two PEs with two rows each: a 6-row layer runs in two batches (the second one partly filled).

@@ -15,13 +15,13 @@ from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_activations, saturating_add, scaled_product, write_back
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from hdl.arithmetic import ArithmeticUnit
-from hdl.broadcast import BroadcastUnit
-from hdl.cosim import prepare_case
-from hdl.host_driver import AmaranthBackend, ArrayDriver, scoreboard
-from hdl.pe_array import EIEArray
-from hdl.ports import LoadTarget
-from hdl.queue import ActivationQueue
+from hdl.host.cosim import prepare_case
+from hdl.host.host_driver import AmaranthBackend, ArrayDriver, scoreboard
+from hdl.protocol.ports import LoadTarget
+from hdl.rtl.arithmetic import ArithmeticUnit
+from hdl.rtl.broadcast import BroadcastUnit
+from hdl.rtl.pe_array import EIEArray
+from hdl.rtl.queue import ActivationQueue
 from sim import reference
 
 SMALL = dict(spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=8)

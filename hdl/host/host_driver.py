@@ -1,0 +1,215 @@
+"""The host side of the array's port protocol, written once for every simulator of the RTL.
+
+``ArrayDriver`` plays one batch as the design folder's README describes it (load-port writes,
+input vector, ``start``, wait for ``done``, read-out of outputs and counters). It only sets, reads
+and clocks ports through a back end: ``AmaranthBackend`` (a testbench context of Amaranth's
+simulator) or ``CocotbBackend`` (the generated Verilog under cocotb, Icarus or Verilator).
+``scoreboard`` compares what a batch gave with the simulator's expectations
+(``hdl.host.cosim.prepare_case``) and names the first differing output (PE, row, expected, actual) and
+the first differing counter.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hdl.rtl.pe_array import READOUT_LATENCY
+
+PE_COUNTERS = {"line_reads": "stat_line_reads", "bypasses": "stat_bypasses", "busy": "stat_busy", "pops": "stat_pops",
+               "ptr_reads": "stat_ptr_reads"}
+"""Per-PE counters (summed over PEs, ``busy`` kept per PE) and the ports that read them."""
+CENTRAL_COUNTERS = {"t_issue": "stat_t_issue", "stall": "stat_stall", "broadcasts": "stat_broadcasts"}
+COUNTERS = ("cycles", "t_issue", "stall", "broadcasts", "line_reads", "bypasses", "busy", "pops", "ptr_reads")
+"""Compared in this order; the first that differs is reported."""
+
+
+class Backend(Protocol):
+    """Ports by name: set an input, read an output (signed ports as signed integers), clock once."""
+
+    def set(self, name: str, value: int) -> None: ...
+
+    def get(self, name: str) -> int: ...
+
+    async def tick(self) -> None: ...
+
+    async def wait_done(self, limit: int) -> bool:
+        """Clock until ``done`` is high (at most ``limit`` cycles); whether it rose."""
+        ...
+
+
+@dataclass
+class BatchSeen:
+    """What one batch gave: cycle count, outputs in row order and activity counters."""
+
+    cycles: int
+    outputs: list[int]
+    counters: dict[str, Any] = field(default_factory=dict)
+    compute_s: float = 0.0
+    """Wall time from ``start`` to ``done`` (the simulator's speed on compute mode)."""
+
+
+class ArrayDriver:
+    """Loads, runs and reads back batches of a case on an ``EIEArray`` through ``backend``."""
+
+    def __init__(self, backend: Backend, n_pes: int, counters: bool = True) -> None:
+        self.backend = backend
+        self.n_pes = n_pes
+        self.counters = counters
+
+    async def load(self, writes: list[list]) -> None:
+        """Load-port writes ``[target, pe (-1: every PE), addr, data]``, one per cycle."""
+        port = self.backend
+        port.set("load_en", 1)
+        for target, pe, addr, data in writes:
+            port.set("load_broadcast", int(pe < 0))
+            port.set("load_pe", max(pe, 0))
+            port.set("load_target", target)
+            port.set("load_addr", addr)
+            port.set("load_data", int(data))
+            await port.tick()
+        port.set("load_en", 0)
+
+    async def write_inputs(self, inputs: list[int]) -> None:
+        port = self.backend
+        port.set("act_clear", 1)
+        await port.tick()
+        port.set("act_clear", 0)
+        port.set("act_en", 1)
+        for index, value in enumerate(inputs):
+            port.set("act_index", index)
+            port.set("act_value", value)
+            await port.tick()
+        port.set("act_en", 0)
+
+    async def compute(self, rows: int, relu: bool, limit: int) -> int:
+        """Pulse ``start``; the batch's cycle count once ``done`` rises."""
+        port = self.backend
+        port.set("relu", int(relu))
+        port.set("rows", rows)
+        port.set("start", 1)
+        await port.tick()
+        port.set("start", 0)
+        if not await port.wait_done(limit):
+            raise AssertionError(f"done did not rise within {limit} cycles")
+        return port.get("cycles")
+
+    async def read_out(self, pe_rows: list[int]) -> tuple[list[int], dict[str, Any]]:
+        """Every PE's outputs (in the layer's row order) and, with counters, the activity counters. One
+        output is asked for per cycle; each answer comes ``READOUT_LATENCY`` cycles after its question."""
+        port = self.backend
+        counters: dict[str, Any] = {}
+        if self.counters:
+            counters = {name: port.get(signal) for name, signal in CENTRAL_COUNTERS.items()}
+            counters |= {name: [] if name == "busy" else 0 for name in PE_COUNTERS}
+            for pe in range(len(pe_rows)):
+                port.set("out_pe", pe)
+                await port.tick()
+                for name, signal in PE_COUNTERS.items():
+                    if name == "busy":
+                        counters[name].append(port.get(signal))
+                    else:
+                        counters[name] += port.get(signal)
+        asked = [(pe, row) for pe, rows in enumerate(pe_rows) for row in range(rows)]
+        outputs = [0] * len(asked)
+        for step in range(len(asked) + READOUT_LATENCY):
+            if step >= READOUT_LATENCY:
+                pe, row = asked[step - READOUT_LATENCY]
+                outputs[row * self.n_pes + pe] = port.get("out_data")
+            if step < len(asked):
+                port.set("out_pe", asked[step][0])
+                port.set("out_addr", asked[step][1])
+            await port.tick()
+        return outputs, counters
+
+    async def run_batch(self, case: dict, batch: dict, load: bool = True) -> BatchSeen:
+        """One batch of ``case``; ``load=False`` skips the load-port writes (a design that boots holding it)."""
+        if load:
+            await self.load(batch["writes"])
+        await self.write_inputs(case["inputs"])
+        began = time.perf_counter()
+        cycles = await self.compute(batch["rows"], case["relu"], 100 * (batch["expected_cycles"] + 100))
+        compute_s = time.perf_counter() - began
+        outputs, counters = await self.read_out(batch["pe_rows"])
+        return BatchSeen(cycles, outputs, counters, compute_s)
+
+
+def scoreboard(case: dict, batch: dict, seen: BatchSeen) -> list[str]:
+    """The differences between ``seen`` and the simulator: the first differing output row (with its PE,
+    local row, expected and actual value, and how many more differ) and the first differing counter."""
+    problems = []
+    expected = batch["expected_outputs"]
+    wrong = [row for row, (want, got) in enumerate(zip(expected, seen.outputs)) if want != got]
+    if wrong:
+        row = wrong[0]
+        problems.append(f"output row {batch['row_start'] + row} (PE {row % case['n_pes']}, local row {row // case['n_pes']}): "
+                        f"expected {expected[row]}, got {seen.outputs[row]}"
+                        + (f"; {len(wrong) - 1} more outputs differ" if len(wrong) > 1 else ""))
+    actual = {"cycles": seen.cycles, **seen.counters}
+    for name in COUNTERS:
+        if name not in actual or actual[name] == batch[f"expected_{name}"]:
+            continue
+        want, got = batch[f"expected_{name}"], actual[name]
+        if name == "busy":
+            pe = next(index for index, (a, b) in enumerate(zip(got, want)) if a != b)
+            problems.append(f"busy cycles of PE {pe}: RTL {got[pe]}, simulator {want[pe]}")
+        else:
+            problems.append(f"{name}: RTL {got}, simulator {want}")
+        break
+    return problems
+
+
+class AmaranthBackend:
+    """Ports of an Amaranth component in a testbench of Amaranth's simulator (``add_testbench``)."""
+
+    def __init__(self, ctx: Any, dut: Any) -> None:
+        self.ctx, self.dut = ctx, dut
+
+    def set(self, name: str, value: int) -> None:
+        self.ctx.set(getattr(self.dut, name), value)
+
+    def get(self, name: str) -> int:
+        return int(self.ctx.get(getattr(self.dut, name)))
+
+    async def tick(self) -> None:
+        await self.ctx.tick()
+
+    async def wait_done(self, limit: int) -> bool:
+        for _ in range(limit):
+            if self.get("done"):
+                return True
+            await self.tick()
+        return bool(self.get("done"))
+
+
+class CocotbBackend:
+    """Ports of the generated Verilog under cocotb: driven and sampled on falling clock edges, so
+    every rising edge sees settled inputs; waiting for ``done`` runs the simulator alone."""
+
+    def __init__(self, dut: Any, clock_ns: int) -> None:
+        self.dut, self.clock_ns = dut, clock_ns
+
+    def set(self, name: str, value: int) -> None:
+        signal = getattr(self.dut, name)
+        signal.value = value & ((1 << len(signal)) - 1)
+
+    def get(self, name: str) -> int:
+        value = getattr(self.dut, name).value
+        return value.to_signed() if name == "out_data" else int(value)
+
+    async def tick(self) -> None:
+        from cocotb.triggers import FallingEdge
+
+        await FallingEdge(self.dut.clk)
+
+    async def wait_done(self, limit: int) -> bool:
+        from cocotb.triggers import RisingEdge, SimTimeoutError, with_timeout
+
+        if not int(self.dut.done.value):
+            try:
+                await with_timeout(RisingEdge(self.dut.done), limit * self.clock_ns, "ns")
+            except SimTimeoutError:
+                return False
+        await self.tick()
+        return True

@@ -1,0 +1,54 @@
+"""Typed ports shared by the array, the PEs and their arithmetic units (Amaranth ``wiring`` signatures).
+
+Each signature is written from the side that drives it (the array's control towards a PE): a
+component that receives one declares it ``In(...)``. The array's own top-level ports stay flat, as
+the design folder's README documents them for users of other simulators and tools.
+"""
+
+from __future__ import annotations
+
+from amaranth import signed
+from amaranth.lib import enum, wiring
+from amaranth.lib.wiring import In, Out
+
+from accel.arch.config import ArchConfig
+from hdl.protocol.sizes import RTLSizes
+
+
+class LoadTarget(enum.Enum, shape=3):
+    """What a load-port write goes to (``addr`` indexes it)."""
+
+    SPMAT = 0
+    """A sparse-matrix line."""
+    PTR_EVEN = 1
+    """An even-bank pointer ``p_(2i)``."""
+    PTR_ODD = 2
+    """An odd-bank pointer ``p_(2i+1)``."""
+    ACC = 3
+    """An accumulator's initial value (the row's bias)."""
+    CODEBOOK = 4
+    """A codebook value (written to every PE at once)."""
+
+
+class LoadSignature(wiring.Signature):
+    """One load-port write per cycle: ``data`` into ``target`` at ``addr`` while ``en`` is high."""
+
+    def __init__(self, config: ArchConfig) -> None:
+        sizes = RTLSizes(config)
+        super().__init__({"en": Out(1), "target": Out(LoadTarget), "addr": Out(sizes.address_bits),
+                          "data": Out(sizes.load_bits)})
+
+
+class WritebackSignature(wiring.Signature):
+    """While ``read`` is high, accumulator ``addr`` goes (ReLU when ``relu``, then saturated) to output
+    row ``addr`` two cycles later (three at a PE's port, which registers these first)."""
+
+    def __init__(self, config: ArchConfig) -> None:
+        super().__init__({"read": Out(1), "addr": Out(RTLSizes(config).row_bits), "relu": Out(1)})
+
+
+class ReadoutSignature(wiring.Signature):
+    """Output row ``addr``'s value appears on ``data`` one cycle later."""
+
+    def __init__(self, config: ArchConfig) -> None:
+        super().__init__({"addr": Out(RTLSizes(config).row_bits), "data": In(signed(config.act_bits))})

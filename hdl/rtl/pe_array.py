@@ -1,0 +1,181 @@
+"""The EIE array: central control, non-zero activation queue and broadcast, and the PEs.
+
+I/O mode: the host writes PE memories through the load port (``load_pe`` chooses the PE,
+``load_broadcast`` writes every PE, e.g. the codebook), and writes the input vector through the
+activation port; non-zero activations are compacted into the broadcast queue as they arrive
+(leading non-zero detection at load time). ``start`` runs one batch in compute mode: cycle 0 is
+the cycle after ``start``; ``done`` rises when the batch's ``cycles`` (accel/arch/TIMING.md) are over.
+Outputs and per-PE activity counters (optional: ``counters=False`` drops their ports, e.g. for
+synthesis on small packages) are then read through ``out_pe`` / ``out_addr``. ``dsp`` names the FPGA
+family whose DSP blocks build the multipliers (``"ecp5"``), or None for portable logic.
+
+The broadcast passes ``broadcast_latency`` register stages; from two on, the last stage is inside
+each PE. The central stages form a tree of copies (``hdl.rtl.broadcast.fan_out``: one stage is copied
+for each group of about sqrt(n_pes) PEs; with more, a first register beside the queue's block RAM,
+then groups that grow level by level), so that no single register drives every PE across the chip.
+The write-back controls reach the PEs through one level of such copies (``WRITEBACK_LEVELS``) and
+their own register in each PE, and the PEs' drained flags reach the control unit through one
+register level of an OR tree (``IDLE_LEVELS``); the control unit decides the write-back that many
+cycles ahead and dates ``T_issue`` back as many, so cycle counts are those of accel/arch/TIMING.md.
+``start`` reaches the PEs with the broadcast (so before any activation of its batch), and the
+load-port writes and read-out addresses through ``IO_LEVELS`` levels of copies; read-out answers
+come back through a registered multiplexer per group of PEs and a final register:
+``READOUT_LATENCY`` cycles from ``out_pe``/``out_addr`` to ``out_data``. I/O mode only waits longer;
+no register drives every PE.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from amaranth import Cat, Module, Signal, Value, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from accel.arch.config import MAX_RTL_PES, ArchConfig
+from accel.arch.errors import UserError
+from hdl.protocol.contents import PEContents
+from hdl.protocol.ports import LoadTarget
+from hdl.protocol.sizes import RTLSizes
+from hdl.rtl.broadcast import BroadcastUnit, CreditGate, delay_stages, fan_out, or_tree
+from hdl.rtl.control import ControlUnit
+from hdl.rtl.pe import MIN_PIPELINE_LATENCY, ProcessingElement
+
+WRITEBACK_LEVELS = 1
+"""Register levels of copies between the control unit's write-back controls and the PEs' own registers."""
+IDLE_LEVELS = 1
+"""Register levels in the OR tree of the PEs' busy flags before the control unit's register."""
+IO_LEVELS = 1
+"""Register levels of copies between the load and read-out ports and the PEs, which register them once
+more: a write lands ``IO_LEVELS + 1`` cycles late."""
+READOUT_LATENCY = IO_LEVELS + 4
+"""Cycles from ``out_pe``/``out_addr`` to ``out_data``: the copies, the PE's register, its output register
+file, the group's multiplexer register and the final one."""
+
+
+class EIEArray(wiring.Component):
+    """``n_pes`` processing elements behind one broadcast unit and one control unit."""
+
+    def __new__(cls, config: ArchConfig, *args, **kwargs) -> "EIEArray":
+        """Refuse a config the generator cannot build before the component exists (no unused-component warning)."""
+        if config.n_pes > MAX_RTL_PES:
+            raise UserError(f"the RTL generator builds at most {MAX_RTL_PES} PEs (MAX_RTL_PES), got {config.n_pes}")
+        return super().__new__(cls, config, *args, src_loc_at=1, **kwargs)
+
+    def __init__(self, config: ArchConfig, counters: bool = True, dsp: str | None = None,
+                 contents: Sequence[PEContents] | None = None) -> None:
+        if config.pipeline_latency < MIN_PIPELINE_LATENCY:
+            raise UserError(f"the RTL's arithmetic pipeline and write-back take {MIN_PIPELINE_LATENCY} cycles; "
+                            f"set pipeline_latency to {MIN_PIPELINE_LATENCY} or more (got {config.pipeline_latency})")
+        if contents is not None and len(contents) != config.n_pes:
+            raise ValueError(f"contents for {len(contents)} PEs given to an array of {config.n_pes}")
+        self.config = config
+        self.counters = counters
+        self.contents = contents
+        """Every PE's memories at configuration (``hdl.protocol.contents``), or None for empty memories."""
+        self.dsp = dsp
+        self.sizes = sizes = RTLSizes(config)
+        stats = {name: Out(32) for name in ("stat_line_reads", "stat_bypasses", "stat_busy", "stat_pops", "stat_ptr_reads",
+                                            "stat_broadcasts", "stat_stall", "stat_t_issue")} if counters else {}
+        super().__init__({
+            "load_en": In(1), "load_broadcast": In(1), "load_pe": In(sizes.pe_bits), "load_target": In(LoadTarget),
+            "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
+            "act_clear": In(1), "act_en": In(1), "act_index": In(sizes.col_bits), "act_value": In(signed(config.act_bits)),
+            "relu": In(1), "rows": In(range(config.regfile_entries + 1)), "start": In(1),
+            "busy": Out(1), "done": Out(1), "cycles": Out(32),
+            "out_pe": In(sizes.pe_bits), "out_addr": In(sizes.row_bits), "out_data": Out(signed(config.act_bits)),
+            **stats,
+        })
+
+    def elaborate(self, platform) -> Module:
+        config = self.config
+        m = Module()
+        m.submodules.broadcast = broadcast = BroadcastUnit(config)
+        m.submodules.control = control = ControlUnit(config, lead=2 + WRITEBACK_LEVELS, idle_delay=IDLE_LEVELS)
+        latency = config.broadcast_latency
+        # With two or more broadcast stages the last one is in each PE: no register drives every PE.
+        in_pe = int(latency >= 2)
+        pes = [ProcessingElement(config, self.dsp, None if self.contents is None else self.contents[index], bool(in_pe),
+                                 self.counters) for index in range(config.n_pes)]
+        for index, pe in enumerate(pes):
+            m.submodules[f"pe{index}"] = pe
+
+        m.submodules.credits = credits = CreditGate(config)
+        sent = broadcast.broadcast.valid & broadcast.broadcast.ready
+        # The broadcast reaches the PEs through `latency` registers; their fill flags come back through as many.
+        valids = delay_stages(m, sent, latency, "push_valid")
+        in_flight = Cat(valids[1:]).any()
+        pushes = fan_out(m, Cat(sent, self.start, broadcast.broadcast.payload.as_value()), config.n_pes, latency - in_pe,
+                         "push", root=True)
+        loads = fan_out(m, Cat(self.load_en, self.load_broadcast, self.load_pe, self.load_target, self.load_addr,
+                               self.load_data), config.n_pes, IO_LEVELS, "load")
+        read_addresses = fan_out(m, self.out_addr, config.n_pes, IO_LEVELS, "read_addr")
+        writebacks = fan_out(m, Cat(control.wb_read, control.wb_read_addr, self.relu), config.n_pes, WRITEBACK_LEVELS,
+                             "writeback")
+        # Idle: nothing to broadcast or in flight, every PE drained, seen IDLE_LEVELS cycles late as a whole.
+        central_idle = delay_stages(m, ~broadcast.pending & ~in_flight, IDLE_LEVELS, "central_idle")[-1]
+        pes_busy = or_tree(m, [~pe.drained for pe in pes], IDLE_LEVELS + 1, "busy_or")
+        m.d.comb += [
+            broadcast.clear.eq(self.act_clear), broadcast.write.eq(self.act_en), broadcast.index.eq(self.act_index),
+            broadcast.value.eq(self.act_value),
+            broadcast.restart.eq(self.start), broadcast.run.eq(control.computing),
+            credits.full_seen_early.eq(or_tree(m, [pe.fill for pe in pes], latency, "fill_or")), credits.sent.eq(sent),
+            broadcast.broadcast.ready.eq(credits.ready),
+            control.start.eq(self.start), control.rows.eq(self.rows), control.idle.eq(central_idle & ~pes_busy),
+            self.busy.eq(control.busy), self.done.eq(control.done), self.cycles.eq(control.cycles),
+        ]
+        layout = broadcast.broadcast.payload.shape()
+        for index, (pe, push, load, writeback, read_address) in enumerate(zip(pes, pushes, loads, writebacks, read_addresses)):
+            payload = layout(push[2:])
+            load_en, load_broadcast, load_pe, *load_fields = self._load_fields(load)
+            m.d.comb += [
+                pe.push.eq(push[0]), pe.start.eq(push[1]), pe.push_col.eq(payload.col), pe.push_act.eq(payload.act),
+                pe.load.en.eq(load_en & (load_broadcast | (load_pe == index))),
+                Cat(pe.load.target, pe.load.addr, pe.load.data).eq(Cat(*load_fields)),
+                Cat(pe.writeback.read, pe.writeback.addr, pe.writeback.relu).eq(writeback), pe.readout.addr.eq(read_address),
+            ]
+        self._read_out(m, pes)
+        if self.counters:
+            with m.Switch(self.out_pe):
+                for index, pe in enumerate(pes):
+                    with m.Case(index):
+                        m.d.comb += [self.stat_line_reads.eq(pe.line_reads), self.stat_bypasses.eq(pe.bypasses),
+                                     self.stat_busy.eq(pe.busy_cycles), self.stat_pops.eq(pe.pops),
+                                     self.stat_ptr_reads.eq(pe.ptr_reads)]
+            # Central counters: broadcasts, cycles the credit rule held a pending broadcast back, T_issue.
+            held = broadcast.broadcast.valid & ~broadcast.broadcast.ready
+            with m.If(self.start):
+                m.d.sync += [self.stat_broadcasts.eq(0), self.stat_stall.eq(0)]
+            with m.Else():
+                m.d.sync += [self.stat_broadcasts.eq(self.stat_broadcasts + sent), self.stat_stall.eq(self.stat_stall + held)]
+            m.d.comb += self.stat_t_issue.eq(control.t_issue)
+        return m
+
+    def _load_fields(self, load) -> list:
+        """The load port's fields (en, broadcast, pe, target, addr, data) out of their packed copy."""
+        fields, low = [], 0
+        for port in (self.load_en, self.load_broadcast, self.load_pe, self.load_target, self.load_addr, self.load_data):
+            width = len(Value.cast(port))
+            fields.append(load[low:low + width])
+            low += width
+        return fields
+
+    def _read_out(self, m: Module, pes: list) -> None:
+        """``out_data``: PE ``out_pe``'s word at ``out_addr``, ``READOUT_LATENCY`` cycles later, through a
+        registered multiplexer per group of consecutive PEs and a final register."""
+        n = self.config.n_pes
+        group = math.isqrt(n - 1) + 1
+        chosen = delay_stages(m, self.out_pe, IO_LEVELS + 3, "read_pe")  # aligned with each PE's output register
+        groups = []
+        for first in range(0, n, group):
+            word = Signal.like(self.out_data, name=f"read_group{first // group}")
+            with m.Switch(chosen[IO_LEVELS + 2]):
+                for index in range(first, min(first + group, n)):
+                    with m.Case(index):
+                        m.d.sync += word.eq(pes[index].readout.data)
+            groups.append(word)
+        with m.Switch(chosen[IO_LEVELS + 3] // group):
+            for index, word in enumerate(groups):
+                with m.Case(index):
+                    m.d.sync += self.out_data.eq(word)

@@ -19,9 +19,12 @@ from accel.cli.common import (
     seconds,
     seed,
 )
+from accel.arch.errors import UserError
 from accel.cli.sources import SOURCE_HELP
 from accel.report.tables import format_table
 from hdl.flow.board import BOARD_CONFIG, BOARD_LABEL
+
+REPORTS = Path("reports/hdl")
 
 EXAMPLES = """\
 examples:
@@ -58,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="run against the synthesised netlist of the board build in FOLDER, over its UART pins")
     parser.add_argument("--simulator", choices=("icarus", "verilator"), default="icarus",
                         help="Verilog simulator of --gate-sim (default icarus)")
+    parser.add_argument("--record", action="store_true",
+                        help="with --gate-sim: add the run to reports/hdl/gate_level.json and rewrite reports/hdl/README.md")
     parser.add_argument("--baud", type=baud, default=115200, help="baud rate of the bitstream (default 115200)")
     parser.add_argument("--timeout", type=seconds, default=2.0, metavar="S",
                         help="seconds to wait for each answer of the board (default 2)")
@@ -110,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
                     check.problems) for check in checks]
         where = "simulated UART" if args.simulated else args.port
     wall = time.perf_counter() - started
+    if args.record:
+        if not args.gate_sim:
+            raise UserError("--record keeps gate-level runs only; add --gate-sim FOLDER")
+        record_gate_run(args, gate)
     link = "gate-level netlist" if args.gate_sim else "simulated UART" if args.simulated else args.port
     ok = all(not problems for *_, problems in results)
     if args.json:
@@ -126,3 +135,27 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}: {problem}")
     print(f"{where}: {len(results)} layer(s) in {wall:.1f} s")
     return 0 if ok else 1
+
+
+def record_gate_run(args: argparse.Namespace, gate) -> None:
+    """Add a gate-level run to ``reports/hdl/gate_level.json``: the build it ran (design and, where the folder holds a
+    bitstream, its digest and commit), every layer beside the simulator, and how long it took."""
+    import json
+
+    from accel.arch.files import write_text_atomic
+    from accel.cli.common import provenance
+    from accel.report.hdl import write_hdl_page
+    from hdl.flow.board_gate_level import board_design
+
+    build_file = args.gate_sim / "build.json"
+    build = json.loads(build_file.read_text()) if build_file.is_file() else {}
+    entry = {"design": board_design(args.gate_sim), "bitstream_sha256": build.get("bitstream_sha256"),
+             "git_commit": build.get("git_commit"), "simulator": gate.simulator, "wall_s": round(gate.wall_s, 1),
+             "clock_cycles": gate.clock_cycles, "passed": gate.passed,
+             "layers": [{"layer": layer.name, "outputs": layer.outputs, "array_cycles": sum(layer.cycles),
+                         "simulator_cycles": sum(layer.expected_cycles), "problems": layer.problems}
+                        for layer in gate.layers], "provenance": provenance(args)}
+    path = REPORTS / "gate_level.json"
+    entries = json.loads(path.read_text()) if path.exists() else []
+    write_text_atomic(path, json.dumps(entries + [entry], indent=2) + "\n")
+    write_hdl_page(REPORTS)

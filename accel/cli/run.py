@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from accel.arch.config import MAX_RTL_PES
+from accel.arch.errors import UserError
 from accel.cli.common import (
     add_activations_option,
     add_architecture_options,
@@ -19,7 +20,6 @@ from accel.cli.common import (
     seconds,
     seed,
 )
-from accel.arch.errors import UserError
 from accel.cli.sources import SOURCE_HELP
 from accel.report.tables import format_table
 from hdl.flow.board import BOARD_CONFIG, BOARD_LABEL

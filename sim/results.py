@@ -8,15 +8,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from accel.arch.config import ArchConfig
+from accel.arch.counters import Counter
 from accel.arch.errors import UserError
 from accel.arch.images import BatchImage, LayerImage
 
-COUNTER_NAMES = (
-    "broadcasts", "lnzd_reads", "fifo_pushes", "fifo_pops", "ptr_reads", "spmat_line_reads",
-    "codebook_reads", "multiplies", "adds", "acc_reads", "acc_writes", "bypasses", "writebacks",
-    "act_sram_reads", "act_sram_writes",
-)
-"""The activity counters of accel/arch/TIMING.md, in table order."""
+COUNTER_NAMES = tuple(counter.value for counter in Counter)
+"""The activity counters of accel/arch/TIMING.md, in table order (``accel.arch.counters``)."""
 
 
 def empty_counters() -> dict[str, int]:

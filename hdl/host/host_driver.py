@@ -15,14 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from accel.arch.counters import COMPARED, RTL_ARRAY, RTL_PER_PE, Timing
 from hdl.rtl.pe_array import READOUT_LATENCY
-
-PE_COUNTERS = {"line_reads": "stat_line_reads", "bypasses": "stat_bypasses", "busy": "stat_busy", "pops": "stat_pops",
-               "ptr_reads": "stat_ptr_reads"}
-"""Per-PE counters (summed over PEs, ``busy`` kept per PE) and the ports that read them."""
-CENTRAL_COUNTERS = {"t_issue": "stat_t_issue", "stall": "stat_stall", "broadcasts": "stat_broadcasts"}
-COUNTERS = ("cycles", "t_issue", "stall", "broadcasts", "line_reads", "bypasses", "busy", "pops", "ptr_reads")
-"""Compared in this order; the first that differs is reported."""
 
 
 class Backend(Protocol):
@@ -101,16 +95,16 @@ class ArrayDriver:
         port = self.backend
         counters: dict[str, Any] = {}
         if self.counters:
-            counters = {name: port.get(signal) for name, signal in CENTRAL_COUNTERS.items()}
-            counters |= {name: [] if name == "busy" else 0 for name in PE_COUNTERS}
+            counters = {counter.value: port.get(counter.port) for counter in RTL_ARRAY}
+            counters |= {counter.value: [] if counter is Timing.BUSY else 0 for counter in RTL_PER_PE}
             for pe in range(len(pe_rows)):
                 port.set("out_pe", pe)
                 await port.tick()
-                for name, signal in PE_COUNTERS.items():
-                    if name == "busy":
-                        counters[name].append(port.get(signal))
+                for counter in RTL_PER_PE:
+                    if counter is Timing.BUSY:
+                        counters[counter.value].append(port.get(counter.port))
                     else:
-                        counters[name] += port.get(signal)
+                        counters[counter.value] += port.get(counter.port)
         asked = [(pe, row) for pe, rows in enumerate(pe_rows) for row in range(rows)]
         outputs = [0] * len(asked)
         for step in range(len(asked) + READOUT_LATENCY):
@@ -147,7 +141,7 @@ def scoreboard(case: dict, batch: dict, seen: BatchSeen) -> list[str]:
                         f"expected {expected[row]}, got {seen.outputs[row]}"
                         + (f"; {len(wrong) - 1} more outputs differ" if len(wrong) > 1 else ""))
     actual = {"cycles": seen.cycles, **seen.counters}
-    for name in COUNTERS:
+    for name in map(str, COMPARED):
         if name not in actual or actual[name] == batch[f"expected_{name}"]:
             continue
         want, got = batch[f"expected_{name}"], actual[name]

@@ -31,6 +31,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
+from accel.arch.counters import RTL_PER_PE
 from hdl.protocol.contents import PEContents
 from hdl.protocol.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
 from hdl.protocol.sizes import RTLSizes
@@ -72,7 +73,7 @@ class ProcessingElement(wiring.Component):
             # Load (I/O mode), write-back and read-out of outputs (``hdl.protocol.ports``), and activity counters.
             "load": In(LoadSignature(config)), "writeback": In(WritebackSignature(config)),
             "readout": In(ReadoutSignature(config)),
-            "line_reads": Out(32), "bypasses": Out(32), "busy_cycles": Out(32), "pops": Out(32), "ptr_reads": Out(32),
+            **{counter.value: Out(32) for counter in RTL_PER_PE},
         })
 
     def elaborate(self, platform) -> Module:
@@ -178,7 +179,7 @@ class ProcessingElement(wiring.Component):
         read_line = Signal()
         m.d.comb += [read_line.eq(issue & (~line_valid | (line_held != line))), spmat_r.addr.eq(line), spmat_r.en.eq(read_line)]
         with m.If(read_line):
-            m.d.sync += [line_valid.eq(1), line_held.eq(line), self.line_reads.eq(self.line_reads + 1)]
+            m.d.sync += [line_valid.eq(1), line_held.eq(line), self.spmat_line_reads.eq(self.spmat_line_reads + 1)]
 
         # S1: the line is registered. S2: the issued entry is picked out of it and registered. S3: it
         # enters the arithmetic unit (codebook lookup into the weight register).
@@ -200,9 +201,9 @@ class ProcessingElement(wiring.Component):
             m.d.comb += self.bypasses.eq(arithmetic.bypasses)
 
         with m.If(occupied):
-            m.d.sync += self.busy_cycles.eq(self.busy_cycles + 1)
-        m.d.sync += [self.pops.eq(self.pops + pop + drop), self.ptr_reads.eq(self.ptr_reads + push)]
+            m.d.sync += self.busy.eq(self.busy + 1)
+        m.d.sync += [self.fifo_pops.eq(self.fifo_pops + pop + drop), self.ptr_reads.eq(self.ptr_reads + push)]
         with m.If(start):
             m.d.sync += [line_valid.eq(0), occupied.eq(0), issue.eq(0), last.eq(1), first.eq(0),
-                         self.line_reads.eq(0), self.busy_cycles.eq(0), self.pops.eq(0), self.ptr_reads.eq(0)]
+                         self.spmat_line_reads.eq(0), self.busy.eq(0), self.fifo_pops.eq(0), self.ptr_reads.eq(0)]
         return m

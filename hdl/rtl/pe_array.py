@@ -34,6 +34,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import MAX_RTL_PES, ArchConfig
+from accel.arch.counters import RTL_ARRAY, RTL_PER_PE
 from accel.arch.errors import UserError
 from hdl.protocol.contents import PEContents
 from hdl.protocol.ports import LoadTarget
@@ -76,8 +77,7 @@ class EIEArray(wiring.Component):
         """Every PE's memories at configuration (``hdl.protocol.contents``), or None for empty memories."""
         self.dsp = dsp
         self.sizes = sizes = RTLSizes(config)
-        stats = {name: Out(32) for name in ("stat_line_reads", "stat_bypasses", "stat_busy", "stat_pops", "stat_ptr_reads",
-                                            "stat_broadcasts", "stat_stall", "stat_t_issue")} if counters else {}
+        stats = {counter.port: Out(32) for counter in (*RTL_PER_PE, *RTL_ARRAY)} if counters else {}
         super().__init__({
             "load_en": In(1), "load_broadcast": In(1), "load_pe": In(sizes.pe_bits), "load_target": In(LoadTarget),
             "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
@@ -140,9 +140,8 @@ class EIEArray(wiring.Component):
             with m.Switch(self.out_pe):
                 for index, pe in enumerate(pes):
                     with m.Case(index):
-                        m.d.comb += [self.stat_line_reads.eq(pe.line_reads), self.stat_bypasses.eq(pe.bypasses),
-                                     self.stat_busy.eq(pe.busy_cycles), self.stat_pops.eq(pe.pops),
-                                     self.stat_ptr_reads.eq(pe.ptr_reads)]
+                        m.d.comb += [getattr(self, counter.port).eq(getattr(pe, counter.value))
+                                     for counter in RTL_PER_PE]
             # Central counters: broadcasts, cycles the credit rule held a pending broadcast back, T_issue.
             held = broadcast.broadcast.valid & ~broadcast.broadcast.ready
             with m.If(self.start):

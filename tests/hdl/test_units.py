@@ -250,7 +250,7 @@ def test_scoreboard_names_the_first_wrong_output_and_counter():
     batch = case["batches"][0]
     batch["expected_outputs"][3] += 1
     batch["expected_outputs"][5] += 1
-    batch["expected_pops"] += 1
+    batch["expected_fifo_pops"] += 1
     batch["expected_busy"][1] += 1
     dut = EIEArray(config)
     found = []
@@ -261,4 +261,4 @@ def test_scoreboard_names_the_first_wrong_output_and_counter():
 
     simulate(dut, bench)
     assert found[0].startswith("output row 3 (PE 1, local row 1): expected ") and "1 more outputs differ" in found[0]
-    assert found[1].startswith("busy cycles of PE 1: RTL ") and len(found) == 2  # busy comes before pops
+    assert found[1].startswith("busy cycles of PE 1: RTL ") and len(found) == 2  # busy comes before fifo_pops

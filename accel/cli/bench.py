@@ -22,6 +22,7 @@ from accel.cli.common import (
 )
 from accel.explore import sweeps
 from accel.explore.sweep import ProcessExecutor
+from accel.report import records
 from accel.report.sim import write_sim_pages
 from accel.report.tables import format_table
 
@@ -33,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "shapes and densities) and write tables, CSV and plots to the output folder.",
         epilog="example:\n  accel bench                      # writes reports/sim/\n  accel bench --quick --out /tmp/b",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("reports/sim"), help="output folder (default reports/sim)")
+    parser.add_argument("--out", type=Path, default=records.folder("sim"), help="output folder (default reports/sim)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the synthetic layers (default 0)")
     parser.add_argument("--quick", action="store_true", help="fewer sweep points (FIFO 1/8/64, PEs 1/16/64)")
     parser.add_argument("--workers", type=positive_int, metavar="N", help="processes for the FIFO and PE sweeps (default: one per core)")

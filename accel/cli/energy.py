@@ -22,6 +22,7 @@ from accel.cli.common import (
     write_json,
 )
 from accel.explore import energy_studies as studies
+from accel.report import records
 from accel.report.energy import write_energy_pages
 from accel.report.tables import format_table
 
@@ -47,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="examples:\n  accel energy                     # writes reports/energy/ (a few minutes)\n"
                "  accel energy --quick --out /tmp/e --no-precision",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("reports/energy"), help="output folder (default reports/energy)")
+    parser.add_argument("--out", type=Path, default=records.folder("energy"), help="output folder (default reports/energy)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the synthetic layers (default 0)")
     parser.add_argument("--quick", action="store_true", help="sweeps on Alex-7 and NT-We only, PEs 1/16/64/256")
     parser.add_argument("--model", type=Path, default=DEFAULT_PRECISION_MODEL,

@@ -12,19 +12,10 @@ from accel.arch.errors import UserError
 from accel.arch.files import write_csv_atomic, write_text_atomic
 from accel.cli.common import add_json_option, positive_int, print_json
 from accel.explore.baselines import measure_baselines
-from accel.report.compression import write_compression_pages
-from accel.report.energy import write_energy_pages
-from accel.report.hdl import write_hdl_page
-from accel.report.index import read_baselines, write_baseline_plot, write_index
-from accel.report.models import RECORD as MODELS_RECORD
-from accel.report.models import write_models_page
+from accel.report.index import write_index
 from accel.report.readme import update_readme
-from accel.report.sim import write_sim_pages
-from accel.report.startup import write_startup_page
-from accel.report.sweep import write_sweep_page
+from accel.report.records import PAGES, REPORTS
 from accel.report.tables import format_table
-
-REPORTS = Path("reports")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -78,24 +69,8 @@ def render_all(reports: Path, readme: Path | None = None) -> list[Path]:
     if not (reports / "baselines" / "latency.json").exists():
         raise UserError(f"{reports}/baselines/latency.json is missing: run accel report from the repository root "
                         "(without --render, it measures the baselines first)")
-    written = [write_baseline_plot(read_baselines(reports / "baselines"), reports / "baselines")]
-    if (reports / "sim" / "bench.json").exists():
-        written.append(write_sim_pages(reports / "sim"))
-    if (reports / "sim" / "startup.json").exists():
-        written.append(write_startup_page(reports / "sim"))
-    if (reports / "energy" / "energy.json").exists():
-        written.append(write_energy_pages(reports / "energy"))
-    for summary in sorted([*(reports / "compression").rglob("summary.json"), *(reports / "models").glob("*/summary.json")]):
-        written += write_compression_pages(summary.parent).values()
-    if list((reports / "models").glob(f"*/{MODELS_RECORD}")):
-        written.append(write_models_page(reports / "models"))
-    if (reports / "sweep" / "sweep.json").exists():
-        written.append(write_sweep_page(reports / "sweep"))
-    if (reports / "hdl" / "synthesis.json").exists():
-        written.append(write_hdl_page(reports / "hdl"))
+    written = [path for page in PAGES if page.present(reports) for path in page.render(reports)]
     written.append(write_index(reports))
     if readme is not None and readme.exists():
         written.append(update_readme(readme, reports))
     return written
-
-

@@ -21,10 +21,11 @@ from accel.cli.common import (
     seed,
 )
 from accel.cli.sources import SOURCE_HELP
+from accel.report import records
 from accel.report.tables import format_table
 from hdl.flow.board import BOARD_CONFIG, BOARD_LABEL
 
-REPORTS = Path("reports/hdl")
+REPORTS = records.folder("hdl")
 
 EXAMPLES = """\
 examples:

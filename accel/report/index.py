@@ -8,9 +8,8 @@ from pathlib import Path
 from accel.arch.files import write_text_atomic
 from accel.report import plots
 from accel.report.models import index_section as models_index
+from accel.report.records import REPORTS
 from accel.report.tables import format_table
-
-REPORTS = Path("reports")
 
 
 def read_baselines(folder: Path = REPORTS / "baselines") -> list[dict]:
@@ -32,6 +31,11 @@ def write_baseline_plot(rows: list[dict], folder: Path = REPORTS / "baselines") 
     return plots.grouped_bars(folder / "latency.png", names, series, "latency, batch 1 (µs, log scale)",
                               "Batch-1 latency: torch baselines measured here vs EIE", log=True,
                               note="synthetic weights with the paper's shapes and densities; torch times are medians on this machine")
+
+
+def render_baselines(folder: Path) -> Path:
+    """The baselines plot from the recorded ``latency.json``."""
+    return write_baseline_plot(read_baselines(folder), folder)
 
 
 def write_index(reports: Path = REPORTS) -> Path:

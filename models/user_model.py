@@ -90,3 +90,34 @@ def load_schedule(path: str | Path) -> Schedule:
     """A schedule from a JSON file (see ``Schedule``), read strictly: no NaN, infinity or duplicate keys."""
     values = read_json(path, "--schedule", "write a JSON object with the fields of Schedule (see accel compress --help)")
     return Schedule.from_dict(values, source=str(path))
+
+
+def compress_model(factory: str, weights: str | Path, data_dir: str | Path, schedule: Schedule, batch_size: int = 64,
+                   sensitivity: bool = False, progress: bool = True):
+    """Deep Compression of a user's model: ``factory`` ("module:function") built, ``weights`` (its trained
+    state_dict) loaded, then pruned, quantized and Huffman coded by ``schedule``, retrained on the data set in
+    ``data_dir`` and scored on its test images. Returns the ``CompressionResult``."""
+    from models.compression import SENSITIVITY_FRACTIONS, deep_compress
+    from models.datasets import load_dataset
+    from models.training import accuracy, dataset_trainer
+
+    model = load_weights(build_from_factory(factory), weights)
+    data = load_dataset(data_dir)
+
+    def evaluate(net: nn.Module) -> float:
+        try:
+            return accuracy(net, data.test_images, data.test_labels)
+        except RuntimeError as error:
+            raise UserError(f"{factory} cannot take the data's images of shape "
+                            f"{tuple(data.test_images.shape[1:])} ({str(error).splitlines()[0]})") from None
+
+    trainer = dataset_trainer(data, schedule.lr, l2=schedule.weight_decay, momentum=schedule.momentum,
+                              batch_size=batch_size, seed=schedule.seed, progress=progress,
+                              finetune_lr=schedule.finetune_lr)
+    result = deep_compress(model, trainer, evaluate, schedule, name=factory.partition(":")[2],
+                           sensitivity_fractions=SENSITIVITY_FRACTIONS if sensitivity else (),
+                           progress=progress, inplace=True, example=data.test_images[:2])
+    result.data_name = data.name
+    result.settings = {"model": factory, "weights": str(weights), "data": str(data_dir), "batch_size": batch_size,
+                       **result.settings}
+    return result

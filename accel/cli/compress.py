@@ -115,35 +115,16 @@ def compress_preset(args: argparse.Namespace, data, bits):
 def compress_own_model(args: argparse.Namespace, bits):
     import dataclasses
 
-    from models.compression import SENSITIVITY_FRACTIONS, Schedule, deep_compress
-    from models.datasets import DEFAULT_DATA_DIR, load_dataset
-    from models.training import accuracy, dataset_trainer
-    from models.user_model import build_from_factory, load_schedule, load_weights
+    from models.compression import Schedule
+    from models.datasets import DEFAULT_DATA_DIR
+    from models.user_model import compress_model, load_schedule
 
     if args.weights is None:
         raise UserError("--model needs --weights FILE, the trained state_dict (torch.save(model.state_dict(), FILE))")
     schedule = load_schedule(args.schedule) if args.schedule else Schedule()
     schedule = dataclasses.replace(schedule, bits=bits or schedule.bits, init=args.init, seed=args.seed)
-    model = load_weights(build_from_factory(args.model), args.weights)
-    data = load_dataset(args.data or DEFAULT_DATA_DIR)
-
-    def evaluate(net) -> float:
-        try:
-            return accuracy(net, data.test_images, data.test_labels)
-        except RuntimeError as error:
-            raise UserError(f"{args.model} cannot take the data's images of shape "
-                            f"{tuple(data.test_images.shape[1:])} ({str(error).splitlines()[0]})") from None
-
-    trainer = dataset_trainer(data, schedule.lr, l2=schedule.weight_decay, momentum=schedule.momentum,
-                              batch_size=args.batch_size, seed=schedule.seed, progress=args.verbosity > QUIET,
-                              finetune_lr=schedule.finetune_lr)
-    result = deep_compress(model, trainer, evaluate, schedule, name=args.model.partition(":")[2],
-                           sensitivity_fractions=SENSITIVITY_FRACTIONS if args.sensitivity else (),
-                           progress=args.verbosity > QUIET, inplace=True, example=data.test_images[:2])
-    result.data_name = data.name
-    result.settings = {"model": args.model, "weights": str(args.weights), "data": str(args.data or DEFAULT_DATA_DIR),
-                       "batch_size": args.batch_size, **result.settings}
-    return result
+    return compress_model(args.model, args.weights, args.data or DEFAULT_DATA_DIR, schedule, args.batch_size,
+                          args.sensitivity, progress=args.verbosity > QUIET)
 
 
 def report(args: argparse.Namespace, result) -> int:

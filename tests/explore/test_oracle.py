@@ -52,6 +52,8 @@ def resealed(path: Path, edit) -> Path:
     (lambda meta, arrays: meta["layers"][0].update(extra=1), "unknown keys"),
     (lambda meta, arrays: arrays.update(stray=arrays["codebook0"]), "not exactly those the layers and the graph own"),
     (lambda meta, arrays: meta["layers"][1].update(shape=[1 << 14, 1 << 14]), "more than 2\\^27 weights"),
+    (lambda meta, arrays: meta["graph"].update(params=None), "not an object with a list of params"),
+    (lambda meta, arrays: meta["graph"].update(params=1.5), "not an object with a list of params"),
 ])
 def test_both_readers_refuse_files_that_break_the_format(tmp_path, edit, rule):
     path = resealed(compressed_seed(tmp_path), edit)

@@ -350,7 +350,9 @@ def read_model(path: str | Path, max_weights: int = MAX_MODEL_WEIGHTS) -> dict:
     if (top["graph"] is None) != (top["version"] == 2):
         raise Refused("a version 3 file has a graph and a version 2 file none")
     owned = set().union(*(layer_arrays(index, layer) for index, layer in enumerate(layers)))
-    graph_arrays = {} if top["graph"] is None else {f"param{j}": name for j, name in enumerate(top["graph"].get("params", []))
+    if top["graph"] is not None and not (isinstance(top["graph"], dict) and isinstance(top["graph"].get("params"), list)):
+        raise Refused("the graph is not an object with a list of params")
+    graph_arrays = {} if top["graph"] is None else {f"param{j}": name for j, name in enumerate(top["graph"]["params"])
                                                     if isinstance(name, str)}
     if set(arrays) != owned | set(graph_arrays):
         raise Refused(f"arrays {sorted(set(arrays) ^ (owned | set(graph_arrays)))} are not exactly those the layers and "

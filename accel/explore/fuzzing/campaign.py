@@ -178,6 +178,16 @@ def _commit() -> str:
     return found.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
 
 
+def merged(earlier: dict, rows: list[dict]) -> list[dict]:
+    """The rows of an earlier record (each stamped with its command and commit) with ``rows`` in place of the
+    readers they re-ran; readers new to the record come last."""
+    fresh = {row["reader"]: row for row in rows}
+    kept = [fresh.pop(row["reader"], None) or {**row, "command": row.get("command", earlier["command"]),
+                                               "commit": row.get("commit", earlier["commit"])}
+            for row in earlier["rows"]]
+    return kept + list(fresh.values())
+
+
 def main(argv: list[str] | None = None, extra: Callable[[], list[Target]] | None = None,
          prog: str = "python -m accel.explore.fuzzing.campaign") -> int:
     """The campaign over every reader of this package's ``targets()`` and ``extra()`` (readers of higher layers)."""
@@ -187,6 +197,8 @@ def main(argv: list[str] | None = None, extra: Callable[[], list[Target]] | None
     parser.add_argument("--seed", type=int, default=0, help="campaign seed (default 0)")
     parser.add_argument("--only", action="append", help="run only readers whose name contains this (repeatable)")
     parser.add_argument("--out", type=Path, default=Path("runs/fuzz"), help="output folder (default runs/fuzz)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of OUT/fuzz.json for readers not run now (each row names its command and commit)")
     args = parser.parse_args(argv)
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
     every = targets() + (extra() if extra is not None else [])
@@ -195,8 +207,11 @@ def main(argv: list[str] | None = None, extra: Callable[[], list[Target]] | None
     commit = _commit()
     rows: list[dict] = []
     args.out.mkdir(parents=True, exist_ok=True)
+    earlier = json.loads((args.out / "fuzz.json").read_text()) if args.merge and (args.out / "fuzz.json").exists() else None
 
     def record_of(shown: list[dict]) -> dict:
+        if earlier is not None:
+            shown = merged(earlier, [{**row, "command": command, "commit": commit} for row in shown])
         return {"command": command, "commit": commit, "time_limit_s": TIME_LIMIT_S,
                 "memory_bound_bytes": MEMORY_BOUND_BYTES, "address_space_bytes": MEMORY_LIMIT_BYTES,
                 "inputs_per_reader": args.inputs, "rows": shown}

@@ -20,11 +20,23 @@ NOTES = """\
 - iCE40: the HX8K in its 256-ball package. The UltraPlus parts come in packages with far fewer pins than
   the load, input and read-out ports need, and the HX8K has no DSP blocks, so each PE's multiplier is
   built from logic cells (the multipliers column is empty).
-- ECP5: block RAM holds each PE's sparse-matrix lines, even and odd pointer banks and accumulators;
-  one more holds the non-zero activation queue; the output register file and the activation FIFO map
-  to distributed RAM. Rows marked "not converged" were stopped while nextpnr's router still had
-  overused wires (the minimum seen and its iteration are recorded).
-- Design: rows marked "registered accumulate" are the RTL and flow in the tree. The RTL: pointers
+- ECP5 memories of the "dual-port pointer RAM" design, three block RAMs per PE (yosys's netlist of the
+  64-PE array): the sparse-matrix lines, one DP16KD (2,048 bytes of 32-bit lines); the even and odd
+  pointer banks, one true dual-port DP16KD, the odd bank above the even one, each bank read through
+  a port of its own every cycle (loads write through the even bank's port: a PE never loads and
+  computes at once); the accumulators, one DP16KD (64 sums of 32 bits, read and written every cycle).
+  The codebook, the output register file and the activation FIFO are distributed (LUT) RAM: 4, 16 and
+  11 TRELLIS_DPR16X4 cells. Before, each pointer bank took a block RAM of its own (plus one more
+  where yosys split a bank), five per PE, which capped the 85F's 208 block RAMs at 41 PEs; the
+  broadcast queue's single block RAM holds the non-zero activations for the whole array. Rows marked
+  "not converged" were stopped while nextpnr's router still had overused wires (the minimum seen and
+  its iteration are recorded).
+- Design: rows marked "dual-port pointer RAM" are the RTL and flow in the tree: the "registered
+  accumulate" design below with both pointer banks in one dual-port block RAM, the broadcast's central
+  stages as a fan-out tree of group copies, write-back controls, load writes and read-out addresses
+  through a level of group copies, read-out answered through a registered multiplexer per group, and
+  the PEs' drained flags gathered by a registered OR tree; same cycle counts. Rows marked "registered
+  accumulate" are that earlier RTL. The RTL: pointers
   read as an activation is pushed and registered before the column hand-over, registered broadcast
   with credit flow control (from two stages on, the last stage in each PE; the last central stage
   copied for each group of about sqrt(n) PEs; the credit rule's answer for either outcome of the
@@ -109,7 +121,7 @@ def outcome(entry: dict) -> str:
     return "yes" if entry["fits"] else f"no ({entry['message']})"
 
 
-CURRENT = "registered accumulate"
+CURRENT = "dual-port pointer RAM"
 """The label of runs of the RTL and flow in the tree (recorded with each run since labels began)."""
 
 

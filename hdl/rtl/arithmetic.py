@@ -39,7 +39,7 @@ A bias written through the load port (I/O mode, cycle ``t``) takes the forwardin
 adder's output.
 
 Write-back reads accumulator ``writeback.addr``; two cycles later (through the same accumulator
-word register) ReLU and saturation of it are written to that output row. Outputs are read back
+word register) ReLU and saturation of it are decided, and a cycle after that written to that output row. Outputs are read back
 through ``readout`` (one cycle later).
 """
 
@@ -183,14 +183,23 @@ class ArithmeticUnit(wiring.Component):
                                 (raw, "write_data")))
         m.d.comb += [acc_w.en.eq(write_en), acc_w.addr.eq(write_addr), acc_w.data.eq(saturate(write_data, config.acc_bits))]
 
-        # Write-back: ReLU and saturation of the registered accumulator word into the output register file.
-        wb_valid = [Signal(name=f"wb_valid{i}") for i in (1, 2)]
-        wb_addr = [Signal(row_bits, name=f"wb_addr{i}") for i in (1, 2)]
+        # Write-back: ReLU and saturation of the registered accumulator word into the output register file, in two
+        # registered steps (the verdicts, then the choice), so no path runs from the word through the range check
+        # into the LUT RAM's write data. The output row is written a cycle after the word's verdicts; it is read
+        # only after the batch is done, through the read-out's own registers.
+        wb_valid = [Signal(name=f"wb_valid{i}") for i in (1, 2, 3)]
+        wb_addr = [Signal(row_bits, name=f"wb_addr{i}") for i in (1, 2, 3)]
         m.d.sync += [wb_valid[0].eq(writeback.read), wb_addr[0].eq(writeback.addr),
-                     wb_valid[1].eq(wb_valid[0]), wb_addr[1].eq(wb_addr[0])]
-        activated = Mux(writeback.relu & stored[-1], 0, stored)
-        m.d.comb += [out_w.en.eq(wb_valid[1]), out_w.addr.eq(wb_addr[1]),
-                     out_w.data.eq(saturate(activated, config.act_bits)),
+                     wb_valid[1].eq(wb_valid[0]), wb_addr[1].eq(wb_addr[0]),
+                     wb_valid[2].eq(wb_valid[1]), wb_addr[2].eq(wb_addr[1])]
+        top = stored[config.act_bits - 1:]
+        cleared, in_range, negative = Signal(), Signal(), Signal()
+        low_bits = Signal(signed(config.act_bits))
+        m.d.sync += [cleared.eq(writeback.relu & stored[-1]), in_range.eq(top.all() | ~top.any()),
+                     negative.eq(stored[-1]), low_bits.eq(stored[:config.act_bits])]
+        high, low = config.act_range[1], config.act_range[0]
+        m.d.comb += [out_w.en.eq(wb_valid[2]), out_w.addr.eq(wb_addr[2]),
+                     out_w.data.eq(Mux(cleared, 0, Mux(in_range, low_bits, Mux(negative, low, high)))),
                      out_r.addr.eq(readout.addr), out_r.en.eq(1), readout.data.eq(out_r.data)]
 
         with m.If(self.clear):

@@ -20,7 +20,7 @@ NOTES = """\
 - iCE40: the HX8K in its 256-ball package. The UltraPlus parts come in packages with far fewer pins than
   the load, input and read-out ports need, and the HX8K has no DSP blocks, so each PE's multiplier is
   built from logic cells (the multipliers column is empty).
-- ECP5 memories of the "dual-port pointer RAM" design, three block RAMs per PE (yosys's netlist of the
+- ECP5 memories of the "dual-port pointer RAM" and "registered write-back" designs, three block RAMs per PE (yosys's netlist of the
   64-PE array): the sparse-matrix lines, one DP16KD (2,048 bytes of 32-bit lines); the even and odd
   pointer banks, one true dual-port DP16KD, the odd bank above the even one, each bank read through
   a port of its own every cycle (loads write through the even bank's port: a PE never loads and
@@ -31,8 +31,11 @@ NOTES = """\
   broadcast queue's single block RAM holds the non-zero activations for the whole array. Rows marked
   "not converged" were stopped while nextpnr's router still had overused wires (the minimum seen and
   its iteration are recorded).
-- Design: rows marked "dual-port pointer RAM" are the RTL and flow in the tree: the "registered
-  accumulate" design below with both pointer banks in one dual-port block RAM, the broadcast's central
+- Design: rows marked "registered write-back" are the RTL and flow in the tree: the "dual-port pointer
+  RAM" design with the write-back in two registered steps (ReLU and the range verdicts from the
+  accumulator word, then the chosen value into the output LUT RAM), since on both 64-PE seeds of that
+  design the slowest path ran from the word through the range check into the LUT RAM's write data.
+  Rows marked "dual-port pointer RAM" are the "registered accumulate" design below with both pointer banks in one dual-port block RAM, the broadcast's central
   stages as a fan-out tree of group copies, write-back controls, load writes and read-out addresses
   through a level of group copies, read-out answered through a registered multiplexer per group, and
   the PEs' drained flags gathered by a registered OR tree; same cycle counts. Rows marked "registered
@@ -121,7 +124,7 @@ def outcome(entry: dict) -> str:
     return "yes" if entry["fits"] else f"no ({entry['message']})"
 
 
-CURRENT = "dual-port pointer RAM"
+CURRENT = "registered write-back"
 """The label of runs of the RTL and flow in the tree (recorded with each run since labels began)."""
 
 

@@ -125,6 +125,9 @@ def outcome(entry: dict) -> str:
 
 
 CURRENT = "registered write-back"
+DESIGNS = (CURRENT, "dual-port pointer RAM", "registered accumulate", "pipelined", "earlier pipelined",
+           "single-cycle hand-over")
+"""Every design label, newest first."""
 """The label of runs of the RTL and flow in the tree (recorded with each run since labels began)."""
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from accel.arch.energy import EnergyTable
 from accel.arch.files import write_text_atomic
 from accel.explore import energy_studies as studies
-from accel.report.hdl import CURRENT, SEEDS, design, largest, pes
+from accel.report.hdl import DESIGNS, SEEDS, design, largest, pes
 from accel.report.sim import overhead_matches
 
 BEGIN = "<!-- measured: begin (rendered by `accel report --render` from reports/; do not edit by hand) -->"
@@ -101,7 +101,9 @@ def rtl_bullet(reports: Path) -> list[str]:
         rates = " and ".join(f"{row['testbench cycles/s']:,} cycles/s at {row['PEs']} PEs" for row in speed)
         parts.append(f"Icarus runs {rates} over a whole load-compute-read-out run")
     for device in sorted({entry["device"] for entry in entries}):
-        for kind in (CURRENT, "single-cycle hand-over"):
+        kinds = [kind for kind in DESIGNS if any(entry["device"] == device and entry["fits"] and design(entry) == kind
+                                                 for entry in entries)][:2]  # the two newest designs routed there
+        for kind in kinds:
             routed = [entry for entry in entries if entry["device"] == device and entry["fits"] and design(entry) == kind]
             if routed:
                 best = largest(routed)

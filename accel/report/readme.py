@@ -121,6 +121,13 @@ def rtl_bullet(reports: Path) -> list[str]:
         parts.append(f"a {build['board']} bitstream of {build['config']['n_pes']} PEs behind the UART bridge "
                      f"({build['resources']['luts']['used']:,} LUTs, {build['fmax_mhz']:.1f} MHz against its "
                      f"{build['clock_mhz']:g} MHz clock)")
+    for run in (_load(reports / "hdl" / "gate_level.json") or [])[-1:]:
+        config = run["design"]["config"]
+        layers = ", ".join(f"{layer['layer']} {layer['array_cycles']:,} cycles (simulator {layer['simulator_cycles']:,})"
+                           for layer in run["layers"])
+        parts.append(f"the board's synthesised ECP5 netlist ({config['n_pes']} PEs, {run['design']['pll']['out_mhz']:g} MHz "
+                     f"PLL, {run['design']['baud']:,} baud) under {run['simulator']} over its UART pins: {layers}, "
+                     f"{'every output and cycle count equal' if run['passed'] else 'MISMATCHES'}")
     if not parts:
         return []
     campaign = _load(reports / "hdl" / "campaign.json")

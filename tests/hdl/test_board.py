@@ -1,5 +1,7 @@
 """The board build up to the tools: the bridge on the ULX3S-85F's USB serial pins, at a baud its clock can make."""
 
+from pathlib import Path
+
 import pytest
 
 from accel.arch.config import ArchConfig
@@ -38,3 +40,20 @@ def test_board_builds_refuse_unknown_boards_and_unreachable_baud_rates(tmp_path)
         with pytest.raises(UserError, match="at least 4 clocks per bit within 2 %"):
             build_bitstream(ArchConfig(n_pes=1), "ulx3s-85f", tmp_path, baud=baud)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_build_names_its_commit_and_only_source_changes_mark_it(tmp_path):
+    import subprocess
+
+    from hdl.flow.board import source_commit
+
+    commit = source_commit()
+    if commit is None:
+        pytest.skip("not a git checkout")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).parent).stdout.strip()
+    assert commit.removesuffix("+changes") == head
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).parent).stdout.splitlines()
+    source_changed = any(not line[3:].startswith("reports/") for line in status)
+    assert commit.endswith("+changes") == source_changed

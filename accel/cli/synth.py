@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             outcome = "routed" if result.fits else "did not place" if result.converged else "not converged"
             records.add_record("hdl", "synthesis.json",
                                {**result.to_dict(), "design": CURRENT, "outcome": outcome, "provenance": provenance(args)},
-                               same=("device", "config", "router", "seed"))
+                               same=("device", "design", "config", "router", "seed"))
     return 0
 
 

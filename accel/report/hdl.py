@@ -87,12 +87,13 @@ NOTES = """\
   cycle early, 100.5 MHz (seed 2: 93.7; 8 PEs 93.8, the queue's LUT RAM write enable; 32 PEs 97.4,
   the saturation's select after the carry chain); the queue written by every arrival and the sums
   kept unsaturated, the rows above.
-- What limits it now: at 24 PEs (98.1 MHz), 32 PEs (94.9 MHz) and 16 PEs with seed 2 (99.96 MHz,
-  0.004 ns short) the slowest path is a PE's column control: the queue's level, the pop decision
-  (which enables every column register) and the queue's level or occupancy counter, four LUTs and 7 to 8 ns of routing. 16 PEs meet
-  100 MHz with one of the two seeds recorded. Next: the occupancy counter updated from registered
-  terms rather than from the pop, or the pop duplicated for the counter, and placement regions per
-  PE for its control logic."""
+- What limits it now (the critical paths above): at 64 PEs, on two of the three seeds, the read-out's
+  PE select register driving every group's registered multiplexer across the chip, and on the third a
+  PE's activation-queue read (its level through a carry chain into the data select). Next: the read-out
+  select copied per group as the other controls are (the read-out is not on the compute path, so it
+  could also take a cycle more), and the queue's level kept one-hot or registered ahead of the select.
+  The "registered accumulate" design was limited at 24-32 PEs by a PE's column control (the queue's
+  level, the pop decision and the occupancy counter)."""
 
 
 def _option(command: str, name: str) -> str | None:

@@ -209,6 +209,6 @@ def run_board(args: argparse.Namespace) -> int:
     print(f"array config: {work / 'config.json'} (give it to `accel run --config`)")
     if args.record:
         records.add_record("hdl", "board.json", {**build.to_dict(), "provenance": provenance(args, config)},
-                           same=("board", "config", "seed"))
+                           same=("board", "config", "seed", "baud", "clock_mhz", "boots_with"))
     return 0 if build.meets_clock else 1
 

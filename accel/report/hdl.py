@@ -286,9 +286,10 @@ def board_section(builds: list[dict]) -> str:
                      f"{clock}, {'met' if build['meets_clock'] else 'NOT met'}",
                      f"{build['bitstream_bytes']:,}", f"`{build['bitstream_sha256'][:16]}`" if build.get("bitstream_sha256") else "-",
                      f"`{build['git_commit'][:12]}`" if build.get("git_commit") else "-",
+                     f"`{build['boots_with'][:12]}`" if build.get("boots_with") else "-",
                      " + ".join(f"{v:.0f}" for v in build["seconds"].values()), f"`{build['provenance']['command']}`"])
     table = format_table(["board", "device", "PEs x rows", "baud", "LUTs", "FFs", "block RAMs", "multipliers",
-                          "Fmax MHz", "core clock MHz", "bitstream bytes", "bitstream SHA-256", "commit",
+                          "Fmax MHz", "core clock MHz", "bitstream bytes", "bitstream SHA-256", "commit", "boots holding",
                           "tool s (yosys + nextpnr + ecppack)", "command"], rows, markdown=True)
     return "\n".join([
         "## A board: bitstream of the array behind its UART bridge", "",
@@ -296,7 +297,8 @@ def board_section(builds: list[dict]) -> str:
         "with the board's pins from amaranth-boards, then yosys, nextpnr (router2) and ecppack from pip. The core clock comes "
         "from the ECP5's PLL (its dividers recorded) fed by the board's 25 MHz oscillator; the UART runs at the core clock "
         "divided per bit. Resources and Fmax come from nextpnr's report; each build records its bitstream's SHA-256 and "
-        "the git commit it was built from (older rows, built on the oscillator without a PLL, record neither). "
+        "the git commit it was built from (older rows, built on the oscillator without a PLL, record neither), and the "
+        "digest of the layer batch it boots holding (`--layer`; \"-\": empty memories, every batch loaded over the UART). "
         "`accel run MODEL --port DEVICE` runs layers on the loaded board and checks them against the simulator; "
         "its host code is the one `make test` runs against the bridge in Amaranth's simulator, over the simulated line "
         "and over a pseudo-terminal, and the one the gate-level runs below drive. No bitstream recorded here has yet run "

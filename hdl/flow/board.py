@@ -108,6 +108,8 @@ class BoardBuild:
     git_commit: str | None
     """The commit of the sources built (with ``+changes`` when the working tree differed from it), or None
     outside a git checkout."""
+    boots_with: str | None = None
+    """The digest of the memory contents the design boots holding (``hdl.protocol.contents``), or None."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -192,7 +194,7 @@ def build_bitstream(config: ArchConfig, board: str, work: Path, baud: int = BAUD
     build = BoardBuild(board, platform.device, config.to_dict(), baud, pll.out_mhz, design.divisor, resources, fmax_mhz,
                        fmax_mhz is not None and fmax_mhz >= pll.out_mhz, str(bitstream), bitstream.stat().st_size,
                        {k: round(v, 1) for k, v in seconds.items()}, seed, pll.to_dict(), file_sha256(bitstream),
-                       source_commit())
+                       source_commit(), contents_digest(contents) if contents else None)
     write_text_atomic(work / "build.json", json.dumps(build.to_dict(), indent=2) + "\n")
     return build
 

@@ -313,12 +313,13 @@ def gate_level_section(runs: list[dict]) -> str:
         design, config = run["design"], run["design"]["config"]
         for layer in run["layers"]:
             rows.append([f"{config['n_pes']} x {config['regfile_entries']}", f"{design['pll']['out_mhz']:g}",
-                         f"{design['baud']:,} ({design['divisor']} clocks per bit)", layer["layer"], layer["outputs"],
+                         f"{design['baud']:,} ({design['divisor']} clocks per bit)", layer["layer"],
+                         "booted holding it" if design.get("boots_with") else "over the UART", layer["outputs"],
                          f"{layer['array_cycles']:,}", f"{layer['simulator_cycles']:,}",
                          "yes" if not layer["problems"] else "NO", run["simulator"], f"{run['clock_cycles']:,}",
                          f"{run['wall_s']:.0f}", f"`{run['bitstream_sha256'][:16]}`" if run.get("bitstream_sha256") else "-",
                          f"`{run['provenance']['command']}`"])
-    table = format_table(["PEs x rows", "core MHz", "baud", "layer", "outputs", "array cycles", "simulator cycles",
+    table = format_table(["PEs x rows", "core MHz", "baud", "layer", "layer loaded", "outputs", "array cycles", "simulator cycles",
                           "match", "simulator", "core clock cycles simulated", "wall s", "bitstream SHA-256", "command"],
                          rows, markdown=True)
     return "\n".join([

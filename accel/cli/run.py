@@ -81,9 +81,12 @@ def run(args: argparse.Namespace) -> int:
     from accel.cli.sources import layer_inputs, load_layers
     from hdl.host.uart_host import EIEHost, SerialLine, run_and_check
 
+    if args.record and not args.gate_sim:
+        raise UserError("--record keeps gate-level runs only; add --gate-sim FOLDER")
     if args.gate_sim:
         from hdl.flow.board_gate_level import board_design
-        config = ArchConfig.from_dict(board_design(args.gate_sim)["config"])
+        design = board_design(args.gate_sim)
+        config = ArchConfig.from_dict(design["config"])
     else:
         config = architecture_from(args, MAX_RTL_PES, BOARD_CONFIG)
     layers, own = load_layers(args.source, args.seed, args.activations, args.max_weights, chain=True)
@@ -115,9 +118,7 @@ def run(args: argparse.Namespace) -> int:
         where = "simulated UART" if args.simulated else args.port
     wall = time.perf_counter() - started
     if args.record:
-        if not args.gate_sim:
-            raise UserError("--record keeps gate-level runs only; add --gate-sim FOLDER")
-        record_gate_run(args, gate)
+        record_gate_run(args, gate, design)
     link = "gate-level netlist" if args.gate_sim else "simulated UART" if args.simulated else args.port
     ok = all(not problems for *_, problems in results)
     if args.json:
@@ -136,17 +137,16 @@ def run(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def record_gate_run(args: argparse.Namespace, gate) -> None:
+def record_gate_run(args: argparse.Namespace, gate, design: dict) -> None:
     """Add a gate-level run to ``reports/hdl/gate_level.json``: the build it ran (design and, where the folder holds a
     bitstream, its digest and commit), every layer beside the simulator, and how long it took."""
     import json
 
     from accel.cli.common import provenance
-    from hdl.flow.board_gate_level import board_design
 
     build_file = args.gate_sim / "build.json"
     build = json.loads(build_file.read_text()) if build_file.is_file() else {}
-    entry = {"design": board_design(args.gate_sim), "bitstream_sha256": build.get("bitstream_sha256"),
+    entry = {"design": design, "bitstream_sha256": build.get("bitstream_sha256"),
              "git_commit": build.get("git_commit"), "simulator": gate.simulator, "wall_s": round(gate.wall_s, 1),
              "clock_cycles": gate.clock_cycles, "passed": gate.passed,
              "layers": [{"layer": layer.name, "outputs": layer.outputs, "array_cycles": sum(layer.cycles),

@@ -63,12 +63,17 @@ MIN_PIPELINE_LATENCY = 8
 """Issue to accumulator write (end of issue + 6), then a write-back read two cycles ahead of its write."""
 
 
-def saturate(value, bits: int):
-    """Clamp a signed value to the range of a ``bits``-wide signed integer (in range when the bits
-    from ``bits - 1`` up are all equal: no comparator chain)."""
-    high, low = (1 << (bits - 1)) - 1, -(1 << (bits - 1))
+def fits(value, bits: int):
+    """Whether a signed value lies in the range of a ``bits``-wide signed integer: the bits from ``bits - 1`` up
+    are all equal (no comparator chain)."""
     top = value[bits - 1:]
-    return Mux(top.all() | ~top.any(), value[:bits].as_signed(), Mux(value[-1], low, high))
+    return top.all() | ~top.any()
+
+
+def saturate(value, bits: int):
+    """Clamp a signed value to the range of a ``bits``-wide signed integer."""
+    high, low = (1 << (bits - 1)) - 1, -(1 << (bits - 1))
+    return Mux(fits(value, bits), value[:bits].as_signed(), Mux(value[-1], low, high))
 
 
 class ArithmeticUnit(wiring.Component):
@@ -192,10 +197,9 @@ class ArithmeticUnit(wiring.Component):
         m.d.sync += [wb_valid[0].eq(writeback.read), wb_addr[0].eq(writeback.addr),
                      wb_valid[1].eq(wb_valid[0]), wb_addr[1].eq(wb_addr[0]),
                      wb_valid[2].eq(wb_valid[1]), wb_addr[2].eq(wb_addr[1])]
-        top = stored[config.act_bits - 1:]
         cleared, in_range, negative = Signal(), Signal(), Signal()
         low_bits = Signal(signed(config.act_bits))
-        m.d.sync += [cleared.eq(writeback.relu & stored[-1]), in_range.eq(top.all() | ~top.any()),
+        m.d.sync += [cleared.eq(writeback.relu & stored[-1]), in_range.eq(fits(stored, config.act_bits)),
                      negative.eq(stored[-1]), low_bits.eq(stored[:config.act_bits])]
         high, low = config.act_range[1], config.act_range[0]
         m.d.comb += [out_w.en.eq(wb_valid[2]), out_w.addr.eq(wb_addr[2]),

@@ -4,3 +4,6 @@ Subpackages, bottom to top: ``accel.arch`` (the architecture vocabulary), then `
 ``hdl`` beside this package, then ``accel.explore`` (measurements), ``accel.report`` (rendering) and
 ``accel.cli`` (the command line). ARCHITECTURE.md at the top of the repository draws the layers.
 """
+
+__version__ = "0.1.0"
+"""The package version (pyproject.toml reads it from here), known without reading installed metadata."""

@@ -85,15 +85,16 @@ def run_layer(layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfi
 
 
 def run_network(layers: list[QuantizedLayer], inputs: np.ndarray, config: ArchConfig, table: EnergyTable,
-                progress=None, check: bool = False) -> list[LayerRun]:
-    """Run ``layers`` in order on the float input vector ``inputs`` (converted to fixed point once)."""
+                progress=None, check: bool = False, layouts: list[LayerLayout] | None = None) -> list[LayerRun]:
+    """Run ``layers`` in order on the float input vector ``inputs`` (converted to fixed point once);
+    ``layouts``: the layers laid out for ``config`` already, where the caller has them."""
     for first, second in zip(layers, layers[1:]):
         if first.rows != second.cols:
             raise UserError(f"layer {first.name!r} has {first.rows} outputs but {second.name!r} takes {second.cols} inputs")
     activations = quantize_activations(np.asarray(inputs, dtype=np.float64).ravel(), config)
     runs = []
-    for layer in layers:
-        run = run_layer(layer, activations, config, table, check)
+    for index, layer in enumerate(layers):
+        run = run_layer(layer, activations, config, table, check, None if layouts is None else layouts[index])
         runs.append(run)
         activations = run.result.outputs
         if progress is not None:

@@ -20,9 +20,11 @@ def fixed_point_forward(layer: QuantizedLayer, inputs_fixed: np.ndarray, config:
     bias = np.zeros(layer.rows) if layer.bias is None else layer.bias
     accumulator = quantize_bias(bias, config)
     inputs = np.asarray(inputs_fixed, dtype=np.int64)
-    for column in np.flatnonzero(inputs):
-        rows = np.flatnonzero(layer.codes[:, column])
-        products = scaled_product(inputs[column], codebook[layer.codes[rows, column]], config)
+    columns = np.flatnonzero(inputs)
+    by_column = np.ascontiguousarray(layer.codes[:, columns].T)  # the non-zero inputs' columns, each one row
+    for column, codes in zip(columns, by_column):
+        rows = np.flatnonzero(codes)
+        products = scaled_product(inputs[column], codebook[codes[rows]], config)
         accumulator[rows] = saturating_add(accumulator[rows], products, config)
     return write_back(accumulator, layer.relu, config)
 

@@ -1,7 +1,13 @@
 """Shared test settings."""
 
+import os
+import tempfile
+
 import pytest
 import torch
+
+# Benchmark layers laid out during the tests are kept in a folder of the test run, not the user's cache.
+os.environ["EIE_ACCEL_CACHE"] = tempfile.mkdtemp(prefix="accel-test-cache-")
 
 
 @pytest.fixture()

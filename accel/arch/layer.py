@@ -101,6 +101,17 @@ class QuantizedLayer:
                                        columns=(flat % self.cols).astype(np.int32), codes=self.codes.ravel()[flat])
         return self._sparse
 
+    @classmethod
+    def from_sparse(cls, sparse: SparseCodes, cols: int, codebook: np.ndarray, relu: bool = True, name: str = "layer",
+                    notes: dict[str, str] | None = None) -> "QuantizedLayer":
+        """A layer from its non-zero codes row by row (``sparse_codes``), which it keeps."""
+        rows = sparse.row_begin.size - 1
+        codes = np.zeros(rows * cols, dtype=sparse.codes.dtype)
+        codes[np.repeat(np.arange(rows, dtype=np.int64) * cols, np.diff(sparse.row_begin)) + sparse.columns] = sparse.codes
+        layer = cls(codes=codes.reshape(rows, cols), codebook=codebook, relu=relu, name=name, notes=dict(notes or {}))
+        layer._sparse = sparse
+        return layer
+
     def dense_weights(self) -> np.ndarray:
         """The float weight matrix the codes stand for."""
         return self.codebook[self.codes]

@@ -78,12 +78,9 @@ def chosen_command(argv: list[str]) -> str | None:
 
 
 def tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from accel import __version__
 
-    try:
-        return version("eie-accel")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
+    return __version__
 
 
 class Terminated(BaseException):

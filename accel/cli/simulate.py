@@ -100,8 +100,17 @@ def run(args: argparse.Namespace) -> int:
 
     config = architecture_from(args)
     table = energy_table_from(args)
-    layers, own_inputs, imported = load_layers(args.source, args.seed, args.prune, args.skip_unsupported,
-                                               args.activations, args.max_weights)
+    layouts = None
+    if benchmark_named(args):
+        from accel.arch.benchmarks import benchmark_layer, synthetic_input_values
+        from accel.explore.layer_cache import benchmark_layout
+
+        spec = benchmark_layer(args.source)
+        layer, layout = benchmark_layout(spec, args.seed, config)
+        layers, own_inputs, imported, layouts = [layer], synthetic_input_values(spec, args.seed), None, [layout]
+    else:
+        layers, own_inputs, imported = load_layers(args.source, args.seed, args.prune, args.skip_unsupported,
+                                                   args.activations, args.max_weights)
     if imported is None and args.data is not None:
         raise UserError("--data runs a whole model: pass a compressed model (model.dc.npz) or a state_dict (.pt), "
                         "not a single layer")
@@ -110,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     if imported is not None and args.data is not None:
         return run_on_data(args, imported, config, table)
     if imported is None:
-        runs, outputs, described = _run_layers(args, layers, own_inputs, config, table)
+        runs, outputs, described = _run_layers(args, layers, own_inputs, config, table, layouts)
     else:
         runs, outputs, described = _run_model(args, imported, config, table)
     data = {"provenance": provenance(args, config), "config": config.to_dict(), "energy_table": table.label,
@@ -146,14 +155,22 @@ def run(args: argparse.Namespace) -> int:
     return _status(runs)
 
 
-def _run_layers(args, layers, own_inputs, config, table):
-    """A benchmark layer or a layer file on one input vector."""
+def benchmark_named(args: argparse.Namespace) -> bool:
+    """Whether the source names a built-in benchmark layer (no file of that name, no state_dict options)."""
+    from accel.explore.workloads import is_file_workload
+
+    return (not is_file_workload(args.source) and not Path(args.source).exists() and args.prune is None
+            and args.activations is None)
+
+
+def _run_layers(args, layers, own_inputs, config, table, layouts=None):
+    """A benchmark layer or a layer file on one input vector (``layouts``: laid out already, from the cache)."""
     from accel.arch.fixed_point import from_fixed
     from accel.cli.sources import layer_inputs
     from sim.network import run_network
 
     inputs = layer_inputs(layers[0], own_inputs, args.input, args.act_density, args.seed)
-    runs = run_network(layers, inputs, config, table, check=True)
+    runs = run_network(layers, inputs, config, table, check=True, layouts=layouts)
     described = str(args.input) if args.input else ("synthetic (the benchmark's seeded inputs)" if own_inputs is not None
                                                     and args.act_density is None else "synthetic (seeded random values)")
     return runs, from_fixed(runs[-1].result.outputs, config.act_frac), described

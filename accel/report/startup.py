@@ -33,6 +33,11 @@ def write_startup_page(folder: Path) -> Path:
         f"{record['runs'][0]['rows'][0]['runs']} times after a warm-up and records the CPU seconds (user + system) the "
         f"operating system counted for each; 1-minute load average up to {load:.1f} while measuring.", "",
         startup_table(record), "",
+        "A warm-up run leaves what an installed tool keeps between runs: Python's bytecode, numba's compiled loops "
+        "and the benchmark layer drawn and laid out in the layer cache (`accel.explore.layer_cache`). The row "
+        "\"layer cache empty\" gives each run a cache of its own, so every run draws the synthetic weights and lays "
+        "them out, as a first run does (a checkout without the cache does that work in both rows). A command that "
+        "simulates one layer runs the simulator's loops in numpy and never imports numba.", "",
         f"Reference: {reference['cpu_s']:.2f} s CPU for `{reference['command']}` by {reference['source']}. This "
         f"checkout's median is {ratio:.1f}x that (target: within 3x).", "",
     ])

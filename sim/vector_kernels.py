@@ -42,7 +42,8 @@ def schedule(cost: np.ndarray, depth: int, latency: int, visible: int) -> tuple[
         finish = done + np.maximum.accumulate(arrive[None, :] - before, axis=1)
         # Credit rule: broadcast k waits until every queue has freed the slot of broadcast k - depth.
         earliest = np.zeros(k_total, dtype=np.int64)
-        earliest[depth:] = 1 + latency + (finish - cost)[:, :k_total - depth].max(axis=0)
+        if k_total > depth:
+            earliest[depth:] = 1 + latency + (finish - cost)[:, :k_total - depth].max(axis=0)
         following = order + np.maximum.accumulate(earliest - order)
         if np.array_equal(following, broadcast):
             return finish, int(finish[:, -1].max()), int(broadcast[-1] - (k_total - 1))

@@ -14,10 +14,10 @@ def _run(image, inputs, monkeypatch, vector: bool):
     return fast.simulate_layer(image, inputs)
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(16))
 def test_numpy_and_compiled_loops_give_the_reference_results(seed, monkeypatch):
     rng = np.random.default_rng(seed)
-    rows, cols = rng.integers(1, 300), rng.integers(1, 200)
+    rows, cols = rng.integers(1, 300), int(rng.choice([6, 9, 200]))  # some with fewer columns than queue slots
     density = rng.choice([0.02, 0.1, 0.5])
     codes = (rng.random((rows, cols)) < density) * rng.integers(1, 16, (rows, cols))
     inputs = rng.integers(-2000, 2000, cols) * (rng.random(cols) < rng.choice([0.1, 0.5, 1.0]))
@@ -54,3 +54,11 @@ def test_the_schedule_falls_back_past_its_rounds_and_is_exact_within_them(monkey
     monkeypatch.setattr(vector_kernels, "MAX_ROUNDS", 10 ** 4)
     finish, last, stall = vector_kernels.schedule(cost, 1, 1, 2)
     assert np.array_equal(finish, expected[0]) and (last, stall) == expected[1:] and stall > 0
+
+
+@pytest.mark.parametrize("columns", [1, 5, 7, 8, 9])
+def test_fewer_broadcasts_than_queue_slots(columns):
+    cost = np.arange(1, 2 * columns + 1).reshape(2, columns)
+    finish, last, stall = vector_kernels.schedule(cost, 8, 1, 2)
+    expected = compiled_kernels.schedule(cost, cost == 0, 8, 1, 2)
+    assert np.array_equal(finish, expected[0]) and (last, stall) == expected[1:]

@@ -20,7 +20,7 @@ NOTES = """\
 - iCE40: the HX8K in its 256-ball package. The UltraPlus parts come in packages with far fewer pins than
   the load, input and read-out ports need, and the HX8K has no DSP blocks, so each PE's multiplier is
   built from logic cells (the multipliers column is empty).
-- ECP5 memories of the "dual-port pointer RAM" and "registered write-back" designs, three block RAMs per PE (yosys's netlist of the
+- ECP5 memories of the "dual-port pointer RAM", "registered write-back" and "group read-out select" designs, three block RAMs per PE (yosys's netlist of the
   64-PE array): the sparse-matrix lines, one DP16KD (2,048 bytes of 32-bit lines); the even and odd
   pointer banks, one true dual-port DP16KD, the odd bank above the even one, each bank read through
   a port of its own every cycle (loads write through the even bank's port: a PE never loads and
@@ -31,8 +31,12 @@ NOTES = """\
   broadcast queue's single block RAM holds the non-zero activations for the whole array. Rows marked
   "not converged" were stopped while nextpnr's router still had overused wires (the minimum seen and
   its iteration are recorded).
-- Design: rows marked "registered write-back" are the RTL and flow in the tree: the "dual-port pointer
-  RAM" design with the write-back in two registered steps (ReLU and the range verdicts from the
+- Design: rows marked "group read-out select" are the RTL and flow in the tree: the "registered
+  write-back" design with the read-out's groups a power of two of PEs (a PE's group and its place in it
+  are bit fields of the PE number, where 32 PEs in groups of 6 divided by 6 on the slowest path) and
+  each group's place registered in a copy of its own (on two of the 64-PE seeds the one select register
+  drove every group's multiplexer across the chip); same cycle counts. Rows marked "registered
+  write-back" are the "dual-port pointer RAM" design with the write-back in two registered steps (ReLU and the range verdicts from the
   accumulator word, then the chosen value into the output LUT RAM), since on both 64-PE seeds of that
   design the slowest path ran from the word through the range check into the LUT RAM's write data.
   Rows marked "dual-port pointer RAM" are the "registered accumulate" design below with both pointer banks in one dual-port block RAM, the broadcast's central
@@ -125,11 +129,11 @@ def outcome(entry: dict) -> str:
     return "yes" if entry["fits"] else f"no ({entry['message']})"
 
 
-CURRENT = "registered write-back"
-DESIGNS = (CURRENT, "dual-port pointer RAM", "registered accumulate", "pipelined", "earlier pipelined",
-           "single-cycle hand-over")
-"""Every design label, newest first."""
+CURRENT = "group read-out select"
 """The label of runs of the RTL and flow in the tree (recorded with each run since labels began)."""
+DESIGNS = (CURRENT, "registered write-back", "dual-port pointer RAM", "registered accumulate", "pipelined",
+           "earlier pipelined", "single-cycle hand-over")
+"""Every design label, newest first."""
 
 
 def design(entry: dict) -> str:

@@ -162,19 +162,26 @@ class EIEArray(wiring.Component):
 
     def _read_out(self, m: Module, pes: list) -> None:
         """``out_data``: PE ``out_pe``'s word at ``out_addr``, ``READOUT_LATENCY`` cycles later, through a
-        registered multiplexer per group of consecutive PEs and a final register."""
+        registered multiplexer per group of consecutive PEs and a final register.
+
+        Groups hold a power of two of PEs (at least sqrt(n_pes)), so a PE's group and its place in it are
+        bit fields of ``out_pe``, not a division; each group registers its own copy of the place, so no
+        select register drives every group's multiplexer across the chip."""
         n = self.config.n_pes
-        group = math.isqrt(n - 1) + 1
+        place_bits = ((n - 1).bit_length() + 1) // 2
+        group = 1 << place_bits
         chosen = delay_stages(m, self.out_pe, IO_LEVELS + 3, "read_pe")  # aligned with each PE's output register
         groups = []
         for first in range(0, n, group):
+            place = Signal(range(group), name=f"read_place{first // group}")
+            m.d.sync += place.eq(chosen[IO_LEVELS + 1][:place_bits])  # the copy stands for chosen[IO_LEVELS + 2]
             word = Signal.like(self.out_data, name=f"read_group{first // group}")
-            with m.Switch(chosen[IO_LEVELS + 2]):
+            with m.Switch(place):
                 for index in range(first, min(first + group, n)):
-                    with m.Case(index):
+                    with m.Case(index - first):
                         m.d.sync += word.eq(pes[index].readout.data)
             groups.append(word)
-        with m.Switch(chosen[IO_LEVELS + 3] // group):
+        with m.Switch(chosen[IO_LEVELS + 3][place_bits:]):
             for index, word in enumerate(groups):
                 with m.Case(index):
                     m.d.sync += self.out_data.eq(word)

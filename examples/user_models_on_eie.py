@@ -4,7 +4,7 @@
 
 For each model of ``examples/user_models.py``: ``examples.train_dense`` (skipped when
 runs/models/NAME/dense.pt exists), ``accel compress --model`` with ``examples/NAME_schedule.json``
-into reports/models/NAME, ``accel simulate ... --data DIR --limit 1000 --out reports/models/NAME/eie_on_data.json``,
+into reports/models/NAME, ``accel simulate ... --data DIR --limit 1000 --act-frac auto --out reports/models/NAME/eie_on_data.json``,
 then the page reports/models/README.md. Each command is printed before it runs.
 """
 
@@ -43,7 +43,7 @@ def main() -> None:
         run([*accel, "compress", "--model", f"examples.user_models:{name}", "--weights", str(dense), "--data",
              str(args.data), "--schedule", f"examples/{name}_schedule.json", "--out", str(folder), "--quiet"])
         run([*accel, "simulate", str(folder / "model.dc.npz"), "--data", str(args.data), "--limit", str(args.limit),
-             "--out", str(folder / "eie_on_data.json")])
+             "--act-frac", "auto", "--out", str(folder / "eie_on_data.json")])
     print(f"wrote {write_models_page(args.out)}")
 
 

@@ -76,10 +76,11 @@ class ModelImport:
 
 
 def torch_forward(imported: ModelImport, inputs: torch.Tensor, quantized: bool = True,
-                  values: dict[str, object] | None = None) -> torch.Tensor:
+                  values: dict[str, object] | None = None, magnitudes: dict[str, float] | None = None) -> torch.Tensor:
     """The imported model in float torch: EIE layers with their quantized weights, or the weights before quantization.
 
-    ``values``, when given, receives every graph node's value."""
+    ``values``, when given, receives every graph node's value; ``magnitudes`` each EIE layer's largest
+    absolute value entering it or leaving it (after its ReLU): what its fixed point must hold."""
     if not quantized and imported.float_weights is None:
         raise UserError("the weights before quantization are not known for this source (a compressed file holds only "
                         "the quantized ones)")
@@ -95,7 +96,10 @@ def torch_forward(imported: ModelImport, inputs: torch.Tensor, quantized: bool =
     def linear(name: str, x: torch.Tensor) -> torch.Tensor:
         weight, bias, relu = weights[name]
         y = F.linear(x, weight, bias)
-        return torch.relu(y) if relu else y
+        y = torch.relu(y) if relu else y
+        if magnitudes is not None:
+            magnitudes[name] = max(magnitudes.get(name, 0.0), float(x.abs().max()), float(y.abs().max()))
+        return y
 
     with torch.no_grad():
         return run_graph(imported.graph, inputs, imported.tensors, linear, values)

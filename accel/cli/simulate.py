@@ -25,6 +25,7 @@ from accel.cli.common import (
 )
 
 DEFAULT_LIMIT = 1000
+CALIBRATION_SAMPLES = 256
 SHOWN_OUTPUTS = 16
 
 EXAMPLES = f"""\
@@ -55,6 +56,19 @@ benchmark layers: {', '.join(layer.name for layer in BENCHMARK_LAYERS)}
 """
 
 
+def act_frac_choice(text: str) -> str | int:
+    """``auto`` or a number of fraction bits (0 to 31; the config checks it against act_bits)."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 31:
+        raise argparse.ArgumentTypeError(f"expected auto or a whole number of fraction bits from 0 to 31, got {text!r}")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "simulate",
@@ -75,6 +89,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="one input (.npy): the model's input (any shape with as many values), or a layer's vector")
     inputs.add_argument("--act-density", type=fraction, metavar="P",
                         help="non-zero fraction of a synthetic input (default: a benchmark's own inputs, else 1.0)")
+    inputs.add_argument("--act-frac", type=act_frac_choice, metavar="N|auto",
+                        help="fraction bits of EIE's activations (default: the config's, 8 of 16): a number, or auto "
+                             f"with --data: the most bits whose range holds twice the largest value entering or leaving "
+                             f"an EIE layer on the first {CALIBRATION_SAMPLES} training samples of DIR (the test "
+                             "samples are never used to choose it); recorded under \"fixed_point\"")
     model = parser.add_argument_group("models")
     add_activations_option(model)
     model.add_argument("--prune", type=real_number(0.0, 1e3), metavar="QUALITY",
@@ -99,6 +118,11 @@ def run(args: argparse.Namespace) -> int:
     from accel.explore.workloads import load_layers
 
     config = architecture_from(args)
+    if isinstance(args.act_frac, int):
+        config = config.replace(act_frac=args.act_frac)
+    elif args.act_frac == "auto" and args.data is None:
+        raise UserError("--act-frac auto chooses the fixed point from the training samples of --data DIR: give --data, "
+                        "or a number of fraction bits")
     table = energy_table_from(args)
     layouts = None
     if benchmark_named(args):
@@ -190,14 +214,19 @@ def run_on_data(args: argparse.Namespace, imported, config, table) -> int:
     """The model on the first ``--limit`` test samples of ``--data``."""
     from accel.arch.progress import progress
     from accel.cli.sources import test_samples
-    from accel.explore.model_run import EIEModel, evaluate_on_data
+    from accel.explore.model_run import EIEModel, calibrated_act_frac, evaluate_on_data
 
     images, labels, name = test_samples(args.data, args.limit, imported.graph.input_shape)
+    fixed_point = {"act_frac": config.act_frac, "chosen": "config"}
+    if args.act_frac == "auto":
+        training = test_samples(args.data, CALIBRATION_SAMPLES, imported.graph.input_shape, split="train")[0]
+        fixed_point = {**calibrated_act_frac(imported, training, config), "chosen": "calibrated on training samples"}
+        config = config.replace(act_frac=fixed_point["act_frac"])
     with progress(total=len(images), description="EIE simulation", unit="sample") as bar:
         result = evaluate_on_data(EIEModel(imported, config, table), images, labels, bar)
     record = {"provenance": provenance(args, config), "config": config.to_dict(), "energy_table": table.label,
               "data": {"source": str(args.data), "name": name, "samples": len(images)},
-              "import": imported.report(), **result}
+              "fixed_point": fixed_point, "import": imported.report(), **result}
     if args.out:
         write_json(args.out, record)
     if args.json:
@@ -231,6 +260,7 @@ def print_import(source: str, imported) -> None:
 
 def data_report(record: dict) -> str:
     """Accuracy, agreement and per-layer cost of a test-set run, as terminal tables."""
+    from accel.report.models import fixed_point_line
     from accel.report.tables import format_table
 
     top1, agreement, samples = record["top1_percent"], record["agreement"], record["samples"]
@@ -239,7 +269,7 @@ def data_report(record: dict) -> str:
         ["quantized weights, torch float arithmetic", top1["quantized_torch"]],
         ["EIE: simulated fixed point, host in torch", top1["eie"]]])
     differing = agreement["disagreeing_samples"]
-    lines = [accuracy, "",
+    lines = [accuracy, "", fixed_point_line(record), "",
              f"EIE gives the quantized torch model's class on {agreement['eie_vs_quantized_torch_percent']:.2f} % of samples"
              + (f" (differing: samples {', '.join(map(str, differing))}{' ...' if len(differing) == 20 else ''})"
                 if differing else "")

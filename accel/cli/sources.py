@@ -81,16 +81,17 @@ def model_input(shape: list[int] | None, path: Path | None, density: float | Non
     return torch.from_numpy(values.astype(np.float32)), str(path)
 
 
-def test_samples(path: Path, limit: int, shape: list[int] | None) -> tuple[object, object, str]:
-    """The first ``limit`` test images and labels of a data set, shaped as the model's input; and its name."""
+def test_samples(path: Path, limit: int, shape: list[int] | None, split: str = "test") -> tuple[object, object, str]:
+    """The first ``limit`` test (or ``split="train"``: training) images and labels of a data set, shaped as the
+    model's input; and its name."""
     from models.datasets import load_dataset
 
     data = load_dataset(path)
-    images, labels = data.test_images[:limit], data.test_labels[:limit]
+    images, labels = getattr(data, f"{split}_images")[:limit], getattr(data, f"{split}_labels")[:limit]
     if shape is not None:
         size = int(np.prod(shape))
         if images[0].numel() != size:
-            raise UserError(f"{path}: test samples hold {images[0].numel()} values ({'x'.join(map(str, images.shape[1:]))}); "
+            raise UserError(f"{path}: {split} samples hold {images[0].numel()} values ({'x'.join(map(str, images.shape[1:]))}); "
                             f"the model takes {size} ({'x'.join(map(str, shape))}): pass the model's data set")
         images = images.reshape(len(images), *shape)
     return images, labels, data.name

@@ -10,6 +10,7 @@ vectors (tokens, time steps) runs once per vector; its runs of one sample are me
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -26,6 +27,8 @@ from models.graph import run_graph
 from sim.network import LayerLayout, LayerRun, lay_out, merge_runs, run_layer
 
 PERCENTILES = (50, 99)
+CALIBRATION_HEADROOM = 2.0
+"""A calibrated fixed point holds twice the largest magnitude seen on the calibration samples (one bit to spare)."""
 
 
 @dataclass
@@ -74,6 +77,20 @@ class EIEModel:
             raise UserError(f"the model returns a {type(output).__name__}; a model on EIE must return one tensor")
         order = [name for name in self.imported.graph.eie_layers() if name in runs]
         return SampleRun(output[0].double().numpy(), [merge_runs(runs[name]) for name in order])
+
+
+def calibrated_act_frac(imported: ModelImport, samples: torch.Tensor, config: ArchConfig) -> dict:
+    """The activation fixed point for ``imported``: the most fraction bits whose range holds
+    ``CALIBRATION_HEADROOM`` times the largest value entering or leaving an EIE layer on ``samples``
+    (training samples, never the ones measured), in the quantized model in torch."""
+    magnitudes: dict[str, float] = {}
+    torch_forward(imported, samples, quantized=True, magnitudes=magnitudes)
+    largest = max(magnitudes.values(), default=0.0)
+    integer_bits = max(0, math.ceil(math.log2(largest * CALIBRATION_HEADROOM))) if largest > 0 else 0
+    act_frac = max(0, config.act_bits - 1 - integer_bits)
+    return {"act_frac": act_frac, "samples": len(samples), "largest_magnitude": largest,
+            "headroom": CALIBRATION_HEADROOM, "range": 2.0 ** (config.act_bits - 1 - act_frac),
+            "largest_per_layer": magnitudes}
 
 
 def spread(values: Iterable[float]) -> dict[str, float]:

@@ -52,7 +52,8 @@ def _heading() -> str:
         "",
         f"`{COMMAND}` trains each model of `examples/user_models.py` dense, compresses it with "
         "`accel compress --model` and its schedule in `examples/`, then runs the first 1,000 Fashion-MNIST test "
-        "images through it with `accel simulate MODEL --data DIR --limit 1000 --out NAME/eie_on_data.json`; "
+        "images through it with `accel simulate MODEL --data DIR --limit 1000 --act-frac auto --out NAME/eie_on_data.json` "
+        "(the activations' binary point chosen on 256 training images, never the test images); "
         "`accel report --render` renders this page from those records. None of the models was designed for this "
         "tool: their forward methods call `F.relu`, `F.gelu`, LayerNorm, residual adds, reshapes and an LSTM; "
         "`row_transformer` uses torch's own `TransformerEncoderLayer` (attention on the host, its Linear layers on "
@@ -68,6 +69,17 @@ def _heading() -> str:
         "(mean, 50th and 99th percentile), EIE only: host operations are not timed.",
         "",
     ])
+
+
+def fixed_point_line(record: dict) -> str:
+    """How the run's activation fixed point was chosen."""
+    point = record.get("fixed_point") or {"act_frac": record["config"]["act_frac"], "chosen": "config"}
+    bits, frac = record["config"]["act_bits"], point["act_frac"]
+    line = f"activations: {bits}-bit fixed point with {frac} fraction bits (range +-{2.0 ** (bits - 1 - frac):g})"
+    if point["chosen"] == "config":
+        return line + ", from the config"
+    return (line + f", calibrated on {point['samples']} training samples: largest value entering or leaving an EIE "
+            f"layer {point['largest_magnitude']:.3g}, held {point['headroom']:g} times over")
 
 
 def _section(folder: Path) -> str:
@@ -110,6 +122,7 @@ def _section(folder: Path) -> str:
         + f"; the largest difference of any output is {agreement['max_output_difference']:.3g}. The first image's "
         f"EIE layers are bit-exact with the independent numpy fixed-point model: "
         f"{'yes' if record['numpy_model_bit_exact_on_first_sample'] else 'NO'}.", "",
+        fixed_point_line(record)[0].upper() + fixed_point_line(record)[1:] + ".", "",
         f"Partition (graph {ORIGINS[record['import']['graph']]}):", "", partition, "",
         "Per sample on the 64-PE EIE at 800 MHz:", "", layers, "",
     ])

@@ -126,6 +126,36 @@ def test_functional_relu_is_fused_and_the_test_set_runs_through_eie(user_folder,
     assert record["model"]["cycles"]["mean"] == pytest.approx(sum(row["cycles"]["mean"] for row in record["layers"]))
 
 
+def test_the_activation_fixed_point_is_calibrated_on_training_samples(user_folder, capsys):
+    """--act-frac auto: the most fraction bits whose range holds twice the training samples' largest value at an
+    EIE layer; a number sets it; auto without data is refused."""
+    from accel.cli.sources import test_samples
+    from accel.explore import model_run
+    from models.export import import_compressed, torch_forward
+
+    compress("functional")
+    capsys.readouterr()
+    assert main(["simulate", "functional/model.dc.npz", "--data", "data.npz", "--limit", "4", "--pes", "4", "--json",
+                 "--act-frac", "auto"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    point = record["fixed_point"]
+    imported = import_compressed(CompressedModel.load("functional/model.dc.npz"))
+    training = test_samples(user_folder / "data.npz", 256, imported.graph.input_shape, split="train")[0]
+    magnitudes = {}
+    torch_forward(imported, training, magnitudes=magnitudes)
+    largest = max(magnitudes.values())
+    assert point["samples"] == min(256, len(training)) and point["largest_magnitude"] == pytest.approx(largest)
+    assert record["config"]["act_frac"] == point["act_frac"]
+    assert 2.0 ** (15 - point["act_frac"]) >= 2 * largest > 2.0 ** (14 - point["act_frac"])  # the most bits that hold it
+    assert main(["simulate", "functional/model.dc.npz", "--data", "data.npz", "--limit", "4", "--pes", "4", "--json",
+                 "--act-frac", "11"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["config"]["act_frac"] == 11 and record["fixed_point"] == {"act_frac": 11, "chosen": "config"}
+    assert main(["simulate", "functional/model.dc.npz", "--act-frac", "auto"]) == 2
+    assert "--act-frac auto chooses the fixed point from the training samples of --data" in capsys.readouterr().err
+    assert model_run.CALIBRATION_HEADROOM == 2.0
+
+
 def test_gelu_layernorm_and_a_residual_add_run_on_the_host(user_folder, capsys):
     compress("gelu")
     capsys.readouterr()

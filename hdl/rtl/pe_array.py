@@ -26,7 +26,6 @@ no register drives every PE.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from amaranth import Cat, Module, Signal, Value, signed

@@ -64,8 +64,8 @@ MAX_TARGET_MHZ = 2000.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from hdl.flow.board import BOARD_NAMES
-    from hdl.flow.synth import DEVICES, ROUTERS
+    from hdl.flow.synth import ROUTERS
+    from hdl.flow.targets import BOARDS, DEVICES
 
     parser = subparsers.add_parser(
         "synth",
@@ -83,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--work", type=Path, default=Path("build/synth"), help="folder for netlists and tool reports")
     parser.add_argument("--record", action="store_true", help="record the result in reports/hdl/")
     parser.add_argument("--rtl-speed", action="store_true", help="measure Icarus simulation speed instead")
-    parser.add_argument("--board", choices=BOARD_NAMES,
+    parser.add_argument("--board", choices=sorted(BOARDS),
                         help="build a bitstream for this board: the array behind a UART bridge (instead of --device)")
     parser.add_argument("--layer", metavar="SOURCE",
                         help="initialise the memories with this layer's first batch, so the synthesised design boots "
@@ -120,10 +120,10 @@ def run(args: argparse.Namespace) -> int:
             print(format_table(list(rows[0]), [list(row.values()) for row in rows]))
     else:
         from hdl.flow.capacity import check_fits, device_sizing
-        from hdl.flow.synth import DEVICES, synthesize
+        from hdl.flow.synth import synthesize
 
         recorded = not (args.config or args.layer)
-        base = device_sizing(args.device, DEVICES[args.device]["family"]) if recorded else ArchConfig()
+        base = device_sizing(args.device) if recorded else ArchConfig()
         config, contents = layer_design(args, architecture_from(args, MAX_RTL_PES, base))
         if recorded:
             print(f"no --config: the {args.device}'s recorded memories, {config.spmat_sram_bytes:,} bytes of sparse "

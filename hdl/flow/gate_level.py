@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from accel.arch.errors import UserError
-from hdl.flow.synth import run, tool
+from hdl.flow.tools import run, tool
 from hdl.host.testbench import TESTBENCH
 from hdl.rtl.verilog import TOP
 

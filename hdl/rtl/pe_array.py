@@ -172,14 +172,20 @@ class EIEArray(wiring.Component):
         chosen = delay_stages(m, self.out_pe, IO_LEVELS + 3, "read_pe")  # aligned with each PE's output register
         groups = []
         for first in range(0, n, group):
-            place = Signal(range(group), name=f"read_place{first // group}")
-            m.d.sync += place.eq(chosen[IO_LEVELS + 1][:place_bits])  # the copy stands for chosen[IO_LEVELS + 2]
             word = Signal.like(self.out_data, name=f"read_group{first // group}")
+            groups.append(word)
+            if group == 1:
+                m.d.sync += word.eq(pes[first].readout.data)
+                continue
+            place = Signal(place_bits, name=f"read_place{first // group}")
+            m.d.sync += place.eq(chosen[IO_LEVELS + 1][:place_bits])  # the copy stands for chosen[IO_LEVELS + 2]
             with m.Switch(place):
                 for index in range(first, min(first + group, n)):
                     with m.Case(index - first):
                         m.d.sync += word.eq(pes[index].readout.data)
-            groups.append(word)
+        if len(groups) == 1:  # no group bits to select on (a zero-width switch is not Verilog)
+            m.d.sync += self.out_data.eq(groups[0])
+            return
         with m.Switch(chosen[IO_LEVELS + 3][place_bits:]):
             for index, word in enumerate(groups):
                 with m.Case(index):

@@ -6,12 +6,13 @@ import pytest
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from hdl.flow.board import BoardTop, board_platform, build_bitstream, uart_divisor
+from hdl.flow.board import BoardTop, build_bitstream, uart_divisor
 from hdl.flow.pll import ecp5_pll
+from hdl.flow.targets import board_named
 
 
 def test_the_bridge_sits_on_the_boards_uart_pins_behind_a_pll(tmp_path):
-    platform = board_platform("ulx3s-85f")
+    platform = board_named("ulx3s-85f").platform_instance()
     config = ArchConfig(n_pes=1, regfile_entries=2, spmat_sram_bytes=32, ptr_sram_bytes=64)
     pll = ecp5_pll(25, 100)
     plan = platform.prepare(BoardTop(config, uart_divisor(100e6, 115200), pll), name="eie_board")
@@ -35,7 +36,7 @@ def test_the_pll_settings_are_ecppll_s():
 
 def test_board_builds_refuse_unknown_boards_and_unreachable_baud_rates(tmp_path):
     with pytest.raises(UserError, match="choose one of ulx3s-85f"):
-        board_platform("icestick")
+        board_named("icestick")
     for baud in (27_000_000, 40_000_000):  # 3.7 and 2.5 clocks per bit of the 100 MHz core clock
         with pytest.raises(UserError, match="at least 4 clocks per bit within 2 %"):
             build_bitstream(ArchConfig(n_pes=1), "ulx3s-85f", tmp_path, baud=baud)

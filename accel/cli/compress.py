@@ -107,8 +107,9 @@ def compress_preset(args: argparse.Namespace, data, bits):
     from models.pipeline import compress, preset
 
     settings = preset(args.net, args.preset)
-    settings.bits = bits or settings.bits
-    settings.init, settings.seed, settings.sensitivity = args.init, args.seed, args.sensitivity
+    schedule = settings.schedule
+    schedule.bits = bits or schedule.bits
+    schedule.init, schedule.seed, settings.sensitivity = args.init, args.seed, args.sensitivity
     return compress(settings, data, progress=args.verbosity > QUIET)
 
 

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     stage("1/3 compressing LeNet-300-100 (quick preset: 3 epochs, 2 prune-retrain rounds, 4-bit FC weights)")
     data = load_idx_dataset(args.data or DEFAULT_DATA_DIR)
     settings = preset("lenet300", "quick")
-    settings.seed = args.seed
+    settings.schedule.seed = args.seed
     result = compress(settings, data)
     summary = result.summary()
     layers = layers_from_compressed(result.compressed)

@@ -10,6 +10,7 @@ import torch
 from accel.arch.errors import UserError
 from accel.cli import main
 from models.compressed_file import CompressedModel
+from models.compression import Schedule
 from models.datasets import load_idx_dataset, read_idx
 from models.export import layers_from_compressed
 from models.pipeline import CompressionSettings, compress, preset
@@ -71,8 +72,8 @@ def test_missing_folder_and_bad_magic(tmp_path):
 def tiny_settings(network: str = "lenet300") -> CompressionSettings:
     names = {"lenet300": ("classifier.2", "classifier.5", "classifier.8"),
              "lenet5": ("features.0", "features.2", "classifier.2", "classifier.5")}[network]
-    return CompressionSettings(network, dense_epochs=2, retrain_epochs=1, finetune_epochs=1, lr=0.02,
-                               prune_schedule=[{name: 0.5 for name in names}, {name: 0.2 for name in names}])
+    return CompressionSettings(network, dense_epochs=2, lr=0.02, schedule=Schedule(
+        retrain_epochs=1, finetune_epochs=1, lr=0.02 * 0.1, prune=[{name: 0.5 for name in names}, {name: 0.2 for name in names}]))
 
 
 @pytest.mark.parametrize("network", ["lenet300", "lenet5"])
@@ -106,7 +107,7 @@ def test_presets_and_bad_settings(tmp_path):
         preset("lenet300", "huge")
     data = load_idx_dataset(tiny_idx_folder(tmp_path / "data"))
     settings = tiny_settings()
-    settings.prune_schedule = [{"fc9": 0.5}]
+    settings.schedule.prune = [{"fc9": 0.5}]
     with pytest.raises(UserError, match="lacks"):
         compress(settings, data, progress=False)
 

@@ -65,6 +65,7 @@ MAIN_PATHS = [
       "--out", "compressed", "--quiet"], ["compressed"], (0,)),
     (["check", "compressed"], [], (0,)),
     (["simulate", "compressed/model.dc.npz", "--data", "tiny.npz", "--limit", "8", "--pes", "4", "--json"], [], (0,)),
+    (["simulate", "compressed/model.dc.npz", "--data", "tiny.npz", "--limit", "8", "--act-frac", "auto"], [], (0,)),
     (["export", "compressed/model.dc.npz", "--out", "layers"], ["layers"], (0,)),
     (["verilog", "--layer", "compressed/model.dc.npz:fc2", "--pes", "2", "--out", "design"], ["design"], (0,)),
     (["run", "compressed/model.dc.npz:fc2", "--simulated", "--config", "small.json"], [], (0,)),

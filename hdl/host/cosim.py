@@ -14,14 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from accel.arch.config import ArchConfig
-from accel.arch.counters import COMPARED, Timing
 from accel.arch.errors import UserError
 from accel.arch.images import LayerImage, build_layer_image
 from accel.arch.layer import QuantizedLayer
+from hdl.host.scoreboard import compared_values
 from hdl.protocol.loading import batch_writes
 from hdl.rtl.verilog import TOP, generate_verilog
 from sim import simulate_layer
-from sim.results import BatchResult
 
 TESTBENCH_MODULE = "hdl.host.cocotb_testbench"
 """Imported by package name; the simulation runs in the build folder."""
@@ -44,13 +43,6 @@ def prepare_case(name: str, layer: QuantizedLayer, inputs_fixed: np.ndarray, con
         })
     return {"name": name, "n_pes": config.n_pes, "relu": layer.relu, "inputs": [int(v) for v in inputs_fixed],
             "batches": batches}
-
-
-def compared_values(result: BatchResult) -> dict[str, int | list[int]]:
-    """What the co-simulation compares (``accel.arch.counters.COMPARED``), as the simulator has it for one batch."""
-    timing = {Timing.CYCLES: result.cycles, Timing.T_ISSUE: result.t_issue, Timing.STALL: result.stall_cycles,
-              Timing.BUSY: result.busy.tolist()}
-    return {name.value: timing[name] if isinstance(name, Timing) else result.counters[name.value] for name in COMPARED}
 
 
 SIMULATORS = ("icarus", "verilator")

@@ -5,8 +5,7 @@ input vector, ``start``, wait for ``done``, read-out of outputs and counters). I
 and clocks ports through a back end: ``AmaranthBackend`` (a testbench context of Amaranth's
 simulator) or ``CocotbBackend`` (the generated Verilog under cocotb, Icarus or Verilator).
 ``scoreboard`` compares what a batch gave with the simulator's expectations
-(``hdl.host.cosim.prepare_case``) and names the first differing output (PE, row, expected, actual) and
-the first differing counter.
+(``hdl.host.cosim.prepare_case``) through the one scoreboard of ``hdl.host.scoreboard``.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from accel.arch.counters import COMPARED, RTL_ARRAY, RTL_PER_PE, Timing
+from hdl.host.scoreboard import batch_problems
 from hdl.rtl.pe_array import READOUT_LATENCY
 
 
@@ -130,28 +130,9 @@ class ArrayDriver:
 
 
 def scoreboard(case: dict, batch: dict, seen: BatchSeen) -> list[str]:
-    """The differences between ``seen`` and the simulator: the first differing output row (with its PE,
-    local row, expected and actual value, and how many more differ) and the first differing counter."""
-    problems = []
-    expected = batch["expected_outputs"]
-    wrong = [row for row, (want, got) in enumerate(zip(expected, seen.outputs)) if want != got]
-    if wrong:
-        row = wrong[0]
-        problems.append(f"output row {batch['row_start'] + row} (PE {row % case['n_pes']}, local row {row // case['n_pes']}): "
-                        f"expected {expected[row]}, got {seen.outputs[row]}"
-                        + (f"; {len(wrong) - 1} more outputs differ" if len(wrong) > 1 else ""))
-    actual = {"cycles": seen.cycles, **seen.counters}
-    for name in map(str, COMPARED):
-        if name not in actual or actual[name] == batch[f"expected_{name}"]:
-            continue
-        want, got = batch[f"expected_{name}"], actual[name]
-        if name == "busy":
-            pe = next(index for index, (a, b) in enumerate(zip(got, want)) if a != b)
-            problems.append(f"busy cycles of PE {pe}: RTL {got[pe]}, simulator {want[pe]}")
-        else:
-            problems.append(f"{name}: RTL {got}, simulator {want}")
-        break
-    return problems
+    """The differences between ``seen`` and the simulator's expectations for ``batch`` (``hdl.host.scoreboard``)."""
+    return batch_problems(batch["row_start"], case["n_pes"], batch["expected_outputs"], seen.outputs,
+                          {str(name): batch[f"expected_{name}"] for name in COMPARED}, {"cycles": seen.cycles, **seen.counters})
 
 
 class AmaranthBackend:

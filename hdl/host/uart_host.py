@@ -15,6 +15,7 @@ from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from accel.arch.images import BatchImage, LayerImage, build_layer_image
 from accel.arch.layer import QuantizedLayer
+from hdl.host.scoreboard import batch_problems, compared_values
 from hdl.protocol.contents import batch_contents, contents_digest
 from hdl.protocol.loading import batch_writes
 from hdl.protocol.uart_protocol import MAGIC, PROTOCOL_VERSION, BridgeProtocol, Command
@@ -152,13 +153,13 @@ class SerialLine:
 
 
 def differences(run: ArrayRun, expected: LayerResult) -> list[str]:
-    """Where the array's outputs and cycle counts differ from the simulator's (empty when they agree)."""
+    """Where the array's outputs and cycle counts differ from the simulator's, batch by batch (empty when they
+    agree; ``hdl.host.scoreboard``)."""
+    if len(run.cycles) != len(expected.batches):
+        return [f"the array ran {len(run.cycles)} batches, the simulator {len(expected.batches)}"]
     problems = []
-    wrong = np.flatnonzero(run.outputs != expected.outputs)
-    if wrong.size:
-        problems.append(f"{wrong.size} of {run.outputs.size} outputs differ (first: row {wrong[0]}, array "
-                        f"{run.outputs[wrong[0]]}, simulator {expected.outputs[wrong[0]]})")
-    simulated = [batch.cycles for batch in expected.batches]
-    if run.cycles != simulated:
-        problems.append(f"cycles per batch: array {run.cycles}, simulator {simulated}")
+    for batch, cycles in zip(expected.batches, run.cycles):
+        rows = slice(batch.row_start, batch.row_start + batch.n_rows)
+        problems += batch_problems(batch.row_start, expected.config.n_pes, expected.outputs[rows].tolist(),
+                                   run.outputs[rows].tolist(), compared_values(batch), {"cycles": cycles})
     return problems

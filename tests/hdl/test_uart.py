@@ -35,7 +35,9 @@ def test_a_layer_over_the_uart_matches_the_simulator():
     assert check.problems == [] and check.expected.outputs.tolist() == expected.outputs.tolist()
     assert run.cycles == [batch.cycles for batch in expected.batches] and run.outputs.tolist() == expected.outputs.tolist()
     wrong = ArrayRun(outputs=run.outputs + np.eye(1, 6, 4, dtype=np.int64)[0], cycles=[run.cycles[0] + 1, run.cycles[1]])
-    assert len(differences(wrong, expected)) == 2
+    found = differences(wrong, expected)
+    assert len(found) == 2 and any(line.startswith("output row 4 (PE ") for line in found), found
+    assert any(line.startswith("cycles of the batch at row 0: array ") for line in found), found
 
 
 class CannedLine:

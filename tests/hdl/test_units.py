@@ -261,4 +261,4 @@ def test_scoreboard_names_the_first_wrong_output_and_counter():
 
     simulate(dut, bench)
     assert found[0].startswith("output row 3 (PE 1, local row 1): expected ") and "1 more outputs differ" in found[0]
-    assert found[1].startswith("busy cycles of PE 1: RTL ") and len(found) == 2  # busy comes before fifo_pops
+    assert found[1].startswith("busy cycles of PE 1: array ") and len(found) == 2  # busy comes before fifo_pops

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from accel.arch.extras import require
+from accel.arch.source import source_commit
 from accel.cli.common import add_json_option, positive_int, print_json, provenance, seed
 from accel.report import records
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         totals = run_campaign(args.layers, args.work, args.seed, args.per_config, progress=bar.update,
                               simulator=args.simulator, workers=workers)
     if args.record:
-        records.set_record("hdl", "campaign.json", {**totals, "provenance": provenance(args)})
+        records.set_record("hdl", "campaign.json", {**totals, "provenance": {**provenance(args), "commit": source_commit()}})
     if args.json:
         print_json({**totals, "workers": workers, "simulator": args.simulator})
     else:

@@ -246,9 +246,14 @@ def campaign_lines(campaign: dict | None) -> list[str]:
     return ["## Co-simulation campaign", "", f"Regenerate: `{command}`.", "",
             f"{campaign['layers']:,} random layers on {campaign['configs']} random configs ({campaign['batches']:,} batches, "
             f"{campaign['clock_cycles']:,} clock cycles, {campaign['compute_cycles']:,} of them in compute mode) ran under "
-            f"{campaign['simulator']} in {campaign['wall_s']:.0f} s on {campaign.get('workers', 1)} process"
+            f"{campaign['simulator']}{_on_commit(campaign)} in {campaign['wall_s']:.0f} s on {campaign.get('workers', 1)} process"
             f"{'es' if campaign.get('workers', 1) > 1 else ''} with {campaign['mismatches']} mismatches in outputs, "
             "cycles, T_issue, stall cycles, broadcasts, line reads, bypasses, busy cycles, pops and pointer reads.", ""]
+
+
+def _on_commit(campaign: dict) -> str:
+    commit = campaign.get("provenance", {}).get("commit")
+    return f" on the RTL of commit {commit[:7]}{' with changes' if commit.endswith('+changes') else ''}" if commit else ""
 
 
 def hdl_markdown(entries: list[dict], speed: list[dict] | None, campaign: dict | None = None) -> str:

@@ -12,7 +12,6 @@ bitstream's SHA-256 and the git commit of the sources it came from.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from amaranth.lib.cdc import ResetSynchronizer
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from accel.arch.files import file_sha256, write_text_atomic
+from accel.arch.source import source_commit
 from hdl.flow.flow import run_flow
 from hdl.flow.pll import PLLSettings, ecp5_pll
 from hdl.flow.targets import Board, board_named
@@ -169,16 +169,3 @@ def build_bitstream(config: ArchConfig, board: str, work: Path, baud: int = BAUD
                        pll.to_dict(), file_sha256(bitstream), source_commit(), contents_digest(contents) if contents else None)
     write_text_atomic(work / "build.json", json.dumps(build.to_dict(), indent=2) + "\n")
     return build
-
-
-def source_commit() -> str | None:
-    """The git commit of this source tree, ``+changes`` appended when files differ from it (records under
-    ``reports/`` aside: builds write them); None outside git."""
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True)
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)",
-                                 ":(top,exclude)reports"], cwd=here, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit.stdout.strip() + ("+changes" if status.stdout.strip() else "")

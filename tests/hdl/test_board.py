@@ -46,7 +46,7 @@ def test_board_builds_refuse_unknown_boards_and_unreachable_baud_rates(tmp_path)
 def test_a_build_names_its_commit_and_only_source_changes_mark_it(tmp_path):
     import subprocess
 
-    from hdl.flow.board import source_commit
+    from accel.arch.source import source_commit
 
     commit = source_commit()
     if commit is None:

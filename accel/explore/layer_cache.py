@@ -5,8 +5,8 @@ Drawing Alex-7's synthetic weights (1.5 million of 16.8 million positions) and l
 a digest of the layer's name, its seed, the architecture config and the source of every module that
 draws, quantizes or lays out a layer, so a change to any of them is a miss and the layer is drawn
 again. Files are plain ``.npz`` arrays read without pickle and written atomically; one that does not
-read back is drawn again. ``$EIE_ACCEL_CACHE`` names the folder (``off`` turns the cache off); the
-default is ``$XDG_CACHE_HOME/eie-accel``, else ``~/.cache/eie-accel``.
+read back is drawn again; the newest ``KEPT_FILES`` are kept. ``$EIE_ACCEL_CACHE`` names the folder
+(``off`` turns the cache off); the default is ``$XDG_CACHE_HOME/eie-accel``, else ``~/.cache/eie-accel``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from accel.arch.layer import QuantizedLayer, SparseCodes
 from sim.network import LayerLayout, lay_out
 
 CACHE_VARIABLE = "EIE_ACCEL_CACHE"
+KEPT_FILES = 12
+"""Files the cache keeps; writing one more removes the least recently written (Alex-7 takes 17 MB)."""
 SOURCES = ("benchmarks.py", "config.py", "fixed_point.py", "images.py", "layer.py", "layout_kernels.py")
 """The modules of ``accel.arch`` whose source decides a benchmark layer's codes and image (read, not imported:
 the layout loop imports numba)."""
@@ -84,6 +86,9 @@ def _write(path: Path, layer: QuantizedLayer, image: LayerImage) -> None:
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as file:
             np.savez(file, **arrays)
         os.replace(file.name, path)
+        kept = sorted(path.parent.glob("*.npz"), key=lambda kept: kept.stat().st_mtime, reverse=True)
+        for old in kept[KEPT_FILES:]:
+            old.unlink(missing_ok=True)
     except OSError:
         pass
 

@@ -46,3 +46,12 @@ def test_a_damaged_file_is_drawn_again_and_the_cache_can_be_off(tmp_path, monkey
     assert written.stat().st_size > 1000  # replaced
     monkeypatch.setenv(layer_cache.CACHE_VARIABLE, "off")
     assert layer_cache.cache_folder() is None and _same(layer_cache.benchmark_layout(spec, 0, config), fresh)
+
+
+def test_the_cache_keeps_the_newest_files(tmp_path, monkeypatch):
+    monkeypatch.setenv(layer_cache.CACHE_VARIABLE, str(tmp_path))
+    monkeypatch.setattr(layer_cache, "KEPT_FILES", 2)
+    spec, config = benchmark_layer("NT-Wd"), ArchConfig()
+    for seed in range(3):
+        layer_cache.benchmark_layout(spec, seed, config)
+    assert len(list((tmp_path / "layers").iterdir())) == 2

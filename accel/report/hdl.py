@@ -36,8 +36,8 @@ NOTES = """\
   are bit fields of the PE number, where 32 PEs in groups of 6 divided by 6 on the slowest path) and
   each group's place registered in a copy of its own; same cycle counts. Those copies are registers of
   the array module, and yosys merges registers with the same input, so in the netlist one register
-  still drives every group's multiplexer: at 64 PEs, seed 3, it is the slowest path (`read_pe2` to
-  `read_group0`). The broadcast's copies stay apart because each is a module of its own
+  still drives every group's multiplexer: at 64 PEs it is the slowest path on both seeds run
+  (`read_pe2` to a group's register, 9.7 and 10.9 ns of routing). The broadcast's copies stay apart because each is a module of its own
   (`hdl.rtl.broadcast.Repeater`); the read-out's copies need the same. Rows marked "registered
   write-back" are the "dual-port pointer RAM" design with the write-back in two registered steps (ReLU and the range verdicts from the
   accumulator word, then the chosen value into the output LUT RAM), since on both 64-PE seeds of that

@@ -104,8 +104,10 @@ class ArchConfig:
             problems.append(f"clock_mhz={self.clock_mhz} must be a finite number above 0 and at most {MAX_CLOCK_MHZ:g}")
         if self.line_bits % self.entry_bits or self.line_bits < self.entry_bits:
             problems.append(f"line_bits={self.line_bits} must be a multiple of the entry width {self.entry_bits}")
-        if not 0 <= self.act_frac < self.act_bits or not 0 <= self.weight_frac < self.weight_bits:
-            problems.append("fractional bits must be smaller than the value width")
+        for frac, bits in (("act_frac", "act_bits"), ("weight_frac", "weight_bits")):
+            if not 0 <= getattr(self, frac) < getattr(self, bits):
+                problems.append(f"{frac}={getattr(self, frac)} must lie from 0 to {bits} - 1 = {getattr(self, bits) - 1} "
+                                "(fractional bits of a signed value)")
         if self.acc_bits < self.act_bits:
             problems.append(f"acc_bits={self.acc_bits} must be at least act_bits={self.act_bits}")
         if self.empty_column_cycles not in (0, 1):

@@ -119,7 +119,10 @@ def run(args: argparse.Namespace) -> int:
 
     config = architecture_from(args)
     if isinstance(args.act_frac, int):
-        config = config.replace(act_frac=args.act_frac)
+        try:
+            config = config.replace(act_frac=args.act_frac)
+        except UserError as error:
+            raise UserError(f"--act-frac {args.act_frac}: {error}") from None
     elif args.act_frac == "auto" and args.data is None:
         raise UserError("--act-frac auto chooses the fixed point from the training samples of --data DIR: give --data, "
                         "or a number of fraction bits")
@@ -213,19 +216,22 @@ def _run_model(args, imported, config, table):
 def run_on_data(args: argparse.Namespace, imported, config, table) -> int:
     """The model on the first ``--limit`` test samples of ``--data``."""
     from accel.arch.progress import progress
-    from accel.cli.sources import test_samples
+    from accel.cli.sources import shaped_samples
     from accel.explore.model_run import EIEModel, calibrated_act_frac, evaluate_on_data
+    from models.datasets import load_dataset
 
-    images, labels, name = test_samples(args.data, args.limit, imported.graph.input_shape)
+    data = load_dataset(args.data)
+    shape = imported.graph.input_shape
+    images, labels = shaped_samples(data, "test", args.limit, shape, args.data)
     fixed_point = {"act_frac": config.act_frac, "chosen": "config"}
     if args.act_frac == "auto":
-        training = test_samples(args.data, CALIBRATION_SAMPLES, imported.graph.input_shape, split="train")[0]
+        training = shaped_samples(data, "train", CALIBRATION_SAMPLES, shape, args.data)[0]
         fixed_point = {**calibrated_act_frac(imported, training, config), "chosen": "calibrated on training samples"}
         config = config.replace(act_frac=fixed_point["act_frac"])
     with progress(total=len(images), description="EIE simulation", unit="sample") as bar:
         result = evaluate_on_data(EIEModel(imported, config, table), images, labels, bar)
     record = {"provenance": provenance(args, config), "config": config.to_dict(), "energy_table": table.label,
-              "data": {"source": str(args.data), "name": name, "samples": len(images)},
+              "data": {"source": str(args.data), "name": data.name, "samples": len(images)},
               "fixed_point": fixed_point, "import": imported.report(), **result}
     if args.out:
         write_json(args.out, record)

@@ -81,20 +81,17 @@ def model_input(shape: list[int] | None, path: Path | None, density: float | Non
     return torch.from_numpy(values.astype(np.float32)), str(path)
 
 
-def test_samples(path: Path, limit: int, shape: list[int] | None, split: str = "test") -> tuple[object, object, str]:
-    """The first ``limit`` test (or ``split="train"``: training) images and labels of a data set, shaped as the
-    model's input; and its name."""
-    from models.datasets import load_dataset
-
-    data = load_dataset(path)
+def shaped_samples(data, split: str, limit: int, shape: list[int] | None, source: Path) -> tuple[object, object]:
+    """The first ``limit`` images (``split`` "test" or "train") and labels of a loaded data set (from ``source``),
+    shaped as the model's input."""
     images, labels = getattr(data, f"{split}_images")[:limit], getattr(data, f"{split}_labels")[:limit]
     if shape is not None:
         size = int(np.prod(shape))
         if images[0].numel() != size:
-            raise UserError(f"{path}: {split} samples hold {images[0].numel()} values ({'x'.join(map(str, images.shape[1:]))}); "
+            raise UserError(f"{source}: {split} samples hold {images[0].numel()} values ({'x'.join(map(str, images.shape[1:]))}); "
                             f"the model takes {size} ({'x'.join(map(str, shape))}): pass the model's data set")
         images = images.reshape(len(images), *shape)
-    return images, labels, data.name
+    return images, labels
 
 
 def layer_input_values(length: int, density: float | None, seed: int) -> np.ndarray:

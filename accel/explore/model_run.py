@@ -86,6 +86,9 @@ def calibrated_act_frac(imported: ModelImport, samples: torch.Tensor, config: Ar
     magnitudes: dict[str, float] = {}
     torch_forward(imported, samples, quantized=True, magnitudes=magnitudes)
     largest = max(magnitudes.values(), default=0.0)
+    if not math.isfinite(largest):
+        raise UserError(f"the model's values at its EIE layers are not finite on the calibration samples ({largest}); "
+                        "check the model and its data, or give --act-frac a number of fraction bits")
     integer_bits = max(0, math.ceil(math.log2(largest * CALIBRATION_HEADROOM))) if largest > 0 else 0
     act_frac = max(0, config.act_bits - 1 - integer_bits)
     return {"act_frac": act_frac, "samples": len(samples), "largest_magnitude": largest,

@@ -4,8 +4,9 @@ Each command runs as a fresh process (a warm-up first, so files are in the page 
 written as an installed package's is, and the benchmark layer in the layer cache of
 ``accel.explore.layer_cache``); the CPU time (user + system) of each finished child comes from the
 operating system. The first run of ``simulate`` on an empty layer cache, which draws and lays out the
-layer, is measured too, each run with a cache of its own. ``tree`` runs another checkout of the project (its folder first on the import
-path), so a change can be measured against the code before it on the same machine.
+layer, is measured too, each run with a cache of its own. ``tree`` runs another checkout of the project
+(its folder first on the import path), so a change can be measured against the code before it on the
+same machine.
 """
 
 from __future__ import annotations

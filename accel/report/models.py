@@ -86,6 +86,7 @@ def _section(folder: Path) -> str:
     summary = json.loads((folder / "summary.json").read_text())
     record = json.loads((folder / RECORD).read_text())
     top1, agreement = record["top1_percent"], record["agreement"]
+    point = fixed_point_line(record)
     samples = record["samples"]
     differing = agreement["disagreeing_samples"]
     accuracy = format_table(["model", "top-1 %", "test images"], [
@@ -122,7 +123,7 @@ def _section(folder: Path) -> str:
         + f"; the largest difference of any output is {agreement['max_output_difference']:.3g}. The first image's "
         f"EIE layers are bit-exact with the independent numpy fixed-point model: "
         f"{'yes' if record['numpy_model_bit_exact_on_first_sample'] else 'NO'}.", "",
-        fixed_point_line(record)[0].upper() + fixed_point_line(record)[1:] + ".", "",
+        point[0].upper() + point[1:] + ".", "",
         f"Partition (graph {ORIGINS[record['import']['graph']]}):", "", partition, "",
         "Per sample on the 64-PE EIE at 800 MHz:", "", layers, "",
     ])

@@ -44,6 +44,8 @@ DESIGN_RECORD = "design.json"
 TOP = "eie_board"
 YOSYS = ("-q", "-l", f"{TOP}.rpt", f"{TOP}.ys")
 """yosys on the script Amaranth writes (it synthesises for the ECP5 into ``eie_board.json``)."""
+
+
 class BoardTop(Elaboratable):
     """The bridge on the board's first UART (the USB serial port), multipliers in ECP5 DSP blocks, all on
     the core clock that ``pll`` makes from the board's oscillator (held in reset until the PLL locks);

@@ -126,11 +126,12 @@ def test_functional_relu_is_fused_and_the_test_set_runs_through_eie(user_folder,
     assert record["model"]["cycles"]["mean"] == pytest.approx(sum(row["cycles"]["mean"] for row in record["layers"]))
 
 
-def test_the_activation_fixed_point_is_calibrated_on_training_samples(user_folder, capsys):
+def test_the_activation_fixed_point_is_calibrated_on_training_samples(user_folder, capsys, monkeypatch):
     """--act-frac auto: the most fraction bits whose range holds twice the training samples' largest value at an
     EIE layer; a number sets it; auto without data is refused."""
-    from accel.cli.sources import test_samples
+    from accel.cli.sources import shaped_samples
     from accel.explore import model_run
+    from models.datasets import load_dataset
     from models.export import import_compressed, torch_forward
 
     compress("functional")
@@ -140,7 +141,8 @@ def test_the_activation_fixed_point_is_calibrated_on_training_samples(user_folde
     record = json.loads(capsys.readouterr().out)
     point = record["fixed_point"]
     imported = import_compressed(CompressedModel.load("functional/model.dc.npz"))
-    training = test_samples(user_folder / "data.npz", 256, imported.graph.input_shape, split="train")[0]
+    data = user_folder / "data.npz"
+    training = shaped_samples(load_dataset(data), "train", 256, imported.graph.input_shape, data)[0]
     magnitudes = {}
     torch_forward(imported, training, magnitudes=magnitudes)
     largest = max(magnitudes.values())
@@ -153,6 +155,17 @@ def test_the_activation_fixed_point_is_calibrated_on_training_samples(user_folde
     assert record["config"]["act_frac"] == 11 and record["fixed_point"] == {"act_frac": 11, "chosen": "config"}
     assert main(["simulate", "functional/model.dc.npz", "--act-frac", "auto"]) == 2
     assert "--act-frac auto chooses the fixed point from the training samples of --data" in capsys.readouterr().err
+    assert main(["simulate", "functional/model.dc.npz", "--act-frac", "16"]) == 2
+    assert "--act-frac 16: invalid architecture config: act_frac=16 must lie from 0 to act_bits - 1 = 15" in (
+        capsys.readouterr().err)
+
+    def not_finite(imported, samples, quantized, magnitudes):
+        magnitudes["fc1"] = float("nan")
+
+    monkeypatch.setattr(model_run, "torch_forward", not_finite)
+    assert main(["simulate", "functional/model.dc.npz", "--data", "data.npz", "--act-frac", "auto"]) == 2
+    error = capsys.readouterr().err
+    assert "values at its EIE layers are not finite" in error and len(error.strip().splitlines()) == 1
     assert model_run.CALIBRATION_HEADROOM == 2.0
 
 

@@ -26,7 +26,7 @@ BOUNDS = {
     "act_bits": (2, 24), "act_frac": (0, 23), "weight_bits": (2, 24), "weight_frac": (0, 23), "acc_bits": (2, 48),
     "regfile_entries": (1, 1 << 16), "ptr_bits": (1, 32), "spmat_sram_bytes": (1, 1 << 30),
     "ptr_sram_bytes": (1, 1 << 30), "act_sram_bytes": (1, 1 << 30), "pipeline_latency": (0, 64),
-    "broadcast_latency": (0, 16), "empty_column_cycles": (0, 1),
+    "broadcast_latency": (0, 16), "empty_column_cycles": (0, 1), "length_register": (0, 1),
 }
 """Inclusive range of every integer field; the datapath widths keep the integer models exact."""
 MAX_RTL_PES = 256
@@ -80,6 +80,10 @@ class ArchConfig:
     empty_column_cycles: int = 1
     """Cycles a PE spends on a column with no entries in its rows: 1 (it is popped like any column;
     matches the paper's NT-We) or 0 (the pointer stage drops it; see TIMING.md)."""
+    length_register: int = 0
+    """1: the pointer stage registers each column's length once more before the PE may pop it
+    (``pointer_stage_cycles`` 3), which takes the length's carry chain off the column hand-over path;
+    ``empty_column_cycles = 0`` registers it anyway (see TIMING.md, Pointer stage)."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -122,9 +126,15 @@ class ArchConfig:
 
     @property
     def pointer_stage_cycles(self) -> int:
-        """Cycles from an activation's push into a PE until the PE can pop it (TIMING.md, Pointer stage);
-        with ``empty_column_cycles = 0`` an empty column is dropped after as many."""
-        return 2 if self.empty_column_cycles else 3
+        """Cycles from an activation's push into a PE until the PE can pop it (TIMING.md, Pointer stage):
+        3 when the length is registered once more (``length_register`` or ``empty_column_cycles = 0``,
+        which drops an empty column after as many), else 2."""
+        return 3 if self.length_registered else 2
+
+    @property
+    def length_registered(self) -> bool:
+        """The pointer stage registers the column's length once more before the queue."""
+        return bool(self.length_register) or self.empty_column_cycles == 0
 
     @property
     def entry_bits(self) -> int:

@@ -20,7 +20,7 @@ NOTES = """\
 - iCE40: the HX8K in its 256-ball package. The UltraPlus parts come in packages with far fewer pins than
   the load, input and read-out ports need, and the HX8K has no DSP blocks, so each PE's multiplier is
   built from logic cells (the multipliers column is empty).
-- ECP5 memories of the "dual-port pointer RAM", "registered write-back" and "group read-out select" designs, three block RAMs per PE (yosys's netlist of the
+- ECP5 memories of the "dual-port pointer RAM", "registered write-back", "group read-out select" and "group read-out copies" designs, three block RAMs per PE (yosys's netlist of the
   64-PE array): the sparse-matrix lines, one DP16KD (2,048 bytes of 32-bit lines); the even and odd
   pointer banks, one true dual-port DP16KD, the odd bank above the even one, each bank read through
   a port of its own every cycle (loads write through the even bank's port: a PE never loads and
@@ -31,14 +31,19 @@ NOTES = """\
   broadcast queue's single block RAM holds the non-zero activations for the whole array. Rows marked
   "not converged" were stopped while nextpnr's router still had overused wires (the minimum seen and
   its iteration are recorded).
-- Design: rows marked "group read-out select" are the RTL and flow in the tree: the "registered
+- Design: rows marked "group read-out copies" are the RTL and flow in the tree: the "group read-out
+  select" design with each group's copy of the place a module of its own (`hdl.rtl.broadcast.Repeater`,
+  as the broadcast's copies), so that synthesis keeps the copies apart; their configs add
+  `length_register` 1 (accel/arch/TIMING.md, Pointer stage), which registers each column's length once
+  more, so the length's carry chain and its compare with zero, the slowest path inside a PE from 16
+  PEs on, end in a register instead of running on into the hand-over and the queue's write (a starved
+  PE waits one cycle longer for its next column). Rows marked "group read-out select" are the "registered
   write-back" design with the read-out's groups a power of two of PEs (a PE's group and its place in it
   are bit fields of the PE number, where 32 PEs in groups of 6 divided by 6 on the slowest path) and
   each group's place registered in a copy of its own; same cycle counts. Those copies are registers of
   the array module, and yosys merges registers with the same input, so in the netlist one register
   still drives every group's multiplexer: at 64 PEs it is the slowest path on both seeds run
-  (`read_pe2` to a group's register, 9.7 and 10.9 ns of routing). The broadcast's copies stay apart because each is a module of its own
-  (`hdl.rtl.broadcast.Repeater`); the read-out's copies need the same. Rows marked "registered
+  (`read_pe2` to a group's register, 9.7 and 10.9 ns of routing). Rows marked "registered
   write-back" are the "dual-port pointer RAM" design with the write-back in two registered steps (ReLU and the range verdicts from the
   accumulator word, then the chosen value into the output LUT RAM), since on both 64-PE seeds of that
   design the slowest path ran from the word through the range check into the LUT RAM's write data.
@@ -117,9 +122,9 @@ def outcome(entry: dict) -> str:
     return "yes" if entry["fits"] else f"no ({entry['message']})"
 
 
-CURRENT = "group read-out select"
+CURRENT = "group read-out copies"
 """The label of runs of the RTL and flow in the tree (recorded with each run since labels began)."""
-DESIGNS = (CURRENT, "registered write-back", "dual-port pointer RAM", "registered accumulate", "pipelined",
+DESIGNS = (CURRENT, "group read-out select", "registered write-back", "dual-port pointer RAM", "registered accumulate", "pipelined",
            "earlier pipelined", "single-cycle hand-over")
 """Every design label, newest first."""
 

@@ -34,6 +34,7 @@ AXIS_WORDS = {
     "pipeline_latency": ("pipeline drain (cycles)", "pipeline drain"),
     "broadcast_latency": ("broadcast register stages", "broadcast stages"),
     "empty_column_cycles": ("cycles per empty column", "empty-column cycles"),
+    "length_register": ("column length registered once more", "length register"),
     "workload": ("workload", "workload"), "energy_table": ("energy table", "energy table"), "seed": ("seed", "seed"),
     "device": ("FPGA device", "device"), "router": ("nextpnr router", "router"),
 }

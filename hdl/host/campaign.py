@@ -41,7 +41,7 @@ def random_config(rng: np.random.Generator, index: int = 0) -> ArchConfig:
     return ArchConfig(n_pes=int(np.clip(np.round(2 ** rng.uniform(0, 6)), 1, 64)), fifo_depth=int(rng.integers(1, 17)),
                       broadcast_latency=int(rng.integers(0, 3)), empty_column_cycles=int(rng.integers(0, 2)),
                       acc_bits=int(rng.choice([18, 32])), regfile_entries=int(rng.choice([4, 16, 64])),
-                      line_bits=int(rng.choice([32, 64])),
+                      line_bits=int(rng.choice([32, 64])), length_register=int(rng.integers(0, 2)),
                       pipeline_latency=PIPELINE_LATENCIES[index % len(PIPELINE_LATENCIES)], **SMALL_SRAMS)
 
 

@@ -4,8 +4,9 @@ Pointer stage: an activation pushed in cycle ``t`` reads ``p_j`` and ``p_(j+1)``
 pointer banks in ``t`` (one memory, the odd bank above the even one, read through two ports: one
 true dual-port block RAM on an FPGA); the block RAMs' outputs are registered in ``t+1``; in ``t+2`` their difference
 gives the column's length, which enters the queue (a FIFO of start, length and flags) with the
-activation, or may be popped at once. With ``empty_column_cycles = 0`` the stage registers the
-length once more and drops empty columns in ``t+3``. Column control: a pop in cycle ``t`` loads the column's start
+activation, or may be popped at once. With ``length_register`` (or ``empty_column_cycles = 0``) the
+stage registers the length once more (popped from ``t+3``); with ``empty_column_cycles = 0`` it drops
+empty columns in ``t+3``. Column control: a pop in cycle ``t`` loads the column's start
 and length into registers; the column occupies cycles ``t+1 .. t+cost``, issuing one entry per
 cycle, and the next pop may happen on its last cycle. ``last`` is a register, so a pop depends
 on registers only.
@@ -141,11 +142,12 @@ class ProcessingElement(wiring.Component):
         # The entry that may be popped straight from the stage, or else enters the FIFO.
         staged_valid, staged = Signal(), Signal(layout)
         drop = Signal()
-        if config.empty_column_cycles:
+        if not config.length_registered:
             m.d.comb += [staged_valid.eq(ptr_valid), staged.eq(read)]
         else:
             m.d.sync += [staged_valid.eq(ptr_valid), staged.eq(read)]
-            m.d.comb += drop.eq(staged_valid & staged.empty)
+            if not config.empty_column_cycles:
+                m.d.comb += drop.eq(staged_valid & staged.empty)
 
         # Column control: every register of the current column is loaded at the pop.
         occupied, issue, last, first = Signal(), Signal(), Signal(init=1), Signal()

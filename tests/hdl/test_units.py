@@ -184,16 +184,16 @@ def check_against_simulator(layer, inputs, config):
 CODEBOOK = np.r_[0.0, np.linspace(-2, 2, 15)]
 
 
-@pytest.mark.parametrize("n_pes, depth, empty_cycles, broadcast, pipeline",
-                         [(1, 1, 1, 1, 8), (2, 2, 1, 0, 9), (4, 8, 1, 1, 8), (1, 1, 0, 1, 10), (3, 2, 0, 2, 9),
-                          (5, 3, 1, 3, 10)])
-def test_random_layer_matches_simulator(n_pes, depth, empty_cycles, broadcast, pipeline):
+@pytest.mark.parametrize("n_pes, depth, empty_cycles, broadcast, pipeline, register",
+                         [(1, 1, 1, 1, 8, 0), (2, 2, 1, 0, 9, 0), (4, 8, 1, 1, 8, 0), (1, 1, 0, 1, 10, 0), (3, 2, 0, 2, 9, 0),
+                          (5, 3, 1, 3, 10, 0), (1, 1, 1, 0, 8, 1), (3, 2, 1, 2, 10, 1)])
+def test_random_layer_matches_simulator(n_pes, depth, empty_cycles, broadcast, pipeline, register):
     rng = np.random.default_rng(n_pes)
     codes = (rng.random((13, 11)) < 0.4) * rng.integers(1, 16, (13, 11))
     codes[:, 3] = 0  # an empty column
     layer = QuantizedLayer(codes=codes, codebook=CODEBOOK, bias=rng.standard_normal(13))
     config = ArchConfig(n_pes=n_pes, fifo_depth=depth, empty_column_cycles=empty_cycles, broadcast_latency=broadcast,
-                        pipeline_latency=pipeline, **SMALL)
+                        pipeline_latency=pipeline, length_register=register, **SMALL)
     inputs = quantize_activations(rng.standard_normal(11) * (rng.random(11) < 0.7), config)
     check_against_simulator(layer, inputs, config)
 

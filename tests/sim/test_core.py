@@ -60,6 +60,19 @@ def test_dropped_empty_column_by_hand():
     assert (batch.t_issue, batch.stall_cycles, batch.busy.tolist()) == (13, 6, [3])
 
 
+def test_registered_length_by_hand():
+    # The same layer with length_register=1: popped three cycles after its push like a dropped column,
+    # but the empty column is popped (at 7) and costs its cycle (8). Broadcasts at 0, 4 and 8; pops at
+    # 3, 7 and 11; the last column occupies cycle 12, so T_issue = 13 with 6 stall cycles, 4 busy.
+    codes = np.zeros((4, 3), dtype=np.int64)
+    codes[0, 0], codes[1, 0], codes[2, 2] = 1, 2, 3
+    config = ArchConfig(n_pes=1, fifo_depth=1, length_register=1, broadcast_latency=0)
+    assert config.pointer_stage_cycles == 3
+    result = run_both(QuantizedLayer(codes=codes, codebook=CODEBOOK), np.array([256, 256, 256]), config)
+    batch = result.batches[0]
+    assert (batch.t_issue, batch.stall_cycles, batch.busy.tolist()) == (13, 6, [4])
+
+
 def test_two_pes_fifo_depth_one_by_hand():
     # PE 0 (global rows 0, 2, 4) has columns of 3, 0, 1 entries; PE 1 (rows 1, 3, 5) of 1, 2, 0.
     # Broadcasts at 0, 3, 6 (stalls at 1, 2, 4, 5); PE 0 pops at 2, 5, 8, PE 1 at 2, 5, 8;
@@ -158,14 +171,14 @@ def test_saturation_matches_numpy_model():
 @given(rows=st.integers(1, 100), cols=st.integers(1, 30), density=st.floats(0, 1), act_density=st.floats(0, 1),
        n_pes=st.integers(1, 256), depth=st.integers(1, 256), regfile=st.sampled_from([1, 3, 64]),
        acc_bits=st.sampled_from([16, 32]), line_bits=st.sampled_from([8, 16, 64]), latency=st.sampled_from([0, 4]),
-       empty=st.sampled_from([0, 1]), broadcast=st.sampled_from([0, 1, 2]), relu=st.booleans(), scale=st.sampled_from([1.0, 50.0]), seed=st.integers(0, 2**20))
+       empty=st.sampled_from([0, 1]), register=st.sampled_from([0, 1]), broadcast=st.sampled_from([0, 1, 2]), relu=st.booleans(), scale=st.sampled_from([1.0, 50.0]), seed=st.integers(0, 2**20))
 def test_reference_and_fast_agree_and_match_numpy(rows, cols, density, act_density, n_pes, depth, regfile, acc_bits,
-                                                  line_bits, latency, empty, broadcast, relu, scale, seed):
+                                                  line_bits, latency, empty, register, broadcast, relu, scale, seed):
     rng = np.random.default_rng(seed)
     codes = (rng.random((rows, cols)) < density) * rng.integers(1, 16, (rows, cols))
     layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-4, 4, 15)], bias=rng.standard_normal(rows) * scale, relu=relu)
     config = ArchConfig(n_pes=n_pes, fifo_depth=depth, regfile_entries=regfile, acc_bits=acc_bits, line_bits=line_bits,
-                        pipeline_latency=latency, empty_column_cycles=empty,
+                        pipeline_latency=latency, empty_column_cycles=empty, length_register=register,
                         broadcast_latency=broadcast)
     inputs = quantize_activations(rng.standard_normal(cols) * scale * (rng.random(cols) < act_density), config)
     result = run_both(layer, inputs, config)

@@ -23,7 +23,7 @@ def test_numpy_and_compiled_loops_give_the_reference_results(seed, monkeypatch):
     inputs = rng.integers(-2000, 2000, cols) * (rng.random(cols) < rng.choice([0.1, 0.5, 1.0]))
     config = ArchConfig(n_pes=int(rng.choice([1, 4, 16, 64])), fifo_depth=int(rng.choice([1, 2, 8])),
                         broadcast_latency=int(rng.integers(0, 3)), regfile_entries=64, empty_column_cycles=int(rng.integers(2)),
-                        acc_bits=int(rng.choice([16, 32])))
+                        acc_bits=int(rng.choice([16, 32])), length_register=int(rng.integers(2)))
     layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-1, 1, 15)], relu=bool(rng.integers(2)))
     image = build_layer_image(layer, config)
     expected = reference.simulate_layer(image, inputs).to_dict()

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import torch
 
+from accel.models.compression import SENSITIVITY_FRACTIONS, Schedule, deep_compress
+from accel.models.datasets import DEFAULT_DATA_DIR, load_dataset
+from accel.models.pipeline import write_outputs
+from accel.models.training import TrainSettings, accuracy, dataset_trainer, train
 from accel.report.compression import write_compression_pages
 from examples.small_nets import mlp_784_500_200_10
-from models.compression import SENSITIVITY_FRACTIONS, Schedule, deep_compress
-from models.datasets import DEFAULT_DATA_DIR, load_dataset
-from models.pipeline import write_outputs
-from models.training import TrainSettings, accuracy, dataset_trainer, train
 
 HERE = Path(__file__).parent
 

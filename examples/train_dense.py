@@ -10,9 +10,9 @@ from pathlib import Path
 
 import torch
 
-from models.datasets import DEFAULT_DATA_DIR, load_dataset
-from models.training import TrainSettings, accuracy, train
-from models.user_model import build_from_factory
+from accel.models.datasets import DEFAULT_DATA_DIR, load_dataset
+from accel.models.training import TrainSettings, accuracy, train
+from accel.models.user_model import build_from_factory
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from accel.models.datasets import DEFAULT_DATA_DIR
 from accel.report.models import write_models_page
-from models.datasets import DEFAULT_DATA_DIR
 
 MODELS = {"functional_mlp": 8, "mixer_block": 8, "row_lstm": 8, "example_convnet": 2, "row_transformer": 8}
 """Each factory of examples.user_models (also its report folder; its schedule is examples/<name>_schedule.json)

@@ -3,9 +3,9 @@
 ``torch.fx`` traces symbolically and stops at Python control flow on tensors (``if x.dim() == 4``,
 ``for s in x.size()``). ``torch.export`` runs the model on an example instead, with a free batch
 dimension, and records ATen operations; this module translates them into the same graph nodes as
-``models.tracing``: ``aten.linear`` on an ``nn.Linear``'s weight is an EIE layer, ``aten.conv2d`` on an
+``accel.models.tracing``: ``aten.linear`` on an ``nn.Linear``'s weight is an EIE layer, ``aten.conv2d`` on an
 ``nn.Conv2d``'s a compressed convolution, and every other operation a host operation of
-``models.host_ops``. Recurrent layers run unrolled (their gate layer once per time step).
+``accel.models.host_ops``. Recurrent layers run unrolled (their gate layer once per time step).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from torch import fx, nn
 from torch.nn.utils import parametrize, prune
 
 from accel.arch.errors import UserError
-from models.graph import DECLARE_HINT, Node
-from models.pruning import copy_module
+from accel.models.graph import DECLARE_HINT, Node
+from accel.models.pruning import copy_module
 
 Translation = tuple[str, str, list, dict]
 """(op, target, args, kwargs) of a graph node, with fx nodes still in the arguments."""

@@ -3,9 +3,9 @@
 Format ``deep-compression-model`` version 3 (see models/FORMAT.md): an integrity-checked archive
 (``accel.arch.npz``: one SHA-256 over the metadata, member list, dtypes, shapes and every array) with a
 strictly typed schema, Huffman streams that must be consumed exactly, bounded sizes, and the model's
-dataflow graph (``models.graph``) with the host tensors it uses. Version 2 files (no graph) are read
+dataflow graph (``accel.models.graph``) with the host tensors it uses. Version 2 files (no graph) are read
 as a chain of their fully connected layers, marked as assumed; version 1 files are converted, after
-their CRC-32 checks pass, by ``python -m models.compressed_file upgrade``, which also rewrites version 2.
+their CRC-32 checks pass, by ``python -m accel.models.compressed_file upgrade``, which also rewrites version 2.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from torch.nn.utils import parametrize, prune
 from accel.arch.errors import UserError
 from accel.arch.files import parse_json
 from accel.arch.npz import DIGEST_KEY, FLOAT_DTYPES, MEMBERS_KEY, Schema, check_array, load_npz, read_members, save_npz
-from models import huffman
-from models.graph import ModelGraph, chain_graph
-from models.networks import build_network, compressible_layers
-from models.quantization import codebook_and_codes
-from models.recurrent import STACKED, StackedLSTM, gate_shape, write_gates
-from models.size_report import LayerSize
-from models.sparse_storage import decode_relative, encode_relative
-from models.tracing import fused_relus, host_params, trace_model
+from accel.models import huffman
+from accel.models.graph import ModelGraph, chain_graph
+from accel.models.networks import build_network, compressible_layers
+from accel.models.quantization import codebook_and_codes
+from accel.models.recurrent import STACKED, StackedLSTM, gate_shape, write_gates
+from accel.models.size_report import LayerSize
+from accel.models.sparse_storage import decode_relative, encode_relative
+from accel.models.tracing import fused_relus, host_params, trace_model
 
 FORMAT = "deep-compression-model"
 VERSION = 3
@@ -105,7 +105,7 @@ class CompressedModel:
     network: str | None
     layers: list[CompressedLayer] = field(default_factory=list)
     graph: ModelGraph | None = None
-    """The model's dataflow (``models.graph``); None: a chain of the fully connected layers, assumed."""
+    """The model's dataflow (``accel.models.graph``); None: a chain of the fully connected layers, assumed."""
 
     def sizes(self) -> list[LayerSize]:
         return [layer.size() for layer in self.layers]
@@ -286,7 +286,7 @@ def _load_graph(path: str | Path, data: dict, arrays: dict[str, np.ndarray], lay
 
 def _older_version(version: int) -> str:
     return (f"deep-compression-model version {version} has no integrity check over its metadata; convert it with "
-            "`python -m models.compressed_file upgrade FILE` (it checks the file's CRC-32s and schema first) or re-export it")
+            "`python -m accel.models.compressed_file upgrade FILE` (it checks the file's CRC-32s and schema first) or re-export it")
 
 
 def _load_layer(path: str | Path, arrays: dict[str, np.ndarray], index: int, entry: Schema
@@ -380,7 +380,7 @@ def upgrade(source: str | Path, target: str | Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.compressed_file",
+    parser = argparse.ArgumentParser(prog="python -m accel.models.compressed_file",
                                      description=f"Convert a version 1 or 2 compressed model file to version {VERSION}.")
     parser.add_argument("command", choices=("upgrade",))
     parser.add_argument("source", type=Path, help="version 1 or 2 file")

@@ -7,9 +7,9 @@
 
 Linear and Conv2d layers are pruned (prune and retrain, in rounds), weight-shared (k-means per
 layer, then centroid fine-tuning) and Huffman-coded; every other layer is kept as it is and listed.
-An ``nn.LSTM`` / ``nn.LSTMCell`` is first put in its stacked form (``models.recurrent``): each layer's
+An ``nn.LSTM`` / ``nn.LSTMCell`` is first put in its stacked form (``accel.models.recurrent``): each layer's
 gate matrix ``[W_ih W_hh]`` is compressed as one fully connected layer, as EIE runs it. The model's
-dataflow is traced from its forward (``models.tracing``) before any training, and recorded in the
+dataflow is traced from its forward (``accel.models.tracing``) before any training, and recorded in the
 compressed file.
 Masks are ``torch.nn.utils.prune`` masks: a model pruned there is accepted as it is (its masks stay
 and combine with the schedule's), and the returned model looks pruned to it.
@@ -29,10 +29,10 @@ from torch.nn.utils import parametrize, prune
 
 from accel.arch.errors import UserError
 from accel.arch.progress import progress as progress_bar
-from models.compressed_file import CompressedLayer, CompressedModel, compress_module
-from models.graph import ACTIVATIONS, ModelGraph, chain_graph
-from models.networks import compressible_layers
-from models.pruning import (
+from accel.models.compressed_file import CompressedLayer, CompressedModel, compress_module
+from accel.models.graph import ACTIVATIONS, ModelGraph, chain_graph
+from accel.models.networks import compressible_layers
+from accel.models.pruning import (
     apply_masks_where_read,
     copy_module,
     kept_fractions,
@@ -42,10 +42,10 @@ from models.pruning import (
     rescale_dropout,
     sensitivity,
 )
-from models.quantization import INITS, layer_bits, quantize_layer
-from models.recurrent import stack_recurrent
-from models.size_report import LayerSize, total_row
-from models.tracing import trace_model
+from accel.models.quantization import INITS, layer_bits, quantize_layer
+from accel.models.recurrent import stack_recurrent
+from accel.models.size_report import LayerSize, total_row
+from accel.models.tracing import trace_model
 
 ALL = "*"
 """Key that stands for every layer a schedule entry does not name."""

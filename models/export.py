@@ -2,7 +2,7 @@
 
 Every import says what it did: which tensors or layers became which EIE layers, which operations
 run on the host between them (the partition, ``ModelImport.report``), and what was left out and
-why. A model's dataflow comes from its recorded graph (``models.graph``): traced from ``forward``
+why. A model's dataflow comes from its recorded graph (``accel.models.graph``): traced from ``forward``
 for a module or a compressed model written by this version, declared (``activations``) or assumed
 (a chain with ReLU between layers) for a state_dict and for files written before graphs were recorded.
 """
@@ -24,13 +24,13 @@ from torch import nn
 
 from accel.arch.errors import UserError
 from accel.arch.layer import QuantizedLayer
-from models.compressed_file import CompressedModel
-from models.graph import ACTIVATIONS, ModelGraph, chain_graph, record_shapes, run_graph
-from models.pruning import make_permanent, prune_by_std
-from models.quantization import codebook_and_codes, quantize_layer
-from models.recurrent import stack_recurrent
-from models.tensor_kinds import REAL_FLOAT_DTYPES, check_kind
-from models.tracing import conv_tensors, fused_relus, trace_model
+from accel.models.compressed_file import CompressedModel
+from accel.models.graph import ACTIVATIONS, ModelGraph, chain_graph, record_shapes, run_graph
+from accel.models.pruning import make_permanent, prune_by_std
+from accel.models.quantization import codebook_and_codes, quantize_layer
+from accel.models.recurrent import stack_recurrent
+from accel.models.tensor_kinds import REAL_FLOAT_DTYPES, check_kind
+from accel.models.tracing import conv_tensors, fused_relus, trace_model
 
 EIE_BITS = 4
 SKIP_OPTION = "--skip-unsupported"
@@ -165,7 +165,7 @@ def _assumed_chain(model: CompressedModel, result: ModelImport, skip_unsupported
     _check_between(result, between, skip_unsupported)
     result.approximations.append("the file records no graph (written before graphs were recorded): its fully connected "
                                  "layers are assumed to form a chain with the ReLU flags stored per layer; upgrade it "
-                                 "with `python -m models.compressed_file upgrade FILE`, or recompress to record the "
+                                 "with `python -m accel.models.compressed_file upgrade FILE`, or recompress to record the "
                                  "model's dataflow")
 
 

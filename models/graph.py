@@ -8,10 +8,10 @@ Nodes are in topological order; each names its inputs by node name. Operations:
   at write-back.
 - ``lstm`` / ``lstm_cell``: a recurrent layer whose stacked gate matrix ``[W_ih W_hh]`` runs on EIE at
   every time step (``kwargs["layers"]``, one EIE layer per stacked layer); the gates' sigmoid and tanh
-  and the cell update run on the host (``models.recurrent``).
+  and the cell update run on the host (``accel.models.recurrent``).
 - ``conv2d``: a compressed convolution (``target`` = its layer), run on the host in float.
 - ``param``: a tensor the host holds (a LayerNorm's weight, a learned embedding), stored with the graph.
-- ``function`` / ``method``: a host operation from ``models.host_ops`` (nothing else can be called).
+- ``function`` / ``method``: a host operation from ``accel.models.host_ops`` (nothing else can be called).
 
 Values in ``args``/``kwargs`` are JSON: numbers, strings, booleans, null, lists, and the tagged
 objects ``{"node": NAME}``, ``{"tuple": [...]}``, ``{"slice": [start, stop, step]}``, ``{"ellipsis": true}``.
@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from accel.arch.errors import UserError
-from models import host_ops
-from models.recurrent import run_lstm, run_lstm_cell
+from accel.models import host_ops
+from accel.models.recurrent import run_lstm, run_lstm_cell
 
 ORIGINS = ("traced", "exported", "declared", "assumed")
 OPS = ("input", "output", "linear", "lstm", "lstm_cell", "conv2d", "param", "function", "method")

@@ -1,6 +1,6 @@
 """The operations a model's host CPU runs between EIE layers, by name: the only code a graph can call.
 
-A recorded graph (``models.graph``) names its host operations by qualified function name
+A recorded graph (``accel.models.graph``) names its host operations by qualified function name
 (``torch.nn.functional.gelu``) or tensor method (``view``); loading a graph looks each name up
 here and refuses any other, so a file can never make the tool call arbitrary code.
 """

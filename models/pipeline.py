@@ -1,4 +1,4 @@
-"""The LeNet presets: train dense, then Deep Compression through ``models.compression``; write the reports."""
+"""The LeNet presets: train dense, then Deep Compression through ``accel.models.compression``; write the reports."""
 
 from __future__ import annotations
 
@@ -13,17 +13,17 @@ import torch
 
 from accel.arch.errors import UserError
 from accel.arch.files import write_csv_atomic, write_text_atomic
-from models.compression import SENSITIVITY_FRACTIONS, CompressionResult, Schedule, check_layers, deep_compress
-from models.datasets import Dataset
-from models.networks import build_network, compressible_layers
-from models.size_report import bytes_rows, total_row
-from models.training import TrainSettings, accuracy, dataset_trainer, train
+from accel.models.compression import SENSITIVITY_FRACTIONS, CompressionResult, Schedule, check_layers, deep_compress
+from accel.models.datasets import Dataset
+from accel.models.networks import build_network, compressible_layers
+from accel.models.size_report import bytes_rows, total_row
+from accel.models.training import TrainSettings, accuracy, dataset_trainer, train
 
 
 @dataclass
 class CompressionSettings:
     """A built-in network trained dense, then compressed by ``schedule``: the same ``Schedule`` that compresses a
-    user's own model (``models.user_model.compress_model``). Presets below."""
+    user's own model (``accel.models.user_model.compress_model``). Presets below."""
 
     network: str = "lenet300"
     dense_epochs: int = 10

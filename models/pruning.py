@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from accel.arch.errors import UserError
-from models.networks import compressible_layers, leaf_modules
+from accel.models.networks import compressible_layers, leaf_modules
 
 
 def current_weight(module: nn.Module, name: str = "weight") -> torch.Tensor:

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from accel.arch.errors import UserError
-from models.networks import compressible_layers
+from accel.models.networks import compressible_layers
 
 INITS = ("linear", "density", "random")
 PRESETS = {"paper": {"conv": 8, "fc": 5}, "hardware": {"conv": 8, "fc": 4}}

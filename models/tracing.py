@@ -1,11 +1,11 @@
 """A model's dataflow read from its ``forward`` by ``torch.fx``, never from the order of its modules.
 
 ``trace_model`` records every operation the forward performs (by ``torch.fx``, or where it cannot follow
-the Python, by running the model on an example with ``torch.export``, ``models.aten_tracing``):
+the Python, by running the model on an example with ``torch.export``, ``accel.models.aten_tracing``):
 ``nn.Linear`` layers become EIE layers,
 a ReLU right after one (``nn.ReLU``, ``F.relu``, ``torch.relu``, ``x.relu()``, in place or not,
 ``clamp(min=0)``) is fused into it as EIE's PE applies it, and everything else becomes a host
-operation (``models.host_ops``). With an example input the recorded graph is run beside the model
+operation (``accel.models.host_ops``). With an example input the recorded graph is run beside the model
 and must give the same outputs; each node's shape is kept for the partition table.
 """
 
@@ -19,10 +19,10 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from accel.arch.errors import UserError
-from models import host_ops
-from models.aten_tracing import exported_nodes
-from models.graph import DECLARE_HINT, ModelGraph, Node, record_shapes, run_graph
-from models.recurrent import RECURRENT, STACKED, StackedLSTM
+from accel.models import host_ops
+from accel.models.aten_tracing import exported_nodes
+from accel.models.graph import DECLARE_HINT, ModelGraph, Node, record_shapes, run_graph
+from accel.models.recurrent import RECURRENT, STACKED, StackedLSTM
 
 AGREEMENT_RTOL, AGREEMENT_ATOL = 1e-4, 1e-5
 """How close the recorded graph's outputs must be to the model's own on the example (float32 rounding)."""
@@ -46,7 +46,7 @@ class _Tracer(fx.Tracer):
 def trace_model(model: nn.Module, example: torch.Tensor | None = None) -> ModelGraph:
     """The model's graph, its host tensors taken from ``model``; checked against the model on ``example``.
 
-    Recurrent layers must be in their stacked form (``models.recurrent.stack_recurrent``) first.
+    Recurrent layers must be in their stacked form (``accel.models.recurrent.stack_recurrent``) first.
     """
     label = type(model).__name__
     origin = "traced"
@@ -206,7 +206,7 @@ class _Recorder:
             self.names[node] = self.names.get(node.args[0], node.args[0].name)
             return
         if isinstance(module, RECURRENT):
-            raise UserError(f"{where}: {kind} must be stacked first (models.recurrent.stack_recurrent)")
+            raise UserError(f"{where}: {kind} must be stacked first (accel.models.recurrent.stack_recurrent)")
         args = self._encode(list(node.args), where)
         if node.kwargs:
             raise UserError(f"{where}: module {node.target!r} ({kind}) called with keyword arguments; pass them by position")

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from accel.arch.progress import progress as progress_bar
-from models.datasets import Dataset
+from accel.models.datasets import Dataset
 
 
 @dataclass
@@ -50,7 +50,7 @@ def train(model: nn.Module, data: Dataset, settings: TrainSettings, desc: str = 
 
 def dataset_trainer(data: Dataset, lr: float, l2: float = 0.0, l1: float = 0.0, momentum: float = 0.9,
                     batch_size: int = 128, seed: int = 0, progress: bool = True, finetune_lr: float | None = None):
-    """A ``models.compression.Trainer`` over ``data``: L1/L2 while retraining, none while fine-tuning centroids
+    """A ``accel.models.compression.Trainer`` over ``data``: L1/L2 while retraining, none while fine-tuning centroids
     (at ``finetune_lr``, default ``lr``)."""
 
     def trainer(model: nn.Module, epochs: int, stage: str) -> None:

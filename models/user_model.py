@@ -12,9 +12,9 @@ from torch.nn.utils import prune
 
 from accel.arch.errors import UserError
 from accel.arch.files import read_json
-from models.compression import Schedule
-from models.export import load_state_dict
-from models.tensor_kinds import check_weights
+from accel.models.compression import Schedule
+from accel.models.export import load_state_dict
+from accel.models.tensor_kinds import check_weights
 
 
 def build_from_factory(spec: str) -> nn.Module:
@@ -46,7 +46,7 @@ def build_from_factory(spec: str) -> nn.Module:
 def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     """Load a state_dict (read without pickle); one saved from a model pruned by torch.nn.utils.prune is accepted.
 
-    Every entry is checked before anything is copied: a plain tensor (``models.tensor_kinds``) of the
+    Every entry is checked before anything is copied: a plain tensor (``accel.models.tensor_kinds``) of the
     model's kind of values (finite real floating point for floating-point parameters and buffers).
     """
     state = load_state_dict(path)
@@ -97,9 +97,9 @@ def compress_model(factory: str, weights: str | Path, data_dir: str | Path, sche
     """Deep Compression of a user's model: ``factory`` ("module:function") built, ``weights`` (its trained
     state_dict) loaded, then pruned, quantized and Huffman coded by ``schedule``, retrained on the data set in
     ``data_dir`` and scored on its test images. Returns the ``CompressionResult``."""
-    from models.compression import SENSITIVITY_FRACTIONS, deep_compress
-    from models.datasets import load_dataset
-    from models.training import accuracy, dataset_trainer
+    from accel.models.compression import SENSITIVITY_FRACTIONS, deep_compress
+    from accel.models.datasets import load_dataset
+    from accel.models.training import accuracy, dataset_trainer
 
     model = load_weights(build_from_factory(factory), weights)
     data = load_dataset(data_dir)

@@ -1,5 +1,5 @@
 """Cycle-level simulator of the EIE processing-element array (rules in accel/arch/TIMING.md)."""
 
-from sim.fast import simulate_layer
+from accel.sim.fast import simulate_layer
 
 __all__ = ["simulate_layer"]

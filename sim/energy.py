@@ -36,7 +36,7 @@ from accel.arch.config import ArchConfig
 from accel.arch.energy import EnergyTable
 from accel.arch.errors import UserError
 from accel.arch.layer import QuantizedLayer
-from sim.results import LayerResult
+from accel.sim.results import LayerResult
 
 MODULES = ("activation queue", "pointer read", "sparse-matrix read", "arithmetic", "activation read/write", "DRAM")
 """Table II's five PE modules, and DRAM for the placements that fetch weights from it."""

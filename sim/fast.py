@@ -25,8 +25,8 @@ import numpy as np
 
 from accel.arch.fixed_point import write_back
 from accel.arch.images import BatchImage, LayerImage
-from sim import vector_kernels
-from sim.results import BatchResult, LayerResult, activation_sram_counts, empty_counters, simulate_batches
+from accel.sim import vector_kernels
+from accel.sim.results import BatchResult, LayerResult, activation_sram_counts, empty_counters, simulate_batches
 
 VECTOR_BATCHES = 8
 """Batches a process runs on the numpy loops before the compiled ones take over: numba's import and
@@ -92,5 +92,5 @@ def _counters(image: LayerImage, batch: BatchImage, broadcasts: int, entries: in
 
 def _compiled():
     """The compiled loops, imported (with numba) on first use."""
-    from sim import compiled_kernels
+    from accel.sim import compiled_kernels
     return compiled_kernels

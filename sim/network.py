@@ -16,10 +16,10 @@ from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.images import LayerImage, build_layer_image
 from accel.arch.layer import QuantizedLayer
-from sim.energy import EnergyBreakdown, compressed_in_dram_energy, dense_in_dram_energy, eie_energy, useful_macs
-from sim.fast import simulate_layer
-from sim.numpy_model import fixed_point_forward, float_error
-from sim.results import LayerResult
+from accel.sim.energy import EnergyBreakdown, compressed_in_dram_energy, dense_in_dram_energy, eie_energy, useful_macs
+from accel.sim.fast import simulate_layer
+from accel.sim.numpy_model import fixed_point_forward, float_error
+from accel.sim.results import LayerResult
 
 
 @dataclass

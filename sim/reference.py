@@ -12,7 +12,7 @@ import numpy as np
 
 from accel.arch.fixed_point import saturating_add, scaled_product, write_back
 from accel.arch.images import BatchImage, LayerImage
-from sim.results import BatchResult, LayerResult, empty_counters, simulate_batches
+from accel.sim.results import BatchResult, LayerResult, empty_counters, simulate_batches
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """One vocabulary of counters, from the simulator to the RTL's ports, the host and the reports.
 
-The simulator counts every ``Counter`` (``sim.results``) and measures every ``Timing`` quantity; the RTL
+The simulator counts every ``Counter`` (``accel.sim.results``) and measures every ``Timing`` quantity; the RTL
 builds a port for the ones in ``RTL_PER_PE`` and ``RTL_ARRAY`` (``port``); the host reads them under the
 same names and the co-simulation compares them with the simulator's (``expected_<name>``); the energy
 table prices the ``Counter`` activities and the reports print them."""

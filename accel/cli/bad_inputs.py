@@ -113,8 +113,8 @@ def model_file(folder: Path) -> None:
 
 
 def compressed_model(folder: Path) -> Path:
-    from models.compressed_file import compress_module
-    from models.quantization import quantize_model
+    from accel.models.compressed_file import compress_module
+    from accel.models.quantization import quantize_model
 
     model = _network()
     quantize_model(model, {"1": 4, "3": 4})

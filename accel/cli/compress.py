@@ -89,7 +89,7 @@ def weight_bits(text: str) -> int | str:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from models.datasets import DEFAULT_DATA_DIR, load_dataset
+    from accel.models.datasets import DEFAULT_DATA_DIR, load_dataset
 
     torch.set_num_threads(args.threads)
     bits = args.bits
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def compress_preset(args: argparse.Namespace, data, bits):
-    from models.pipeline import compress, preset
+    from accel.models.pipeline import compress, preset
 
     settings = preset(args.net, args.preset)
     schedule = settings.schedule
@@ -116,9 +116,9 @@ def compress_preset(args: argparse.Namespace, data, bits):
 def compress_own_model(args: argparse.Namespace, bits):
     import dataclasses
 
-    from models.compression import Schedule
-    from models.datasets import DEFAULT_DATA_DIR
-    from models.user_model import compress_model, load_schedule
+    from accel.models.compression import Schedule
+    from accel.models.datasets import DEFAULT_DATA_DIR
+    from accel.models.user_model import compress_model, load_schedule
 
     if args.weights is None:
         raise UserError("--model needs --weights FILE, the trained state_dict (torch.save(model.state_dict(), FILE))")
@@ -129,8 +129,8 @@ def compress_own_model(args: argparse.Namespace, bits):
 
 
 def report(args: argparse.Namespace, result) -> int:
+    from accel.models.pipeline import write_outputs
     from accel.report.compression import size_table, write_compression_pages
-    from models.pipeline import write_outputs
 
     with output_folder(args, args.out) as staged:
         paths = write_outputs(result, staged, provenance(args))

@@ -54,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from accel.arch.errors import UserError
-    from models.datasets import DEFAULT_DATA_DIR, load_idx_dataset
-    from models.export import layers_from_compressed
-    from models.pipeline import compress, preset, write_outputs
-    from sim.network import run_network
+    from accel.models.datasets import DEFAULT_DATA_DIR, load_idx_dataset
+    from accel.models.export import layers_from_compressed
+    from accel.models.pipeline import compress, preset, write_outputs
+    from accel.sim.network import run_network
 
     if args.images < 1:
         raise UserError("--images must be at least 1")

@@ -21,9 +21,9 @@ from accel.cli.common import (
     seed,
 )
 from accel.cli.sources import SOURCE_HELP
+from accel.hdl.flow.board import BOARD_CONFIG, BOARD_LABEL
 from accel.report import records
 from accel.report.tables import format_table
-from hdl.flow.board import BOARD_CONFIG, BOARD_LABEL
 
 EXAMPLES = """\
 examples:
@@ -79,12 +79,13 @@ def run(args: argparse.Namespace) -> int:
     from accel.arch.fixed_point import quantize_activations
     from accel.arch.progress import stage
     from accel.cli.sources import layer_inputs, load_layers
-    from hdl.host.uart_host import EIEHost, SerialLine, run_and_check
+    from accel.hdl.host.array_host import ArrayHost
+    from accel.hdl.host.uart_link import SerialLine, UartLink
 
     if args.record and not args.gate_sim:
         raise UserError("--record keeps gate-level runs only; add --gate-sim FOLDER")
     if args.gate_sim:
-        from hdl.flow.board_gate_level import board_design
+        from accel.hdl.flow.board_gate_level import board_design
         design = board_design(args.gate_sim)
         config = ArchConfig.from_dict(design["config"])
     else:
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = quantize_activations(layer_inputs(layers[0], own, args.input, None, args.seed), config)
     started = time.perf_counter()
     if args.gate_sim:
-        from hdl.flow.board_gate_level import run_board_gate_level
+        from accel.hdl.flow.board_gate_level import run_board_gate_level
         stage(f"running {len(layers)} layer(s) over the UART pins of the board netlist in {args.gate_sim} under "
               f"{args.simulator} (slow: every gate of every clock is simulated)")
         gate = run_board_gate_level(args.gate_sim, layers, inputs, args.simulator)
@@ -105,16 +106,15 @@ def run(args: argparse.Namespace) -> int:
               + ("the bridge in Amaranth's simulator (slow: every bit of every byte is simulated)" if args.simulated
                  else args.port))
         if args.simulated:
-            from hdl.host.uart_sim import run_over_uart
-            checks = run_over_uart(config, lambda host: run_and_check(host, layers, inputs))
+            from accel.hdl.host.uart_sim import run_over_uart
+            checks = run_over_uart(config, lambda host: host.run_layers(layers, inputs, config))
         else:
             line = SerialLine(args.port, args.baud, args.timeout)
             try:
-                checks = asyncio.run(run_and_check(EIEHost(line, config), layers, inputs))
+                checks = asyncio.run(ArrayHost(UartLink(line, config)).run_layers(layers, inputs, config))
             finally:
                 line.close()
-        results = [(check.name, check.run.outputs.size, check.run.cycles, [b.cycles for b in check.expected.batches],
-                    check.problems) for check in checks]
+        results = [(check.name, check.outputs.size, check.cycles, check.expected_cycles, check.problems) for check in checks]
         where = "simulated UART" if args.simulated else args.port
     wall = time.perf_counter() - started
     if args.record:

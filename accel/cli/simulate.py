@@ -194,7 +194,7 @@ def _run_layers(args, layers, own_inputs, config, table, layouts=None):
     """A benchmark layer or a layer file on one input vector (``layouts``: laid out already, from the cache)."""
     from accel.arch.fixed_point import from_fixed
     from accel.cli.sources import layer_inputs
-    from sim.network import run_network
+    from accel.sim.network import run_network
 
     inputs = layer_inputs(layers[0], own_inputs, args.input, args.act_density, args.seed)
     runs = run_network(layers, inputs, config, table, check=True, layouts=layouts)
@@ -218,7 +218,7 @@ def run_on_data(args: argparse.Namespace, imported, config, table) -> int:
     from accel.arch.progress import progress
     from accel.cli.sources import shaped_samples
     from accel.explore.model_run import EIEModel, calibrated_act_frac, evaluate_on_data
-    from models.datasets import load_dataset
+    from accel.models.datasets import load_dataset
 
     data = load_dataset(args.data)
     shape = imported.graph.input_shape
@@ -303,7 +303,7 @@ def _status(runs) -> int:
 
 
 def _totals(runs) -> dict:
-    from sim.network import network_totals
+    from accel.sim.network import network_totals
 
     return network_totals(runs)
 
@@ -318,7 +318,7 @@ def _shown(values) -> str:
 def summary_table(runs, compare_dram: bool = False) -> str:
     """Cycles, latency, load balance and energy per layer (and the chain's total)."""
     from accel.report.tables import format_table
-    from sim.network import network_totals
+    from accel.sim.network import network_totals
 
     vectors = any(run.invocations > 1 for run in runs)
     headers = ["layer", "shape", "density %", *(["vectors"] if vectors else []), "cycles", "latency us", "efficiency",
@@ -361,7 +361,7 @@ def counts_table(runs) -> str:
 def energy_table(runs, compare_dram: bool = False) -> str:
     """Energy by component over all layers, in uJ: EIE, and with --compare-dram the DRAM placements."""
     from accel.report.tables import format_table
-    from sim.energy import MODULES, TYPES
+    from accel.sim.energy import MODULES, TYPES
 
     placements = range(len(runs[0].energies)) if compare_dram else range(1)
     labels = [runs[0].energies[index].label for index in placements]

@@ -1,7 +1,7 @@
 """Where a command's layers come from: ``SOURCE`` arguments, and one seeded input vector for a layer.
 
 A source is a layer file (``fc1.npz``), a compressed model (``model.dc.npz``), a torch state_dict
-(``weights.pt``, its Linear layers quantized to 4 bits as ``models.export`` does) or a benchmark
+(``weights.pt``, its Linear layers quantized to 4 bits as ``accel.models.export`` does) or a benchmark
 layer name (synthetic weights). ``FILE:NAME`` picks one layer of a multi-layer file.
 """
 

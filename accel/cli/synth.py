@@ -64,8 +64,8 @@ MAX_TARGET_MHZ = 2000.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from hdl.flow.synth import ROUTERS
-    from hdl.flow.targets import BOARDS, DEVICES
+    from accel.hdl.flow.synth import ROUTERS
+    from accel.hdl.flow.targets import BOARDS, DEVICES
 
     parser = subparsers.add_parser(
         "synth",
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     if args.board:
         return run_board(args)
     if args.rtl_speed:
-        from hdl.host.speed import measure_rtl_speed
+        from accel.hdl.host.speed import measure_rtl_speed
         rows = measure_rtl_speed(args.work / "speed")
         records.set_record("hdl", "rtl_speed.json", rows)
         if args.json:
@@ -119,8 +119,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(format_table(list(rows[0]), [list(row.values()) for row in rows]))
     else:
-        from hdl.flow.capacity import check_fits, device_sizing
-        from hdl.flow.synth import synthesize
+        from accel.hdl.flow.capacity import check_fits, device_sizing
+        from accel.hdl.flow.synth import synthesize
 
         recorded = not (args.config or args.layer)
         base = device_sizing(args.device) if recorded else ArchConfig()
@@ -156,7 +156,7 @@ def layer_design(args: argparse.Namespace, config, size: bool = True):
         return config, None
     from accel.arch.images import build_layer_image, memories_for
     from accel.cli.sources import load_one_layer
-    from hdl.protocol.contents import batch_contents
+    from accel.hdl.protocol.contents import batch_contents
 
     layer, _ = load_one_layer(args.layer, 0, args.max_weights)  # synthetic weights seeded as in accel verilog (--seed is nextpnr's)
     image = build_layer_image(layer, config)
@@ -172,7 +172,7 @@ def layer_design(args: argparse.Namespace, config, size: bool = True):
 
 
 def run_gate_sim(folder: Path, timeout_s: float | None) -> int:
-    from hdl.flow.gate_level import run_gate_level
+    from accel.hdl.flow.gate_level import run_gate_level
 
     print(f"synthesising {folder} for iCE40 and simulating the netlist under Icarus ...", flush=True)
     outcome = run_gate_level(folder, timeout_s=timeout_s)
@@ -183,7 +183,7 @@ def run_gate_sim(folder: Path, timeout_s: float | None) -> int:
 
 def board_config(args: argparse.Namespace):
     """The board build's array: --config if given, else the board default; --pes and --fifo on top."""
-    from hdl.flow.board import BOARD_CONFIG
+    from accel.hdl.flow.board import BOARD_CONFIG
 
     config = architecture_from(args, MAX_RTL_PES) if args.config else BOARD_CONFIG
     changes = {name: value for name, value in (("n_pes", args.pes), ("fifo_depth", args.fifo)) if value is not None}
@@ -193,7 +193,7 @@ def board_config(args: argparse.Namespace):
 
 
 def run_board(args: argparse.Namespace) -> int:
-    from hdl.flow.board import build_bitstream
+    from accel.hdl.flow.board import build_bitstream
 
     config, contents = layer_design(args, board_config(args), size=False)  # the board's array takes any layer it holds
     work = args.work if args.work != Path("build/synth") else Path("build/board") / args.board

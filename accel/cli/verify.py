@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from accel.arch.progress import progress
 
     require(("cocotb", "cocotb_tools"), "test", "accel verify")
-    from hdl.host.campaign import run_campaign
+    from accel.hdl.host.campaign import run_campaign
 
     workers = (os.cpu_count() or 1) if args.workers is None else args.workers
     with progress(total=args.layers, description="co-simulating", unit="layer") as bar:

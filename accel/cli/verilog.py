@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from accel.arch.images import build_layer_image, memories_for
     from accel.arch.progress import stage
     from accel.cli.sources import layer_inputs, load_one_layer
-    from hdl.host.design_folder import write_design_folder
+    from accel.hdl.host.design_folder import write_design_folder
 
     config = architecture_from(args, MAX_RTL_PES)
     layer = inputs = image = None

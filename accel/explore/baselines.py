@@ -22,7 +22,7 @@ from accel.arch.config import ArchConfig
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.images import build_layer_image
 from accel.arch.progress import progress
-from sim import simulate_layer
+from accel.sim import simulate_layer
 
 
 @dataclass

@@ -31,9 +31,9 @@ from accel.arch.benchmarks import (
 from accel.arch.config import ArchConfig
 from accel.arch.energy import PRICINGS, EnergyTable, SramGrid
 from accel.arch.images import build_layer_image
-from sim.energy import MODULES, TYPES, EnergyBreakdown, eie_energy, useful_macs
-from sim.fast import simulate_layer
-from sim.results import LayerResult
+from accel.sim.energy import MODULES, TYPES, EnergyBreakdown, eie_energy, useful_macs
+from accel.sim.fast import simulate_layer
+from accel.sim.results import LayerResult
 
 CHIP_CONFIG = ArchConfig(acc_bits=16)
 """The chip: 64 PEs, 800 MHz, FIFO 8, 64-bit lines, 16-bit destination registers (accel/arch/TIMING.md)."""

@@ -25,7 +25,7 @@ from accel.arch.benchmarks import BenchmarkLayer, synthetic_layer
 from accel.arch.config import ArchConfig
 from accel.arch.images import BatchImage, LayerImage, batch_image
 from accel.arch.layer import QuantizedLayer, SparseCodes
-from sim.network import LayerLayout, lay_out
+from accel.sim.network import LayerLayout, lay_out
 
 CACHE_VARIABLE = "EIE_ACCEL_CACHE"
 KEPT_FILES = 12

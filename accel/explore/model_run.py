@@ -5,7 +5,7 @@ where it comes from the host; its outputs leave in fixed point and the host read
 exactly (every fixed-point activation is a float32). Between two EIE layers the activations pass
 unchanged, as the destination register file becomes the next source. A layer applied to several
 vectors (tokens, time steps) runs once per vector; its runs of one sample are merged
-(``sim.network.merge_runs``).
+(``accel.sim.network.merge_runs``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from accel.arch.energy import EnergyTable
 from accel.arch.errors import UserError
 from accel.arch.fixed_point import from_fixed, quantize_activations
 from accel.arch.layer import QuantizedLayer
-from models.export import ModelImport, torch_forward
-from models.graph import run_graph
-from sim.network import LayerLayout, LayerRun, lay_out, merge_runs, run_layer
+from accel.models.export import ModelImport, torch_forward
+from accel.models.graph import run_graph
+from accel.sim.network import LayerLayout, LayerRun, lay_out, merge_runs, run_layer
 
 PERCENTILES = (50, 99)
 CALIBRATION_HEADROOM = 2.0

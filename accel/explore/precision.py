@@ -93,8 +93,8 @@ def precision_study(layers: list[QuantizedLayer], train_images: np.ndarray, test
 
 def lenet_precision(model_path: str | Path, data_dir: str | Path, table: EnergyTable) -> list[dict]:
     """The precision study on a compressed model file and an IDX data set (Fashion-MNIST by default)."""
-    from models.datasets import load_idx_dataset
-    from models.export import layers_from_compressed_file
+    from accel.models.datasets import load_idx_dataset
+    from accel.models.export import layers_from_compressed_file
 
     layers = layers_from_compressed_file(model_path)
     data = load_idx_dataset(data_dir)

@@ -36,7 +36,7 @@ from accel.arch.benchmarks import BENCHMARK_LAYERS
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from accel.explore.workloads import is_file_workload
-from sim.results import COUNTER_NAMES
+from accel.sim.results import COUNTER_NAMES
 
 KINDS = ("simulate", "synthesis")
 CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(ArchConfig))
@@ -252,12 +252,12 @@ def _check_value(name: str, value: Any, kind: str, folder: str | Path, where: st
     if name == "energy_table":
         return value if value == DEFAULT_ENERGY_TABLE else _existing(value, folder, where, name)
     if name == "device":
-        from hdl.flow.targets import DEVICES
+        from accel.hdl.flow.targets import DEVICES
         if value not in DEVICES:
             raise UserError(f"{where}: unknown device {value!r}; choose one of {', '.join(DEVICES)}")
         return value
     if name == "router":
-        from hdl.flow.synth import ROUTERS
+        from accel.hdl.flow.synth import ROUTERS
         if value not in ROUTERS:
             raise UserError(f"{where}: unknown router {value!r}; choose one of {', '.join(ROUTERS)}")
         return value

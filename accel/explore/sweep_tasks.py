@@ -19,7 +19,7 @@ from accel.arch.errors import UserError
 from accel.arch.files import file_sha256
 from accel.explore.sweep_spec import DEFAULT_ENERGY_TABLE, config_of
 from accel.explore.workloads import cached_layers, is_file_workload, random_inputs
-from sim.network import run_network
+from accel.sim.network import run_network
 
 VERSIONED_PACKAGES = ("accel/arch", "accel/explore", "sim", "models", "hdl")
 """The code a point's result depends on: its source is hashed into every cache key."""
@@ -81,7 +81,7 @@ def simulate_metrics(values: dict[str, Any], act_density: float) -> dict[str, An
 
 def synthesis_metrics(values: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     """Place and route the array of one point in a scratch folder, within ``timeout_s`` of wall clock."""
-    from hdl.flow.synth import synthesize
+    from accel.hdl.flow.synth import synthesize
 
     config = config_of(values)
     with tempfile.TemporaryDirectory(prefix="eie-synth-") as work:

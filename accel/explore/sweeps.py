@@ -24,9 +24,9 @@ from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
 from accel.explore.sweep import Executor, run_sweep
 from accel.explore.sweep_spec import SweepSpec, parse_spec
-from sim.fast import simulate_layer
-from sim.network import run_layer
-from sim.results import LayerResult
+from accel.sim.fast import simulate_layer
+from accel.sim.network import run_layer
+from accel.sim.results import LayerResult
 
 OVERHEAD_SEEDS = 5
 """Synthetic layers (seeds ``seed .. seed + 4``) whose overhead over perfect balance is averaged."""

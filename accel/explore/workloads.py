@@ -17,7 +17,7 @@ from accel.arch.layer import LAYER_FORMAT, QuantizedLayer
 from accel.arch.npz import file_format
 
 if TYPE_CHECKING:
-    from models.export import ModelImport
+    from accel.models.export import ModelImport
 
 FILE_SUFFIXES = (".npz", ".pt", ".pth")
 
@@ -48,13 +48,13 @@ def load_layers(source: str, seed: int, prune: float | None = None, skip_unsuppo
     if path.is_dir():
         raise UserError(f"{source} is a folder; pass a layer .npz, compressed model .npz or state_dict .pt file")
     if path.suffix in (".pt", ".pth"):
-        from models.export import import_state_dict
+        from accel.models.export import import_state_dict
         imported = import_state_dict(path, prune, skip_unsupported, seed=seed, activations=activations)
         return imported.layers, None, imported
     if file_format(path) == LAYER_FORMAT:
         return [QuantizedLayer.load(path)], None, None
-    from models.compressed_file import MAX_MODEL_WEIGHTS, CompressedModel
-    from models.export import import_compressed
+    from accel.models.compressed_file import MAX_MODEL_WEIGHTS, CompressedModel
+    from accel.models.export import import_compressed
     imported = import_compressed(CompressedModel.load(path, max_weights or MAX_MODEL_WEIGHTS), skip_unsupported)
     return imported.layers, None, imported
 

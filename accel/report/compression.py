@@ -1,6 +1,6 @@
 """Compression pages: the Deep Compression size tables and the sensitivity plot of one recorded run.
 
-Everything is rendered from the run's ``summary.json`` (written by ``models.pipeline.write_outputs``).
+Everything is rendered from the run's ``summary.json`` (written by ``accel.models.pipeline.write_outputs``).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ NOTES = """\
   "not converged" were stopped while nextpnr's router still had overused wires (the minimum seen and
   its iteration are recorded).
 - Design: rows marked "group read-out copies" are the RTL and flow in the tree: the "group read-out
-  select" design with each group's copy of the place a module of its own (`hdl.rtl.broadcast.Repeater`,
+  select" design with each group's copy of the place a module of its own (`accel.hdl.rtl.broadcast.Repeater`,
   as the broadcast's copies), so that synthesis keeps the copies apart; their configs add
   `length_register` 1 (accel/arch/TIMING.md, Pointer stage), which registers each column's length once
   more, so the length's carry chain and its compare with zero, the slowest path inside a PE from 16

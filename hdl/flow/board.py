@@ -1,10 +1,10 @@
 """A bitstream for a real board: the array behind its UART bridge, built with the pip-installed open tools.
 
-The board's pins and oscillator come from its amaranth-boards platform (``hdl.flow.targets``); a PLL
-(``hdl.flow.pll``) makes the core clock from the oscillator, and the whole design (array, bridge and
+The board's pins and oscillator come from its amaranth-boards platform (``accel.hdl.flow.targets``); a PLL
+(``accel.hdl.flow.pll``) makes the core clock from the oscillator, and the whole design (array, bridge and
 UART) runs on it, the UART at ``round(core clock / baud)`` clocks per bit. Amaranth's public build API
 (``platform.prepare``) writes the netlist, the yosys script and the pin constraints (LPF); the one flow
-(``hdl.flow.flow``) then synthesises, places and routes (resources and Fmax from nextpnr's report, the
+(``accel.hdl.flow.flow``) then synthesises, places and routes (resources and Fmax from nextpnr's report, the
 core clock's constraint derived through the PLL) and packs the bitstream. The build records the
 bitstream's SHA-256 and the git commit of the sources it came from.
 """
@@ -25,11 +25,11 @@ from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from accel.arch.files import file_sha256, write_text_atomic
 from accel.arch.source import source_commit
-from hdl.flow.flow import run_flow
-from hdl.flow.pll import PLLSettings, ecp5_pll
-from hdl.flow.targets import Board, board_named
-from hdl.protocol.contents import PEContents, contents_digest
-from hdl.rtl.uart_bridge import UARTBridge
+from accel.hdl.flow.flow import run_flow
+from accel.hdl.flow.pll import PLLSettings, ecp5_pll
+from accel.hdl.flow.targets import Board, board_named
+from accel.hdl.protocol.contents import PEContents, contents_digest
+from accel.hdl.rtl.uart_bridge import UARTBridge
 
 BOARD_CONFIG = ArchConfig(n_pes=64, fifo_depth=8, regfile_entries=16, spmat_sram_bytes=2048, ptr_sram_bytes=1536,
                           line_bits=32, ptr_bits=12, broadcast_latency=2, pipeline_latency=10)
@@ -91,13 +91,13 @@ class BoardBuild:
     seconds: dict[str, float]
     seed: int
     pll: dict
-    """The PLL's settings (``hdl.flow.pll.PLLSettings``): the oscillator's clock in, the core clock out, the dividers."""
+    """The PLL's settings (``accel.hdl.flow.pll.PLLSettings``): the oscillator's clock in, the core clock out, the dividers."""
     bitstream_sha256: str
     git_commit: str | None
     """The commit of the sources built (with ``+changes`` when the working tree differed from it), or None
     outside a git checkout."""
     boots_with: str | None = None
-    """The digest of the memory contents the design boots holding (``hdl.protocol.contents``), or None."""
+    """The digest of the memory contents the design boots holding (``accel.hdl.protocol.contents``), or None."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -145,7 +145,7 @@ def prepare_board(config: ArchConfig, board: str, work: Path, baud: int = BAUD,
 def synthesise_board(config: ArchConfig, board: str, work: Path, baud: int = BAUD,
                      contents: Sequence[PEContents] | None = None, clock_mhz: float = CLOCK_MHZ) -> BoardDesign:
     """The board design and yosys's ECP5 netlist of it (``eie_board.json``): the flow up to yosys, for gate-level
-    simulation (``hdl.flow.board_gate_level``)."""
+    simulation (``accel.hdl.flow.board_gate_level``)."""
     design = prepare_board(config, board, work, baud, contents, clock_mhz)
     run_flow(design.board.device, work, YOSYS, TOP, place=False)
     return design

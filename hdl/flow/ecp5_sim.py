@@ -6,7 +6,7 @@ LUT RAM, DP16KD block RAMs, I/O buffers). Icarus rejects one line of them (an el
 drives every pad with ``z`` or a tristate), so the models are copied without them; ``NO_INCLUDES``
 keeps their flip-flop and I/O models from being read twice. ``EXTRA_MODELS`` holds an I/O buffer
 without tristates (the board's pads are inputs or always-driven outputs) and the two cells yosys
-has blackboxes for only: the MULT18X18D as ``hdl.rtl.multiplier`` instantiates it (input and output
+has blackboxes for only: the MULT18X18D as ``accel.hdl.rtl.multiplier`` instantiates it (input and output
 registers on clock 0, or none) and the PLL's primary output (``CLKOP = CLKI * CLKFB_DIV / CLKI_DIV``,
 measured from the input clock, ``LOCK`` a few input cycles after it runs).
 """

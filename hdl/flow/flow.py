@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from accel.arch.errors import UserError
-from hdl.flow.floorplan import floorplan
-from hdl.flow.targets import Device
-from hdl.flow.tools import last_error, run, tool
+from accel.hdl.flow.floorplan import floorplan
+from accel.hdl.flow.targets import Device
+from accel.hdl.flow.tools import last_error, run, tool
 
 CELLS = {
     "ice40": {"luts": "ICESTORM_LC", "brams": "ICESTORM_RAM", "multipliers": "ICESTORM_DSP", "io": "SB_IO"},

@@ -15,11 +15,11 @@ from importlib import resources
 from pathlib import Path
 
 from accel.arch.errors import UserError
-from hdl.flow.flow import run_flow
-from hdl.flow.targets import DEVICES
-from hdl.flow.tools import run
-from hdl.host.testbench import TESTBENCH
-from hdl.rtl.verilog import TOP
+from accel.hdl.flow.flow import run_flow
+from accel.hdl.flow.targets import DEVICES
+from accel.hdl.flow.tools import run
+from accel.hdl.host.testbench import TESTBENCH
+from accel.hdl.rtl.verilog import TOP
 
 FAMILIES = ("ice40",)
 """Families whose cell models Icarus compiles (the ECP5 models use constructs Icarus rejects)."""

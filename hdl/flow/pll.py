@@ -16,7 +16,7 @@ from pathlib import Path
 from amaranth import Instance
 
 from accel.arch.errors import UserError
-from hdl.flow.tools import run, tool
+from accel.hdl.flow.tools import run, tool
 
 OUTPUT_MHZ = (10.0, 400.0)
 """The EHXPLLL's primary output range."""

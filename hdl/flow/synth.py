@@ -1,4 +1,4 @@
-"""The array alone on an FPGA device (``accel synth``), through the one flow (``hdl.flow.flow``).
+"""The array alone on an FPGA device (``accel synth``), through the one flow (``accel.hdl.flow.flow``).
 
 The activity-counter ports are left out so the design's I/O fits the packages. On the ECP5 each module
 keeps its own registers (yosys's ``-noflatten``: no merging of the PEs' identical broadcast registers into
@@ -15,11 +15,11 @@ from pathlib import Path
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from hdl.flow.flow import run_flow
-from hdl.flow.targets import device_named
-from hdl.flow.tools import check_time_limit, print_progress
-from hdl.protocol.contents import PEContents
-from hdl.rtl.verilog import TOP, generate_verilog
+from accel.hdl.flow.flow import run_flow
+from accel.hdl.flow.targets import device_named
+from accel.hdl.flow.tools import check_time_limit, print_progress
+from accel.hdl.protocol.contents import PEContents
+from accel.hdl.rtl.verilog import TOP, generate_verilog
 
 ROUTERS = ("router1", "router2")
 
@@ -43,7 +43,7 @@ class SynthesisResult:
     target_mhz: float = 50.0
     """The clock constraint nextpnr placed and routed for."""
     floorplan: bool = False
-    """Each PE's block RAMs and multiplier were fixed to sites beside each other (``hdl.flow.floorplan``)."""
+    """Each PE's block RAMs and multiplier were fixed to sites beside each other (``accel.hdl.flow.floorplan``)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,7 +56,7 @@ def synthesize(config: ArchConfig, device: str, work: Path, target_mhz: float = 
     named; ``seed`` seeds nextpnr's placer); a design that does not fit says so. The flow is stopped
     after ``timeout_s`` seconds (the result then says it did not converge); ``progress`` prints
     nextpnr's latest log line to stderr while it runs. With ``contents`` the memories are initialised
-    with a layer (``hdl.protocol.contents``): the placed design boots holding it."""
+    with a layer (``accel.hdl.protocol.contents``): the placed design boots holding it."""
     target = device_named(device)
     if isinstance(target_mhz, bool) or not isinstance(target_mhz, (int, float)) or not (math.isfinite(target_mhz) and target_mhz > 0):
         raise UserError(f"the target clock must be a finite number of MHz above 0, got {target_mhz!r}")

@@ -1,9 +1,9 @@
 """Where the array is built: one registry of FPGA devices (as nextpnr names them) and the boards that carry them.
 
-A device says what the flow (``hdl.flow.flow``) needs to know of it: its family (which yosys ``synth_*``
+A device says what the flow (``accel.hdl.flow.flow``) needs to know of it: its family (which yosys ``synth_*``
 and which nextpnr), nextpnr's part and package options, the router that converges on it, whether its DSP
 blocks build the multipliers, whether the PEs are floorplanned on it, and its block RAMs (for the fit
-check before any tool runs, ``hdl.flow.capacity``). A board is an amaranth-boards platform (its pins,
+check before any tool runs, ``accel.hdl.flow.capacity``). A board is an amaranth-boards platform (its pins,
 oscillator and constraints) and the device in its package. Adding a board or a device is an entry here.
 """
 
@@ -37,7 +37,7 @@ class Device:
     dsp: str | None = None
     """The family whose DSP blocks build the multipliers, or None for logic."""
     floorplan: bool = False
-    """Each PE's block RAMs and multiplier fixed to sites beside each other (``hdl.flow.floorplan``)."""
+    """Each PE's block RAMs and multiplier fixed to sites beside each other (``accel.hdl.flow.floorplan``)."""
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ import numpy as np
 from accel.arch.config import ArchConfig
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.layer import QuantizedLayer
-from hdl.host.cosim import prepare_case, run_cases
-from hdl.rtl.pe import MIN_PIPELINE_LATENCY
+from accel.hdl.host.cases import LayerCase, prepare_case
+from accel.hdl.host.cosim import run_cases
+from accel.hdl.rtl.pe import MIN_PIPELINE_LATENCY
 
 SMALL_SRAMS = dict(spmat_sram_bytes=4096, ptr_sram_bytes=256)
 CODEBOOK = np.r_[0.0, np.linspace(-7.9, 7.9, 15)]
@@ -59,10 +60,10 @@ def random_layer(rng: np.random.Generator, config: ArchConfig) -> tuple[Quantize
     return layer, quantize_activations(inputs, config)
 
 
-def draw_groups(layers: int, seed: int = 0, per_config: int = 10) -> list[tuple[ArchConfig, list[dict]]]:
+def draw_groups(layers: int, seed: int = 0, per_config: int = 10) -> list[tuple[ArchConfig, list[LayerCase]]]:
     """The campaign's random configs, each with its group of test cases, drawn in order from ``seed``."""
     rng = np.random.default_rng(seed)
-    groups: list[tuple[ArchConfig, list[dict]]] = []
+    groups: list[tuple[ArchConfig, list[LayerCase]]] = []
     drawn = 0
     while drawn < layers:
         config = random_config(rng, len(groups))

@@ -1,8 +1,8 @@
-"""cocotb bench of a board netlist: the host code of a real board (``hdl.host.uart_host``) on its UART pins.
+"""cocotb bench of a board netlist: the host of a real board (``ArrayHost`` over a ``UartLink``) on its UART pins.
 
 The oscillator pin runs at the board's clock (the netlist's PLL model makes the core clock); a
 ``PinLine`` sends and samples bits at the build's baud rate. The layers (``$EIE_GATE_CASE``) run
-chained through ``run_and_check`` (the first batch not loaded when the design boots holding it);
+chained through ``ArrayHost.run_layers`` (the first batch not loaded when the design boots holding it);
 what they gave goes to ``$EIE_GATE_RESULTS``.
 """
 
@@ -20,7 +20,8 @@ from cocotb.utils import get_sim_time
 
 from accel.arch.config import ArchConfig
 from accel.arch.layer import QuantizedLayer
-from hdl.host.uart_host import EIEHost, run_and_check
+from accel.hdl.host.array_host import ArrayHost
+from accel.hdl.host.uart_link import UartLink
 
 OSCILLATOR = "clk25_0__io"
 RX, TX = "uart_0__rx__io", "uart_0__tx__io"
@@ -80,11 +81,10 @@ async def board_netlist_matches_the_simulator(dut) -> None:
     config = ArchConfig.from_dict(case["config"])
     layers = [QuantizedLayer.load(path) for path in case["layers"]]
     line = PinLine(dut, case["divisor"] * case["core_ns"])
-    host = EIEHost(line, config, max_polls=MAX_POLLS)
-    checks = await run_and_check(host, layers, np.asarray(case["inputs"], dtype=np.int64), case["boots_with"])
-    report = {"layers": [{"name": check.name, "outputs": int(check.run.outputs.size), "cycles": check.run.cycles,
-                          "expected_cycles": [batch.cycles for batch in check.expected.batches],
-                          "problems": check.problems} for check in checks],
+    host = ArrayHost(UartLink(line, config, max_polls=MAX_POLLS))
+    checks = await host.run_layers(layers, np.asarray(case["inputs"], dtype=np.int64), config, case["boots_with"])
+    report = {"layers": [{"name": check.name, "outputs": int(check.outputs.size), "cycles": check.cycles,
+                          "expected_cycles": check.expected_cycles, "problems": check.problems} for check in checks],
               "clock_cycles": int(get_sim_time(unit="ns") / case["core_ns"])}
     Path(os.environ["EIE_GATE_RESULTS"]).write_text(json.dumps(report, indent=1))
     assert all(not check.problems for check in checks), [check.problems for check in checks]

@@ -1,8 +1,7 @@
 """Run the generated Verilog under Icarus through cocotb, on batches prepared from layer images.
 
-A *case* is one layer and one input vector. ``prepare_case`` turns it into what the testbench
-needs (load-port writes, inputs, and the simulator's expected outputs, cycles and counters);
-``run_cases`` builds the Verilog once for a config and runs every case in one Icarus process.
+A *case* (``accel.hdl.host.cases.LayerCase``) is one layer on one input vector with the simulator's
+answers; ``run_cases`` builds the Verilog once for a config and runs every case in one Icarus process.
 """
 
 from __future__ import annotations
@@ -11,44 +10,19 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from accel.arch.images import LayerImage, build_layer_image
-from accel.arch.layer import QuantizedLayer
-from hdl.host.scoreboard import compared_values
-from hdl.protocol.loading import batch_writes
-from hdl.rtl.verilog import TOP, generate_verilog
-from sim import simulate_layer
+from accel.hdl.host.cases import LayerCase
+from accel.hdl.rtl.verilog import TOP, generate_verilog
 
-TESTBENCH_MODULE = "hdl.host.cocotb_testbench"
+TESTBENCH_MODULE = "accel.hdl.host.cocotb_testbench"
 """Imported by package name; the simulation runs in the build folder."""
-
-
-def prepare_case(name: str, layer: QuantizedLayer, inputs_fixed: np.ndarray, config: ArchConfig,
-                 image: LayerImage | None = None) -> dict:
-    """Everything the cocotb testbench drives and checks for one layer, batch by batch (``image``: the
-    layer already laid out for ``config``)."""
-    image = image or build_layer_image(layer, config)
-    expected = simulate_layer(image, inputs_fixed)
-    batches = []
-    for batch, result in zip(image.batches, expected.batches):
-        batches.append({
-            "writes": [[w.target.value, -1 if w.pe is None else w.pe, w.addr, str(w.data)] for w in batch_writes(image, batch)],
-            "rows": batch.writeback_cycles, "row_start": batch.row_start,
-            "pe_rows": [pe.n_rows for pe in batch.pes],
-            "expected_outputs": expected.outputs[batch.row_start: batch.row_start + batch.n_rows].tolist(),
-            **{f"expected_{name}": value for name, value in compared_values(result).items()},
-        })
-    return {"name": name, "n_pes": config.n_pes, "relu": layer.relu, "inputs": [int(v) for v in inputs_fixed],
-            "batches": batches}
 
 
 SIMULATORS = ("icarus", "verilator")
 
 
-def run_cases(config: ArchConfig, cases: list[dict], build_dir: Path, waves: bool = False,
+def run_cases(config: ArchConfig, cases: list[LayerCase], build_dir: Path, waves: bool = False,
               simulator: str = "icarus") -> dict:
     """Build (once per config) and run ``cases`` under ``simulator``; returns the testbench's results
     (mismatches, cycles, speed)."""
@@ -65,7 +39,7 @@ def run_cases(config: ArchConfig, cases: list[dict], build_dir: Path, waves: boo
         source.write_text(text)
     case_file = build_dir / "cases.json"
     result_file = build_dir / "results.json"
-    case_file.write_text(json.dumps(cases, default=int))
+    case_file.write_text(json.dumps([case.to_json() for case in cases], default=int))
     result_file.unlink(missing_ok=True)
     runner = get_runner(simulator)
     # The runner reuses an up-to-date build: rebuild to switch its waveform dumper on or off.
@@ -76,7 +50,7 @@ def run_cases(config: ArchConfig, cases: list[dict], build_dir: Path, waves: boo
     runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir, timescale=("1ns", "1ps"), waves=waves,
                  always=rebuild, build_args=VERILATOR_ARGS if simulator == "verilator" else [])
     start = time.perf_counter()
-    # The runner passes this process's sys.path on, so the simulator's Python finds ``hdl``.
+    # The runner passes this process's sys.path on, so the simulator's Python finds ``accel.hdl``.
     runner.test(test_module=TESTBENCH_MODULE, hdl_toplevel=TOP, build_dir=build_dir, test_dir=build_dir,
                 extra_env={"EIE_CASES": str(case_file), "EIE_RESULTS": str(result_file)},
                 waves=waves, results_xml=str(build_dir / "results.xml"))

@@ -17,16 +17,15 @@ from accel.arch.config import ArchConfig
 from accel.arch.files import write_text_atomic
 from accel.arch.images import LayerImage, build_layer_image
 from accel.arch.layer import QuantizedLayer
-from hdl.host.cosim import prepare_case
-from hdl.host.testbench import TESTBENCH, testbench_verilog
-from hdl.protocol.contents import batch_contents
-from hdl.protocol.load_word import LOAD_TARGETS, LoadWordLayout
-from hdl.protocol.loading import LoadWrite, memory_files
-from hdl.protocol.ports import LoadTarget
-from hdl.protocol.sizes import RTLSizes
-from hdl.rtl.interface import port_table
-from hdl.rtl.pe_array import READOUT_LATENCY, EIEArray
-from hdl.rtl.verilog import TOP, array_verilog
+from accel.hdl.host.cases import LayerCase, prepare_case
+from accel.hdl.host.testbench import TESTBENCH, testbench_verilog
+from accel.hdl.protocol.contents import batch_contents
+from accel.hdl.protocol.load_word import LOAD_TARGETS, LoadWordLayout
+from accel.hdl.protocol.loading import memory_files
+from accel.hdl.protocol.sizes import RTLSizes
+from accel.hdl.rtl.interface import port_table
+from accel.hdl.rtl.pe_array import READOUT_LATENCY, EIEArray
+from accel.hdl.rtl.verilog import TOP, array_verilog
 
 RUN_ICARUS = f"""\
 #!/bin/sh
@@ -84,30 +83,30 @@ def write_design_folder(config: ArchConfig, out: Path, layer: QuantizedLayer | N
     case = None
     if layer is not None:
         case = prepare_case(layer.name, layer, inputs_fixed, config, image)
-        for index, (batch, expected) in enumerate(zip(image.batches, case["batches"])):
-            words = [layout.pack(LoadWrite(LoadTarget(t), None if pe < 0 else pe, a, int(d))) for t, pe, a, d in expected["writes"]]
+        for index, (batch, expected) in enumerate(zip(image.batches, case.batches)):
+            words = [layout.pack(write) for write in expected.writes]
             written.append(write_text_atomic(out / f"batch{index}" / "load.hex", _hex_lines(words, layout.width)))
             for name, text in memory_files(image, batch).items():
                 written.append(write_text_atomic(out / f"batch{index}" / name, text))
-        outputs = [value for batch in case["batches"] for value in batch["expected_outputs"]]
+        outputs = case.expected_outputs
         written += [
-            write_text_atomic(out / "inputs.hex", _hex_lines(case["inputs"], config.act_bits)),
+            write_text_atomic(out / "inputs.hex", _hex_lines(case.inputs, config.act_bits)),
             write_text_atomic(out / "expected_outputs.hex", _hex_lines(outputs, config.act_bits)),
-            write_text_atomic(out / "expected_cycles.hex", _hex_lines([b["expected_cycles"] for b in case["batches"]], 32)),
+            write_text_atomic(out / "expected_cycles.hex", _hex_lines([b.expected_cycles for b in case.batches], 32)),
             write_text_atomic(out / f"{TESTBENCH}.v", testbench_verilog(array, case)),
             write_text_atomic(out / "run_icarus.sh", RUN_ICARUS),
         ]
         (out / "run_icarus.sh").chmod(0o755)
         design["layer"] = {"name": layer.name, "rows": layer.rows, "cols": layer.cols, "relu": layer.relu,
-                           "inputs": case["inputs"], "expected_outputs": outputs,
-                           "batches": [{"row_start": b["row_start"], "writeback_rows": b["rows"], "load_writes": len(b["writes"]),
-                                        "expected_cycles": b["expected_cycles"]} for b in case["batches"]]}
+                           "inputs": list(case.inputs), "expected_outputs": outputs,
+                           "batches": [{"row_start": b.row_start, "writeback_rows": b.rows, "load_writes": len(b.writes),
+                                        "expected_cycles": b.expected_cycles} for b in case.batches]}
     written.append(write_text_atomic(out / "design.json", json.dumps(design, indent=2) + "\n"))
     written.append(write_text_atomic(out / "README.md", design_readme(array, layout, case)))
     return written
 
 
-def design_readme(array: EIEArray, layout: LoadWordLayout, case: dict | None) -> str:
+def design_readme(array: EIEArray, layout: LoadWordLayout, case: LayerCase | None) -> str:
     """The folder's README: files, port table, load targets, load word, timing diagram, how to run."""
     config = array.config
     ports = "\n".join(f"| `{name}` | {direction} | {width} | {meaning} |" for name, direction, width, meaning in port_table(array))
@@ -120,23 +119,23 @@ def design_readme(array: EIEArray, layout: LoadWordLayout, case: dict | None) ->
     boot = ""
     if array.contents is not None:
         boot = f"""
-**This design boots holding layer `{case['name']}`.** Every memory and the codebook are declared with
+**This design boots holding layer `{case.name}`.** Every memory and the codebook are declared with
 the contents of batch 0 (block RAM initialisation in synthesis, `initial` values in simulation), so
 after configuration steps 2-5 below compute batch 0 with no load-port writes. The load port is needed
 for the other batches, and to run batch 0 again once its accumulators have been used.
 """
     if case is not None:
-        batches = case["batches"]
+        batches = case.batches
         kit = f"""
-## The testbench kit: layer `{case['name']}`
+## The testbench kit: layer `{case.name}`
 
 | file | holds |
 |---|---|
-| `batchK/load.hex` | every load-port write of batch K, one packed load word per line, in order ({', '.join(str(len(b['writes'])) for b in batches)} writes) |
+| `batchK/load.hex` | every load-port write of batch K, one packed load word per line, in order ({', '.join(str(len(b.writes)) for b in batches)} writes) |
 | `batchK/<memory>_peP.hex`, `batchK/codebook.hex` | the same contents per memory (`$readmemh` images, e.g. for initialised RAMs) |
-| `inputs.hex` | the input vector, {len(case['inputs'])} values, {config.act_bits}-bit two's complement, Q.{config.act_frac} |
+| `inputs.hex` | the input vector, {len(case.inputs)} values, {config.act_bits}-bit two's complement, Q.{config.act_frac} |
 | `expected_outputs.hex` | the simulator's outputs in row order, {config.act_bits}-bit two's complement |
-| `expected_cycles.hex` | the simulator's cycle count of each batch ({', '.join(str(b['expected_cycles']) for b in batches)}) |
+| `expected_cycles.hex` | the simulator's cycle count of each batch ({', '.join(str(b.expected_cycles) for b in batches)}) |
 | `tb_eie.v` | self-checking testbench: plays every batch, compares `cycles` and every output, prints `PASS` or `FAIL` (`$fatal(1)`) |
 | `run_icarus.sh` | `iverilog` + `vvp`; exit status 0 only on PASS |
 | `design.json` | the same numbers in JSON, RTL sizes, the load-word layout and how the folder was made |

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from accel.arch.counters import COMPARED, Timing
-from sim.results import BatchResult
+from accel.sim.results import BatchResult
 
 
 def compared_values(result: BatchResult) -> dict[str, int | list[int]]:

@@ -15,7 +15,8 @@ import numpy as np
 from accel.arch.config import ArchConfig
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.layer import QuantizedLayer
-from hdl.host.cosim import prepare_case, run_cases
+from accel.hdl.host.cases import prepare_case
+from accel.hdl.host.cosim import run_cases
 
 
 def measure_rtl_speed(work: Path, pe_counts: tuple[int, ...] = (4, 16), seed: int = 0) -> list[dict]:

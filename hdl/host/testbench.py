@@ -1,6 +1,6 @@
 """A self-checking plain-Verilog testbench of the array for one layer and input vector.
 
-When the array was built with initial memory contents (``hdl.protocol.contents``) it first runs batch 0
+When the array was built with initial memory contents (``accel.hdl.protocol.contents``) it first runs batch 0
 with no load-port writes, as the design boots. It reads everything it drives and expects from ``$readmemh`` files written beside it (the load-port
 writes of each batch, the input vector, the simulator's outputs and cycle counts), runs every batch
 as described in the folder's README, and prints ``PASS`` (then ``$finish``) or ``FAIL`` with each
@@ -12,9 +12,10 @@ from __future__ import annotations
 from amaranth.hdl import Shape
 from amaranth.lib.wiring import Out
 
-from hdl.protocol.load_word import LoadWordLayout
-from hdl.rtl.pe_array import READOUT_LATENCY, EIEArray
-from hdl.rtl.verilog import TOP
+from accel.hdl.host.cases import LayerCase
+from accel.hdl.protocol.load_word import LoadWordLayout
+from accel.hdl.rtl.pe_array import READOUT_LATENCY, EIEArray
+from accel.hdl.rtl.verilog import TOP
 
 TESTBENCH = "tb_eie"
 CLOCK_NS = 10
@@ -25,13 +26,13 @@ def _declaration(name: str, width: int, output: bool) -> str:
     return f"  {'wire' if output else 'reg'} {vector}{name}{'' if output else ' = 0'};"
 
 
-def testbench_verilog(array: EIEArray, case: dict) -> str:
-    """Verilog source of ``tb_eie`` for ``case`` (from ``hdl.host.cosim.prepare_case``) on ``array``."""
+def testbench_verilog(array: EIEArray, case: LayerCase) -> str:
+    """Verilog source of ``tb_eie`` for ``case`` (``accel.hdl.host.cases``) on ``array``."""
     config = array.config
     layout = LoadWordLayout(config)
-    batches = case["batches"]
-    rows = sum(len(batch["expected_outputs"]) for batch in batches)
-    timeout = 10 * max(batch["expected_cycles"] for batch in batches) + 1000
+    batches = case.batches
+    rows = sum(len(batch.expected_outputs) for batch in batches)
+    timeout = 10 * max(batch.expected_cycles for batch in batches) + 1000
     ports = {name: (Shape.cast(member.shape).width, member.flow == Out)
              for name, member in array.signature.members.items() if not name.startswith("stat_")}
     declarations = "\n".join(_declaration(name, width, output) for name, (width, output) in ports.items())
@@ -41,24 +42,24 @@ def testbench_verilog(array: EIEArray, case: dict) -> str:
     if array.contents is not None:
         first = batches[0]
         boot = ('    $display("boot: batch 0 as configured, with no load-port writes");\n'
-                f'    run_batch(0, 0, {first["rows"]}, {first["row_start"]}, {len(first["expected_outputs"])});\n'
+                f'    run_batch(0, 0, {first.rows}, {first.row_start}, {len(first.expected_outputs)});\n'
                 '    $display("boot: %0d mismatch(es); now every batch through the load port", errors);\n')
     runs = boot + "\n".join(
-        f'    $readmemh("batch{index}/load.hex", load_words, 0, {len(batch["writes"]) - 1});\n'
-        f'    run_batch({index}, {len(batch["writes"])}, {batch["rows"]}, {batch["row_start"]}, '
-        f'{len(batch["expected_outputs"])});'
+        f'    $readmemh("batch{index}/load.hex", load_words, 0, {len(batch.writes) - 1});\n'
+        f'    run_batch({index}, {len(batch.writes)}, {batch.rows}, {batch.row_start}, '
+        f'{len(batch.expected_outputs)});'
         for index, batch in enumerate(batches))
     return f"""\
-// Self-checking testbench of {TOP} for layer {case["name"]!r}: {rows} outputs, {len(case["inputs"])} inputs,
+// Self-checking testbench of {TOP} for layer {case.name!r}: {rows} outputs, {len(case.inputs)} inputs,
 // {len(batches)} batch(es). Written by `accel verilog`; every expected value comes from the simulator.
 // Run: ./run_icarus.sh (or any Verilog simulator: {TOP}.v tb_eie.v, top module {TESTBENCH}).
 `timescale 1ns/1ps
 module {TESTBENCH};
   localparam N_PES = {config.n_pes};
-  localparam COLS = {len(case["inputs"])};
+  localparam COLS = {len(case.inputs)};
   localparam ROWS = {rows};
   localparam N_BATCHES = {len(batches)};
-  localparam MAX_WRITES = {max(len(batch["writes"]) for batch in batches)};
+  localparam MAX_WRITES = {max(len(batch.writes) for batch in batches)};
   localparam TIMEOUT = {timeout};
   localparam READOUT_LATENCY = {READOUT_LATENCY};
 
@@ -99,7 +100,7 @@ module {TESTBENCH};
         @(negedge clk);
       end
       act_en = 0;
-      relu = {int(case["relu"])};
+      relu = {int(case.relu)};
       rows = writeback_rows;
       start = 1;
       @(negedge clk);

@@ -7,8 +7,9 @@ from typing import Awaitable, Callable, TypeVar
 from amaranth.sim import Simulator
 
 from accel.arch.config import ArchConfig
-from hdl.host.uart_host import EIEHost
-from hdl.rtl.uart_bridge import UARTBridge
+from accel.hdl.host.array_host import ArrayHost
+from accel.hdl.host.uart_link import UartLink
+from accel.hdl.rtl.uart_bridge import UARTBridge
 
 T = TypeVar("T")
 
@@ -49,15 +50,15 @@ class SimulatedLine:
         return bytes(received)
 
 
-def run_over_uart(config: ArchConfig, session: Callable[[EIEHost], Awaitable[T]], divisor: int = 4) -> T:
-    """Run ``session`` (e.g. ``run_and_check``) as the host of a bridge and array in Amaranth's simulator:
+def run_over_uart(config: ArchConfig, session: Callable[[ArrayHost], Awaitable[T]], divisor: int = 4) -> T:
+    """Run ``session`` (e.g. ``ArrayHost.run_layers``) as the host of a bridge and array in Amaranth's simulator:
     host -> UART bits -> bridge -> array -> UART bits -> host."""
     bridge = UARTBridge(config, divisor)
     result = []
 
     async def host(ctx) -> None:
         await ctx.tick().repeat(4)
-        result.append(await session(EIEHost(SimulatedLine(ctx, bridge), config)))
+        result.append(await session(ArrayHost(UartLink(SimulatedLine(ctx, bridge), config))))
 
     simulator = Simulator(bridge)
     simulator.add_clock(1e-6)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accel.arch.config import ArchConfig
-from hdl.protocol.loading import LoadWrite
-from hdl.protocol.ports import LoadTarget
-from hdl.protocol.sizes import RTLSizes
+from accel.hdl.protocol.loading import LoadWrite
+from accel.hdl.protocol.ports import LoadTarget
+from accel.hdl.protocol.sizes import RTLSizes
 
 TARGET_BITS = LoadTarget.as_shape().width
 LOAD_TARGETS = {

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from accel.arch.config import ArchConfig
 from accel.arch.images import BatchImage, LayerImage
-from hdl.protocol.contents import PEContents, batch_contents
-from hdl.protocol.ports import LoadTarget
-from hdl.protocol.sizes import RTLSizes
+from accel.hdl.protocol.contents import PEContents, batch_contents
+from accel.hdl.protocol.ports import LoadTarget
+from accel.hdl.protocol.sizes import RTLSizes
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
-from hdl.protocol.sizes import RTLSizes
+from accel.hdl.protocol.sizes import RTLSizes
 
 
 class LoadTarget(enum.Enum, shape=3):

@@ -8,7 +8,7 @@ host reads the answer of a later read command to know the bridge has kept up.
 | byte | command | payload fields (LSB first) | answer |
 |---|---|---|---|
 | 0x00 | INFO   | none | 8 bytes: "EIE", protocol version, n_pes (16 bits), regfile_entries (16 bits) |
-| 0x01 | LOAD   | one load word (hdl.protocol.load_word: data, addr, target, pe, broadcast) | none |
+| 0x01 | LOAD   | one load word (accel.hdl.protocol.load_word: data, addr, target, pe, broadcast) | none |
 | 0x02 | CLEAR  | none: pulse ``act_clear`` (before a new input vector) | none |
 | 0x03 | ACT    | value (act_bits, two's complement), index (col_bits): one ``act_en`` write | none |
 | 0x04 | START  | rows (write-back rows of the batch), relu (1 bit): pulse ``start`` | none |
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from accel.arch.config import ArchConfig
-from hdl.protocol.load_word import LoadWordLayout
-from hdl.protocol.loading import LoadWrite
-from hdl.protocol.sizes import RTLSizes
+from accel.hdl.protocol.load_word import LoadWordLayout
+from accel.hdl.protocol.loading import LoadWrite
+from accel.hdl.protocol.sizes import RTLSizes
 
 PROTOCOL_VERSION = 1
 MAGIC = b"EIE"

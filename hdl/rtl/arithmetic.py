@@ -51,9 +51,9 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
-from hdl.protocol.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
-from hdl.rtl.broadcast import delay_stages
-from hdl.rtl.multiplier import Multiplier
+from accel.hdl.protocol.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
+from accel.hdl.rtl.broadcast import delay_stages
+from accel.hdl.rtl.multiplier import Multiplier
 
 NO_COLLISIONS = {"no_rw_check": 1}
 """yosys attribute for a memory whose reads never use a word written in the same cycle: the block

@@ -20,7 +20,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
-from hdl.protocol.sizes import RTLSizes
+from accel.hdl.protocol.sizes import RTLSizes
 
 
 def broadcast_layout(config: ArchConfig) -> data.StructLayout:

@@ -5,7 +5,7 @@
 PE has a column or a queued activation: that cycle is ``T_issue`` (seen through one more register
 here). Then the pipeline drains for ``pipeline_latency`` cycles, and ``rows`` write-back cycles
 follow, one local row per cycle; each row's accumulator is read two cycles before its output is
-written (``hdl.rtl.arithmetic``), and the controls for that read leave this unit ``lead - 1`` cycles
+written (``accel.hdl.rtl.arithmetic``), and the controls for that read leave this unit ``lead - 1`` cycles
 earlier still (through the array's copies and each PE's own register). ``cycles`` counts exactly
 these ``T_issue + pipeline_latency + rows`` cycles (accel/arch/TIMING.md, End of a batch); ``done``
 rises with the count final.
@@ -18,7 +18,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
-from hdl.protocol.sizes import RTLSizes
+from accel.hdl.protocol.sizes import RTLSizes
 
 
 class ControlUnit(wiring.Component):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from amaranth.hdl import Shape
 from amaranth.lib.wiring import In
 
-from hdl.rtl.pe_array import READOUT_LATENCY, EIEArray
+from accel.hdl.rtl.pe_array import READOUT_LATENCY, EIEArray
 
 CLOCK_PORTS: list[tuple[str, str, int | str, str]] = [("clk", "in", 1, "clock; everything happens on its rising edge"),
                ("rst", "in", 1, "synchronous reset, active high")]

@@ -17,7 +17,7 @@ Pipeline of an entry issued in cycle ``s`` (stage S0):
   (the line buffer is the memory's read register, which keeps its word while not enabled).
 * S1 (s+1): the line (the memory's slow output) is registered, with nothing in between.
 * S2 (s+2): the entry is picked out of the registered line and registered.
-* S3 (s+3) .. S6 (s+6): the arithmetic unit (``hdl.rtl.arithmetic``): codebook lookup into a register,
+* S3 (s+3) .. S6 (s+6): the arithmetic unit (``accel.hdl.rtl.arithmetic``): codebook lookup into a register,
   multiplier, and the accumulator write at the end of ``s+6``; the write-back reads it two cycles
   ahead of its output write, so ``pipeline_latency`` >= 8 (``MIN_PIPELINE_LATENCY``). From
   ``pipeline_latency`` 9 on, a product register moves the write to the end of ``s+7``, and from
@@ -33,12 +33,12 @@ from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
 from accel.arch.counters import RTL_PER_PE
-from hdl.protocol.contents import PEContents
-from hdl.protocol.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
-from hdl.protocol.sizes import RTLSizes
-from hdl.rtl.arithmetic import MIN_PIPELINE_LATENCY, NO_COLLISIONS, ArithmeticUnit
-from hdl.rtl.broadcast import delay_stages, fill_flags
-from hdl.rtl.queue import ActivationQueue
+from accel.hdl.protocol.contents import PEContents
+from accel.hdl.protocol.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
+from accel.hdl.protocol.sizes import RTLSizes
+from accel.hdl.rtl.arithmetic import MIN_PIPELINE_LATENCY, NO_COLLISIONS, ArithmeticUnit
+from accel.hdl.rtl.broadcast import delay_stages, fill_flags
+from accel.hdl.rtl.queue import ActivationQueue
 
 __all__ = ["MIN_PIPELINE_LATENCY", "ProcessingElement", "queue_entry_layout"]
 
@@ -71,7 +71,7 @@ class ProcessingElement(wiring.Component):
             # Control: ``start`` begins a batch (clears the line buffer and counters); it comes with the
             # broadcast (through the input stage too), so before any activation of its batch.
             "start": In(1),
-            # Load (I/O mode), write-back and read-out of outputs (``hdl.protocol.ports``), and activity counters.
+            # Load (I/O mode), write-back and read-out of outputs (``accel.hdl.protocol.ports``), and activity counters.
             "load": In(LoadSignature(config)), "writeback": In(WritebackSignature(config)),
             "readout": In(ReadoutSignature(config)),
             **{counter.value: Out(32) for counter in RTL_PER_PE},

@@ -10,7 +10,7 @@ synthesis on small packages) are then read through ``out_pe`` / ``out_addr``. ``
 family whose DSP blocks build the multipliers (``"ecp5"``), or None for portable logic.
 
 The broadcast passes ``broadcast_latency`` register stages; from two on, the last stage is inside
-each PE. The central stages form a tree of copies (``hdl.rtl.broadcast.fan_out``: one stage is copied
+each PE. The central stages form a tree of copies (``accel.hdl.rtl.broadcast.fan_out``: one stage is copied
 for each group of about sqrt(n_pes) PEs; with more, a first register beside the queue's block RAM,
 then groups that grow level by level), so that no single register drives every PE across the chip.
 The write-back controls reach the PEs through one level of such copies (``WRITEBACK_LEVELS``) and
@@ -35,12 +35,12 @@ from amaranth.lib.wiring import In, Out
 from accel.arch.config import MAX_RTL_PES, ArchConfig
 from accel.arch.counters import RTL_ARRAY, RTL_PER_PE
 from accel.arch.errors import UserError
-from hdl.protocol.contents import PEContents
-from hdl.protocol.ports import LoadTarget
-from hdl.protocol.sizes import RTLSizes
-from hdl.rtl.broadcast import BroadcastUnit, CreditGate, Repeater, delay_stages, fan_out, or_tree
-from hdl.rtl.control import ControlUnit
-from hdl.rtl.pe import MIN_PIPELINE_LATENCY, ProcessingElement
+from accel.hdl.protocol.contents import PEContents
+from accel.hdl.protocol.ports import LoadTarget
+from accel.hdl.protocol.sizes import RTLSizes
+from accel.hdl.rtl.broadcast import BroadcastUnit, CreditGate, Repeater, delay_stages, fan_out, or_tree
+from accel.hdl.rtl.control import ControlUnit
+from accel.hdl.rtl.pe import MIN_PIPELINE_LATENCY, ProcessingElement
 
 WRITEBACK_LEVELS = 1
 """Register levels of copies between the control unit's write-back controls and the PEs' own registers."""
@@ -73,7 +73,7 @@ class EIEArray(wiring.Component):
         self.config = config
         self.counters = counters
         self.contents = contents
-        """Every PE's memories at configuration (``hdl.protocol.contents``), or None for empty memories."""
+        """Every PE's memories at configuration (``accel.hdl.protocol.contents``), or None for empty memories."""
         self.dsp = dsp
         self.sizes = sizes = RTLSizes(config)
         stats = {counter.port: Out(32) for counter in (*RTL_PER_PE, *RTL_ARRAY)} if counters else {}

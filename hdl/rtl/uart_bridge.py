@@ -1,4 +1,4 @@
-"""The EIE array behind a UART: a host drives every top-level port with the byte protocol of hdl.protocol.uart_protocol.
+"""The EIE array behind a UART: a host drives every top-level port with the byte protocol of accel.hdl.protocol.uart_protocol.
 
 The bridge decodes one command at a time: it collects the payload bytes, then drives the array's
 ports from registers for one cycle (load, activation, clear and start pulses; ``relu``/``rows``,
@@ -14,12 +14,12 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
-from hdl.protocol.contents import PEContents
-from hdl.protocol.load_word import LoadWordLayout
-from hdl.protocol.sizes import RTLSizes
-from hdl.protocol.uart_protocol import BridgeProtocol, Command
-from hdl.rtl.pe_array import READOUT_LATENCY, EIEArray
-from hdl.rtl.uart import UARTReceiver, UARTTransmitter
+from accel.hdl.protocol.contents import PEContents
+from accel.hdl.protocol.load_word import LoadWordLayout
+from accel.hdl.protocol.sizes import RTLSizes
+from accel.hdl.protocol.uart_protocol import BridgeProtocol, Command
+from accel.hdl.rtl.pe_array import READOUT_LATENCY, EIEArray
+from accel.hdl.rtl.uart import UARTReceiver, UARTTransmitter
 
 
 class UARTBridge(wiring.Component):
@@ -32,7 +32,7 @@ class UARTBridge(wiring.Component):
         self.divisor = divisor
         self.dsp = dsp
         self.contents = contents
-        """The array's memories at configuration (``hdl.protocol.contents``), or None for empty ones."""
+        """The array's memories at configuration (``accel.hdl.protocol.contents``), or None for empty ones."""
         self.protocol = BridgeProtocol(config)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1)})
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from amaranth.back import verilog
 
 from accel.arch.config import ArchConfig
-from hdl.protocol.contents import PEContents
-from hdl.rtl.pe_array import EIEArray
+from accel.hdl.protocol.contents import PEContents
+from accel.hdl.rtl.pe_array import EIEArray
 
 TOP = "eie_array"
 
@@ -17,7 +17,7 @@ TOP = "eie_array"
 def generate_verilog(config: ArchConfig, name: str = TOP, for_simulation: bool = False, counters: bool = True,
                      dsp: str | None = None, contents: Sequence[PEContents] | None = None) -> str:
     """Synthesisable Verilog of an ``EIEArray`` built for ``config`` (multipliers in ``dsp`` blocks,
-    see ``hdl.rtl.multiplier``, or in portable logic; memories holding ``contents`` at configuration)."""
+    see ``accel.hdl.rtl.multiplier``, or in portable logic; memories holding ``contents`` at configuration)."""
     return array_verilog(EIEArray(config, counters, dsp, contents), name, for_simulation)
 
 

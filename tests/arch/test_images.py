@@ -93,8 +93,8 @@ def test_images_decode_to_the_dense_codes(rows, cols, n_pes, density, regfile, s
 def test_layout_and_fast_simulation_do_not_depend_on_the_thread_count(monkeypatch):
     import numba
 
-    from sim import compiled_kernels, fast
-    from sim.fast import simulate_layer
+    from accel.sim import compiled_kernels, fast
+    from accel.sim.fast import simulate_layer
 
     monkeypatch.setattr(compiled_kernels, "PARALLEL_ENTRIES", 0)  # a small layer on every thread, not only large ones
     monkeypatch.setattr(fast, "VECTOR_BATCHES", 0)  # the compiled loops, whose threads are the question

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-import hdl.host.design_folder
+import accel.hdl.host.design_folder
 from accel.arch import run_folder as folders
 from accel.arch.errors import UserError
 from accel.arch.run_folder import MANIFEST, restore, run_folder, verify_folder
@@ -173,7 +173,7 @@ def test_sigterm_during_accel_verilog_keeps_the_previous_folder(tmp_path, capsys
     config.write_text(json.dumps({"n_pes": 2, "spmat_sram_bytes": 1024, "ptr_sram_bytes": 256, "regfile_entries": 4}))
     assert main(["verilog", "--config", str(config), "--out", str(out)]) == 0
     before = contents(out)
-    written = hdl.host.design_folder.write_text_atomic
+    written = accel.hdl.host.design_folder.write_text_atomic
 
     def killed_midway(path, text):
         if path.name == "design.json":
@@ -181,7 +181,7 @@ def test_sigterm_during_accel_verilog_keeps_the_previous_folder(tmp_path, capsys
             time.sleep(5)
         return written(path, text)
 
-    monkeypatch.setattr(hdl.host.design_folder, "write_text_atomic", killed_midway)
+    monkeypatch.setattr(accel.hdl.host.design_folder, "write_text_atomic", killed_midway)
     assert main(["verilog", "--config", str(config), "--pes", "4", "--out", str(out)]) == 143
     assert "terminated" in capsys.readouterr().err
     assert contents(out) == before and sorted(os.listdir(tmp_path)) == ["design", "small.json"]

@@ -14,7 +14,7 @@ from accel.arch import files
 from accel.arch.errors import UserError
 from accel.arch.files import write_atomic
 from accel.cli import main, simulate
-from models.datasets import read_idx
+from accel.models.datasets import read_idx
 
 
 def one_line_error(capsys, argv) -> str:

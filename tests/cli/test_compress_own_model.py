@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from accel.cli import main
-from models.compressed_file import CompressedModel
+from accel.models.compressed_file import CompressedModel
 from tests.images import quarter_images
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from accel.arch.layer import QuantizedLayer
 from accel.cli import main
-from models.export import layers_from_compressed_file
+from accel.models.export import layers_from_compressed_file
 
 MODEL = Path(__file__).resolve().parents[2] / "reports" / "compression" / "lenet300" / "model.dc.npz"
 

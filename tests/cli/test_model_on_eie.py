@@ -10,7 +10,7 @@ import torch
 from accel.arch.errors import UserError
 from accel.cli import main
 from accel.cli.sources import load_layers
-from models.compressed_file import CompressedModel
+from accel.models.compressed_file import CompressedModel
 from tests.images import quarter_images
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -131,8 +131,8 @@ def test_the_activation_fixed_point_is_calibrated_on_training_samples(user_folde
     EIE layer; a number sets it; auto without data is refused."""
     from accel.cli.sources import shaped_samples
     from accel.explore import model_run
-    from models.datasets import load_dataset
-    from models.export import import_compressed, torch_forward
+    from accel.models.datasets import load_dataset
+    from accel.models.export import import_compressed, torch_forward
 
     compress("functional")
     capsys.readouterr()

@@ -13,7 +13,7 @@ from amaranth.sim import Simulator
 from accel.arch.config import ArchConfig
 from accel.arch.layer import QuantizedLayer
 from accel.cli import main
-from hdl.rtl.uart_bridge import UARTBridge
+from accel.hdl.rtl.uart_bridge import UARTBridge
 
 TINY = dict(n_pes=2, regfile_entries=2, line_bits=16, spmat_sram_bytes=32, ptr_sram_bytes=64, fifo_depth=2)
 DIVISOR = 4

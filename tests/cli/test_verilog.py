@@ -10,8 +10,8 @@ import torch
 
 from accel.arch.config import ArchConfig
 from accel.cli import main
-from hdl.rtl.pe_array import EIEArray
-from hdl.rtl.verilog import array_verilog
+from accel.hdl.rtl.pe_array import EIEArray
+from accel.hdl.rtl.verilog import array_verilog
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "reports" / "compression" / "lenet300" / "model.dc.npz"

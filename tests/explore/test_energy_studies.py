@@ -16,7 +16,7 @@ from accel.cli import main
 from accel.explore import energy_studies as studies
 from accel.explore.energy_studies import chip_metrics, like_for_like, lines_spanned, width_minima, width_rule_rows
 from accel.explore.precision import FixedFormat, integer_bits, precision_study
-from sim.energy import EnergyBreakdown, EnergyTerm
+from accel.sim.energy import EnergyBreakdown, EnergyTerm
 
 CODEBOOK = np.r_[0.0, np.linspace(-1, 1, 15)]
 

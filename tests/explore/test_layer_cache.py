@@ -5,7 +5,7 @@ import numpy as np
 from accel.arch.benchmarks import benchmark_layer, synthetic_layer
 from accel.arch.config import ArchConfig
 from accel.explore import layer_cache
-from sim.network import lay_out
+from accel.sim.network import lay_out
 
 
 def _same(first, second) -> bool:

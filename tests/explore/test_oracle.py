@@ -9,7 +9,7 @@ import pytest
 from accel.arch.npz import DIGEST_KEY, MEMBERS_KEY, read_members, save_npz
 from accel.explore.fuzzing import oracle
 from accel.explore.fuzzing.targets import compressed_fingerprint, compressed_seed, oracle_fingerprint
-from models.compressed_file import CompressedModel
+from accel.models.compressed_file import CompressedModel
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = sorted([*(ROOT / "reports" / "compression").rglob("*.dc.npz"), *(ROOT / "reports" / "models").rglob("*.dc.npz")])
@@ -24,7 +24,7 @@ def test_it_imports_nothing_of_the_project():
 
 
 def test_its_lists_of_host_operations_are_the_format_s_and_the_reader_s():
-    from models import host_ops
+    from accel.models import host_ops
 
     assert oracle.HOST_FUNCTIONS == set(host_ops.FUNCTIONS) and oracle.HOST_METHODS == host_ops.METHODS
     text = (ROOT / "models" / "FORMAT.md").read_text()

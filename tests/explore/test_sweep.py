@@ -149,7 +149,7 @@ def test_bench_sweeps_are_specs_whose_points_match_the_simulator():
     from accel.arch.images import build_layer_image
     from accel.explore.sweep_tasks import run_point
     from accel.explore.sweeps import fifo_spec, pe_spec
-    from sim.fast import simulate_layer
+    from accel.sim.fast import simulate_layer
 
     config = ArchConfig(n_pes=16, clock_mhz=500.0)
     spec = fifo_spec(config, seed=3, depths=(1, 8))

@@ -6,9 +6,9 @@ import pytest
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from hdl.flow.board import BoardTop, build_bitstream, uart_divisor
-from hdl.flow.pll import ecp5_pll
-from hdl.flow.targets import board_named
+from accel.hdl.flow.board import BoardTop, build_bitstream, uart_divisor
+from accel.hdl.flow.pll import ecp5_pll
+from accel.hdl.flow.targets import board_named
 
 
 def test_the_bridge_sits_on_the_boards_uart_pins_behind_a_pll(tmp_path):

@@ -13,9 +13,9 @@ from accel.arch.errors import UserError
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
 from accel.cli import main
-from hdl.flow.board import synthesise_board
-from hdl.flow.board_gate_level import board_design
-from hdl.protocol.contents import batch_contents, contents_digest
+from accel.hdl.flow.board import synthesise_board
+from accel.hdl.flow.board_gate_level import board_design
+from accel.hdl.protocol.contents import batch_contents, contents_digest
 
 SMALL = ArchConfig(n_pes=2, regfile_entries=64, line_bits=32, spmat_sram_bytes=2048, ptr_sram_bytes=1024, fifo_depth=2,
                    broadcast_latency=2, pipeline_latency=10)

@@ -8,8 +8,8 @@ import pytest
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from accel.cli import main
-from hdl.flow.capacity import block_rams_at_least, check_fits, device_sizing
-from hdl.flow.targets import DEVICES
+from accel.hdl.flow.capacity import block_rams_at_least, check_fits, device_sizing
+from accel.hdl.flow.targets import DEVICES
 
 RECORDS = Path(__file__).resolve().parents[2] / "reports" / "hdl" / "synthesis.json"
 

@@ -17,8 +17,9 @@ from accel.arch.config import ArchConfig
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from hdl.host.cosim import prepare_case, run_cases
-from sim import simulate_layer
+from accel.hdl.host.cases import LayerCase, prepare_case
+from accel.hdl.host.cosim import run_cases
+from accel.sim import simulate_layer
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "cosim"
@@ -28,7 +29,7 @@ SMALL = dict(spmat_sram_bytes=1024, ptr_sram_bytes=256, regfile_entries=16)
 CODEBOOK = np.r_[0.0, np.linspace(-2.5, 2.5, 15)]
 
 
-def random_cases(config: ArchConfig, seed: int) -> tuple[list[dict], ArchConfig, list[dict]]:
+def random_cases(config: ArchConfig, seed: int) -> tuple[list[LayerCase], ArchConfig, list[LayerCase]]:
     """Random layers over densities, empty columns, zero inputs, saturation and batches; and, for a
     config with 64-row register files, layers with padding chains."""
     rng = np.random.default_rng(seed)
@@ -143,7 +144,7 @@ def run_and_check(config: ArchConfig, cases: list[dict], name: str, simulator: s
     results = run_cases(config, cases, BUILD / name, waves=os.environ.get("EIE_WAVES") == "1", simulator=simulator)
     bad = [case for case in results["cases"] if case["problems"]]
     assert results["mismatches"] == 0, bad
-    assert len(results["cases"]) == sum(len(case["batches"]) for case in cases)
+    assert len(results["cases"]) == sum(len(case.batches) for case in cases)
     return results
 
 
@@ -175,10 +176,10 @@ def test_random_layers_match_the_simulator_under_verilator():
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"{DATA} is missing: apt-get install dataset-fashion-mnist")
 def test_real_lenet300_layers_match_the_simulator():
     from accel.arch.energy import EnergyTable
-    from models.compressed_file import CompressedModel
-    from models.datasets import load_idx_dataset
-    from models.export import layers_from_compressed
-    from sim.network import run_layer
+    from accel.models.compressed_file import CompressedModel
+    from accel.models.datasets import load_idx_dataset
+    from accel.models.export import layers_from_compressed
+    from accel.sim.network import run_layer
 
     layers = layers_from_compressed(CompressedModel.load(REAL_MODEL))
     config = ArchConfig(n_pes=16, fifo_depth=8, spmat_sram_bytes=1024, ptr_sram_bytes=1024, regfile_entries=8)
@@ -192,10 +193,10 @@ def test_real_lenet300_layers_match_the_simulator():
 
 
 def test_campaign_on_two_processes_runs_the_same_layers(tmp_path):
-    from hdl.host.campaign import draw_groups, run_campaign
+    from accel.hdl.host.campaign import draw_groups, run_campaign
 
     first, again = draw_groups(3, seed=5, per_config=2), draw_groups(3, seed=5, per_config=2)
     assert [config for config, _ in first] == [config for config, _ in again] and first[0][1] == again[0][1]
     totals = run_campaign(3, tmp_path, seed=5, per_config=2, workers=2)
     assert totals["layers"] == 3 and totals["configs"] == len(first) and totals["mismatches"] == 0
-    assert totals["batches"] == sum(len(case["batches"]) for _, cases in first for case in cases)
+    assert totals["batches"] == sum(len(case.batches) for _, cases in first for case in cases)

@@ -9,11 +9,12 @@ from accel.arch.energy import EnergyTable
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from hdl.host.cosim import prepare_case
-from hdl.host.host_driver import AmaranthBackend, ArrayDriver, scoreboard
-from hdl.rtl.pe_array import EIEArray
-from sim import simulate_layer
-from sim.energy import PER_CYCLE, energy_terms
+from accel.hdl.host.array_host import ArrayHost
+from accel.hdl.host.cases import prepare_case
+from accel.hdl.host.port_link import AmaranthBackend, PortLink
+from accel.hdl.rtl.pe_array import EIEArray
+from accel.sim import simulate_layer
+from accel.sim.energy import PER_CYCLE, energy_terms
 
 CONFIG = ArchConfig(n_pes=2, fifo_depth=2, spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=8)
 
@@ -37,22 +38,24 @@ def test_each_counter_keeps_its_name_from_simulator_to_rtl_port_to_host_to_repor
 
     # The host reads them back under the same names, and the scoreboard compares each with the simulator's.
     case = prepare_case("fc", layer, inputs, CONFIG)
-    batch = case["batches"][0]
-    assert all(f"expected_{name}" in batch for name in COMPARED)
+    batch = case.batches[0]
+    assert all(str(name) in batch.expected for name in COMPARED)
     seen = []
+    host = []
 
     async def bench(ctx):
-        seen.append(await ArrayDriver(AmaranthBackend(ctx, dut), CONFIG.n_pes).run_batch(case, batch))
+        host.append(ArrayHost(PortLink(AmaranthBackend(ctx, dut), CONFIG.n_pes)))
+        seen.append(await host[0].run_batch(case, batch))
 
     simulator = Simulator(dut)
     simulator.add_clock(1e-6)
     simulator.add_testbench(bench)
     simulator.run()
     assert set(seen[0].counters) == {counter.value for counter in rtl}
-    assert scoreboard(case, batch, seen[0]) == []
+    assert host[0].problems(case, batch, seen[0]) == []
     for counter in rtl:
         value = seen[0].counters[counter.value]
-        assert value == batch[f"expected_{counter}"]
+        assert value == batch.expected[str(counter)]
         if isinstance(counter, Counter):
             assert value == result.batches[0].counters[counter.value]
 

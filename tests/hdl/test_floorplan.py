@@ -1,6 +1,6 @@
 """The ECP5-85F floorplan: each PE's block RAMs side by side in one row, its multiplier in a DSP row."""
 
-from hdl.flow.floorplan import ECP5_85F_BLOCKS, ECP5_85F_BRAM_ROWS, apply_floorplan, ecp5_85f_floorplan
+from accel.hdl.flow.floorplan import ECP5_85F_BLOCKS, ECP5_85F_BRAM_ROWS, apply_floorplan, ecp5_85f_floorplan
 
 BRAMS = ("arithmetic.acc.0.0", "pointers.0.0", "spmat.0.0")
 

@@ -15,8 +15,8 @@ from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.layer import QuantizedLayer
-from hdl.flow.gate_level import run_gate_level
-from hdl.host.design_folder import write_design_folder
+from accel.hdl.flow.gate_level import run_gate_level
+from accel.hdl.host.design_folder import write_design_folder
 
 CONFIG = ArchConfig(n_pes=2, fifo_depth=2, spmat_sram_bytes=64, ptr_sram_bytes=32, regfile_entries=4)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import hdl.flow.flow
-import hdl.flow.tools
+import accel.hdl.flow.flow
+import accel.hdl.flow.tools
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
-from hdl.flow.synth import synthesize
-from hdl.flow.tools import print_progress, run
+from accel.hdl.flow.synth import synthesize
+from accel.hdl.flow.tools import print_progress, run
 
 TINY = ArchConfig(n_pes=1, fifo_depth=1, line_bits=4, code_bits=2, index_bits=2, act_bits=4, act_frac=2, weight_bits=4,
                   weight_frac=2, acc_bits=6, ptr_bits=4, spmat_sram_bytes=4, ptr_sram_bytes=4, regfile_entries=2)
@@ -44,7 +44,7 @@ def test_named_router_and_seed_are_used_and_recorded(tmp_path, monkeypatch):
         commands.append(command)
         return run(command, *args, **kwargs)
 
-    monkeypatch.setattr(hdl.flow.flow, "run", recording_run)
+    monkeypatch.setattr(accel.hdl.flow.flow, "run", recording_run)
     result = synthesize(TINY, "ice40-hx8k", tmp_path, router="router2", seed=7)
     assert result.fits and (result.router, result.seed) == ("router2", 7)
     nextpnr = " ".join(commands[-1])
@@ -65,7 +65,7 @@ def test_nan_and_negative_limits_are_refused_before_any_tool_runs(tmp_path, opti
 
 def test_the_rtl_generator_refuses_more_pes_than_it_builds():
     from accel.arch.config import MAX_RTL_PES
-    from hdl.rtl.pe_array import EIEArray
+    from accel.hdl.rtl.pe_array import EIEArray
 
     with pytest.raises(UserError, match=f"at most {MAX_RTL_PES} PEs"):
         EIEArray(ArchConfig(n_pes=MAX_RTL_PES + 1))
@@ -83,7 +83,7 @@ def test_a_run_past_its_timeout_is_recorded_as_not_converged(tmp_path):
 
 
 def test_progress_lines_name_the_tool_and_its_log(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(hdl.flow.tools, "PROGRESS_S", 0.05)
+    monkeypatch.setattr(accel.hdl.flow.tools, "PROGRESS_S", 0.05)
     log = tmp_path / "tool.log"
     log.write_text("Info: placing\nInfo: routing iteration 3\n")
     result = run([sys.executable, "-c", "import time; time.sleep(0.5)"], tmp_path, log=log, progress=print_progress)
@@ -95,8 +95,8 @@ def test_campaign_draws_every_pipeline_and_layers_that_fit_the_rtl():
     import numpy as np
 
     from accel.arch.images import build_layer_image
-    from hdl.host.campaign import random_config, random_layer
-    from hdl.protocol.loading import batch_writes
+    from accel.hdl.host.campaign import random_config, random_layer
+    from accel.hdl.protocol.loading import batch_writes
 
     rng = np.random.default_rng(0)
     configs = [random_config(rng, index) for index in range(30)]
@@ -129,7 +129,7 @@ def test_synth_layer_places_a_design_that_holds_the_layer(tmp_path, monkeypatch)
                  "--work", str(tmp_path / "work")]) == 0
     assert not (tmp_path / "reports").exists()
     from accel.arch.images import build_layer_image
-    from hdl.rtl.verilog import generate_verilog
+    from accel.hdl.rtl.verilog import generate_verilog
 
     verilog = (tmp_path / "work" / "ice40-hx8k_1pe" / "eie_array.v").read_text()
     first_line = build_layer_image(layer, TINY).batches[0].pes[0].lines(TINY)[0]

@@ -10,10 +10,12 @@ from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from hdl.host.uart_host import ArrayRun, EIEHost, differences, run_and_check
-from hdl.host.uart_sim import run_over_uart
-from hdl.protocol.uart_protocol import BridgeProtocol, Command
-from sim import simulate_layer
+from accel.hdl.host.array_host import ArrayHost, BatchSeen
+from accel.hdl.host.cases import prepare_case
+from accel.hdl.host.uart_link import UartLink
+from accel.hdl.host.uart_sim import run_over_uart
+from accel.hdl.protocol.uart_protocol import BridgeProtocol, Command
+from accel.sim import simulate_layer
 
 # Two PEs with two rows each: a 6-row layer runs in two batches (the second one partly filled).
 TINY = ArchConfig(n_pes=2, regfile_entries=2, line_bits=16, spmat_sram_bytes=32, ptr_sram_bytes=64, fifo_depth=2)
@@ -30,14 +32,17 @@ def test_a_layer_over_the_uart_matches_the_simulator():
     expected = simulate_layer(image, inputs)
     assert np.count_nonzero(expected.outputs) >= 3
 
-    [check] = run_over_uart(TINY, lambda host: run_and_check(host, [layer], inputs), divisor=4)
-    run = check.run
-    assert check.problems == [] and check.expected.outputs.tolist() == expected.outputs.tolist()
-    assert run.cycles == [batch.cycles for batch in expected.batches] and run.outputs.tolist() == expected.outputs.tolist()
-    wrong = ArrayRun(outputs=run.outputs + np.eye(1, 6, 4, dtype=np.int64)[0], cycles=[run.cycles[0] + 1, run.cycles[1]])
-    found = differences(wrong, expected)
-    assert len(found) == 2 and any(line.startswith("output row 4 (PE ") for line in found), found
-    assert any(line.startswith("cycles of the batch at row 0: array ") for line in found), found
+    [check] = run_over_uart(TINY, lambda host: host.run_layers([layer], inputs, TINY), divisor=4)
+    assert check.problems == [] and check.expected_cycles == [batch.cycles for batch in expected.batches]
+    assert check.cycles == check.expected_cycles and check.outputs.tolist() == expected.outputs.tolist()
+    # The same scoreboard as over the ports: a wrong output and a wrong cycle count are named.
+    case = prepare_case("tiny", layer, inputs, TINY)
+    first, second = case.batches
+    wrong_output = BatchSeen(second.expected_cycles, [second.expected_outputs[0] + 1, *second.expected_outputs[1:]])
+    assert ArrayHost.problems(case, second, wrong_output)[0].startswith("output row 4 (PE 0, local row 0): expected ")
+    late = BatchSeen(first.expected_cycles + 1, list(first.expected_outputs))
+    assert ArrayHost.problems(case, first, late) == [f"cycles of the batch at row 0: array {first.expected_cycles + 1}, "
+                                                    f"simulator {first.expected_cycles}"]
 
 
 class CannedLine:
@@ -56,9 +61,9 @@ class CannedLine:
 def test_the_host_refuses_a_bridge_of_another_size():
     other = BridgeProtocol(TINY.replace(n_pes=4)).info_answer()
     with pytest.raises(UserError, match="4 PEs x 2 rows.*--config"):
-        asyncio.run(EIEHost(CannedLine(other), TINY).check_bridge())
+        asyncio.run(UartLink(CannedLine(other), TINY).connect())
     with pytest.raises(UserError, match="no EIE bridge"):
-        asyncio.run(EIEHost(CannedLine(b"\xff" * 8), TINY).check_bridge())
+        asyncio.run(UartLink(CannedLine(b"\xff" * 8), TINY).connect())
     line = CannedLine(BridgeProtocol(TINY).info_answer())
-    asyncio.run(EIEHost(line, TINY).check_bridge())
+    asyncio.run(UartLink(line, TINY).connect())
     assert line.sent == bytes([Command.INFO])

@@ -4,6 +4,7 @@ The arithmetic and broadcast units alone against the fixed-point and broadcast r
 accel/arch/TIMING.md, then the whole array on small layers against the cycle-level simulator.
 """
 
+import dataclasses
 import gc
 
 import numpy as np
@@ -15,14 +16,15 @@ from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_activations, saturating_add, scaled_product, write_back
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from hdl.host.cosim import prepare_case
-from hdl.host.host_driver import AmaranthBackend, ArrayDriver, scoreboard
-from hdl.protocol.ports import LoadTarget
-from hdl.rtl.arithmetic import ArithmeticUnit
-from hdl.rtl.broadcast import BroadcastUnit
-from hdl.rtl.pe_array import EIEArray
-from hdl.rtl.queue import ActivationQueue
-from sim import reference
+from accel.hdl.host.array_host import ArrayHost
+from accel.hdl.host.cases import prepare_case
+from accel.hdl.host.port_link import AmaranthBackend, PortLink
+from accel.hdl.protocol.ports import LoadTarget
+from accel.hdl.rtl.arithmetic import ArithmeticUnit
+from accel.hdl.rtl.broadcast import BroadcastUnit
+from accel.hdl.rtl.pe_array import EIEArray
+from accel.hdl.rtl.queue import ActivationQueue
+from accel.sim import reference
 
 SMALL = dict(spmat_sram_bytes=256, ptr_sram_bytes=128, regfile_entries=8)
 
@@ -164,20 +166,18 @@ def test_broadcast_unit_sends_non_zeros_in_order_when_ready():
 
 
 def check_against_simulator(layer, inputs, config):
-    """Every batch through the host driver in Amaranth's simulator; the scoreboard must find nothing."""
+    """Every batch through the host over the ports in Amaranth's simulator; the scoreboard must find nothing."""
     case = prepare_case(layer.name, layer, inputs, config)
     dut = EIEArray(config)
     problems = []
 
     async def bench(ctx):
-        driver = ArrayDriver(AmaranthBackend(ctx, dut), config.n_pes)
-        for batch in case["batches"]:
-            problems.extend(scoreboard(case, batch, await driver.run_batch(case, batch)))
+        problems.extend((await ArrayHost(PortLink(AmaranthBackend(ctx, dut), config.n_pes)).run_case(case))[1])
 
     simulate(dut, bench)
     assert problems == []
     expected = reference.simulate_layer(build_layer_image(layer, config), inputs)
-    assert expected.outputs.tolist() == [value for batch in case["batches"] for value in batch["expected_outputs"]]
+    assert expected.outputs.tolist() == case.expected_outputs
     return expected
 
 
@@ -247,17 +247,19 @@ def test_scoreboard_names_the_first_wrong_output_and_counter():
     rng = np.random.default_rng(5)
     layer = QuantizedLayer(codes=(rng.random((6, 5)) < 0.6) * rng.integers(1, 16, (6, 5)), codebook=CODEBOOK, name="fc")
     case = prepare_case("fc", layer, quantize_activations(rng.standard_normal(5), config), config)
-    batch = case["batches"][0]
-    batch["expected_outputs"][3] += 1
-    batch["expected_outputs"][5] += 1
-    batch["expected_fifo_pops"] += 1
-    batch["expected_busy"][1] += 1
+    batch = case.batches[0]
+    outputs, expected = list(batch.expected_outputs), dict(batch.expected)
+    outputs[3] += 1
+    outputs[5] += 1
+    expected["fifo_pops"] += 1
+    expected["busy"] = [busy + (pe == 1) for pe, busy in enumerate(expected["busy"])]
+    batch = dataclasses.replace(batch, expected_outputs=tuple(outputs), expected=expected)
     dut = EIEArray(config)
     found = []
 
     async def bench(ctx):
-        seen = await ArrayDriver(AmaranthBackend(ctx, dut), config.n_pes).run_batch(case, batch)
-        found.extend(scoreboard(case, batch, seen))
+        host = ArrayHost(PortLink(AmaranthBackend(ctx, dut), config.n_pes))
+        found.extend(host.problems(case, batch, await host.run_batch(case, batch)))
 
     simulate(dut, bench)
     assert found[0].startswith("output row 3 (PE 1, local row 1): expected ") and "1 more outputs differ" in found[0]

@@ -9,13 +9,13 @@ import torch
 from torch import nn
 
 from accel.arch.errors import UserError
-from models import huffman
-from models.compressed_file import CompressedModel, compress_module
-from models.compression import Schedule, deep_compress
-from models.pruning import prune_by_std
-from models.quantization import quantize_model
-from models.tensor_kinds import check_kind, check_weights
-from models.user_model import build_from_factory
+from accel.models import huffman
+from accel.models.compressed_file import CompressedModel, compress_module
+from accel.models.compression import Schedule, deep_compress
+from accel.models.pruning import prune_by_std
+from accel.models.quantization import quantize_model
+from accel.models.tensor_kinds import check_kind, check_weights
+from accel.models.user_model import build_from_factory
 
 
 def test_the_huffman_length_rule_is_checked_in_integers():

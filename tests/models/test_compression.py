@@ -8,10 +8,10 @@ from torch.nn.utils import prune
 from torch.utils.data import DataLoader, TensorDataset
 
 from accel.arch.errors import UserError
-from models.compressed_file import CompressedModel, compress_module
-from models.compression import Schedule, deep_compress
-from models.pruning import sensitivity, std_unstructured
-from models.quantization import quantize_model
+from accel.models.compressed_file import CompressedModel, compress_module
+from accel.models.compression import Schedule, deep_compress
+from accel.models.pruning import sensitivity, std_unstructured
+from accel.models.quantization import quantize_model
 from tests.images import quarter_images
 
 pytestmark = pytest.mark.usefixtures("one_thread")

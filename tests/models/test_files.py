@@ -12,11 +12,16 @@ from torch import nn
 from accel.arch.errors import UserError
 from accel.arch.layer import QuantizedLayer
 from accel.arch.npz import read_members, save_npz
-from models.compressed_file import CompressedModel, compress_module, upgrade
-from models.export import layers_from_compressed, layers_from_compressed_file, layers_from_state_dict, quantize_linear_layers
-from models.networks import LeNet5, LeNet300100, compressible_layers
-from models.pruning import make_permanent, prune_by_std
-from models.quantization import quantize_model
+from accel.models.compressed_file import CompressedModel, compress_module, upgrade
+from accel.models.export import (
+    layers_from_compressed,
+    layers_from_compressed_file,
+    layers_from_state_dict,
+    quantize_linear_layers,
+)
+from accel.models.networks import LeNet5, LeNet300100, compressible_layers
+from accel.models.pruning import make_permanent, prune_by_std
+from accel.models.quantization import quantize_model
 
 REPORTED_MODEL = Path(__file__).resolve().parents[2] / "reports" / "compression" / "lenet300" / "model.dc.npz"
 
@@ -102,7 +107,7 @@ def flip_first_byte(arrays):
     (lambda arrays: arrays.pop("bias0"), "do not match its member list"),
     (lambda arrays: arrays.update(meta=np.frombuffer(b"{not json", dtype=np.uint8)), "metadata is corrupted"),
     (edit_meta(lambda meta: meta.update(version=99)), "version 99"),
-    (edit_meta(lambda meta: meta.update(version=1)), "models.compressed_file upgrade"),
+    (edit_meta(lambda meta: meta.update(version=1)), "accel.models.compressed_file upgrade"),
     (edit_meta(lambda meta: meta.update(format="other")), "not an deep-compression-model file"),
     (edit_meta(lambda meta: meta["layers"][0].update(entries=100)), "integrity check failed"),
     (edit_meta(lambda meta: meta["layers"][0].update(relu="false")), "integrity check failed"),

@@ -8,12 +8,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from accel.arch.errors import UserError
-from models.compressed_file import CompressedModel, compress_module, upgrade
-from models.export import import_compressed, import_module, torch_forward
-from models.graph import ModelGraph
-from models.quantization import quantize_model
-from models.recurrent import StackedLSTM, StackedLSTMCell, stack_recurrent
-from models.tracing import fused_relus, trace_model
+from accel.models.compressed_file import CompressedModel, compress_module, upgrade
+from accel.models.export import import_compressed, import_module, torch_forward
+from accel.models.graph import ModelGraph
+from accel.models.quantization import quantize_model
+from accel.models.recurrent import StackedLSTM, StackedLSTMCell, stack_recurrent
+from accel.models.tracing import fused_relus, trace_model
 
 RELU_SPELLINGS = {
     "nn.ReLU": lambda self, x: self.act(x),

@@ -8,11 +8,11 @@ from torch import nn
 
 from accel.arch.errors import UserError
 from accel.cli import main
-from models.compressed_file import compress_module
-from models.export import import_compressed, import_state_dict, torch_forward
-from models.networks import LeNet5, compressible_layers
-from models.pruning import make_permanent, prune_by_std
-from models.quantization import quantize_model
+from accel.models.compressed_file import compress_module
+from accel.models.export import import_compressed, import_state_dict, torch_forward
+from accel.models.networks import LeNet5, compressible_layers
+from accel.models.pruning import make_permanent, prune_by_std
+from accel.models.quantization import quantize_model
 
 
 def mlp() -> nn.Sequential:

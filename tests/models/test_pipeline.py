@@ -9,11 +9,11 @@ import torch
 
 from accel.arch.errors import UserError
 from accel.cli import main
-from models.compressed_file import CompressedModel
-from models.compression import Schedule
-from models.datasets import load_idx_dataset, read_idx
-from models.export import layers_from_compressed
-from models.pipeline import CompressionSettings, compress, preset
+from accel.models.compressed_file import CompressedModel
+from accel.models.compression import Schedule
+from accel.models.datasets import load_idx_dataset, read_idx
+from accel.models.export import layers_from_compressed
+from accel.models.pipeline import CompressionSettings, compress, preset
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -5,9 +5,9 @@ import torch
 from torch import nn
 
 from accel.arch.errors import UserError
-from models.datasets import Dataset
-from models.networks import LeNet5, LeNet300100, compressible_layers
-from models.pruning import (
+from accel.models.datasets import Dataset
+from accel.models.networks import LeNet5, LeNet300100, compressible_layers
+from accel.models.pruning import (
     kept_fraction,
     make_permanent,
     prune_by_std,
@@ -17,7 +17,7 @@ from models.pruning import (
     rescaled_dropout,
     sensitivity,
 )
-from models.training import TrainSettings, train
+from accel.models.training import TrainSettings, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -104,7 +104,7 @@ def test_sensitivity_sweep_prunes_one_layer_and_restores_it():
 
 
 def test_a_pruned_attention_out_projection_keeps_its_mask_through_retraining():
-    from models.compression import prune_round
+    from accel.models.compression import prune_round
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True))

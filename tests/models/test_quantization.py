@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 from accel.arch.errors import UserError
-from models.networks import LeNet5
-from models.quantization import codebook_and_codes, initial_centroids, kmeans_1d, quantize_layer, quantize_model
+from accel.models.networks import LeNet5
+from accel.models.quantization import codebook_and_codes, initial_centroids, kmeans_1d, quantize_layer, quantize_model
 
 
 def test_linear_initialisation_spans_min_to_max():

@@ -6,10 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accel.arch.errors import UserError
-from models import huffman
-from models.compressed_file import CompressedLayer
-from models.size_report import bytes_rows, total_row
-from models.sparse_storage import decode_relative, encode_relative
+from accel.models import huffman
+from accel.models.compressed_file import CompressedLayer
+from accel.models.size_report import bytes_rows, total_row
+from accel.models.sparse_storage import decode_relative, encode_relative
 
 
 @pytest.mark.parametrize("index_bits, gap, fillers", [

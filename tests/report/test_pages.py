@@ -3,7 +3,7 @@
 import pytest
 
 from accel.report.plots import COMPONENT_COLORS
-from sim.energy import MODULES
+from accel.sim.energy import MODULES
 
 
 def test_compression_targets_are_judged_on_rate_and_accuracy_loss():

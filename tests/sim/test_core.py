@@ -9,8 +9,8 @@ from accel.arch.config import ArchConfig
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from sim import fast, reference
-from sim.numpy_model import fixed_point_forward
+from accel.sim import fast, reference
+from accel.sim.numpy_model import fixed_point_forward
 
 CODEBOOK = np.r_[0.0, np.linspace(-1, 1, 15)]
 

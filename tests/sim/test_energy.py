@@ -8,8 +8,8 @@ from accel.arch.energy import EnergyTable
 from accel.arch.errors import UserError
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from sim import simulate_layer
-from sim.energy import (
+from accel.sim import simulate_layer
+from accel.sim.energy import (
     PER_CYCLE,
     EnergyBreakdown,
     EnergyTerm,

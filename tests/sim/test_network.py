@@ -8,8 +8,8 @@ from accel.arch.energy import EnergyTable
 from accel.arch.errors import UserError
 from accel.arch.fixed_point import quantize_activations
 from accel.arch.layer import QuantizedLayer
-from sim.network import network_totals, run_network
-from sim.numpy_model import fixed_point_forward
+from accel.sim.network import network_totals, run_network
+from accel.sim.numpy_model import fixed_point_forward
 
 CODEBOOK = np.r_[0.0, np.linspace(-1, 1, 15)]
 

@@ -6,7 +6,7 @@ import pytest
 from accel.arch.config import ArchConfig
 from accel.arch.images import build_layer_image
 from accel.arch.layer import QuantizedLayer
-from sim import compiled_kernels, fast, reference, vector_kernels
+from accel.sim import compiled_kernels, fast, reference, vector_kernels
 
 
 def _run(image, inputs, monkeypatch, vector: bool):

@@ -1,6 +1,6 @@
 """A second reader of the compressed model file, written from models/FORMAT.md alone: the campaign's oracle.
 
-It shares no code with ``models`` or ``accel.arch.npz`` (only the standard library and numpy's
+It shares no code with ``accel.models`` or ``accel.arch.npz`` (only the standard library and numpy's
 dtypes and arithmetic), so a decoder that is wrong the same way when writing and reading cannot
 hide from it. ``read_model(path)`` returns the model as plain data, or raises ``Refused`` naming
 the rule of FORMAT.md the file breaks.

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from accel.explore.sweep_spec import CONFIG_FIELDS, SweepSpec, config_of, load_spec
-from models.compression import Schedule
-from models.user_model import load_schedule
+from accel.models.compression import Schedule
+from accel.models.user_model import load_schedule
 
 SPEC = {"kind": "simulate", "metrics": ["cycles", "latency_us", "energy_uJ"], "seed": 3, "act_density": 0.5,
         "base": {"clock_mhz": 400.0, "pipeline_latency": 8},

@@ -1,7 +1,7 @@
 """Torch ``.pt`` inputs: a state_dict seed, and mutations into every tensor kind torch can save.
 
-Both readers of a ``.pt`` are targets: ``models.export.import_state_dict`` (simulate, export, verilog)
-and ``models.user_model.load_weights`` (compress --weights).
+Both readers of a ``.pt`` are targets: ``accel.models.export.import_state_dict`` (simulate, export, verilog)
+and ``accel.models.user_model.load_weights`` (compress --weights).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.export import import_state_dict
-from models.user_model import load_weights
+from accel.models.export import import_state_dict
+from accel.models.user_model import load_weights
 
 
 def network() -> nn.Module:

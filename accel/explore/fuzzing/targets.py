@@ -35,11 +35,11 @@ from accel.arch.energy import DEFAULT_TABLE, EnergyTable
 from accel.arch.layer import QuantizedLayer
 from accel.arch.npz import DIGEST_KEY, MEMBERS_KEY, read_input_vector, read_members, save_npz
 from accel.explore.fuzzing import folders, mutate, oracle, specs, state_dicts
-from models.compressed_file import FORMAT, MAX_LAYER_WEIGHTS, VERSION, CompressedLayer, CompressedModel, compress_module
-from models.datasets import FILES, load_idx_dataset, load_npz_dataset
-from models.graph import ModelGraph
-from models.pruning import make_permanent, prune_by_std
-from models.quantization import quantize_model
+from accel.models.compressed_file import FORMAT, MAX_LAYER_WEIGHTS, VERSION, CompressedLayer, CompressedModel, compress_module
+from accel.models.datasets import FILES, load_idx_dataset, load_npz_dataset
+from accel.models.graph import ModelGraph
+from accel.models.pruning import make_permanent, prune_by_std
+from accel.models.quantization import quantize_model
 
 
 @dataclass

@@ -1,22 +1,20 @@
-"""The host side of the array's port protocol, written once for every simulator of the RTL.
+"""The array's top-level ports as a host's link: the port protocol written once for every simulator of the RTL.
 
-``ArrayDriver`` plays one batch as the design folder's README describes it (load-port writes,
-input vector, ``start``, wait for ``done``, read-out of outputs and counters). It only sets, reads
-and clocks ports through a back end: ``AmaranthBackend`` (a testbench context of Amaranth's
-simulator) or ``CocotbBackend`` (the generated Verilog under cocotb, Icarus or Verilator).
-``scoreboard`` compares what a batch gave with the simulator's expectations
-(``hdl.host.cosim.prepare_case``) through the one scoreboard of ``hdl.host.scoreboard``.
+``PortLink`` carries the steps of a batch (``accel.hdl.host.array_host``) over the ports as the design
+folder's README describes them: load-port writes, the input vector, ``start`` and ``done``, the read-out of
+outputs and counters. It only sets, reads and clocks ports through a back end: ``AmaranthBackend`` (a
+testbench context of Amaranth's simulator) or ``CocotbBackend`` (the generated Verilog under cocotb, Icarus
+or Verilator).
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-from accel.arch.counters import COMPARED, RTL_ARRAY, RTL_PER_PE, Timing
-from hdl.host.scoreboard import batch_problems
-from hdl.rtl.pe_array import READOUT_LATENCY
+from accel.arch.counters import RTL_ARRAY, RTL_PER_PE, Timing
+from accel.hdl.protocol.loading import LoadWrite
+from accel.hdl.rtl.pe_array import READOUT_LATENCY
 
 
 class Backend(Protocol):
@@ -33,39 +31,32 @@ class Backend(Protocol):
         ...
 
 
-@dataclass
-class BatchSeen:
-    """What one batch gave: cycle count, outputs in row order and activity counters."""
-
-    cycles: int
-    outputs: list[int]
-    counters: dict[str, Any] = field(default_factory=dict)
-    compute_s: float = 0.0
-    """Wall time from ``start`` to ``done`` (the simulator's speed on compute mode)."""
-
-
-class ArrayDriver:
-    """Loads, runs and reads back batches of a case on an ``EIEArray`` through ``backend``."""
+class PortLink:
+    """The steps of a batch on the ports of an ``EIEArray`` of ``n_pes`` PEs, through ``backend``; ``counters``:
+    the array was built with its counter ports."""
 
     def __init__(self, backend: Backend, n_pes: int, counters: bool = True) -> None:
         self.backend = backend
         self.n_pes = n_pes
         self.counters = counters
 
-    async def load(self, writes: list[list]) -> None:
-        """Load-port writes ``[target, pe (-1: every PE), addr, data]``, one per cycle."""
+    async def connect(self) -> None:
+        """Ports need no handshake."""
+
+    async def load(self, writes: Sequence[LoadWrite]) -> None:
+        """The load-port writes, one per cycle."""
         port = self.backend
         port.set("load_en", 1)
-        for target, pe, addr, data in writes:
-            port.set("load_broadcast", int(pe < 0))
-            port.set("load_pe", max(pe, 0))
-            port.set("load_target", target)
-            port.set("load_addr", addr)
-            port.set("load_data", int(data))
+        for write in writes:
+            port.set("load_broadcast", int(write.pe is None))
+            port.set("load_pe", write.pe or 0)
+            port.set("load_target", write.target.value)
+            port.set("load_addr", write.addr)
+            port.set("load_data", write.data)
             await port.tick()
         port.set("load_en", 0)
 
-    async def write_inputs(self, inputs: list[int]) -> None:
+    async def write_inputs(self, inputs: Sequence[int]) -> None:
         port = self.backend
         port.set("act_clear", 1)
         await port.tick()
@@ -89,7 +80,7 @@ class ArrayDriver:
             raise AssertionError(f"done did not rise within {limit} cycles")
         return port.get("cycles")
 
-    async def read_out(self, pe_rows: list[int]) -> tuple[list[int], dict[str, Any]]:
+    async def read_out(self, pe_rows: Sequence[int]) -> tuple[list[int], dict[str, Any]]:
         """Every PE's outputs (in the layer's row order) and, with counters, the activity counters. One
         output is asked for per cycle; each answer comes ``READOUT_LATENCY`` cycles after its question."""
         port = self.backend
@@ -116,23 +107,6 @@ class ArrayDriver:
                 port.set("out_addr", asked[step][1])
             await port.tick()
         return outputs, counters
-
-    async def run_batch(self, case: dict, batch: dict, load: bool = True) -> BatchSeen:
-        """One batch of ``case``; ``load=False`` skips the load-port writes (a design that boots holding it)."""
-        if load:
-            await self.load(batch["writes"])
-        await self.write_inputs(case["inputs"])
-        began = time.perf_counter()
-        cycles = await self.compute(batch["rows"], case["relu"], 100 * (batch["expected_cycles"] + 100))
-        compute_s = time.perf_counter() - began
-        outputs, counters = await self.read_out(batch["pe_rows"])
-        return BatchSeen(cycles, outputs, counters, compute_s)
-
-
-def scoreboard(case: dict, batch: dict, seen: BatchSeen) -> list[str]:
-    """The differences between ``seen`` and the simulator's expectations for ``batch`` (``hdl.host.scoreboard``)."""
-    return batch_problems(batch["row_start"], case["n_pes"], batch["expected_outputs"], seen.outputs,
-                          {str(name): batch[f"expected_{name}"] for name in COMPARED}, {"cycles": seen.cycles, **seen.counters})
 
 
 class AmaranthBackend:

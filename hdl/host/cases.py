@@ -2,7 +2,7 @@
 
 ``prepare_case`` lays the layer out, runs the simulator on it and keeps what every host drives (the
 load-port writes, the inputs, the batch's write-back rows) and what every host checks (outputs and the
-quantities of ``accel.arch.counters.COMPARED``). Amaranth tests, cocotb, the UART host and the written
+quantities of ``accel.arch.counters.COMPARED``). Amaranth tests, cocotb, the UART link and the written
 Verilog testbench all take these objects; they cross into cocotb's process as JSON.
 """
 

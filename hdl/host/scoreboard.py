@@ -1,8 +1,7 @@
 """One scoreboard for every host: what the array gave for a batch against what the simulator gave.
 
-The host driver over the ports (Amaranth's simulator, cocotb) and the UART host both hand it a batch's
-outputs and whatever they read of ``accel.arch.counters.COMPARED`` (the UART reads cycles only); it names
-the first differing output (its row, PE and local row, expected and actual, how many more differ) and the
+The host (``accel.hdl.host.array_host``) hands it a batch's outputs and whatever its link read of
+``accel.arch.counters.COMPARED`` (over the UART, cycles only); it names the first differing output (its row, PE and local row, expected and actual, how many more differ) and the
 first differing quantity, in ``COMPARED``'s order.
 """
 

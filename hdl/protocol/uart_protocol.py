@@ -1,4 +1,4 @@
-"""The byte protocol of the UART bridge, shared by the bridge (RTL) and the host driver.
+"""The byte protocol of the UART bridge, shared by the bridge (RTL) and the host's UART link.
 
 Every command is one command byte followed by a fixed number of payload bytes; the payload is one
 little-endian integer whose fields are listed from the least significant bit up. Only the read

@@ -143,6 +143,13 @@ def or_tree(m: Module, vectors: list, levels: int, name: str):
     return reduce(operator.or_, vectors)
 
 
+def _tree(count: int, levels: int, root: bool) -> list[int]:
+    """Copies at each of ``levels`` register levels of a fan-out tree to ``count`` consumers (``fan_out``)."""
+    spread = levels - int(root and levels >= 2)
+    powers = [(level - levels + spread) / (spread + 1) for level in range(1, levels + 1)]
+    return [1 if power <= 0 else min(count, math.ceil(count ** power - 1e-9)) for power in powers]
+
+
 def fan_out(m: Module, value, count: int, levels: int, name: str, root: bool = False) -> list:
     """``value`` for each of ``count`` consumers after ``levels`` register levels arranged as a tree, so
     that no register drives every consumer across the chip: level ``k`` holds about
@@ -151,10 +158,7 @@ def fan_out(m: Module, value, count: int, levels: int, name: str, root: bool = F
     first level is one register, beside a slow source (a block RAM's output) that should drive one
     register only. Each copy is a ``Repeater`` module of its own."""
     sources = [value]
-    spread = levels - int(root and levels >= 2)
-    for level in range(1, levels + 1):
-        power = (level - levels + spread) / (spread + 1)
-        copies = 1 if power <= 0 else min(count, math.ceil(count ** power - 1e-9))
+    for level, copies in enumerate(_tree(count, levels, root), start=1):
         outputs = []
         for index in range(copies):
             m.submodules[f"{name}{level}_{index}"] = repeater = Repeater(len(value))
@@ -162,6 +166,23 @@ def fan_out(m: Module, value, count: int, levels: int, name: str, root: bool = F
             outputs.append(repeater.o)
         sources = outputs
     return [sources[index * len(sources) // count] for index in range(count)]
+
+
+def fan_out_interface(m: Module, source: wiring.PureInterface, sinks: list, levels: int, name: str) -> None:
+    """``source`` (an interface whose members all flow out) to every interface of ``sinks`` through the
+    register tree of ``fan_out``, each copy an ``InterfaceRepeater``, every hop joined with ``connect``."""
+    sources = [source]
+    for level, copies in enumerate(_tree(len(sinks), levels, False), start=1):
+        repeaters = [InterfaceRepeater(source.signature) for _ in range(copies)]
+        for index, repeater in enumerate(repeaters):
+            m.submodules[f"{name}{level}_{index}"] = repeater
+        for index, driver in enumerate(sources):
+            driven = [r.i for position, r in enumerate(repeaters) if position * len(sources) // copies == index]
+            wiring.connect(m, driver, *driven)
+        sources = [repeater.o for repeater in repeaters]
+    for index, driver in enumerate(sources):
+        wiring.connect(m, driver, *[sink for position, sink in enumerate(sinks)
+                                    if position * len(sources) // len(sinks) == index])
 
 
 class Repeater(wiring.Component):
@@ -174,4 +195,17 @@ class Repeater(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         m.d.sync += self.o.eq(self.i)
+        return m
+
+
+class InterfaceRepeater(wiring.Component):
+    """A ``Repeater`` of a whole interface: every member of ``signature`` (all flowing out) registered once."""
+
+    def __init__(self, signature: wiring.Signature) -> None:
+        super().__init__({"i": In(signature), "o": Out(signature)})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.d.sync += [out.eq(into) for (_, _, out), (_, _, into) in zip(self.o.signature.flatten(self.o),
+                                                                      self.i.signature.flatten(self.i))]
         return m

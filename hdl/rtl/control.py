@@ -8,7 +8,8 @@ follow, one local row per cycle; each row's accumulator is read two cycles befor
 written (``accel.hdl.rtl.arithmetic``), and the controls for that read leave this unit ``lead - 1`` cycles
 earlier still (through the array's copies and each PE's own register). ``cycles`` counts exactly
 these ``T_issue + pipeline_latency + rows`` cycles (accel/arch/TIMING.md, End of a batch); ``done``
-rises with the count final.
+rises with the count final. The write-back controls leave as a ``WritebackSignature`` (``relu`` passed
+through from the array's port).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
-from accel.hdl.protocol.sizes import RTLSizes
+from accel.hdl.protocol.ports import WritebackSignature
 
 
 class ControlUnit(wiring.Component):
@@ -34,12 +35,11 @@ class ControlUnit(wiring.Component):
         """Cycles from a write-back control decided here to the PE's arithmetic unit acting on it."""
         self.idle_delay = idle_delay
         """Cycles ``idle`` comes late (the register levels of the array's reduction)."""
-        sizes = RTLSizes(config)
         super().__init__({
-            "start": In(1), "idle": In(1), "rows": In(range(config.regfile_entries + 1)),
+            "start": In(1), "idle": In(1), "rows": In(range(config.regfile_entries + 1)), "relu": In(1),
             "computing": Out(1), "busy": Out(1), "done": Out(1), "cycles": Out(32), "t_issue": Out(32),
             # Write-back: accumulator row read two cycles ahead of its output write.
-            "wb_read": Out(1), "wb_read_addr": Out(sizes.row_bits),
+            "writeback": Out(WritebackSignature(config)),
         })
 
     def elaborate(self, platform) -> Module:
@@ -50,6 +50,8 @@ class ControlUnit(wiring.Component):
         next_row = step + lead - (latency - ahead)
         idle_seen = Signal()  # ``idle`` a cycle later still: the reduction over every PE ends in this register
         m.d.sync += idle_seen.eq(self.idle)
+        writeback = self.writeback
+        m.d.comb += writeback.relu.eq(self.relu)
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
@@ -57,7 +59,7 @@ class ControlUnit(wiring.Component):
                     m.next = "COMPUTE"
             with m.State("COMPUTE"):
                 m.d.comb += [self.computing.eq(1), self.busy.eq(1)]
-                m.d.sync += [self.cycles.eq(self.cycles + 1), self.wb_read.eq(0)]
+                m.d.sync += [self.cycles.eq(self.cycles + 1), writeback.read.eq(0)]
                 # T_issue was 1 + late cycles ago; before cycle 1 + late the flag is from before the batch.
                 with m.If(idle_seen & (self.cycles > late)):
                     m.d.sync += [step.eq(2 + late), self.t_issue.eq(self.cycles - 1 - late)]
@@ -65,8 +67,8 @@ class ControlUnit(wiring.Component):
             with m.State("DRAIN"):
                 m.d.comb += self.busy.eq(1)
                 # Write-back controls, decided ``lead`` cycles ahead for the cycle ``step + lead``.
-                m.d.sync += [self.cycles.eq(self.cycles + 1), step.eq(step + 1), self.wb_read_addr.eq(next_row),
-                             self.wb_read.eq((step + lead >= latency - ahead) & (next_row < self.rows))]
+                m.d.sync += [self.cycles.eq(self.cycles + 1), step.eq(step + 1), writeback.addr.eq(next_row),
+                             writeback.read.eq((step + lead >= latency - ahead) & (next_row < self.rows))]
                 with m.If(step + 1 == latency + self.rows):
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"

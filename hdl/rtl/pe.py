@@ -27,7 +27,7 @@ Pipeline of an entry issued in cycle ``s`` (stage S0):
 from __future__ import annotations
 
 from amaranth import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -37,7 +37,7 @@ from accel.hdl.protocol.contents import PEContents
 from accel.hdl.protocol.ports import LoadSignature, LoadTarget, ReadoutSignature, WritebackSignature
 from accel.hdl.protocol.sizes import RTLSizes
 from accel.hdl.rtl.arithmetic import MIN_PIPELINE_LATENCY, NO_COLLISIONS, ArithmeticUnit
-from accel.hdl.rtl.broadcast import delay_stages, fill_flags
+from accel.hdl.rtl.broadcast import broadcast_layout, delay_stages, fill_flags
 from accel.hdl.rtl.queue import ActivationQueue
 
 __all__ = ["MIN_PIPELINE_LATENCY", "ProcessingElement", "queue_entry_layout"]
@@ -63,10 +63,10 @@ class ProcessingElement(wiring.Component):
         """The broadcast's last register stage is in the PE (each PE its own copy)."""
         self.contents = contents
         """What the memories hold at configuration (None: zeros; the host loads them)."""
-        self.sizes = sizes = RTLSizes(config)
+        self.sizes = RTLSizes(config)
         super().__init__({
-            # Broadcast from the central unit.
-            "push": In(1), "push_col": In(sizes.col_bits), "push_act": In(signed(config.act_bits)),
+            # Broadcast from the central unit: always taken (the credit rule keeps every queue from overflowing).
+            "push": In(stream.Signature(broadcast_layout(config), always_ready=True)),
             "fill": Out(2 * config.broadcast_latency + 1), "drained": Out(1),
             # Control: ``start`` begins a batch (clears the line buffer and counters); it comes with the
             # broadcast (through the input stage too), so before any activation of its batch.
@@ -117,10 +117,10 @@ class ProcessingElement(wiring.Component):
         # Pointer stage: the pointers are read as the activation is pushed.
         read_valid, read_odd = Signal(), Signal()
         read_act = Signal(signed(config.act_bits))
-        push, push_col, push_act, start = self.push, self.push_col, self.push_act, self.start
+        push, push_col, push_act, start = self.push.valid, self.push.payload.col, self.push.payload.act, self.start
         if self.input_stage:
-            push, push_col, push_act, start = (delay_stages(m, value, 1, f"{value.name}_in")[-1]
-                                               for value in (self.push, self.push_col, self.push_act, self.start))
+            push, push_col, push_act, start = (delay_stages(m, value, 1, f"{name}_in")[-1] for value, name in
+                                               ((push, "push"), (push_col, "push_col"), (push_act, "push_act"), (start, "start")))
         m.d.comb += [even_r.addr.eq(Mux(load.en, Mux(loads_odd, bank + load.addr, load.addr), (push_col + 1) >> 1)),
                      odd_r.addr.eq(bank + (push_col >> 1)), even_r.en.eq(push), odd_r.en.eq(push)]
         m.d.sync += [read_valid.eq(push), read_odd.eq(push_col[0]), read_act.eq(push_act)]

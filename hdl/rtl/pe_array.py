@@ -38,7 +38,7 @@ from accel.arch.errors import UserError
 from accel.hdl.protocol.contents import PEContents
 from accel.hdl.protocol.ports import LoadTarget
 from accel.hdl.protocol.sizes import RTLSizes
-from accel.hdl.rtl.broadcast import BroadcastUnit, CreditGate, Repeater, delay_stages, fan_out, or_tree
+from accel.hdl.rtl.broadcast import BroadcastUnit, CreditGate, Repeater, delay_stages, fan_out, fan_out_interface, or_tree
 from accel.hdl.rtl.control import ControlUnit
 from accel.hdl.rtl.pe import MIN_PIPELINE_LATENCY, ProcessingElement
 
@@ -110,8 +110,7 @@ class EIEArray(wiring.Component):
         loads = fan_out(m, Cat(self.load_en, self.load_broadcast, self.load_pe, self.load_target, self.load_addr,
                                self.load_data), config.n_pes, IO_LEVELS, "load")
         read_addresses = fan_out(m, self.out_addr, config.n_pes, IO_LEVELS, "read_addr")
-        writebacks = fan_out(m, Cat(control.wb_read, control.wb_read_addr, self.relu), config.n_pes, WRITEBACK_LEVELS,
-                             "writeback")
+        fan_out_interface(m, control.writeback, [pe.writeback for pe in pes], WRITEBACK_LEVELS, "writeback")
         # Idle: nothing to broadcast or in flight, every PE drained, seen IDLE_LEVELS cycles late as a whole.
         central_idle = delay_stages(m, ~broadcast.pending & ~in_flight, IDLE_LEVELS, "central_idle")[-1]
         pes_busy = or_tree(m, [~pe.drained for pe in pes], IDLE_LEVELS + 1, "busy_or")
@@ -121,18 +120,16 @@ class EIEArray(wiring.Component):
             broadcast.restart.eq(self.start), broadcast.run.eq(control.computing),
             credits.full_seen_early.eq(or_tree(m, [pe.fill for pe in pes], latency, "fill_or")), credits.sent.eq(sent),
             broadcast.broadcast.ready.eq(credits.ready),
-            control.start.eq(self.start), control.rows.eq(self.rows), control.idle.eq(central_idle & ~pes_busy),
+            control.start.eq(self.start), control.rows.eq(self.rows), control.relu.eq(self.relu),
+            control.idle.eq(central_idle & ~pes_busy),
             self.busy.eq(control.busy), self.done.eq(control.done), self.cycles.eq(control.cycles),
         ]
-        layout = broadcast.broadcast.payload.shape()
-        for index, (pe, push, load, writeback, read_address) in enumerate(zip(pes, pushes, loads, writebacks, read_addresses)):
-            payload = layout(push[2:])
+        for index, (pe, push, load, read_address) in enumerate(zip(pes, pushes, loads, read_addresses)):
             load_en, load_broadcast, load_pe, *load_fields = self._load_fields(load)
             m.d.comb += [
-                pe.push.eq(push[0]), pe.start.eq(push[1]), pe.push_col.eq(payload.col), pe.push_act.eq(payload.act),
+                pe.push.valid.eq(push[0]), pe.start.eq(push[1]), pe.push.payload.eq(push[2:]),
                 pe.load.en.eq(load_en & (load_broadcast | (load_pe == index))),
-                Cat(pe.load.target, pe.load.addr, pe.load.data).eq(Cat(*load_fields)),
-                Cat(pe.writeback.read, pe.writeback.addr, pe.writeback.relu).eq(writeback), pe.readout.addr.eq(read_address),
+                Cat(pe.load.target, pe.load.addr, pe.load.data).eq(Cat(*load_fields)), pe.readout.addr.eq(read_address),
             ]
         self._read_out(m, pes)
         if self.counters:

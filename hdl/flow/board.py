@@ -32,9 +32,10 @@ from accel.hdl.protocol.contents import PEContents, contents_digest
 from accel.hdl.rtl.uart_bridge import UARTBridge
 
 BOARD_CONFIG = ArchConfig(n_pes=64, fifo_depth=8, regfile_entries=16, spmat_sram_bytes=2048, ptr_sram_bytes=1536,
-                          line_bits=32, ptr_bits=12, broadcast_latency=2, pipeline_latency=10)
-"""The array the board build holds by default: the paper's 64 PEs, with the ECP5 runs' memories and latencies
-(reports/hdl/); every layer of the demo's LeNet-300-100 runs in one batch (1,024 rows, 1,023 columns)."""
+                          line_bits=32, ptr_bits=12, broadcast_latency=2, pipeline_latency=10, length_register=1)
+"""The array the board build holds by default: the paper's 64 PEs, with the ECP5 runs' memories, latencies and
+registered column length (reports/hdl/); every layer of the demo's LeNet-300-100 runs in one batch (1,024 rows,
+1,023 columns)."""
 BOARD_LABEL = (f"the board build's array: {BOARD_CONFIG.n_pes} PEs x {BOARD_CONFIG.regfile_entries} rows, "
                f"{BOARD_CONFIG.spmat_sram_bytes:,} bytes of sparse matrix per PE")
 BAUD = 115200

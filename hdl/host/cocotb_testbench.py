@@ -19,6 +19,7 @@ from cocotb.utils import get_sim_time
 from accel.hdl.host.array_host import ArrayHost
 from accel.hdl.host.cases import LayerCase
 from accel.hdl.host.port_link import CocotbBackend, PortLink
+from accel.hdl.protocol.ports import PULSES
 
 CLOCK_NS = 10
 
@@ -28,7 +29,7 @@ async def layers_match_the_simulator(dut) -> None:
     cases = [LayerCase.from_json(case) for case in json.loads(Path(os.environ["EIE_CASES"]).read_text())]
     cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
     backend = CocotbBackend(dut, CLOCK_NS)
-    for name in ("load_en", "act_en", "act_clear", "start"):
+    for name in PULSES:
         backend.set(name, 0)
     backend.set("rst", 1)
     await backend.tick()

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from accel.arch.counters import RTL_ARRAY, RTL_PER_PE, Timing
 from accel.hdl.protocol.loading import LoadWrite
+from accel.hdl.protocol.ports import ArrayPort as P
 from accel.hdl.rtl.pe_array import READOUT_LATENCY
 
 
@@ -46,39 +47,39 @@ class PortLink:
     async def load(self, writes: Sequence[LoadWrite]) -> None:
         """The load-port writes, one per cycle."""
         port = self.backend
-        port.set("load_en", 1)
+        port.set(P.LOAD_EN, 1)
         for write in writes:
-            port.set("load_broadcast", int(write.pe is None))
-            port.set("load_pe", write.pe or 0)
-            port.set("load_target", write.target.value)
-            port.set("load_addr", write.addr)
-            port.set("load_data", write.data)
+            port.set(P.LOAD_BROADCAST, int(write.pe is None))
+            port.set(P.LOAD_PE, write.pe or 0)
+            port.set(P.LOAD_TARGET, write.target.value)
+            port.set(P.LOAD_ADDR, write.addr)
+            port.set(P.LOAD_DATA, write.data)
             await port.tick()
-        port.set("load_en", 0)
+        port.set(P.LOAD_EN, 0)
 
     async def write_inputs(self, inputs: Sequence[int]) -> None:
         port = self.backend
-        port.set("act_clear", 1)
+        port.set(P.ACT_CLEAR, 1)
         await port.tick()
-        port.set("act_clear", 0)
-        port.set("act_en", 1)
+        port.set(P.ACT_CLEAR, 0)
+        port.set(P.ACT_EN, 1)
         for index, value in enumerate(inputs):
-            port.set("act_index", index)
-            port.set("act_value", value)
+            port.set(P.ACT_INDEX, index)
+            port.set(P.ACT_VALUE, value)
             await port.tick()
-        port.set("act_en", 0)
+        port.set(P.ACT_EN, 0)
 
     async def compute(self, rows: int, relu: bool, limit: int) -> int:
         """Pulse ``start``; the batch's cycle count once ``done`` rises."""
         port = self.backend
-        port.set("relu", int(relu))
-        port.set("rows", rows)
-        port.set("start", 1)
+        port.set(P.RELU, int(relu))
+        port.set(P.ROWS, rows)
+        port.set(P.START, 1)
         await port.tick()
-        port.set("start", 0)
+        port.set(P.START, 0)
         if not await port.wait_done(limit):
             raise AssertionError(f"done did not rise within {limit} cycles")
-        return port.get("cycles")
+        return port.get(P.CYCLES)
 
     async def read_out(self, pe_rows: Sequence[int]) -> tuple[list[int], dict[str, Any]]:
         """Every PE's outputs (in the layer's row order) and, with counters, the activity counters. One
@@ -89,7 +90,7 @@ class PortLink:
             counters = {counter.value: port.get(counter.port) for counter in RTL_ARRAY}
             counters |= {counter.value: [] if counter is Timing.BUSY else 0 for counter in RTL_PER_PE}
             for pe in range(len(pe_rows)):
-                port.set("out_pe", pe)
+                port.set(P.OUT_PE, pe)
                 await port.tick()
                 for counter in RTL_PER_PE:
                     if counter is Timing.BUSY:
@@ -101,10 +102,10 @@ class PortLink:
         for step in range(len(asked) + READOUT_LATENCY):
             if step >= READOUT_LATENCY:
                 pe, row = asked[step - READOUT_LATENCY]
-                outputs[row * self.n_pes + pe] = port.get("out_data")
+                outputs[row * self.n_pes + pe] = port.get(P.OUT_DATA)
             if step < len(asked):
-                port.set("out_pe", asked[step][0])
-                port.set("out_addr", asked[step][1])
+                port.set(P.OUT_PE, asked[step][0])
+                port.set(P.OUT_ADDR, asked[step][1])
             await port.tick()
         return outputs, counters
 
@@ -126,10 +127,10 @@ class AmaranthBackend:
 
     async def wait_done(self, limit: int) -> bool:
         for _ in range(limit):
-            if self.get("done"):
+            if self.get(P.DONE):
                 return True
             await self.tick()
-        return bool(self.get("done"))
+        return bool(self.get(P.DONE))
 
 
 class CocotbBackend:
@@ -145,7 +146,7 @@ class CocotbBackend:
 
     def get(self, name: str) -> int:
         value = getattr(self.dut, name).value
-        return value.to_signed() if name == "out_data" else int(value)
+        return value.to_signed() if name == P.OUT_DATA else int(value)
 
     async def tick(self) -> None:
         from cocotb.triggers import FallingEdge

@@ -2,10 +2,13 @@
 
 Each signature is written from the side that drives it (the array's control towards a PE): a
 component that receives one declares it ``In(...)``. The array's own top-level ports stay flat, as
-the design folder's README documents them for users of other simulators and tools.
+the design folder's README documents them for users of other simulators and tools, and are named once,
+in ``ArrayPort``.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from amaranth import signed
 from amaranth.lib import enum, wiring
@@ -13,6 +16,35 @@ from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
 from accel.hdl.protocol.sizes import RTLSizes
+
+
+class ArrayPort(StrEnum):
+    """The array's top-level ports by name, besides the clock, the reset and the activity counters (whose
+    names come from ``accel.arch.counters``): the RTL declares them and every host drives them by these."""
+
+    LOAD_EN = "load_en"
+    LOAD_BROADCAST = "load_broadcast"
+    LOAD_PE = "load_pe"
+    LOAD_TARGET = "load_target"
+    LOAD_ADDR = "load_addr"
+    LOAD_DATA = "load_data"
+    ACT_CLEAR = "act_clear"
+    ACT_EN = "act_en"
+    ACT_INDEX = "act_index"
+    ACT_VALUE = "act_value"
+    RELU = "relu"
+    ROWS = "rows"
+    START = "start"
+    BUSY = "busy"
+    DONE = "done"
+    CYCLES = "cycles"
+    OUT_PE = "out_pe"
+    OUT_ADDR = "out_addr"
+    OUT_DATA = "out_data"
+
+
+PULSES = (ArrayPort.LOAD_EN, ArrayPort.ACT_EN, ArrayPort.ACT_CLEAR, ArrayPort.START)
+"""The inputs a host raises for single cycles (low when nothing happens)."""
 
 
 class LoadTarget(enum.Enum, shape=3):

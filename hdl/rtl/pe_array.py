@@ -36,6 +36,7 @@ from accel.arch.config import MAX_RTL_PES, ArchConfig
 from accel.arch.counters import RTL_ARRAY, RTL_PER_PE
 from accel.arch.errors import UserError
 from accel.hdl.protocol.contents import PEContents
+from accel.hdl.protocol.ports import ArrayPort as P
 from accel.hdl.protocol.ports import LoadTarget
 from accel.hdl.protocol.sizes import RTLSizes
 from accel.hdl.rtl.broadcast import BroadcastUnit, CreditGate, Repeater, delay_stages, fan_out, fan_out_interface, or_tree
@@ -78,12 +79,12 @@ class EIEArray(wiring.Component):
         self.sizes = sizes = RTLSizes(config)
         stats = {counter.port: Out(32) for counter in (*RTL_PER_PE, *RTL_ARRAY)} if counters else {}
         super().__init__({
-            "load_en": In(1), "load_broadcast": In(1), "load_pe": In(sizes.pe_bits), "load_target": In(LoadTarget),
-            "load_addr": In(sizes.address_bits), "load_data": In(sizes.load_bits),
-            "act_clear": In(1), "act_en": In(1), "act_index": In(sizes.col_bits), "act_value": In(signed(config.act_bits)),
-            "relu": In(1), "rows": In(range(config.regfile_entries + 1)), "start": In(1),
-            "busy": Out(1), "done": Out(1), "cycles": Out(32),
-            "out_pe": In(sizes.pe_bits), "out_addr": In(sizes.row_bits), "out_data": Out(signed(config.act_bits)),
+            P.LOAD_EN: In(1), P.LOAD_BROADCAST: In(1), P.LOAD_PE: In(sizes.pe_bits), P.LOAD_TARGET: In(LoadTarget),
+            P.LOAD_ADDR: In(sizes.address_bits), P.LOAD_DATA: In(sizes.load_bits),
+            P.ACT_CLEAR: In(1), P.ACT_EN: In(1), P.ACT_INDEX: In(sizes.col_bits), P.ACT_VALUE: In(signed(config.act_bits)),
+            P.RELU: In(1), P.ROWS: In(range(config.regfile_entries + 1)), P.START: In(1),
+            P.BUSY: Out(1), P.DONE: Out(1), P.CYCLES: Out(32),
+            P.OUT_PE: In(sizes.pe_bits), P.OUT_ADDR: In(sizes.row_bits), P.OUT_DATA: Out(signed(config.act_bits)),
             **stats,
         })
 

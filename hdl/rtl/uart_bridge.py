@@ -16,6 +16,8 @@ from amaranth.lib.wiring import In, Out
 from accel.arch.config import ArchConfig
 from accel.hdl.protocol.contents import PEContents
 from accel.hdl.protocol.load_word import LoadWordLayout
+from accel.hdl.protocol.ports import PULSES
+from accel.hdl.protocol.ports import ArrayPort as P
 from accel.hdl.protocol.sizes import RTLSizes
 from accel.hdl.protocol.uart_protocol import BridgeProtocol, Command
 from accel.hdl.rtl.pe_array import READOUT_LATENCY, EIEArray
@@ -57,9 +59,9 @@ class UARTBridge(wiring.Component):
 
         # The array's inputs, all from registers; the pulses last one cycle.
         held = {name: Signal.like(getattr(array, name), name=f"array_{name}")
-                for name in ("load_broadcast", "load_pe", "load_target", "load_addr", "load_data", "act_index",
-                             "act_value", "relu", "rows", "out_pe", "out_addr")}
-        pulse_regs = {name: Signal(name=f"array_{name}") for name in ("load_en", "act_en", "act_clear", "start")}
+                for name in (P.LOAD_BROADCAST, P.LOAD_PE, P.LOAD_TARGET, P.LOAD_ADDR, P.LOAD_DATA, P.ACT_INDEX,
+                             P.ACT_VALUE, P.RELU, P.ROWS, P.OUT_PE, P.OUT_ADDR)}
+        pulse_regs = {name: Signal(name=f"array_{name}") for name in PULSES}
         m.d.sync += [reg.eq(0) for reg in pulse_regs.values()]
         for name, reg in {**held, **pulse_regs}.items():
             m.d.comb += getattr(array, name).eq(reg)
@@ -101,16 +103,16 @@ class UARTBridge(wiring.Component):
                         m.d.sync += [answer.eq(info), answer_length.eq(protocol.answer_bytes(Command.INFO))]
                         m.next = "ANSWER"
                     with m.Case(Command.LOAD):
-                        m.d.sync += [pulse_regs["load_en"].eq(1), held["load_broadcast"].eq(load_fields["broadcast"]),
-                                     held["load_pe"].eq(load_fields["pe"]), held["load_target"].eq(load_fields["target"]),
-                                     held["load_addr"].eq(load_fields["addr"]), held["load_data"].eq(load_fields["data"])]
+                        m.d.sync += [pulse_regs[P.LOAD_EN].eq(1), held[P.LOAD_BROADCAST].eq(load_fields["broadcast"]),
+                                     held[P.LOAD_PE].eq(load_fields["pe"]), held[P.LOAD_TARGET].eq(load_fields["target"]),
+                                     held[P.LOAD_ADDR].eq(load_fields["addr"]), held[P.LOAD_DATA].eq(load_fields["data"])]
                     with m.Case(Command.CLEAR):
-                        m.d.sync += pulse_regs["act_clear"].eq(1)
+                        m.d.sync += pulse_regs[P.ACT_CLEAR].eq(1)
                     with m.Case(Command.ACT):
-                        m.d.sync += [pulse_regs["act_en"].eq(1), held["act_index"].eq(act_index),
-                                     held["act_value"].eq(act_value)]
+                        m.d.sync += [pulse_regs[P.ACT_EN].eq(1), held[P.ACT_INDEX].eq(act_index),
+                                     held[P.ACT_VALUE].eq(act_value)]
                     with m.Case(Command.START):
-                        m.d.sync += [pulse_regs["start"].eq(1), held["rows"].eq(start_rows), held["relu"].eq(start_relu)]
+                        m.d.sync += [pulse_regs[P.START].eq(1), held[P.ROWS].eq(start_rows), held[P.RELU].eq(start_relu)]
                     with m.Case(Command.STATUS):
                         m.d.sync += [answer.eq(Cat(array.done, array.busy)), answer_length.eq(1)]
                         m.next = "ANSWER"
@@ -118,7 +120,7 @@ class UARTBridge(wiring.Component):
                         m.d.sync += [answer.eq(array.cycles), answer_length.eq(4)]
                         m.next = "ANSWER"
                     with m.Case(Command.READ):
-                        m.d.sync += [held["out_pe"].eq(read_pe), held["out_addr"].eq(read_addr), waited.eq(0)]
+                        m.d.sync += [held[P.OUT_PE].eq(read_pe), held[P.OUT_ADDR].eq(read_addr), waited.eq(0)]
                         m.next = "READ_WAIT"
             with m.State("READ_WAIT"):  # until the array answers (READOUT_LATENCY cycles after out_pe, out_addr)
                 m.d.sync += waited.eq(waited + 1)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from accel.arch.config import MAX_RTL_PES, ArchConfig
 from accel.arch.files import write_text_atomic
+from accel.arch.source import source_commit
 from accel.cli.common import (
     add_architecture_options,
     add_json_option,
@@ -144,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
         if args.record:
             outcome = "routed" if result.fits else "did not place" if result.converged else "not converged"
             records.add_record("hdl", "synthesis.json",
-                               {**result.to_dict(), "design": CURRENT, "outcome": outcome, "provenance": provenance(args)},
+                               {**result.to_dict(), "design": CURRENT, "outcome": outcome,
+                                "provenance": {**provenance(args), "commit": source_commit()}},
                                same=("device", "design", "config", "router", "seed"))
     return 0
 

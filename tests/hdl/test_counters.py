@@ -1,6 +1,7 @@
 """One counter vocabulary (accel.arch.counters) from the simulator to the RTL's ports, the host and the reports."""
 
 import numpy as np
+import pytest
 from amaranth.sim import Simulator
 
 from accel.arch.config import ArchConfig
@@ -12,6 +13,8 @@ from accel.arch.layer import QuantizedLayer
 from accel.hdl.host.array_host import ArrayHost
 from accel.hdl.host.cases import prepare_case
 from accel.hdl.host.port_link import AmaranthBackend, PortLink
+from accel.hdl.protocol.ports import ArrayPort
+from accel.hdl.rtl.interface import port_table
 from accel.hdl.rtl.pe_array import EIEArray
 from accel.sim import simulate_layer
 from accel.sim.energy import PER_CYCLE, energy_terms
@@ -62,3 +65,12 @@ def test_each_counter_keeps_its_name_from_simulator_to_rtl_port_to_host_to_repor
     # The energy table prices counters by the same names (and the PE-cycles of the run).
     activities = {term.activity for term in energy_terms(CONFIG, EnergyTable.load())}
     assert activities - {PER_CYCLE} <= {counter.value for counter in Counter}
+
+
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")  # arrays built for their ports only
+def test_the_top_level_ports_are_the_port_names_and_the_counters():
+    ports = set(EIEArray(CONFIG).signature.members)
+    assert ports == {*ArrayPort, *(counter.port for counter in (*RTL_PER_PE, *RTL_ARRAY))}
+    assert set(EIEArray(CONFIG, counters=False).signature.members) == set(ArrayPort)
+    assert {row[0] for row in port_table(EIEArray(CONFIG))} == {"clk", "rst", *ports}
+    assert all("activity counter (" not in row[3] for row in port_table(EIEArray(CONFIG)))  # every port explained

@@ -15,6 +15,7 @@ from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import ArchConfig
+from accel.arch.counters import RTL_ARRAY, RTL_PER_PE
 from accel.hdl.protocol.sizes import RTLSizes
 
 
@@ -84,3 +85,35 @@ class ReadoutSignature(wiring.Signature):
 
     def __init__(self, config: ArchConfig) -> None:
         super().__init__({"addr": Out(RTLSizes(config).row_bits), "data": In(signed(config.act_bits))})
+
+
+class ArrayLoadSignature(wiring.Signature):
+    """The array's load port: ``LoadSignature`` for the PE ``pe``, or for every PE with ``broadcast``."""
+
+    def __init__(self, config: ArchConfig) -> None:
+        sizes = RTLSizes(config)
+        super().__init__({"en": Out(1), "broadcast": Out(1), "pe": Out(sizes.pe_bits), "target": Out(LoadTarget),
+                          "addr": Out(sizes.address_bits), "data": Out(sizes.load_bits)})
+
+
+class InputSignature(wiring.Signature):
+    """The input vector, one column per cycle while ``en`` is high (``clear`` first empties the queue)."""
+
+    def __init__(self, config: ArchConfig) -> None:
+        super().__init__({"clear": Out(1), "en": Out(1), "index": Out(RTLSizes(config).col_bits),
+                          "value": Out(signed(config.act_bits))})
+
+
+class ArrayReadoutSignature(wiring.Signature):
+    """Output row ``addr`` of PE ``pe`` appears on ``data`` (``READOUT_LATENCY`` cycles later, in the array)."""
+
+    def __init__(self, config: ArchConfig) -> None:
+        sizes = RTLSizes(config)
+        super().__init__({"pe": Out(sizes.pe_bits), "addr": Out(sizes.row_bits), "data": In(signed(config.act_bits))})
+
+
+class CounterSignature(wiring.Signature):
+    """The activity counters the RTL keeps (``accel.arch.counters``): PE ``out.pe``'s, then the array's."""
+
+    def __init__(self) -> None:
+        super().__init__({counter.value: Out(32) for counter in (*RTL_PER_PE, *RTL_ARRAY)})

@@ -28,16 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from amaranth import Cat, Module, Signal, Value, signed
+from amaranth import Cat, Module, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.arch.config import MAX_RTL_PES, ArchConfig
-from accel.arch.counters import RTL_ARRAY, RTL_PER_PE
+from accel.arch.counters import RTL_PER_PE
 from accel.arch.errors import UserError
 from accel.hdl.protocol.contents import PEContents
-from accel.hdl.protocol.ports import ArrayPort as P
-from accel.hdl.protocol.ports import LoadTarget
+from accel.hdl.protocol.ports import ArrayLoadSignature, ArrayReadoutSignature, CounterSignature, InputSignature
 from accel.hdl.protocol.sizes import RTLSizes
 from accel.hdl.rtl.broadcast import BroadcastUnit, CreditGate, Repeater, delay_stages, fan_out, fan_out_interface, or_tree
 from accel.hdl.rtl.control import ControlUnit
@@ -55,14 +54,9 @@ READOUT_LATENCY = IO_LEVELS + 4
 file, the group's multiplexer register and the final one."""
 
 
-class EIEArray(wiring.Component):
-    """``n_pes`` processing elements behind one broadcast unit and one control unit."""
-
-    def __new__(cls, config: ArchConfig, *args, **kwargs) -> "EIEArray":
-        """Refuse a config the generator cannot build before the component exists (no unused-component warning)."""
-        if config.n_pes > MAX_RTL_PES:
-            raise UserError(f"the RTL generator builds at most {MAX_RTL_PES} PEs (MAX_RTL_PES), got {config.n_pes}")
-        return super().__new__(cls, config, *args, src_loc_at=1, **kwargs)
+class ArrayCore(wiring.Component):
+    """``n_pes`` processing elements behind one broadcast unit and one control unit, with typed ports
+    (``EIEArray`` is its flat Verilog top)."""
 
     def __init__(self, config: ArchConfig, counters: bool = True, dsp: str | None = None,
                  contents: Sequence[PEContents] | None = None) -> None:
@@ -76,16 +70,12 @@ class EIEArray(wiring.Component):
         self.contents = contents
         """Every PE's memories at configuration (``accel.hdl.protocol.contents``), or None for empty memories."""
         self.dsp = dsp
-        self.sizes = sizes = RTLSizes(config)
-        stats = {counter.port: Out(32) for counter in (*RTL_PER_PE, *RTL_ARRAY)} if counters else {}
         super().__init__({
-            P.LOAD_EN: In(1), P.LOAD_BROADCAST: In(1), P.LOAD_PE: In(sizes.pe_bits), P.LOAD_TARGET: In(LoadTarget),
-            P.LOAD_ADDR: In(sizes.address_bits), P.LOAD_DATA: In(sizes.load_bits),
-            P.ACT_CLEAR: In(1), P.ACT_EN: In(1), P.ACT_INDEX: In(sizes.col_bits), P.ACT_VALUE: In(signed(config.act_bits)),
-            P.RELU: In(1), P.ROWS: In(range(config.regfile_entries + 1)), P.START: In(1),
-            P.BUSY: Out(1), P.DONE: Out(1), P.CYCLES: Out(32),
-            P.OUT_PE: In(sizes.pe_bits), P.OUT_ADDR: In(sizes.row_bits), P.OUT_DATA: Out(signed(config.act_bits)),
-            **stats,
+            "load": In(ArrayLoadSignature(config)), "act": In(InputSignature(config)),
+            "relu": In(1), "rows": In(range(config.regfile_entries + 1)), "start": In(1),
+            "busy": Out(1), "done": Out(1), "cycles": Out(32),
+            "out": In(ArrayReadoutSignature(config)),
+            **({"stat": Out(CounterSignature())} if counters else {}),
         })
 
     def elaborate(self, platform) -> Module:
@@ -108,16 +98,16 @@ class EIEArray(wiring.Component):
         in_flight = Cat(valids[1:]).any()
         pushes = fan_out(m, Cat(sent, self.start, broadcast.broadcast.payload.as_value()), config.n_pes, latency - in_pe,
                          "push", root=True)
-        loads = fan_out(m, Cat(self.load_en, self.load_broadcast, self.load_pe, self.load_target, self.load_addr,
-                               self.load_data), config.n_pes, IO_LEVELS, "load")
-        read_addresses = fan_out(m, self.out_addr, config.n_pes, IO_LEVELS, "read_addr")
+        loads = fan_out(m, Cat(self.load.en, self.load.broadcast, self.load.pe, self.load.target, self.load.addr,
+                               self.load.data), config.n_pes, IO_LEVELS, "load")
+        read_addresses = fan_out(m, self.out.addr, config.n_pes, IO_LEVELS, "read_addr")
         fan_out_interface(m, control.writeback, [pe.writeback for pe in pes], WRITEBACK_LEVELS, "writeback")
         # Idle: nothing to broadcast or in flight, every PE drained, seen IDLE_LEVELS cycles late as a whole.
         central_idle = delay_stages(m, ~broadcast.pending & ~in_flight, IDLE_LEVELS, "central_idle")[-1]
         pes_busy = or_tree(m, [~pe.drained for pe in pes], IDLE_LEVELS + 1, "busy_or")
         m.d.comb += [
-            broadcast.clear.eq(self.act_clear), broadcast.write.eq(self.act_en), broadcast.index.eq(self.act_index),
-            broadcast.value.eq(self.act_value),
+            broadcast.clear.eq(self.act.clear), broadcast.write.eq(self.act.en), broadcast.index.eq(self.act.index),
+            broadcast.value.eq(self.act.value),
             broadcast.restart.eq(self.start), broadcast.run.eq(control.computing),
             credits.full_seen_early.eq(or_tree(m, [pe.fill for pe in pes], latency, "fill_or")), credits.sent.eq(sent),
             broadcast.broadcast.ready.eq(credits.ready),
@@ -134,24 +124,24 @@ class EIEArray(wiring.Component):
             ]
         self._read_out(m, pes)
         if self.counters:
-            with m.Switch(self.out_pe):
+            with m.Switch(self.out.pe):
                 for index, pe in enumerate(pes):
                     with m.Case(index):
-                        m.d.comb += [getattr(self, counter.port).eq(getattr(pe, counter.value))
+                        m.d.comb += [getattr(self.stat, counter.value).eq(getattr(pe, counter.value))
                                      for counter in RTL_PER_PE]
             # Central counters: broadcasts, cycles the credit rule held a pending broadcast back, T_issue.
             held = broadcast.broadcast.valid & ~broadcast.broadcast.ready
             with m.If(self.start):
-                m.d.sync += [self.stat_broadcasts.eq(0), self.stat_stall.eq(0)]
+                m.d.sync += [self.stat.broadcasts.eq(0), self.stat.stall.eq(0)]
             with m.Else():
-                m.d.sync += [self.stat_broadcasts.eq(self.stat_broadcasts + sent), self.stat_stall.eq(self.stat_stall + held)]
-            m.d.comb += self.stat_t_issue.eq(control.t_issue)
+                m.d.sync += [self.stat.broadcasts.eq(self.stat.broadcasts + sent), self.stat.stall.eq(self.stat.stall + held)]
+            m.d.comb += self.stat.t_issue.eq(control.t_issue)
         return m
 
     def _load_fields(self, load) -> list:
         """The load port's fields (en, broadcast, pe, target, addr, data) out of their packed copy."""
         fields, low = [], 0
-        for port in (self.load_en, self.load_broadcast, self.load_pe, self.load_target, self.load_addr, self.load_data):
+        for port in (self.load.en, self.load.broadcast, self.load.pe, self.load.target, self.load.addr, self.load.data):
             width = len(Value.cast(port))
             fields.append(load[low:low + width])
             low += width
@@ -167,10 +157,10 @@ class EIEArray(wiring.Component):
         n = self.config.n_pes
         place_bits = ((n - 1).bit_length() + 1) // 2
         group = 1 << place_bits
-        chosen = delay_stages(m, self.out_pe, IO_LEVELS + 3, "read_pe")  # aligned with each PE's output register
+        chosen = delay_stages(m, self.out.pe, IO_LEVELS + 3, "read_pe")  # aligned with each PE's output register
         groups = []
         for first in range(0, n, group):
-            word = Signal.like(self.out_data, name=f"read_group{first // group}")
+            word = Signal.like(self.out.data, name=f"read_group{first // group}")
             groups.append(word)
             if group == 1:
                 m.d.sync += word.eq(pes[first].readout.data)
@@ -184,9 +174,37 @@ class EIEArray(wiring.Component):
                     with m.Case(index - first):
                         m.d.sync += word.eq(pes[index].readout.data)
         if len(groups) == 1:  # no group bits to select on (a zero-width switch is not Verilog)
-            m.d.sync += self.out_data.eq(groups[0])
+            m.d.sync += self.out.data.eq(groups[0])
             return
         with m.Switch(chosen[IO_LEVELS + 3][place_bits:]):
             for index, word in enumerate(groups):
                 with m.Case(index):
-                    m.d.sync += self.out_data.eq(word)
+                    m.d.sync += self.out.data.eq(word)
+
+
+class EIEArray(wiring.Component):
+    """The array as its Verilog top: ``ArrayCore`` behind flat ports, each named by its path in the core's
+    signature joined with ``_`` (``load.en`` is ``load_en``: ``accel.hdl.protocol.ports.ArrayPort``, and the
+    counters' ``stat_*`` ports), as the design folder's README documents them for other tools."""
+
+    def __new__(cls, config: ArchConfig, *args, **kwargs) -> "EIEArray":
+        """Refuse a config the generator cannot build before the component exists (no unused-component warning)."""
+        if config.n_pes > MAX_RTL_PES:
+            raise UserError(f"the RTL generator builds at most {MAX_RTL_PES} PEs (MAX_RTL_PES), got {config.n_pes}")
+        return super().__new__(cls, config, *args, src_loc_at=1, **kwargs)
+
+    def __init__(self, config: ArchConfig, counters: bool = True, dsp: str | None = None,
+                 contents: Sequence[PEContents] | None = None) -> None:
+        self.core = ArrayCore(config, counters, dsp, contents)
+        self.config, self.counters, self.contents, self.dsp = config, counters, contents, dsp
+        self.sizes = RTLSizes(config)
+        super().__init__({"_".join(path): member for path, member in self.core.signature.members.flatten()
+                          if member.is_port})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.core = core = self.core
+        for path, member, value in core.signature.flatten(core):
+            port = getattr(self, "_".join(path))
+            m.d.comb += value.eq(port) if member.flow == In else port.eq(value)
+        return m

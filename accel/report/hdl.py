@@ -37,10 +37,13 @@ NOTES = """\
   `length_register` 1 (accel/arch/TIMING.md, Pointer stage), which registers each column's length once
   more, so the length's carry chain and its compare with zero, the slowest path inside a PE from 16
   PEs on, end in a register instead of running on into the hand-over and the queue's write (a starved
-  PE waits one cycle longer for its next column). Since those runs, the PEs take the broadcast as an
-  always-ready stream and the write-back controls through typed copies joined with `wiring.connect`:
-  the same logic, and yosys's ECP5 netlist of an 8-PE array has the same cells but for one LUT4 and one
-  PFUMX more in the control unit. Rows marked "group read-out select" are the "registered
+  PE waits one cycle longer for its next column). The 64-PE runs synthesised the RTL as it was before
+  four changes of structure, not of logic (the 32-PE runs synthesised the RTL in the tree): the PEs take
+  the broadcast as an always-ready stream, the write-back controls come through typed copies joined with
+  `wiring.connect`, each PE is built in the stages accel/arch/TIMING.md writes down (within its module)
+  and the array's flat top is a shell over a typed core. Yosys's ECP5 netlist of an 8-PE array kept its
+  flip-flops, carry cells, block RAMs, LUT RAMs and multipliers and gained 33 LUT4s, 25 PFUMXs and 16
+  L6MUX21s (about 4 LUT4s per PE). Rows marked "group read-out select" are the "registered
   write-back" design with the read-out's groups a power of two of PEs (a PE's group and its place in it
   are bit fields of the PE number, where 32 PEs in groups of 6 divided by 6 on the slowest path) and
   each group's place registered in a copy of its own; same cycle counts. Those copies are registers of

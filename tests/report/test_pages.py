@@ -99,3 +99,17 @@ def test_scaling_on_paper_is_capped_by_the_scheduler():
     assert "| 16 nodes x 2 cores | 32 | 3,600,000 | 3,600,000 |" in fast
     slow = "\n".join(scaling_on_paper(point_s=1.0, efficiency=0.5, record=record))
     assert "| 16 nodes x 16 cores | 256 | 921,600 | 460,800 |" in slow
+
+
+def test_the_hdl_page_names_a_count_at_100_mhz_on_most_seeds():
+    from accel.report.hdl import largest_routed
+
+    def run(pes, seed, mhz):
+        return {"device": "ecp5-85f", "design": "d", "n_pes": pes, "seed": seed, "fmax_mhz": mhz, "fits": True}
+
+    runs = [run(64, 1, 93.1), run(64, 2, 100.5), run(64, 3, 103.5), run(32, 1, 101.0), run(32, 2, 100.2), run(32, 3, 104.0)]
+    [line] = largest_routed(runs)
+    assert "64 PEs reached 100 MHz on 2 of 3 seeds (2, 3)" in line
+    assert "the largest at 100 MHz or more on 3 seeds is 32 PEs (worst seed 100.20 MHz)" in line
+    [line] = largest_routed([run(64, 1, 93.1), run(64, 2, 99.5), run(64, 3, 103.5)])
+    assert "reached 100 MHz on" not in line and "no count recorded with 3 seeds reached 100 MHz" in line

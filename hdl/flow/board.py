@@ -49,9 +49,8 @@ YOSYS = ("-q", "-l", f"{TOP}.rpt", f"{TOP}.ys")
 
 class BoardTop(Elaboratable):
     """The bridge on the board's first UART (the USB serial port), multipliers in ECP5 DSP blocks, all on
-    the core clock that ``pll`` makes from the board's oscillator (held in reset until the PLL locks; the
-    reset reaches the flip-flops asynchronously and leaves them on a clock edge); LED 0 lights while a batch
-    runs."""
+    the core clock that ``pll`` makes from the board's oscillator (held in reset until the PLL locks);
+    LED 0 lights while a batch runs."""
 
     def __init__(self, config: ArchConfig, divisor: int, pll: PLLSettings,
                  contents: Sequence[PEContents] | None = None) -> None:
@@ -62,9 +61,7 @@ class BoardTop(Elaboratable):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        # The reset is asserted at once and released on a clock edge (the synchroniser): a synchronous reset
-        # from one register to every flip-flop of a 64-PE array was the slowest path (14 ns of routing).
-        m.domains.sync = ClockDomain(async_reset=True)
+        m.domains.sync = ClockDomain()
         m.submodules.oscillator = oscillator = io.Buffer("i", platform.request(platform.default_clk, dir="-"))
         locked = Signal()
         m.submodules.pll = self.pll.instance(oscillator.i, ClockSignal("sync"), locked)

@@ -324,7 +324,11 @@ def board_section(builds: list[dict]) -> str:
         "`accel run MODEL --port DEVICE` runs layers on the loaded board and checks them against the simulator; "
         "its host code is the one `make test` runs against the bridge in Amaranth's simulator, over the simulated line "
         "and over a pseudo-terminal, and the one the gate-level runs below drive. No bitstream recorded here has yet run "
-        "on a physical board.", "",
+        "on a physical board. The 64-PE build missed its 100 MHz core clock (64.8 MHz) on the reset alone: one register "
+        "of the reset synchroniser drives every flip-flop's synchronous reset across the chip (14.3 ns of routing to a PE "
+        "at the far corner), a path the array alone does not have (its reset is a port). An asynchronously asserted "
+        "reset made the yowasp build of yosys abort in ABC9 on that design; a reset fanned out through registered "
+        "copies per group of PEs, as the broadcast is, is the fix not yet made.", "",
         table, ""])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from amaranth import Cat, Module, Signal
+from amaranth import Cat, DomainRenamer, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -26,10 +26,12 @@ from accel.hdl.rtl.uart import UARTReceiver, UARTTransmitter
 
 class UARTBridge(wiring.Component):
     """An ``EIEArray`` for ``config`` (without activity counters) and its UART host bridge; ``dsp`` as for
-    ``EIEArray`` (the FPGA family whose multiplier blocks to instantiate, None for portable RTL)."""
+    ``EIEArray`` (the FPGA family whose multiplier blocks to instantiate, None for portable RTL). The array
+    runs in clock domain ``array_domain`` (``sync`` unless given: a board gives it one on the same clock)."""
 
     def __init__(self, config: ArchConfig, divisor: int, dsp: str | None = None,
-                 contents: Sequence[PEContents] | None = None) -> None:
+                 contents: Sequence[PEContents] | None = None, array_domain: str = "sync") -> None:
+        self.array_domain = array_domain
         self.config = config
         self.divisor = divisor
         self.dsp = dsp
@@ -43,7 +45,8 @@ class UARTBridge(wiring.Component):
         m = Module()
         m.submodules.receiver = receiver = UARTReceiver(self.divisor)
         m.submodules.transmitter = transmitter = UARTTransmitter(self.divisor)
-        m.submodules.array = array = EIEArray(config, counters=False, dsp=self.dsp, contents=self.contents)
+        array = EIEArray(config, counters=False, dsp=self.dsp, contents=self.contents)
+        m.submodules.array = DomainRenamer(self.array_domain)(array)
         m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx), self.busy.eq(array.busy)]
 
         commands = list(Command)

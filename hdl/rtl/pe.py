@@ -35,7 +35,6 @@ from accel.arch.config import ArchConfig
 from accel.arch.counters import RTL_PER_PE
 from accel.hdl.protocol.contents import PEContents
 from accel.hdl.protocol.ports import LoadSignature, ReadoutSignature, WritebackSignature
-from accel.hdl.protocol.sizes import RTLSizes
 from accel.hdl.rtl.arithmetic import MIN_PIPELINE_LATENCY, ArithmeticUnit
 from accel.hdl.rtl.broadcast import broadcast_layout, delay_stages
 from accel.hdl.rtl.pe_stages import column_control, entry_fetch, pointer_stage
@@ -56,7 +55,6 @@ class ProcessingElement(wiring.Component):
         """The broadcast's last register stage is in the PE (each PE its own copy)."""
         self.contents = contents
         """What the memories hold at configuration (None: zeros; the host loads them)."""
-        self.sizes = RTLSizes(config)
         super().__init__({
             # Broadcast from the central unit: always taken (the credit rule keeps every queue from overflowing).
             "push": In(stream.Signature(broadcast_layout(config), always_ready=True)),

@@ -37,7 +37,6 @@ from accel.arch.counters import RTL_PER_PE
 from accel.arch.errors import UserError
 from accel.hdl.protocol.contents import PEContents
 from accel.hdl.protocol.ports import ArrayLoadSignature, ArrayReadoutSignature, CounterSignature, InputSignature
-from accel.hdl.protocol.sizes import RTLSizes
 from accel.hdl.rtl.broadcast import BroadcastUnit, CreditGate, Repeater, delay_stages, fan_out, fan_out_interface, or_tree
 from accel.hdl.rtl.control import ControlUnit
 from accel.hdl.rtl.pe import MIN_PIPELINE_LATENCY, ProcessingElement
@@ -98,8 +97,8 @@ class ArrayCore(wiring.Component):
         in_flight = Cat(valids[1:]).any()
         pushes = fan_out(m, Cat(sent, self.start, broadcast.broadcast.payload.as_value()), config.n_pes, latency - in_pe,
                          "push", root=True)
-        loads = fan_out(m, Cat(self.load.en, self.load.broadcast, self.load.pe, self.load.target, self.load.addr,
-                               self.load.data), config.n_pes, IO_LEVELS, "load")
+        load_ports = [value for _, _, value in self.load.signature.flatten(self.load)]
+        loads = fan_out(m, Cat(*load_ports), config.n_pes, IO_LEVELS, "load")
         read_addresses = fan_out(m, self.out.addr, config.n_pes, IO_LEVELS, "read_addr")
         fan_out_interface(m, control.writeback, [pe.writeback for pe in pes], WRITEBACK_LEVELS, "writeback")
         # Idle: nothing to broadcast or in flight, every PE drained, seen IDLE_LEVELS cycles late as a whole.
@@ -116,7 +115,7 @@ class ArrayCore(wiring.Component):
             self.busy.eq(control.busy), self.done.eq(control.done), self.cycles.eq(control.cycles),
         ]
         for index, (pe, push, load, read_address) in enumerate(zip(pes, pushes, loads, read_addresses)):
-            load_en, load_broadcast, load_pe, *load_fields = self._load_fields(load)
+            load_en, load_broadcast, load_pe, *load_fields = self._load_fields(load, load_ports)
             m.d.comb += [
                 pe.push.valid.eq(push[0]), pe.start.eq(push[1]), pe.push.payload.eq(push[2:]),
                 pe.load.en.eq(load_en & (load_broadcast | (load_pe == index))),
@@ -138,10 +137,11 @@ class ArrayCore(wiring.Component):
             m.d.comb += self.stat.t_issue.eq(control.t_issue)
         return m
 
-    def _load_fields(self, load) -> list:
-        """The load port's fields (en, broadcast, pe, target, addr, data) out of their packed copy."""
+    @staticmethod
+    def _load_fields(load, ports: list) -> list:
+        """The load port's fields (en, broadcast, pe, target, addr, data: ``ports``) out of their packed copy."""
         fields, low = [], 0
-        for port in (self.load.en, self.load.broadcast, self.load.pe, self.load.target, self.load.addr, self.load.data):
+        for port in ports:
             width = len(Value.cast(port))
             fields.append(load[low:low + width])
             low += width
@@ -196,8 +196,7 @@ class EIEArray(wiring.Component):
     def __init__(self, config: ArchConfig, counters: bool = True, dsp: str | None = None,
                  contents: Sequence[PEContents] | None = None) -> None:
         self.core = ArrayCore(config, counters, dsp, contents)
-        self.config, self.counters, self.contents, self.dsp = config, counters, contents, dsp
-        self.sizes = RTLSizes(config)
+        self.config, self.contents = config, contents
         super().__init__({"_".join(path): member for path, member in self.core.signature.members.flatten()
                           if member.is_port})
 

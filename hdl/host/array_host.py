@@ -67,6 +67,8 @@ class LayerCheck:
     cycles: list[int]
     expected_cycles: list[int]
     problems: list[str]
+    booted: bool = False
+    """The array booted holding the first batch, so it was not loaded."""
 
 
 class ArrayHost:
@@ -115,6 +117,6 @@ class ArrayHost:
             seen, problems = await self.run_case(case, booted)
             outputs = np.array([value for batch in seen for value in batch.outputs], dtype=np.int64)
             checks.append(LayerCheck(layer.name, outputs, [batch.cycles for batch in seen],
-                                     [batch.expected_cycles for batch in case.batches], problems))
+                                     [batch.expected_cycles for batch in case.batches], problems, booted))
             activations = outputs
         return checks

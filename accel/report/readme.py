@@ -12,7 +12,7 @@ from pathlib import Path
 from accel.arch.energy import EnergyTable
 from accel.arch.files import write_text_atomic
 from accel.explore import energy_studies as studies
-from accel.report.hdl import DESIGNS, SEEDS, design, largest, largest_on_most_seeds, pes
+from accel.report.hdl import DESIGNS, SEEDS, booted, design, largest, largest_on_most_seeds, pes
 from accel.report.sim import overhead_matches
 
 BEGIN = "<!-- measured: begin (rendered by `accel report --render` from reports/; do not edit by hand) -->"
@@ -126,7 +126,8 @@ def rtl_bullet(reports: Path) -> list[str]:
                      f"{build['clock_mhz']:g} MHz clock)")
     for run in (_load(reports / "hdl" / "gate_level.json") or [])[-1:]:
         config = run["design"]["config"]
-        layers = ", ".join(f"{layer['layer']} {layer['array_cycles']:,} cycles (simulator {layer['simulator_cycles']:,})"
+        layers = ", ".join(f"{layer['layer']} {'booted holding it' if booted(run, layer) else 'loaded over the UART'}, "
+                           f"{layer['array_cycles']:,} cycles (simulator {layer['simulator_cycles']:,})"
                            for layer in run["layers"])
         parts.append(f"the board's synthesised ECP5 netlist ({config['n_pes']} PEs, {run['design']['pll']['out_mhz']:g} MHz "
                      f"PLL, {run['design']['baud']:,} baud) under {run['simulator']} over its UART pins: {layers}, "

@@ -37,13 +37,17 @@ NOTES = """\
   `length_register` 1 (accel/arch/TIMING.md, Pointer stage), which registers each column's length once
   more, so the length's carry chain and its compare with zero, the slowest path inside a PE from 16
   PEs on, end in a register instead of running on into the hand-over and the queue's write (a starved
-  PE waits one cycle longer for its next column). The 64-PE runs synthesised the RTL as it was before
-  four changes of structure, not of logic (the 32-PE runs synthesised the RTL in the tree): the PEs take
-  the broadcast as an always-ready stream, the write-back controls come through typed copies joined with
-  `wiring.connect`, each PE is built in the stages accel/arch/TIMING.md writes down (within its module)
-  and the array's flat top is a shell over a typed core. Yosys's ECP5 netlist of an 8-PE array kept its
-  flip-flops, carry cells, block RAMs, LUT RAMs and multipliers and gained 33 LUT4s, 25 PFUMXs and 16
-  L6MUX21s (about 4 LUT4s per PE). Rows marked "group read-out select" are the "registered
+  PE waits one cycle longer for its next column). The 64 PEs were placed and routed twice on each seed:
+  first on the RTL as it was before four changes of structure, not of logic (93.1, 100.5 and 103.5 MHz
+  on seeds 1, 2 and 3), then on the RTL in the tree (105.6, 95.4 and 104.0 MHz; commit 16a31fe, its
+  uncommitted changes outside the RTL); the seed table keeps the latest run of each seed. The changes:
+  the PEs take the broadcast as an always-ready stream, the write-back controls come through typed
+  copies joined with `wiring.connect`, each PE is built in the stages accel/arch/TIMING.md writes down
+  (within its module) and the array's flat top is a shell over a typed core. Yosys's ECP5 netlist of an
+  8-PE array kept its flip-flops, carry cells, block RAMs, LUT RAMs and multipliers and gained 33 LUT4s,
+  25 PFUMXs and 16 L6MUX21s (about 4 LUT4s per PE). That small a change moved seeds 1 and 2 by 12 and
+  5 MHz in opposite directions: at 64 PEs (72 % of the LUTs) the slowest path is wherever the router
+  meets congestion, on both slow runs the accumulate loop inside one PE with over 8 ns of routing. Rows marked "group read-out select" are the "registered
   write-back" design with the read-out's groups a power of two of PEs (a PE's group and its place in it
   are bit fields of the PE number, where 32 PEs in groups of 6 divided by 6 on the slowest path) and
   each group's place registered in a copy of its own; same cycle counts. Those copies are registers of

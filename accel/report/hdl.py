@@ -132,9 +132,9 @@ def outcome(entry: dict) -> str:
     return "yes" if entry["fits"] else f"no ({entry['message']})"
 
 
-CURRENT = "group read-out copies"
+CURRENT = "timing-driven rip-up"
 """The label of runs of the RTL and flow in the tree (recorded with each run since labels began)."""
-DESIGNS = (CURRENT, "group read-out select", "registered write-back", "dual-port pointer RAM", "registered accumulate", "pipelined",
+DESIGNS = (CURRENT, "group read-out copies", "group read-out select", "registered write-back", "dual-port pointer RAM", "registered accumulate", "pipelined",
            "earlier pipelined", "single-cycle hand-over")
 """Every design label, newest first."""
 

@@ -58,11 +58,13 @@ LFE5U_85F_RAM = BlockRam(208, 18432, 36)
 DEVICES = {device.name: device for device in (
     Device("ice40-hx8k", "ice40", ("--hx8k", "--package", "ct256"), "router1", BlockRam(32, 4096, 16)),
     Device("ice40-up5k", "ice40", ("--up5k", "--package", "sg48"), "router1", BlockRam(30, 4096, 16)),
-    Device("ecp5-85f", "ecp5", ("--85k", "--package", "CABGA756"), "router2", LFE5U_85F_RAM, "ecp5", floorplan=True),
+    Device("ecp5-85f", "ecp5", ("--85k", "--package", "CABGA756", "--tmg-ripup"), "router2", LFE5U_85F_RAM, "ecp5",
+           floorplan=True),
     Device("ecp5-45f", "ecp5", ("--45k", "--package", "CABGA381"), "router2", BlockRam(108, 18432, 36), "ecp5"),
 )}
 """The devices ``accel synth --device`` builds for (nextpnr ECP5 routes with router2, which converges on designs
-that fill the block RAM where router1 stalls)."""
+that fill the block RAM where router1 stalls; on the 85F, whose 64-PE array fills 72 % of the LUTs, router2 also
+rips up and reroutes the nets of failing paths, ``--tmg-ripup``)."""
 
 BOARDS = {board.name: board for board in (
     Board("ulx3s-85f", Device("LFE5U-85F", "ecp5", ("--85k", "--package", "CABGA381", "--speed", "6"), "router2",

@@ -12,7 +12,9 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,6 +64,40 @@ def _remove_stale(path: Path) -> None:
     for leftover in path.parent.glob(f".{glob.escape(path.name)}.*-*.tmp"):
         if left_by_dead_process(leftover.name[len(path.name) + 2:].split("-", 1)[0]):
             leftover.unlink(missing_ok=True)
+
+
+@contextmanager
+def updating(path: Path, timeout_s: float = 120.0) -> Iterator[None]:
+    """Hold ``path``'s lock (the file ``.NAME.lock`` beside it, holding the owner's process id) while reading,
+    changing and rewriting ``path``, so that processes updating it at once (runs recording in parallel) take
+    turns instead of losing each other's entries. A lock left by a process that no longer exists is removed."""
+    lock = path.parent / f".{path.name}.lock"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            try:
+                owner = lock.read_text().strip()
+            except FileNotFoundError:
+                continue
+            if left_by_dead_process(owner):
+                lock.unlink(missing_ok=True)
+            elif time.monotonic() > deadline:
+                raise UserError(f"{path} stayed locked by process {owner or '?'} for {timeout_s:.0f} s; if no accel "
+                                f"command is writing it, remove {lock}") from None
+            else:
+                time.sleep(0.02)
+        except OSError as error:
+            raise UserError(f"cannot write {path} ({error.strerror or error}); choose a writable folder") from None
+    try:
+        os.write(handle, str(os.getpid()).encode())
+        os.close(handle)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
 
 
 def left_by_dead_process(pid: str) -> bool:

@@ -20,7 +20,7 @@ NOTES = """\
 - iCE40: the HX8K in its 256-ball package. The UltraPlus parts come in packages with far fewer pins than
   the load, input and read-out ports need, and the HX8K has no DSP blocks, so each PE's multiplier is
   built from logic cells (the multipliers column is empty).
-- ECP5 memories of the "dual-port pointer RAM", "registered write-back", "group read-out select" and "group read-out copies" designs, three block RAMs per PE (yosys's netlist of the
+- ECP5 memories of the "dual-port pointer RAM", "registered write-back", "group read-out select", "group read-out copies" and "timing-driven rip-up" designs, three block RAMs per PE (yosys's netlist of the
   64-PE array): the sparse-matrix lines, one DP16KD (2,048 bytes of 32-bit lines); the even and odd
   pointer banks, one true dual-port DP16KD, the odd bank above the even one, each bank read through
   a port of its own every cycle (loads write through the even bank's port: a PE never loads and
@@ -31,7 +31,10 @@ NOTES = """\
   broadcast queue's single block RAM holds the non-zero activations for the whole array. Rows marked
   "not converged" were stopped while nextpnr's router still had overused wires (the minimum seen and
   its iteration are recorded).
-- Design: rows marked "group read-out copies" are the RTL and flow in the tree: the "group read-out
+- Design: rows marked "timing-driven rip-up" are the RTL and flow in the tree: the "group read-out
+  copies" design, the same RTL, with nextpnr's router ripping up and rerouting the nets of failing paths
+  (`--tmg-ripup`) on the 85F. By hand on seed 2's 64-PE netlist it took that seed from 95.4 to 100.9 MHz,
+  so the flow took it up. Rows marked "group read-out copies" are the "group read-out
   select" design with each group's copy of the place a module of its own (`accel.hdl.rtl.broadcast.Repeater`,
   as the broadcast's copies), so that synthesis keeps the copies apart; their configs add
   `length_register` 1 (accel/arch/TIMING.md, Pointer stage), which registers each column's length once

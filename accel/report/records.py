@@ -69,14 +69,15 @@ def add_record(name: str, file: str, entry: dict, same: tuple[str, ...] = (), re
     key of ``same`` is replaced: a rerun of the same design) and re-render the folder's pages."""
     import json
 
-    from accel.arch.files import write_text_atomic
+    from accel.arch.files import updating, write_text_atomic
 
     path = folder(name, reports) / file
-    entries = json.loads(path.read_text()) if path.exists() else []
-    if same:
-        entries = [earlier for earlier in entries if any(earlier.get(key) != entry.get(key) for key in same)]
-    write_text_atomic(path, json.dumps(entries + [entry], indent=2) + "\n")
-    render(name, reports)
+    with updating(path):  # runs recording in parallel (placement seeds, say) keep every entry
+        entries = json.loads(path.read_text()) if path.exists() else []
+        if same:
+            entries = [earlier for earlier in entries if any(earlier.get(key) != entry.get(key) for key in same)]
+        write_text_atomic(path, json.dumps(entries + [entry], indent=2) + "\n")
+        render(name, reports)
     return path
 
 

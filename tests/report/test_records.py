@@ -1,10 +1,16 @@
 """The records registry: every record under reports/ belongs to a page that renders it, and the commands write there."""
 
+import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from accel.report.records import PAGES, folder
+from accel.arch.errors import UserError
+from accel.arch.files import updating
+from accel.report.records import PAGES, add_record, folder
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "reports"
@@ -33,3 +39,37 @@ def test_a_folder_no_page_owns_is_refused():
     assert folder("hdl") == Path("reports/hdl")
     with pytest.raises(ValueError, match="no page"):
         folder("elsewhere")
+
+
+def _record_twenty(reports: str, writer: int) -> None:
+    for index in range(20):
+        add_record("hdl", "gate_level.json", {"writer": writer, "index": index}, reports=Path(reports))
+
+
+def test_runs_recording_at_once_keep_every_entry(tmp_path, monkeypatch):
+    monkeypatch.setattr("accel.report.records.render", lambda name, reports: None)  # the entries are the point here
+    with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("fork")) as pool:
+        list(pool.map(_record_twenty, [str(tmp_path)] * 3, range(3)))
+    entries = json.loads((tmp_path / "hdl/gate_level.json").read_text())
+    assert sorted((entry["writer"], entry["index"]) for entry in entries) == [(w, i) for w in range(3) for i in range(20)]
+    assert not list((tmp_path / "hdl").glob(".*"))
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+    lock = tmp_path / "hdl" / ".gate_level.json.lock"
+    lock.parent.mkdir()
+    dead = multiprocessing.get_context("fork").Process(target=lambda: None)
+    dead.start()
+    dead.join()
+    lock.write_text(str(dead.pid))
+    with updating(tmp_path / "hdl" / "gate_level.json", timeout_s=5):
+        assert lock.read_text() == str(os.getpid())
+    assert not lock.exists()
+
+
+def test_a_lock_held_too_long_names_the_file_to_remove(tmp_path):
+    lock = tmp_path / ".x.json.lock"
+    lock.write_text(str(os.getppid()))  # a live process other than this one
+    with pytest.raises(UserError, match=r"stayed locked by process \d+ for 0 s; if no accel command is writing it, remove"):
+        with updating(tmp_path / "x.json", timeout_s=0.1):
+            pass

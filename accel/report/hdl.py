@@ -33,8 +33,10 @@ NOTES = """\
   its iteration are recorded).
 - Design: rows marked "timing-driven rip-up" are the RTL and flow in the tree: the "group read-out
   copies" design, the same RTL, with nextpnr's router ripping up and rerouting the nets of failing paths
-  (`--tmg-ripup`) on the 85F. By hand on seed 2's 64-PE netlist it took that seed from 95.4 to 100.9 MHz,
-  so the flow took it up. Rows marked "group read-out copies" are the "group read-out
+  (`--tmg-ripup`) on the 85F. It acts only where timing fails: seeds 1 and 3 of 64 PEs placed and routed
+  exactly as without it (105.6 and 104.0 MHz), seed 2 went from 95.4 to 100.9 MHz, so 64 PEs meet
+  100 MHz on all three seeds (31-33 minutes a run, yosys included, three runs sharing two cores). Rows
+  marked "group read-out copies" are the "group read-out
   select" design with each group's copy of the place a module of its own (`accel.hdl.rtl.broadcast.Repeater`,
   as the broadcast's copies), so that synthesis keeps the copies apart; their configs add
   `length_register` 1 (accel/arch/TIMING.md, Pointer stage), which registers each column's length once

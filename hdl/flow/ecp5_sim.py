@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from accel.arch.errors import UserError
-from accel.hdl.flow.tools import write_unless_same
+from accel.arch.files import write_unless_same
 
 DEFINES = {"NO_INCLUDES": 1}
 

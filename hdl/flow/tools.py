@@ -26,13 +26,6 @@ PROGRESS_S = 15.0
 """Seconds between progress lines while a tool runs."""
 
 
-def write_unless_same(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` unless it holds it already: an unchanged source keeps its date, so a simulator
-    build (Verilator and make) sees nothing to redo."""
-    if not path.is_file() or path.read_text() != text:
-        path.write_text(text)
-
-
 def print_progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 

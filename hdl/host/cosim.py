@@ -12,6 +12,7 @@ from pathlib import Path
 
 from accel.arch.config import ArchConfig
 from accel.arch.errors import UserError
+from accel.arch.files import write_unless_same
 from accel.hdl.host.cases import LayerCase
 from accel.hdl.rtl.verilog import TOP, generate_verilog
 
@@ -35,8 +36,7 @@ def run_cases(config: ArchConfig, cases: list[LayerCase], build_dir: Path, waves
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{TOP}.v"
     text = generate_verilog(config, for_simulation=simulator == "icarus")  # Icarus needs the delta kicks
-    if not source.exists() or source.read_text() != text:
-        source.write_text(text)
+    write_unless_same(source, text)
     case_file = build_dir / "cases.json"
     result_file = build_dir / "results.json"
     case_file.write_text(json.dumps([case.to_json() for case in cases], default=int))
